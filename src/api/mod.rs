@@ -1,0 +1,6 @@
+//! Routes (to be filled).
+use rocket::{Build, Rocket};
+
+pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket
+}

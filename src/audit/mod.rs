@@ -1,0 +1,283 @@
+//! The audit trail: every state change writes an event in its own transaction, hash-chained per
+//! stream (one stream per aggregate, e.g. `user:7`), so writers on different objects never queue.
+
+pub mod routes;
+
+use crate::clock::Clock;
+use crate::db::schema::audit_events;
+use crate::db::{Backend, DbConn};
+use crate::error::{AppError, AppResult};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who did something: a user, or the system itself (seeding, background tasks).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn system(what: &str) -> Actor {
+        Actor { user_id: None, label: format!("system: {what}") }
+    }
+
+    pub fn user(id: i64, email: &str) -> Actor {
+        Actor { user_id: Some(id), label: email.to_string() }
+    }
+}
+
+/// One event to record. The stream defaults to `object_type:object_id`.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub stream: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub details: serde_json::Value,
+}
+
+impl Event {
+    pub fn new(action: &str, object_type: &str, object_id: impl ToString, details: serde_json::Value) -> Event {
+        let object_id = object_id.to_string();
+        Event {
+            stream: format!("{object_type}:{object_id}"),
+            action: action.to_string(),
+            object_type: object_type.to_string(),
+            object_id,
+            details,
+        }
+    }
+
+    /// Chains the event into another aggregate's stream (e.g. a call-off into its contract).
+    pub fn in_stream(mut self, stream: impl Into<String>) -> Event {
+        self.stream = stream.into();
+        self
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub id: i64,
+    pub stream: String,
+    pub seq: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor_label: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewAuditRow<'a> {
+    stream: &'a str,
+    seq: i64,
+    actor_user_id: Option<i64>,
+    actor_label: &'a str,
+    action: &'a str,
+    object_type: &'a str,
+    object_id: &'a str,
+    occurred_at: NaiveDateTime,
+    details: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// The content that is hashed, in a fixed field order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    stream: &'a str,
+    seq: i64,
+    actor_user_id: Option<i64>,
+    actor_label: &'a str,
+    action: &'a str,
+    object_type: &'a str,
+    object_id: &'a str,
+    occurred_at: String,
+    details: &'a str,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compute_hash(
+    prev_hash: &str,
+    stream: &str,
+    seq: i64,
+    actor_user_id: Option<i64>,
+    actor_label: &str,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    occurred_at: NaiveDateTime,
+    details: &str,
+) -> String {
+    let canonical = Canonical {
+        stream,
+        seq,
+        actor_user_id,
+        actor_label,
+        action,
+        object_type,
+        object_id,
+        occurred_at: occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        details,
+    };
+    let json = serde_json::to_string(&canonical).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(json.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn row_hash(row: &AuditRow) -> String {
+    compute_hash(
+        &row.prev_hash,
+        &row.stream,
+        row.seq,
+        row.actor_user_id,
+        &row.actor_label,
+        &row.action,
+        &row.object_type,
+        &row.object_id,
+        row.occurred_at,
+        &row.details,
+    )
+}
+
+fn backend_of(conn: &DbConn) -> Backend {
+    match conn {
+        DbConn::Pg(_) => Backend::Postgres,
+        DbConn::Sqlite(_) => Backend::Sqlite,
+    }
+}
+
+/// Appends an event. Must run inside the change's `write_tx`: on PostgreSQL a transaction-scoped
+/// advisory lock on the stream serialises writers of that stream only; SQLite's write transaction
+/// is already exclusive.
+pub fn record(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event) -> AppResult<()> {
+    if backend_of(conn) == Backend::Postgres {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(&event.stream)
+            .execute(conn)?;
+    }
+    let last: Option<(i64, String)> = audit_events::table
+        .filter(audit_events::stream.eq(&event.stream))
+        .order(audit_events::seq.desc())
+        .select((audit_events::seq, audit_events::hash))
+        .first(conn)
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let occurred_at = clock.now_naive();
+    let details = serde_json::to_string(&event.details)
+        .map_err(|e| AppError::Internal(format!("audit details: {e}")))?;
+    let hash = compute_hash(
+        &prev_hash,
+        &event.stream,
+        seq,
+        actor.user_id,
+        &actor.label,
+        &event.action,
+        &event.object_type,
+        &event.object_id,
+        occurred_at,
+        &details,
+    );
+    diesel::insert_into(audit_events::table)
+        .values(NewAuditRow {
+            stream: &event.stream,
+            seq,
+            actor_user_id: actor.user_id,
+            actor_label: &actor.label,
+            action: &event.action,
+            object_type: &event.object_type,
+            object_id: &event.object_id,
+            occurred_at,
+            details: &details,
+            prev_hash: &prev_hash,
+            hash: &hash,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The first broken link found by `verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenLink {
+    pub event_id: i64,
+    pub stream: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ereignis #{} (Strang {}, Nr. {}): {}", self.event_id, self.stream, self.seq, self.reason)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub streams: usize,
+}
+
+/// Walks every stream in order and recomputes each hash; names the first event that does not fit.
+pub fn verify(conn: &mut DbConn) -> AppResult<Result<VerifyReport, BrokenLink>> {
+    const PAGE: i64 = 5_000;
+    let mut heads: HashMap<String, (i64, String)> = HashMap::new();
+    let mut after_id = 0i64;
+    let mut count = 0u64;
+    loop {
+        let rows: Vec<AuditRow> = audit_events::table
+            .filter(audit_events::id.gt(after_id))
+            .order(audit_events::id.asc())
+            .limit(PAGE)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            count += 1;
+            let (expected_seq, expected_prev) = match heads.get(&row.stream) {
+                Some((seq, hash)) => (seq + 1, hash.as_str()),
+                None => (1, GENESIS_HASH),
+            };
+            let broken = |reason: String| BrokenLink {
+                event_id: row.id,
+                stream: row.stream.clone(),
+                seq: row.seq,
+                reason,
+            };
+            if row.seq != expected_seq {
+                return Ok(Err(broken(format!(
+                    "Nummer {} erwartet, {} gefunden (Ereignis fehlt oder wurde eingefügt)",
+                    expected_seq, row.seq
+                ))));
+            }
+            if row.prev_hash != expected_prev {
+                return Ok(Err(broken("Verweis auf das vorige Ereignis stimmt nicht".into())));
+            }
+            if row_hash(row) != row.hash {
+                return Ok(Err(broken("Inhalt wurde nachträglich verändert (Hash stimmt nicht)".into())));
+            }
+            heads.insert(row.stream.clone(), (row.seq, row.hash.clone()));
+        }
+        after_id = rows.last().map(|r| r.id).unwrap_or(after_id);
+    }
+    Ok(Ok(VerifyReport { events: count, streams: heads.len() }))
+}

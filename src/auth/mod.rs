@@ -1,0 +1,342 @@
+//! Authentication: argon2id passwords, server-side sessions behind a private cookie, API bearer
+//! tokens stored hashed, and the request guards that tell every handler who is asking.
+
+pub mod csrf;
+pub mod routes;
+
+use crate::db::schema::{api_tokens, organisations, sessions, users};
+use crate::db::{Db, DbConn};
+use crate::domain::roles::{OrgType, Role, VendorStatus};
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::RngCore;
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "buendel_session";
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when the account does not exist, so that the answer takes as long
+/// as for a real account and does not reveal which e-mail addresses are registered.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("buendel-dummy-password").unwrap_or_default())
+}
+
+/// The password rules, as German messages (empty when the password is acceptable).
+pub fn password_problems(password: &str, email: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        problems.push(format!("Das Passwort muss mindestens {MIN_PASSWORD_LEN} Zeichen lang sein."));
+    }
+    if !email.is_empty() && password.to_lowercase().contains(&email.to_lowercase()) {
+        problems.push("Das Passwort darf die E-Mail-Adresse nicht enthalten.".into());
+    }
+    problems
+}
+
+/// A new random secret, URL-safe, 256 bits.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The user behind a request, with what every permission check needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub org_type: OrgType,
+    /// The session row (pages) or token row (API) the request came with.
+    #[serde(skip)]
+    pub credential_id: i64,
+}
+
+impl CurrentUser {
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::user(self.id, &self.email)
+    }
+
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+
+    /// Refuses unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> AppResult<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+}
+
+type UserRow = (i64, String, String, String, i64, bool, String, String, bool, Option<String>);
+
+fn user_columns() -> (
+    users::id,
+    users::email,
+    users::name,
+    users::role,
+    users::organisation_id,
+    users::active,
+    organisations::name,
+    organisations::org_type,
+    organisations::active,
+    organisations::vendor_status,
+) {
+    (
+        users::id,
+        users::email,
+        users::name,
+        users::role,
+        users::organisation_id,
+        users::active,
+        organisations::name,
+        organisations::org_type,
+        organisations::active,
+        organisations::vendor_status,
+    )
+}
+
+/// Why an account may not be used right now, if it may not (German, for the login page).
+pub fn account_blocked(user_active: bool, org_active: bool, org_type: &str, vendor_status: Option<&str>) -> Option<&'static str> {
+    if !user_active || !org_active {
+        return Some("Dieses Konto ist deaktiviert. Bitte wenden Sie sich an die Administration der Genossenschaft.");
+    }
+    if org_type == OrgType::Vendor.code() {
+        match vendor_status.and_then(|s| s.parse::<VendorStatus>().ok()) {
+            Some(VendorStatus::Approved) => {}
+            Some(VendorStatus::Suspended) => {
+                return Some("Ihr Unternehmen ist gesperrt. Bitte wenden Sie sich an die Genossenschaft.")
+            }
+            _ => return Some("Ihr Unternehmen ist noch nicht freigegeben. Sie erhalten eine E-Mail, sobald die Prüfung abgeschlossen ist."),
+        }
+    }
+    None
+}
+
+fn to_current_user(row: UserRow, credential_id: i64) -> Option<CurrentUser> {
+    let (id, email, name, role, organisation_id, user_active, org_name, org_type, org_active, vendor_status) = row;
+    if account_blocked(user_active, org_active, &org_type, vendor_status.as_deref()).is_some() {
+        return None;
+    }
+    Some(CurrentUser {
+        id,
+        email,
+        name,
+        role: role.parse().ok()?,
+        organisation_id,
+        organisation_name: org_name,
+        org_type: org_type.parse().ok()?,
+        credential_id,
+    })
+}
+
+/// Looks up a live session by its cookie token.
+pub fn session_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResult<Option<CurrentUser>> {
+    let row: Option<(i64, UserRow)> = sessions::table
+        .inner_join(users::table.inner_join(organisations::table))
+        .filter(sessions::token_hash.eq(sha256_hex(token)))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((sessions::id, user_columns()))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(sid, u)| to_current_user(u, sid)))
+}
+
+/// Looks up a live API token.
+pub fn token_user(conn: &mut DbConn, token: &str) -> AppResult<Option<CurrentUser>> {
+    let row: Option<(i64, UserRow)> = api_tokens::table
+        .inner_join(users::table.inner_join(organisations::table))
+        .filter(api_tokens::token_hash.eq(sha256_hex(token)))
+        .filter(api_tokens::revoked_at.is_null())
+        .select((api_tokens::id, user_columns()))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(tid, u)| to_current_user(u, tid)))
+}
+
+/// Creates a session row and returns the secret that goes into the private cookie.
+pub fn create_session(
+    conn: &mut DbConn,
+    state: &AppState,
+    user_id: i64,
+    client_addr: Option<String>,
+) -> AppResult<String> {
+    let token = random_token();
+    let now = state.clock.now_naive();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(sha256_hex(&token)),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(now + state.config.session_lifetime),
+            sessions::client_addr.eq(client_addr),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Revokes every live session of a user, optionally sparing one (the current one).
+pub fn revoke_sessions(conn: &mut DbConn, user_id: i64, except: Option<i64>, now: NaiveDateTime) -> AppResult<usize> {
+    let query = diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::id.ne(except.unwrap_or(-1))),
+    )
+    .set(sessions::revoked_at.eq(now));
+    Ok(query.execute(conn)?)
+}
+
+pub fn set_session_cookie(jar: &CookieJar<'_>, token: String, secure: bool) {
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/");
+    jar.add_private(cookie);
+}
+
+async fn load_session_user(req: &Request<'_>) -> Option<CurrentUser> {
+    let token = req.cookies().get_private(SESSION_COOKIE)?.value().to_string();
+    let db = req.rocket().state::<Db>()?.clone();
+    let now = req.rocket().state::<AppState>()?.clock.now_naive();
+    match db.run(move |c| session_user(c, &token, now)).await {
+        Ok(user) => user,
+        Err(e) => {
+            log::error!("session lookup: {}", e.user_detail());
+            None
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CurrentUser {
+    type Error = ();
+
+    /// Pages: the user of the session cookie; without one, a redirect to the login page (401).
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let cached = req.local_cache_async(async { load_session_user(req).await }).await;
+        match cached {
+            Some(user) => Outcome::Success(user.clone()),
+            None => Outcome::Error((Status::Unauthorized, ())),
+        }
+    }
+}
+
+/// The user of an API request, from `Authorization: Bearer …`.
+pub struct ApiUser(pub CurrentUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ApiUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(header) = req.headers().get_one("Authorization") else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let Some(token) = header.strip_prefix("Bearer ").map(|t| t.trim().to_string()) else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let Some(db) = req.rocket().state::<Db>().cloned() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        match db.run(move |c| token_user(c, &token)).await {
+            Ok(Some(user)) => Outcome::Success(ApiUser(user)),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
+            Err(e) => {
+                log::error!("token lookup: {}", e.user_detail());
+                Outcome::Error((Status::InternalServerError, ()))
+            }
+        }
+    }
+}
+
+/// The user of a page request, if logged in (for pages open to everyone, like the login page).
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybeUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let cached = req.local_cache_async(async { load_session_user(req).await }).await;
+        Outcome::Success(MaybeUser(cached.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip() {
+        let hash = hash_password("richtig-langes-passwort").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "richtig-langes-passwort"));
+        assert!(!verify_password(&hash, "falsches-passwort"));
+    }
+
+    #[test]
+    fn garbage_hash_never_verifies() {
+        assert!(!verify_password("kein-hash", "egal"));
+    }
+
+    #[test]
+    fn short_password_and_email_in_password_are_refused() {
+        assert_eq!(password_problems("kurz", "").len(), 1);
+        assert_eq!(password_problems("anna@x.example-123", "anna@x.example").len(), 1);
+        assert!(password_problems("eine-gute-passphrase", "anna@x.example").is_empty());
+    }
+
+    #[test]
+    fn pending_and_suspended_vendors_are_blocked() {
+        assert!(account_blocked(true, true, "vendor", Some("pending")).is_some());
+        assert!(account_blocked(true, true, "vendor", Some("suspended")).is_some());
+        assert!(account_blocked(true, true, "vendor", Some("approved")).is_none());
+        assert!(account_blocked(false, true, "member", None).is_some());
+        assert!(account_blocked(true, false, "member", None).is_some());
+        assert!(account_blocked(true, true, "member", None).is_none());
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashes_stable() {
+        assert_ne!(random_token(), random_token());
+        assert_eq!(sha256_hex("abc").len(), 64);
+        assert_eq!(sha256_hex("abc"), sha256_hex("abc"));
+    }
+}

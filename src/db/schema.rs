@@ -1,0 +1,128 @@
+//! The one portable schema, written by hand to match `migrations/sqlite` and `migrations/postgres`.
+//! Only types both backends share are used: BigInt ids and minor units, Text, Bool, Timestamp.
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        org_type -> Text,
+        name -> Text,
+        street -> Text,
+        postal_code -> Text,
+        city -> Text,
+        member_kind -> Nullable<Text>,
+        leitweg_id -> Nullable<Text>,
+        vat_id -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        vendor_status -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        password_changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        client_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        token_prefix -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        scope_key -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        stream -> Text,
+        seq -> BigInt,
+        actor_user_id -> Nullable<BigInt>,
+        actor_label -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        occurred_at -> Timestamp,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claim_token -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    catalogue_items (id) {
+        id -> BigInt,
+        description -> Text,
+        unit -> Text,
+        cpv_code -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    sessions,
+    api_tokens,
+    login_failures,
+    audit_events,
+    outbox,
+    catalogue_items,
+);

@@ -1,0 +1,144 @@
+//! The one error type of buendel and how it is shown: a German page for browsers, JSON for the API.
+//! Users read what to fix; the log keeps the technical detail of internal errors.
+
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+/// Field name → German messages, for error summaries and API `fields`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Bitte melden Sie sich an.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Die angeforderte Seite oder das Objekt wurde nicht gefunden.")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Validation { message: String, fields: FieldErrors },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("Interner Fehler")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("Sie haben für diese Aktion keine Berechtigung.".into())
+    }
+
+    /// A validation error with one message per field.
+    pub fn fields(fields: FieldErrors) -> Self {
+        AppError::Validation { message: "Bitte korrigieren Sie die markierten Angaben.".into(), fields }
+    }
+
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.entry(name.to_string()).or_default().push(message.into());
+        Self::fields(fields)
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            AppError::Unauthorized => Status::Unauthorized,
+            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::NotFound => Status::NotFound,
+            AppError::BadRequest(_) => Status::BadRequest,
+            AppError::Validation { .. } => Status::UnprocessableEntity,
+            AppError::Conflict(_) => Status::Conflict,
+            AppError::TooManyRequests(_) => Status::TooManyRequests,
+            AppError::Internal(_) => Status::InternalServerError,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Validation { .. } => "validation_failed",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// What the user reads; internal details never leave the log.
+    pub fn user_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => {
+                "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// Full detail for the operator (CLI, start-up), including internal causes.
+    pub fn user_detail(&self) -> String {
+        match self {
+            AppError::Internal(detail) => detail.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn field_errors(&self) -> FieldErrors {
+        match self {
+            AppError::Validation { fields, .. } => fields.clone(),
+            _ => FieldErrors::new(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// The JSON error body of the API.
+#[derive(Serialize)]
+pub struct ApiErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    pub fields: FieldErrors,
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if let AppError::Internal(detail) = &self {
+            log::error!("{} {}: {detail}", req.method(), req.uri());
+        }
+        let status = self.status();
+        if crate::web::wants_json(req) {
+            let body = ApiErrorBody { code: self.code(), message: self.user_message(), fields: self.field_errors() };
+            let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+            return Response::build()
+                .status(status)
+                .header(ContentType::JSON)
+                .sized_body(json.len(), Cursor::new(json))
+                .ok();
+        }
+        if status == Status::Unauthorized {
+            return rocket::response::Redirect::to("/anmelden").respond_to(req);
+        }
+        let mut response = crate::web::error_page(req, status, &self.user_message(), &self.field_errors())
+            .respond_to(req)?;
+        response.set_status(status);
+        Ok(response)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

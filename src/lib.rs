@@ -1,0 +1,109 @@
+//! buendel: joint public procurement for cooperatives of public bodies.
+//! This crate builds the Rocket application from a `Config`; `main.rs` and the tests share it.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod orgs;
+pub mod seed;
+pub mod web;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::mail::{MailTemplates, Transport};
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+use std::sync::Arc;
+
+/// What every request and background task shares: configuration, the clock and mail templates.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub mail: Arc<MailTemplates>,
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for AppState {
+    type Error = ();
+
+    async fn from_request(req: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        match req.rocket().state::<AppState>() {
+            Some(s) => rocket::request::Outcome::Success(s.clone()),
+            None => rocket::request::Outcome::Error((rocket::http::Status::InternalServerError, ())),
+        }
+    }
+}
+
+/// Everything needed to build the web application; tests construct this with their own database,
+/// clock and mail stub.
+pub struct App {
+    pub state: AppState,
+    pub db: Db,
+    pub transport: Transport,
+    /// Whether to start the background mail sender (tests drive it by hand).
+    pub run_mail_sender: bool,
+}
+
+impl App {
+    /// Connects, migrates and prepares templates; reports problems in German.
+    pub fn prepare(config: Config) -> Result<App, String> {
+        let db = Db::connect(&config.database_url, config.pool_size).map_err(|e| e.user_detail())?;
+        db.migrate().map_err(|e| e.user_detail())?;
+        let mail = MailTemplates::load(&config.template_dir).map_err(|e| format!("E-Mail-Vorlagen: {e}"))?;
+        let transport = Transport::from_config(&config).map_err(|e| format!("E-Mail-Versand: {e}"))?;
+        let clock = config.clock();
+        Ok(App {
+            state: AppState { config: Arc::new(config), clock, mail: Arc::new(mail) },
+            db,
+            transport,
+            run_mail_sender: true,
+        })
+    }
+
+    pub fn rocket(self) -> Rocket<Build> {
+        let config = &self.state.config;
+        let mut figment = rocket::Config::figment()
+            .merge(("address", config.address))
+            .merge(("port", config.port))
+            .merge(("template_dir", config.template_dir.clone()))
+            .merge(("ident", "buendel"));
+        match &config.secret_key {
+            Some(key) => figment = figment.merge(("secret_key", key.clone())),
+            None => {
+                // Development and demo only (config refuses a keyless release server otherwise):
+                // a fresh random key per start, so sessions end with the process.
+                use rand::RngCore;
+                let mut key = [0u8; 64];
+                rand::thread_rng().fill_bytes(&mut key);
+                figment = figment.merge(("secret_key", key.to_vec()));
+            }
+        }
+        let sender = self.run_mail_sender.then(|| (self.state.clone(), self.db.clone(), self.transport.clone()));
+        let rocket = rocket::custom(figment)
+            .manage(self.state)
+            .manage(self.db)
+            .manage(self.transport)
+            .attach(web::templates_fairing())
+            .attach(web::SecurityHeaders)
+            .attach(AdHoc::on_liftoff("mail sender", move |_| {
+                Box::pin(async move {
+                    if let Some((state, db, transport)) = sender {
+                        rocket::tokio::spawn(mail::sender::run(state, db, transport));
+                    }
+                })
+            }));
+        let rocket = web::mount(rocket);
+        let rocket = auth::routes::mount(rocket);
+        let rocket = orgs::routes::mount(rocket);
+        let rocket = audit::routes::mount(rocket);
+        api::mount(rocket)
+    }
+}

@@ -1,0 +1,143 @@
+//! The background mail sender: claims due outbox rows with a conditional update (so that several
+//! app instances never send the same mail twice), sends them, and retries failures with backoff.
+
+use super::{build_message, Transport};
+use crate::db::schema::outbox;
+use crate::db::{Db, DbConn};
+use crate::error::AppResult;
+use crate::AppState;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+/// How long a claim protects a mail from other senders; a sender that crashed mid-send lets the
+/// claim expire and the mail is picked up again.
+const CLAIM_SECONDS: i64 = 300;
+const BATCH: i64 = 20;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claim_token: Option<String>,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// Backoff after the n-th failed attempt: 30 s, 1 min, 2 min … capped at one hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let secs = 30i64.saturating_mul(1i64 << attempts.clamp(0, 10).saturating_sub(1));
+    Duration::seconds(secs.min(3600))
+}
+
+fn due_filter(now: NaiveDateTime) -> Box<dyn BoxableExpression<outbox::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>> {
+    Box::new(
+        (outbox::status.eq("pending").and(outbox::next_attempt_at.le(now)))
+            .or(outbox::status.eq("sending").and(outbox::claimed_until.lt(now)).assume_not_null()),
+    )
+}
+
+/// Claims up to one batch of due mails for this sender.
+pub fn claim(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResult<Vec<OutboxRow>> {
+    let candidates: Vec<i64> = outbox::table
+        .filter(due_filter(now))
+        .order(outbox::id.asc())
+        .limit(BATCH)
+        .select(outbox::id)
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for id in candidates {
+        // The WHERE re-checks the state: of two instances racing for a row, only one updates it.
+        let n = diesel::update(outbox::table.find(id).filter(due_filter(now)))
+            .set((
+                outbox::status.eq("sending"),
+                outbox::claim_token.eq(token),
+                outbox::claimed_until.eq(now + Duration::seconds(CLAIM_SECONDS)),
+            ))
+            .execute(conn)?;
+        if n == 1 {
+            claimed.push(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?);
+        }
+    }
+    Ok(claimed)
+}
+
+fn finish(conn: &mut DbConn, row: &OutboxRow, token: &str, now: NaiveDateTime, result: Result<(), String>, max_attempts: i32) -> AppResult<()> {
+    let mine = outbox::table.find(row.id).filter(outbox::claim_token.eq(token));
+    match result {
+        Ok(()) => {
+            diesel::update(mine)
+                .set((outbox::status.eq("sent"), outbox::sent_at.eq(now), outbox::attempts.eq(row.attempts + 1), outbox::last_error.eq(None::<String>)))
+                .execute(conn)?;
+        }
+        Err(e) => {
+            let attempts = row.attempts + 1;
+            let status = if attempts >= max_attempts { "failed" } else { "pending" };
+            log::warn!("mail {} to {} failed (attempt {attempts}): {e}", row.id, row.recipient);
+            diesel::update(mine)
+                .set((
+                    outbox::status.eq(status),
+                    outbox::attempts.eq(attempts),
+                    outbox::last_error.eq(Some(e)),
+                    outbox::next_attempt_at.eq(now + backoff(attempts)),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// One pass: claim, send, record. Returns how many mails were sent successfully.
+pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> AppResult<usize> {
+    let token = crate::auth::random_token();
+    let now = state.clock.now_naive();
+    let claim_token = token.clone();
+    let rows = db.run(move |c| claim(c, now, &claim_token)).await?;
+    let mut sent = 0;
+    for row in rows {
+        let result = match build_message(&state.config.mail_from, &row.recipient, &row.subject, &row.body_text, &row.body_html) {
+            Ok(message) => transport.send(message).await,
+            Err(e) => Err(e),
+        };
+        if result.is_ok() {
+            sent += 1;
+        }
+        let token = token.clone();
+        let max = state.config.mail_max_attempts;
+        let done = state.clock.now_naive();
+        db.run(move |c| finish(c, &row, &token, done, result, max)).await?;
+    }
+    Ok(sent)
+}
+
+/// Runs until the process ends.
+pub async fn run(state: AppState, db: Db, transport: Transport) {
+    let mut interval = rocket::tokio::time::interval(state.config.mail_interval);
+    loop {
+        interval.tick().await;
+        if let Err(e) = process_once(&state, &db, &transport).await {
+            log::error!("mail sender: {}", e.user_detail());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::seconds(30));
+        assert_eq!(backoff(2), Duration::seconds(60));
+        assert_eq!(backoff(3), Duration::seconds(120));
+        assert_eq!(backoff(20), Duration::seconds(3600));
+    }
+}

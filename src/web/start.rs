@@ -1,0 +1,7 @@
+//! Start page.
+use rocket::get;
+
+#[get("/")]
+pub fn index() -> &'static str {
+    "ok"
+}
