@@ -1,6 +1,182 @@
-//! Routes (to be filled).
-use rocket::{Build, Rocket};
+//! The JSON API under `/api/v1`: bearer-token authentication, the same services and rules as the
+//! pages, errors as `{code, message, fields}`, and the OpenAPI document that describes it.
+
+pub mod openapi;
+
+use crate::auth::ApiUser;
+use crate::db::schema::{organisations, users};
+use crate::db::Db;
+use crate::domain::roles::{OrgType, Role};
+use crate::error::{AppError, AppResult};
+use crate::orgs::{self, OrgInput, Organisation, User, UserInput};
+use crate::AppState;
+use diesel::prelude::*;
+use rocket::data::{Data, FromData, Outcome, ToByteUnit};
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::status;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Build, Rocket};
+use serde::{Deserialize, Serialize};
+
+/// A JSON body whose parse errors are answered in German with the position of the problem.
+pub struct Body<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: serde::de::DeserializeOwned> FromData<'r> for Body<T> {
+    type Error = AppError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
+        let fail = |status: Status, message: String| {
+            crate::web::note_error(req, &message);
+            Outcome::Error((status, AppError::BadRequest(message)))
+        };
+        if req.content_type().is_some_and(|ct| !ct.is_json()) {
+            return fail(Status::UnsupportedMediaType, "Bitte senden Sie JSON (Content-Type: application/json).".into());
+        }
+        let limit = req.limits().get("json").unwrap_or_else(|| 1.mebibytes());
+        let text = match data.open(limit).into_string().await {
+            Ok(s) if s.is_complete() => s.into_inner(),
+            Ok(_) => return fail(Status::PayloadTooLarge, format!("Der Inhalt ist größer als {limit}.")),
+            Err(e) => return fail(Status::BadRequest, format!("Der Inhalt konnte nicht gelesen werden: {e}")),
+        };
+        match serde_json::from_str::<T>(&text) {
+            Ok(v) => Outcome::Success(Body(v)),
+            Err(e) => fail(
+                Status::BadRequest,
+                format!("Ungültiges JSON in Zeile {}, Spalte {}: {}", e.line(), e.column(), e),
+            ),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Me {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub organisation_type: OrgType,
+}
+
+#[get("/me")]
+fn me(user: ApiUser) -> Json<Me> {
+    let u = user.0;
+    Json(Me {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        role: u.role,
+        organisation_id: u.organisation_id,
+        organisation_name: u.organisation_name,
+        organisation_type: u.org_type,
+    })
+}
+
+#[get("/organisations?<org_type>")]
+async fn list_organisations(user: ApiUser, db: Db, org_type: Option<String>) -> AppResult<Json<Vec<Organisation>>> {
+    user.0.require(&[Role::Admin])?;
+    let filter = match org_type.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(t.parse::<OrgType>().map_err(|_| {
+            AppError::field("org_type", "Erlaubt sind cooperative, member und vendor.")
+        })?),
+    };
+    let rows = db
+        .run(move |c| {
+            let mut q = organisations::table.order(organisations::name.asc()).into_boxed();
+            if let Some(t) = filter {
+                q = q.filter(organisations::org_type.eq(t.code()));
+            }
+            Ok(q.select(Organisation::as_select()).load(c)?)
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+#[get("/organisations/<id>")]
+async fn get_organisation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Organisation>> {
+    let u = user.0;
+    // Everyone may read their own organisation; only the admin reads others.
+    if u.organisation_id != id {
+        u.require(&[Role::Admin])?;
+    }
+    Ok(Json(db.run(move |c| orgs::find_org(c, id)).await?))
+}
+
+#[derive(Deserialize)]
+struct NewOrganisation {
+    org_type: String,
+    #[serde(flatten)]
+    fields: OrgInput,
+}
+
+#[post("/organisations", data = "<body>")]
+async fn create_organisation(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    body: Body<NewOrganisation>,
+) -> AppResult<status::Created<Json<Organisation>>> {
+    user.0.require(&[Role::Admin])?;
+    let org_type = match body.0.org_type.parse::<OrgType>() {
+        Ok(t @ (OrgType::Member | OrgType::Vendor)) => t,
+        _ => return Err(AppError::field("org_type", "Erlaubt sind member und vendor.")),
+    };
+    let data = body.0.fields.validate(org_type)?;
+    let actor = user.0.actor();
+    let org = db
+        .run(move |c| {
+            let id = orgs::create_org(c, &state, &actor, &data)?;
+            orgs::find_org(c, id)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/organisations/{}", org.id)).body(Json(org)))
+}
+
+#[get("/users")]
+async fn list_users(user: ApiUser, db: Db) -> AppResult<Json<Vec<User>>> {
+    user.0.require(&[Role::Admin])?;
+    Ok(Json(
+        db.run(|c| Ok(users::table.order(users::email.asc()).select(User::as_select()).load(c)?)).await?,
+    ))
+}
+
+#[get("/users/<id>")]
+async fn get_user(user: ApiUser, db: Db, id: i64) -> AppResult<Json<User>> {
+    if user.0.id != id {
+        user.0.require(&[Role::Admin])?;
+    }
+    Ok(Json(db.run(move |c| orgs::find_user(c, id)).await?))
+}
+
+#[post("/users", data = "<body>")]
+async fn create_user(user: ApiUser, db: Db, state: AppState, body: Body<UserInput>) -> AppResult<status::Created<Json<User>>> {
+    user.0.require(&[Role::Admin])?;
+    let actor = user.0.actor();
+    let input = body.0;
+    let created = db
+        .run(move |c| {
+            let data = input.validate(c, true)?;
+            let id = orgs::create_user(c, &state, &actor, &data)?;
+            orgs::find_user(c, id)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/users/{}", created.id)).body(Json(created)))
+}
+
+#[get("/openapi.json")]
+fn openapi_json() -> rocket::response::content::RawJson<String> {
+    rocket::response::content::RawJson(openapi::document().to_string())
+}
+
+pub const BASE: &str = "/api/v1";
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket
+    rocket.mount(
+        BASE,
+        routes![me, list_organisations, get_organisation, create_organisation, list_users, get_user, create_user, openapi_json],
+    )
 }

@@ -1,6 +1,95 @@
-//! Routes (to be filled).
-use rocket::{Build, Rocket};
+//! The audit trail browser for the admin and the board: filter by action, object, actor and
+//! date, page through, and run the chain verification on demand.
+
+use super::{verify as verify_chain, AuditRow};
+use crate::auth::CurrentUser;
+use crate::db::schema::audit_events;
+use crate::db::Db;
+use crate::domain::roles::Role;
+use crate::error::AppResult;
+use crate::web::Layout;
+use chrono::{NaiveDate, NaiveTime};
+use diesel::prelude::*;
+use rocket::{get, routes, Build, Rocket};
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(rocket::FromForm, Default, Clone, Debug, serde::Serialize)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub object_type: Option<String>,
+    pub actor: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn date(v: &Option<String>) -> Option<NaiveDate> {
+    non_empty(v).and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+#[get("/protokoll?<page>&<verify>&<filter..>")]
+async fn audit_page(
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    page: Option<i64>,
+    verify: Option<String>,
+    filter: AuditFilter,
+) -> AppResult<Template> {
+    user.require(&[Role::Admin, Role::Board])?;
+    let page = page.unwrap_or(1).max(1);
+    let f = filter.clone();
+    let run_verify = verify.is_some();
+    let (events, total, verified) = db
+        .run(move |c| {
+            let build = || {
+                let mut q = audit_events::table.into_boxed();
+                if let Some(a) = non_empty(&f.action) {
+                    q = q.filter(audit_events::action.eq(a));
+                }
+                if let Some(o) = non_empty(&f.object_type) {
+                    q = q.filter(audit_events::object_type.eq(o));
+                }
+                if let Some(a) = non_empty(&f.actor) {
+                    q = q.filter(audit_events::actor_label.eq(a.to_lowercase()));
+                }
+                if let Some(d) = date(&f.from) {
+                    q = q.filter(audit_events::occurred_at.ge(d.and_time(NaiveTime::MIN)));
+                }
+                if let Some(d) = date(&f.to) {
+                    q = q.filter(audit_events::occurred_at.lt(d.succ_opt().unwrap_or(d).and_time(NaiveTime::MIN)));
+                }
+                q
+            };
+            let total: i64 = build().count().get_result(c)?;
+            let events: Vec<AuditRow> = build()
+                .order(audit_events::id.desc())
+                .limit(PAGE_SIZE + 1)
+                .offset((page - 1) * PAGE_SIZE)
+                .select(AuditRow::as_select())
+                .load(c)?;
+            let verified = if run_verify { Some(verify_chain(c)?) } else { None };
+            Ok((events, total, verified))
+        })
+        .await?;
+    let has_next = events.len() as i64 > PAGE_SIZE;
+    let events: Vec<_> = events.into_iter().take(PAGE_SIZE as usize).collect();
+    let verify_ctx = verified.map(|r| match r {
+        Ok(report) => json!({ "ok": true, "message": format!("{} Ereignisse in {} Strängen geprüft.", report.events, report.streams) }),
+        Err(broken) => json!({ "ok": false, "message": broken.to_string() }),
+    });
+    Ok(layout.render(
+        "audit",
+        json!({ "events": events, "filter": filter, "page": page, "has_next": has_next, "total": total, "verify": verify_ctx }),
+    ))
+}
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket
+    rocket.mount("/", routes![audit_page])
 }

@@ -1,6 +1,372 @@
-//! Routes (to be filled).
-use rocket::{Build, Rocket};
+//! Pages for logging in and out, changing the password, ending sessions and managing API tokens.
+//! Login is rate limited per account and per client address, counted in the database so that
+//! several app instances share the limit.
+
+use super::csrf::FormData;
+use super::{
+    account_blocked, create_session, password_problems, revoke_sessions, set_session_cookie, sha256_hex, verify_password,
+    CurrentUser, SESSION_COOKIE,
+};
+use crate::audit::{self, Actor, Event};
+use crate::db::schema::{api_tokens, login_failures, organisations, sessions, users};
+use crate::db::{write_tx, Db, DbConn};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::Layout;
+use crate::AppState;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rocket::http::{CookieJar, Status};
+use rocket::response::{status, Flash, Redirect};
+use rocket::{get, post, routes, Build, Either, Rocket};
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+use serde_json::json;
+use std::net::IpAddr;
+
+/// Only local paths are followed after login, so the parameter cannot send users elsewhere.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+#[get("/anmelden?<weiter>")]
+fn login_page(layout: Layout, weiter: Option<String>) -> Either<Template, Redirect> {
+    if layout.user.is_some() {
+        return Either::Right(Redirect::to("/"));
+    }
+    Either::Left(layout.render("login", json!({ "next": safe_next(weiter.as_deref().unwrap_or("/")), "form": {} })))
+}
+
+pub enum LoginOutcome {
+    Success { token: String },
+    WrongCredentials,
+    Blocked(&'static str),
+    RateLimited { minutes: i64, scope: &'static str },
+}
+
+fn failures_since(conn: &mut DbConn, key: &str, since: NaiveDateTime) -> AppResult<(i64, Option<NaiveDateTime>)> {
+    let (count, oldest): (i64, Option<NaiveDateTime>) = login_failures::table
+        .filter(login_failures::scope_key.eq(key))
+        .filter(login_failures::failed_at.gt(since))
+        .select((diesel::dsl::count_star(), diesel::dsl::min(login_failures::failed_at)))
+        .first(conn)?;
+    Ok((count, oldest))
+}
+
+/// Checks the limits, then the password; records the failure or creates the session.
+pub fn attempt_login(conn: &mut DbConn, state: &AppState, email: &str, password: &str, addr: Option<IpAddr>) -> AppResult<LoginOutcome> {
+    let email = email.trim().to_lowercase();
+    let limits = &state.config.login_limits;
+    let now = state.clock.now_naive();
+    let since = now - limits.window;
+    let account_key = format!("account:{email}");
+    let address_key = format!("address:{}", addr.map(|a| a.to_string()).unwrap_or_else(|| "unbekannt".into()));
+    for (key, max, scope) in [(&account_key, limits.per_account, "account"), (&address_key, limits.per_address, "address")] {
+        let (count, oldest) = failures_since(conn, key, since)?;
+        if count >= max {
+            let free_at = oldest.unwrap_or(now) + limits.window;
+            let minutes = ((free_at - now).num_seconds() + 59) / 60;
+            return Ok(LoginOutcome::RateLimited { minutes: minutes.max(1), scope });
+        }
+    }
+    let found: Option<(i64, String, bool, bool, String, Option<String>)> = users::table
+        .inner_join(organisations::table)
+        .filter(users::email.eq(&email))
+        .select((users::id, users::password_hash, users::active, organisations::active, organisations::org_type, organisations::vendor_status))
+        .first(conn)
+        .optional()?;
+    let hash = found.as_ref().map(|f| f.1.as_str()).unwrap_or_else(|| super::dummy_hash());
+    let password_ok = verify_password(hash, password) && found.is_some();
+    let Some((user_id, _, user_active, org_active, org_type, vendor_status)) = found.filter(|_| password_ok) else {
+        write_tx(conn, |conn| {
+            for key in [&account_key, &address_key] {
+                diesel::insert_into(login_failures::table)
+                    .values((login_failures::scope_key.eq(key), login_failures::failed_at.eq(now)))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })?;
+        return Ok(LoginOutcome::WrongCredentials);
+    };
+    if let Some(reason) = account_blocked(user_active, org_active, &org_type, vendor_status.as_deref()) {
+        return Ok(LoginOutcome::Blocked(reason));
+    }
+    let token = write_tx(conn, |conn| {
+        diesel::delete(login_failures::table.filter(login_failures::scope_key.eq(&account_key))).execute(conn)?;
+        let token = create_session(conn, state, user_id, addr.map(|a| a.to_string()))?;
+        audit::record(
+            conn,
+            &state.clock,
+            &Actor::user(user_id, &email),
+            Event::new("session.created", "user", user_id, json!({ "client_addr": addr.map(|a| a.to_string()) })),
+        )?;
+        Ok(token)
+    })?;
+    Ok(LoginOutcome::Success { token })
+}
+
+#[post("/anmelden", data = "<form>")]
+async fn login(
+    layout: Layout,
+    form: FormData,
+    db: Db,
+    state: AppState,
+    jar: &CookieJar<'_>,
+    addr: Option<IpAddr>,
+) -> Result<Either<Redirect, status::Custom<Template>>, AppError> {
+    let email = form.get("email");
+    let password = form.raw("password");
+    let next = safe_next(&form.get("next"));
+    let mut errors = FieldErrors::new();
+    if email.is_empty() {
+        errors.entry("email".into()).or_default().push("Bitte geben Sie Ihre E-Mail-Adresse ein.".into());
+    }
+    if password.is_empty() {
+        errors.entry("password".into()).or_default().push("Bitte geben Sie Ihr Passwort ein.".into());
+    }
+    let page = |message: Option<String>| json!({ "next": next, "form": form.echo(), "message": message });
+    if !errors.is_empty() {
+        return Ok(Either::Right(layout.render_errors("login", page(None), &errors)));
+    }
+    let st = state.clone();
+    let outcome = db.run(move |c| attempt_login(c, &st, &email, &password, addr)).await?;
+    let refuse = |status: Status, message: String| {
+        let mut errors = FieldErrors::new();
+        errors.entry("email".into()).or_default().push(message.clone());
+        let mut r = layout.render_errors("login", page(Some(message)), &errors);
+        r.0 = status;
+        Ok(Either::Right(r))
+    };
+    match outcome {
+        LoginOutcome::Success { token } => {
+            set_session_cookie(jar, token, state.config.base_url.starts_with("https://"));
+            Ok(Either::Left(Redirect::to(next)))
+        }
+        LoginOutcome::WrongCredentials => refuse(Status::Unauthorized, "E-Mail-Adresse oder Passwort ist falsch.".into()),
+        LoginOutcome::Blocked(reason) => refuse(Status::Forbidden, reason.into()),
+        LoginOutcome::RateLimited { minutes, scope } => {
+            let whom = if scope == "account" { "für dieses Konto" } else { "von Ihrem Anschluss" };
+            refuse(
+                Status::TooManyRequests,
+                format!("Zu viele fehlgeschlagene Anmeldeversuche {whom}. Bitte warten Sie {minutes} Minute(n) und versuchen Sie es dann erneut."),
+            )
+        }
+    }
+}
+
+#[post("/abmelden", data = "<_form>")]
+async fn logout(_form: FormData, user: Option<CurrentUser>, db: Db, state: AppState, jar: &CookieJar<'_>) -> AppResult<Flash<Redirect>> {
+    if let Some(user) = user {
+        let st = state.clone();
+        db.run(move |c| {
+            write_tx(c, |c| {
+                diesel::update(sessions::table.find(user.credential_id))
+                    .set(sessions::revoked_at.eq(st.clock.now_naive()))
+                    .execute(c)?;
+                audit::record(c, &st.clock, &user.actor(), Event::new("session.ended", "user", user.id, json!({})))
+            })
+        })
+        .await?;
+    }
+    jar.remove_private(SESSION_COOKIE);
+    Ok(Flash::success(Redirect::to("/anmelden"), "Sie wurden abgemeldet."))
+}
+
+#[derive(Serialize, Queryable)]
+struct SessionView {
+    id: i64,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    client_addr: Option<String>,
+}
+
+#[derive(Serialize, Queryable)]
+struct TokenView {
+    id: i64,
+    name: String,
+    token_prefix: String,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+}
+
+fn account_context(conn: &mut DbConn, user: &CurrentUser, now: NaiveDateTime) -> AppResult<serde_json::Value> {
+    let sessions: Vec<SessionView> = sessions::table
+        .filter(sessions::user_id.eq(user.id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .order(sessions::created_at.desc())
+        .select((sessions::id, sessions::created_at, sessions::expires_at, sessions::client_addr))
+        .load(conn)?;
+    let tokens: Vec<TokenView> = api_tokens::table
+        .filter(api_tokens::user_id.eq(user.id))
+        .filter(api_tokens::revoked_at.is_null())
+        .order(api_tokens::created_at.desc())
+        .select((api_tokens::id, api_tokens::name, api_tokens::token_prefix, api_tokens::created_at, api_tokens::last_used_at))
+        .load(conn)?;
+    Ok(json!({ "sessions": sessions, "tokens": tokens, "current_session": user.credential_id, "form": {} }))
+}
+
+async fn account_page_ctx(db: &Db, state: &AppState, user: &CurrentUser) -> AppResult<serde_json::Value> {
+    let u = user.clone();
+    let now = state.clock.now_naive();
+    db.run(move |c| account_context(c, &u, now)).await
+}
+
+#[get("/konto")]
+async fn account(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+    let ctx = account_page_ctx(&db, &state, &user).await?;
+    Ok(layout.render("account", ctx))
+}
+
+#[post("/konto/passwort", data = "<form>")]
+async fn change_password(
+    layout: Layout,
+    user: CurrentUser,
+    form: FormData,
+    db: Db,
+    state: AppState,
+) -> AppResult<Either<Flash<Redirect>, status::Custom<Template>>> {
+    let current = form.raw("current_password");
+    let new = form.raw("new_password");
+    let repeat = form.raw("new_password_repeat");
+    let u = user.clone();
+    let st = state.clone();
+    let result = db
+        .run(move |c| {
+            let hash: String = users::table.find(u.id).select(users::password_hash).first(c)?;
+            let mut errors = FieldErrors::new();
+            if !verify_password(&hash, &current) {
+                errors.entry("current_password".into()).or_default().push("Das bisherige Passwort ist falsch.".into());
+            }
+            for p in password_problems(&new, &u.email) {
+                errors.entry("new_password".into()).or_default().push(p);
+            }
+            if new != repeat {
+                errors.entry("new_password_repeat".into()).or_default().push("Die beiden neuen Passwörter stimmen nicht überein.".into());
+            }
+            if !errors.is_empty() {
+                return Err(AppError::fields(errors));
+            }
+            let new_hash = super::hash_password(&new)?;
+            write_tx(c, |c| {
+                let now = st.clock.now_naive();
+                diesel::update(users::table.find(u.id))
+                    .set((users::password_hash.eq(&new_hash), users::password_changed_at.eq(now)))
+                    .execute(c)?;
+                // Other sessions may belong to whoever knew the old password.
+                let ended = revoke_sessions(c, u.id, Some(u.credential_id), now)?;
+                audit::record(c, &st.clock, &u.actor(), Event::new("user.password_changed", "user", u.id, json!({ "other_sessions_ended": ended })))
+            })
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(Either::Left(Flash::success(
+            Redirect::to("/konto"),
+            "Ihr Passwort wurde geändert. Andere Sitzungen wurden beendet.",
+        ))),
+        Err(AppError::Validation { fields, .. }) => {
+            let ctx = account_page_ctx(&db, &state, &user).await?;
+            Ok(Either::Right(layout.render_errors("account", ctx, &fields)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/konto/sitzungen/<id>/beenden", data = "<_form>")]
+async fn end_session(id: i64, _form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+    db.run(move |c| {
+        write_tx(c, |c| {
+            let n = diesel::update(
+                sessions::table.find(id).filter(sessions::user_id.eq(user.id)).filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(state.clock.now_naive()))
+            .execute(c)?;
+            if n == 0 {
+                return Err(AppError::NotFound);
+            }
+            audit::record(c, &state.clock, &user.actor(), Event::new("session.revoked", "user", user.id, json!({ "session": id })))
+        })
+    })
+    .await?;
+    Ok(Flash::success(Redirect::to("/konto"), "Die Sitzung wurde beendet."))
+}
+
+/// Creates an API token; returns the secret, which is shown once and stored only as a hash.
+pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, name: &str) -> AppResult<(i64, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field("token_name", "Bitte geben Sie dem Token einen Namen (1 bis 100 Zeichen), z. B. „Warenwirtschaft“."));
+    }
+    let secret = format!("bdl_{}", super::random_token());
+    write_tx(conn, |c| {
+        let id: i64 = diesel::insert_into(api_tokens::table)
+            .values((
+                api_tokens::user_id.eq(user.id),
+                api_tokens::name.eq(name),
+                api_tokens::token_hash.eq(sha256_hex(&secret)),
+                api_tokens::token_prefix.eq(&secret[..10]),
+                api_tokens::created_at.eq(state.clock.now_naive()),
+            ))
+            .returning(api_tokens::id)
+            .get_result(c)?;
+        audit::record(c, &state.clock, &user.actor(), Event::new("api_token.created", "user", user.id, json!({ "token": id, "name": name })))?;
+        Ok((id, secret.clone()))
+    })
+}
+
+pub fn revoke_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
+    write_tx(conn, |c| {
+        let n = diesel::update(api_tokens::table.find(id).filter(api_tokens::user_id.eq(user.id)).filter(api_tokens::revoked_at.is_null()))
+            .set(api_tokens::revoked_at.eq(state.clock.now_naive()))
+            .execute(c)?;
+        if n == 0 {
+            return Err(AppError::NotFound);
+        }
+        audit::record(c, &state.clock, &user.actor(), Event::new("api_token.revoked", "user", user.id, json!({ "token": id })))
+    })
+}
+
+#[post("/konto/tokens", data = "<form>")]
+async fn new_token(layout: Layout, user: CurrentUser, form: FormData, db: Db, state: AppState) -> AppResult<status::Custom<Template>> {
+    let name = form.get("token_name");
+    let (u, st) = (user.clone(), state.clone());
+    let created = db.run(move |c| create_token(c, &st, &u, &name)).await;
+    let mut ctx = account_page_ctx(&db, &state, &user).await?;
+    match created {
+        Ok((_, secret)) => {
+            ctx["new_token"] = json!(secret);
+            Ok(status::Custom(Status::Created, layout.render("account", ctx)))
+        }
+        Err(AppError::Validation { fields, .. }) => Ok(layout.render_errors("account", ctx, &fields)),
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/konto/tokens/<id>/widerrufen", data = "<_form>")]
+async fn delete_token(id: i64, _form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+    db.run(move |c| revoke_token(c, &state, &user, id)).await?;
+    Ok(Flash::success(Redirect::to("/konto"), "Das Token wurde widerrufen und kann nicht mehr verwendet werden."))
+}
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket
+    rocket.mount(
+        "/",
+        routes![login_page, login, logout, account, change_password, end_session, new_token, delete_token],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(safe_next("/verwaltung/benutzer"), "/verwaltung/benutzer");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\\evil"), "/");
+    }
 }

@@ -1,7 +1,87 @@
-//! Start page.
+//! The start page: what each role sees first, with counts and an empty state that says what to
+//! do next.
+
+use crate::auth::CurrentUser;
+use crate::db::schema::{audit_events, catalogue_items, organisations, outbox, users};
+use crate::db::{Db, DbConn};
+use crate::domain::roles::{OrgType, Role, VendorStatus};
+use crate::error::AppResult;
+use crate::web::Layout;
+use diesel::prelude::*;
 use rocket::get;
+use rocket_dyn_templates::Template;
+use serde_json::{json, Value};
+
+fn count_orgs(conn: &mut DbConn, org_type: OrgType, status: Option<VendorStatus>) -> AppResult<i64> {
+    let mut q = organisations::table
+        .filter(organisations::org_type.eq(org_type.code()))
+        .filter(organisations::active.eq(true))
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(organisations::vendor_status.eq(s.code()));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
+    let rows: Vec<crate::audit::AuditRow> = audit_events::table
+        .order(audit_events::id.desc())
+        .limit(10)
+        .select(crate::audit::AuditRow::as_select())
+        .load(conn)?;
+    Ok(json!(rows))
+}
+
+fn start_context(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Value> {
+    let mut ctx = json!({ "role": user.role.code() });
+    match user.role {
+        Role::Admin => {
+            let pending: Vec<(i64, String, String, chrono::NaiveDateTime)> = organisations::table
+                .filter(organisations::org_type.eq(OrgType::Vendor.code()))
+                .filter(organisations::vendor_status.eq(VendorStatus::Pending.code()))
+                .order(organisations::created_at.asc())
+                .select((organisations::id, organisations::name, organisations::city, organisations::created_at))
+                .load(conn)?;
+            ctx["counts"] = json!({
+                "members": count_orgs(conn, OrgType::Member, None)?,
+                "vendors": count_orgs(conn, OrgType::Vendor, None)?,
+                "pending_vendors": pending.len(),
+                "users": users::table.filter(users::active.eq(true)).count().get_result::<i64>(conn)?,
+                "catalogue": catalogue_items::table.count().get_result::<i64>(conn)?,
+                "mails_failed": outbox::table.filter(outbox::status.eq("failed")).count().get_result::<i64>(conn)?,
+            });
+            ctx["pending_vendors"] = pending
+                .into_iter()
+                .map(|(id, name, city, created_at)| json!({ "id": id, "name": name, "city": city, "created_at": created_at }))
+                .collect();
+        }
+        Role::Officer => {
+            ctx["counts"] = json!({
+                "members": count_orgs(conn, OrgType::Member, None)?,
+                "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
+                "catalogue": catalogue_items::table.count().get_result::<i64>(conn)?,
+            });
+        }
+        Role::Board => {
+            ctx["counts"] = json!({
+                "members": count_orgs(conn, OrgType::Member, None)?,
+                "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
+                "audit_events": audit_events::table.count().get_result::<i64>(conn)?,
+            });
+            ctx["recent_events"] = recent_events(conn)?;
+        }
+        Role::Buyer | Role::Vendor => {
+            // Only the user's own organisation: nothing about other members or vendors.
+            let org = crate::orgs::find_org(conn, user.organisation_id)?;
+            ctx["organisation"] = json!(org);
+        }
+    }
+    Ok(ctx)
+}
 
 #[get("/")]
-pub fn index() -> &'static str {
-    "ok"
+pub async fn index(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+    let u = user.clone();
+    let ctx = db.run(move |c| start_context(c, &u)).await?;
+    Ok(layout.render("start", ctx))
 }

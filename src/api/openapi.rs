@@ -1,0 +1,166 @@
+//! The OpenAPI 3 document of `/api/v1`. A test compares its paths with the mounted routes, so a
+//! route cannot exist without being described here.
+
+use serde_json::{json, Value};
+
+fn error_responses() -> Value {
+    json!({
+        "400": { "$ref": "#/components/responses/Error" },
+        "401": { "$ref": "#/components/responses/Error" },
+        "403": { "$ref": "#/components/responses/Error" },
+        "404": { "$ref": "#/components/responses/Error" },
+        "422": { "$ref": "#/components/responses/Error" }
+    })
+}
+
+fn ok(schema: Value, description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn op(summary: &str, success_code: &str, success: Value, extra: Value) -> Value {
+    let mut responses = error_responses();
+    responses[success_code] = success;
+    let mut o = json!({ "summary": summary, "responses": responses });
+    if let (Some(o), Value::Object(extra)) = (o.as_object_mut(), extra) {
+        o.extend(extra);
+    }
+    o
+}
+
+fn id_param() -> Value {
+    json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }])
+}
+
+fn body(schema: &str) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn list_of(name: &str) -> Value {
+    json!({ "type": "array", "items": schema_ref(name) })
+}
+
+pub fn document() -> Value {
+    let nullable_string = json!({ "type": "string", "nullable": true });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "buendel API",
+            "version": "1",
+            "description": "Gemeinsame öffentliche Beschaffung. Authentifizierung mit einem API-Token (Mein Konto → API-Tokens) als `Authorization: Bearer …`. Geldbeträge und Mengen sind Zeichenketten mit Dezimalpunkt."
+        },
+        "servers": [{ "url": "/api/v1" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/me": { "get": op("Das eigene Konto", "200", ok(schema_ref("Me"), "Konto"), json!({})) },
+            "/organisations": {
+                "get": op("Organisationen auflisten (Administration)", "200", ok(list_of("Organisation"), "Liste"), json!({
+                    "parameters": [{ "name": "org_type", "in": "query", "required": false, "schema": { "type": "string", "enum": ["cooperative", "member", "vendor"] } }]
+                })),
+                "post": op("Mitglied oder Lieferant anlegen (Administration)", "201", ok(schema_ref("Organisation"), "Angelegt"), json!({ "requestBody": body("OrganisationInput") }))
+            },
+            "/organisations/{id}": {
+                "get": op("Eine Organisation (die eigene, oder jede für die Administration)", "200", ok(schema_ref("Organisation"), "Organisation"), json!({ "parameters": id_param() }))
+            },
+            "/users": {
+                "get": op("Benutzer auflisten (Administration)", "200", ok(list_of("User"), "Liste"), json!({})),
+                "post": op("Benutzer anlegen (Administration)", "201", ok(schema_ref("User"), "Angelegt"), json!({ "requestBody": body("UserInput") }))
+            },
+            "/users/{id}": {
+                "get": op("Ein Benutzer (man selbst, oder jeder für die Administration)", "200", ok(schema_ref("User"), "Benutzer"), json!({ "parameters": id_param() }))
+            },
+            "/openapi.json": {
+                "get": { "summary": "Dieses Dokument", "security": [], "responses": { "200": { "description": "OpenAPI 3" } } }
+            }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "responses": {
+                "Error": { "description": "Fehler", "content": { "application/json": { "schema": schema_ref("Error") } } }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["code", "message", "fields"],
+                    "properties": {
+                        "code": { "type": "string" },
+                        "message": { "type": "string", "description": "Deutsche Meldung, was zu korrigieren ist" },
+                        "fields": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } }
+                    }
+                },
+                "Me": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "integer", "format": "int64" },
+                        "email": { "type": "string" },
+                        "name": { "type": "string" },
+                        "role": { "type": "string", "enum": ["admin", "officer", "buyer", "vendor", "board"] },
+                        "organisation_id": { "type": "integer", "format": "int64" },
+                        "organisation_name": { "type": "string" },
+                        "organisation_type": { "type": "string", "enum": ["cooperative", "member", "vendor"] }
+                    }
+                },
+                "Organisation": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "integer", "format": "int64" },
+                        "org_type": { "type": "string", "enum": ["cooperative", "member", "vendor"] },
+                        "name": { "type": "string" },
+                        "street": { "type": "string" },
+                        "postal_code": { "type": "string" },
+                        "city": { "type": "string" },
+                        "member_kind": { "type": "string", "nullable": true, "enum": ["land", "kommune", "hochschule", "sonstige", null] },
+                        "leitweg_id": nullable_string,
+                        "vat_id": nullable_string,
+                        "contact_email": nullable_string,
+                        "vendor_status": { "type": "string", "nullable": true, "enum": ["pending", "approved", "suspended", null] },
+                        "active": { "type": "boolean" },
+                        "created_at": { "type": "string", "description": "UTC, ISO 8601 ohne Zeitzone" }
+                    }
+                },
+                "OrganisationInput": {
+                    "type": "object",
+                    "required": ["org_type", "name", "street", "postal_code", "city"],
+                    "properties": {
+                        "org_type": { "type": "string", "enum": ["member", "vendor"] },
+                        "name": { "type": "string" },
+                        "street": { "type": "string" },
+                        "postal_code": { "type": "string" },
+                        "city": { "type": "string" },
+                        "member_kind": { "type": "string", "enum": ["land", "kommune", "hochschule", "sonstige"], "description": "Pflicht für Mitglieder" },
+                        "leitweg_id": { "type": "string", "description": "Optional für Mitglieder, mit Prüfziffer" },
+                        "vat_id": { "type": "string", "description": "Pflicht für Lieferanten" },
+                        "contact_email": { "type": "string", "description": "Pflicht für Lieferanten" }
+                    }
+                },
+                "User": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "integer", "format": "int64" },
+                        "organisation_id": { "type": "integer", "format": "int64" },
+                        "email": { "type": "string" },
+                        "name": { "type": "string" },
+                        "role": { "type": "string", "enum": ["admin", "officer", "buyer", "vendor", "board"] },
+                        "active": { "type": "boolean" },
+                        "created_at": { "type": "string" },
+                        "password_changed_at": { "type": "string" }
+                    }
+                },
+                "UserInput": {
+                    "type": "object",
+                    "required": ["email", "name", "role", "organisation_id", "password"],
+                    "properties": {
+                        "email": { "type": "string" },
+                        "name": { "type": "string" },
+                        "role": { "type": "string", "enum": ["admin", "officer", "buyer", "vendor", "board"] },
+                        "organisation_id": { "type": "integer", "format": "int64" },
+                        "password": { "type": "string", "minLength": 10 }
+                    }
+                }
+            }
+        }
+    })
+}
