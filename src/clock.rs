@@ -29,13 +29,15 @@ impl Clock {
     /// A clock that starts at `start` (if given), shifted by `shift`, running or frozen.
     pub fn configured(start: Option<DateTime<Utc>>, shift: Duration, frozen: bool) -> Clock {
         let clock = Clock::system();
+        if frozen {
+            let at = start.unwrap_or_else(Utc::now) + shift;
+            clock.write(|s| s.frozen_at = Some(at));
+            return clock;
+        }
         if let Some(start) = start {
             clock.set(start);
         }
         clock.advance(shift);
-        if frozen {
-            clock.freeze();
-        }
         clock
     }
 

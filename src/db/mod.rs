@@ -97,6 +97,9 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
 
 type DbPool = Pool<Manager>;
 
+/// A pooled connection; derefs to `DbConn`.
+pub type Pooled = PooledConnection<Manager>;
+
 /// The pool plus its backend; cloned cheaply into every request.
 #[derive(Clone)]
 pub struct Db {

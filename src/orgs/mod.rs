@@ -196,7 +196,7 @@ pub fn cooperative(conn: &mut DbConn) -> AppResult<Option<Organisation>> {
         .optional()?)
 }
 
-pub(crate) fn insert_org(conn: &mut DbConn, now: NaiveDateTime, data: &OrgData, vendor_status: Option<VendorStatus>) -> AppResult<i64> {
+pub fn insert_org(conn: &mut DbConn, now: NaiveDateTime, data: &OrgData, vendor_status: Option<VendorStatus>) -> AppResult<i64> {
     Ok(diesel::insert_into(organisations::table)
         .values((
             organisations::org_type.eq(data.org_type.code()),
@@ -402,7 +402,7 @@ fn email_taken_error() -> AppError {
     AppError::field("email", "Diese E-Mail-Adresse ist bereits vergeben.")
 }
 
-pub(crate) fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, password_hash: &str) -> AppResult<i64> {
+pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, password_hash: &str) -> AppResult<i64> {
     Ok(diesel::insert_into(users::table)
         .values((
             users::organisation_id.eq(data.organisation_id),

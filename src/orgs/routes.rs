@@ -58,7 +58,7 @@ fn org_page(org_type: OrgType, segment: &str, label: &str, org: Option<&super::O
     })
 }
 
-#[get("/verwaltung/<segment>")]
+#[get("/verwaltung/<segment>", rank = 5)]
 async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
@@ -76,14 +76,14 @@ async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> A
     Ok(layout.render("admin/org_list", json!({ "rows": rows, "segment": segment, "kind_label": label, "org_type": org_type.code() })))
 }
 
-#[get("/verwaltung/<segment>/neu")]
+#[get("/verwaltung/<segment>/neu", rank = 5)]
 async fn org_new(segment: &str, layout: Layout, user: CurrentUser) -> AppResult<Template> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     Ok(layout.render("admin/org_form", org_page(org_type, segment, label, None, json!({}))))
 }
 
-#[post("/verwaltung/<segment>", data = "<form>")]
+#[post("/verwaltung/<segment>", data = "<form>", rank = 5)]
 async fn org_create(segment: &str, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> FormResult {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
@@ -116,7 +116,7 @@ fn role_label(code: &str) -> &'static str {
     code.parse::<Role>().map(Role::label).unwrap_or("unbekannt")
 }
 
-#[get("/verwaltung/<segment>/<id>")]
+#[get("/verwaltung/<segment>/<id>", rank = 6)]
 async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
@@ -144,7 +144,7 @@ async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db:
     Ok(layout.render("admin/org_form", ctx))
 }
 
-#[post("/verwaltung/<segment>/<id>", data = "<form>")]
+#[post("/verwaltung/<segment>/<id>", data = "<form>", rank = 5)]
 async fn org_update(segment: &str, id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> FormResult {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
@@ -164,7 +164,7 @@ async fn org_update(segment: &str, id: i64, form: FormData, layout: Layout, user
     }
 }
 
-#[post("/verwaltung/<segment>/<id>/aktiv", data = "<form>")]
+#[post("/verwaltung/<segment>/<id>/aktiv", data = "<form>", rank = 5)]
 async fn org_active(segment: &str, id: i64, form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
     user.require(&[Role::Admin])?;
     let (_, segment, _) = org_kind(segment)?;

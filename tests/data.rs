@@ -1,0 +1,398 @@
+//! Storage guarantees on both backends: exact money columns, the audit hash chain and its
+//! verification (library and CLI), the outbox sending each mail once, the demo data.
+
+mod common;
+
+use buendel::audit::{self, Actor, Event};
+use buendel::db::schema::{audit_events, outbox};
+use buendel::db::{write_tx, Backend};
+use buendel::domain::money::{Amount, Price, Quantity};
+use common::*;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use rocket::http::Status;
+use rust_decimal_macros::dec;
+use std::str::FromStr;
+
+diesel::table! {
+    money_probe (id) {
+        id -> BigInt,
+        price -> BigInt,
+        quantity -> BigInt,
+        amount -> BigInt,
+    }
+}
+
+#[derive(QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+#[test]
+fn money_columns_round_trip_exactly_and_sum_in_sql() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        let ddl = match b {
+            Backend::Sqlite => "CREATE TABLE money_probe (id INTEGER PRIMARY KEY AUTOINCREMENT, price BIGINT NOT NULL, quantity BIGINT NOT NULL, amount BIGINT NOT NULL)",
+            Backend::Postgres => "CREATE TABLE money_probe (id BIGSERIAL PRIMARY KEY, price BIGINT NOT NULL, quantity BIGINT NOT NULL, amount BIGINT NOT NULL)",
+        };
+        diesel::sql_query(ddl).execute(&mut *c).unwrap();
+        let values = [
+            (dec!(0), dec!(0.001), dec!(0)),
+            (dec!(0.0001), dec!(1), dec!(-0.01)),
+            (dec!(999999999.9999), dec!(999999999.999), dec!(9999999999999.99)),
+        ];
+        for (p, q, a) in values {
+            diesel::insert_into(money_probe::table)
+                .values((
+                    money_probe::price.eq(Price::from_decimal(p).unwrap()),
+                    money_probe::quantity.eq(Quantity::from_decimal(q).unwrap()),
+                    money_probe::amount.eq(Amount::from_decimal(a).unwrap()),
+                ))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        let back: Vec<(Price, Quantity, Amount)> = money_probe::table
+            .order(money_probe::id)
+            .select((money_probe::price, money_probe::quantity, money_probe::amount))
+            .load(&mut *c)
+            .unwrap();
+        for ((p, q, a), (bp, bq, ba)) in values.iter().zip(back) {
+            assert_eq!(bp.to_decimal(), *p);
+            assert_eq!(bq.to_decimal(), *q);
+            assert_eq!(ba.to_decimal(), *a);
+        }
+        let sum: Sum = diesel::sql_query("SELECT CAST(SUM(price) AS BIGINT) AS total FROM money_probe").get_result(&mut *c).unwrap();
+        // 0 + 0.0001 + 999 999 999.9999 = 1 000 000 000.0000, in ten-thousandths of a euro.
+        assert_eq!(sum.total, 10_000_000_000_000);
+        assert!(Price::from_minor(sum.total).is_err(), "a sum may exceed what one price holds");
+        // A value the type cannot hold is an error when read, never silently accepted.
+        diesel::sql_query("UPDATE money_probe SET price = -1").execute(&mut *c).unwrap();
+        let bad: Result<Vec<Price>, _> = money_probe::table.select(money_probe::price).load(&mut *c);
+        assert!(bad.is_err());
+    });
+}
+
+#[test]
+fn newtypes_refuse_what_they_cannot_hold() {
+    assert!(Price::from_str("0.00001").is_err());
+    assert!(Price::from_str("-1").is_err());
+    assert!(Price::from_str("1000000000").is_err());
+    assert!(Quantity::from_str("1.0001").is_err());
+    assert!(Amount::from_str("0.001").is_err());
+}
+
+fn record_some(app: &TestApp, n: usize) {
+    let mut c = app.conn();
+    for i in 0..n {
+        write_tx(&mut c, |c| {
+            audit::record(c, &app.state.clock, &Actor::system("test"), Event::new("probe.changed", "probe", i % 3, serde_json::json!({ "i": i })))
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn audit_chain_verifies_and_names_a_row_altered_behind_the_apps_back() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        record_some(&app, 9);
+        let mut c = app.conn();
+        let report = audit::verify(&mut c).unwrap().expect("intact chain");
+        assert_eq!(report.events, 9);
+        assert_eq!(report.streams, 3);
+        let victim: i64 = audit_events::table
+            .filter(audit_events::stream.eq("probe:1"))
+            .filter(audit_events::seq.eq(2))
+            .select(audit_events::id)
+            .first(&mut *c)
+            .unwrap();
+        diesel::update(audit_events::table.find(victim))
+            .set(audit_events::details.eq("{\"i\":999}"))
+            .execute(&mut *c)
+            .unwrap();
+        let broken = audit::verify(&mut c).unwrap().expect_err("tampering found");
+        assert_eq!(broken.event_id, victim);
+        assert!(broken.to_string().contains("verändert"), "{broken}");
+    });
+}
+
+#[test]
+fn audit_chain_detects_a_deleted_event() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        record_some(&app, 6);
+        let mut c = app.conn();
+        let gone: i64 = audit_events::table
+            .filter(audit_events::stream.eq("probe:0"))
+            .filter(audit_events::seq.eq(1))
+            .select(audit_events::id)
+            .first(&mut *c)
+            .unwrap();
+        diesel::delete(audit_events::table.find(gone)).execute(&mut *c).unwrap();
+        let broken = audit::verify(&mut c).unwrap().expect_err("gap found");
+        assert_eq!(broken.stream, "probe:0");
+        assert!(broken.reason.contains("fehlt"));
+    });
+}
+
+#[test]
+fn concurrent_writers_keep_every_stream_chain_intact() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let app = &app;
+                s.spawn(move || {
+                    let mut c = app.conn();
+                    for i in 0..10 {
+                        write_tx(&mut c, |c| {
+                            audit::record(c, &app.state.clock, &Actor::system("t"), Event::new("probe.changed", "probe", (t + i) % 2, serde_json::json!({ "t": t, "i": i })))
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let mut c = app.conn();
+        let report = audit::verify(&mut c).unwrap().expect("intact");
+        assert_eq!(report.events, 40);
+    });
+}
+
+#[test]
+fn audit_verify_command_reports_tampering_with_exit_code() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        record_some(&app, 3);
+        let run = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_buendel"))
+                .args(["audit", "verify"])
+                .env("DATABASE_URL", &app.database_url)
+                .env("BUENDEL_SECRET_KEY", "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz")
+                .env("BUENDEL_MAIL_TRANSPORT", "stub")
+                .output()
+                .expect("run buendel")
+        };
+        let ok = run();
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("Protokoll unversehrt: 3 Ereignisse"));
+        let mut c = app.conn();
+        let victim: i64 = audit_events::table.order(audit_events::id.desc()).select(audit_events::id).first(&mut *c).unwrap();
+        diesel::update(audit_events::table.find(victim)).set(audit_events::actor_label.eq("jemand anderes")).execute(&mut *c).unwrap();
+        let bad = run();
+        assert_eq!(bad.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(&format!("Ereignis #{victim}")), "{err}");
+    });
+}
+
+#[test]
+fn vendor_registration_mails_the_admins_and_waits_for_approval() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let client = app.client();
+        let fields = [
+            ("name", "Neue Technik GmbH"),
+            ("street", "Hauptstraße 5"),
+            ("postal_code", "34117"),
+            ("city", "Kassel"),
+            ("vat_id", "DE136695976"),
+            ("contact_email", "angebote@neue-technik.example"),
+            ("person_name", "Eva Neu"),
+            ("email", "eva@neue-technik.example"),
+            ("password", "Sicheres-Passwort-9"),
+            ("password_repeat", "Sicheres-Passwort-9"),
+        ];
+        let res = post_form(&client, "/registrieren", &fields);
+        assert_eq!(res.status(), Status::Created);
+        assert!(res.into_string().unwrap().contains("Neue Technik GmbH"));
+        assert_eq!(app.deliver_mail(), 1);
+        let mails = app.sent_mail();
+        assert_eq!(mails[0].0, "admin@test.example");
+        assert!(mails[0].1.contains("Neue Lieferantenregistrierung"));
+        // Pending: the vendor cannot log in yet.
+        let fresh = app.client();
+        let res = post_form(&fresh, "/anmelden", &[("email", "eva@neue-technik.example"), ("password", "Sicheres-Passwort-9")]);
+        assert_eq!(res.status(), Status::Forbidden);
+        assert!(res.into_string().unwrap().contains("noch nicht freigegeben"));
+        // The admin approves; the vendor is told and can log in.
+        let admin = browser(&app, "admin");
+        let vendor_id: i64 = {
+            use buendel::db::schema::organisations;
+            let mut c = app.conn();
+            organisations::table.filter(organisations::name.eq("Neue Technik GmbH")).select(organisations::id).first(&mut *c).unwrap()
+        };
+        assert!(vendor_id > w.vendor);
+        let res = post_form(&admin, &format!("/verwaltung/lieferanten/{vendor_id}/status"), &[("status", "approved")]);
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(app.deliver_mail(), 1);
+        assert!(app.sent_mail()[1].1.contains("freigegeben"));
+        assert_eq!(login_with(&app.client(), "eva@neue-technik.example", "Sicheres-Passwort-9"), Status::SeeOther);
+    });
+}
+
+#[test]
+fn registration_with_bad_input_lists_every_problem_and_stores_nothing() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let client = app.client();
+        let res = post_form(
+            &client,
+            "/registrieren",
+            &[("name", "X"), ("vat_id", "DE123"), ("email", "kein-at"), ("password", "kurz"), ("password_repeat", "anders")],
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let html = res.into_string().unwrap();
+        for msg in ["Namen an", "USt-IdNr.", "E-Mail-Adresse", "mindestens 10 Zeichen", "stimmen nicht überein", "Postleitzahl"] {
+            assert!(html.contains(msg), "missing {msg}");
+        }
+        assert!(html.contains("href=\"#feld-vat_id\""), "error summary links to the field");
+        let mut c = app.conn();
+        let mails: i64 = outbox::table.count().get_result(&mut *c).unwrap();
+        assert_eq!(mails, 0);
+    });
+}
+
+#[test]
+fn registration_writes_an_eml_file_with_the_file_transport() {
+    let app = TestApp::with_vars(Backend::Sqlite, &[("BUENDEL_MAIL_TRANSPORT", "file")]);
+    app.world();
+    let fields = [
+        ("name", "Datei Technik GmbH"),
+        ("street", "Hauptstraße 5"),
+        ("postal_code", "34117"),
+        ("city", "Kassel"),
+        ("vat_id", "DE136695976"),
+        ("contact_email", "angebote@datei.example"),
+        ("person_name", "Eva Datei"),
+        ("email", "eva@datei.example"),
+        ("password", "Sicheres-Passwort-9"),
+        ("password_repeat", "Sicheres-Passwort-9"),
+    ];
+    assert_eq!(post_form(&app.client(), "/registrieren", &fields).status(), Status::Created);
+    assert_eq!(app.deliver_mail(), 1);
+    let outbox_dir = app.cleanup.dir.path().join("data").join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(eml.contains("To: admin@test.example"));
+    assert!(eml.contains("Datei Technik GmbH"));
+}
+
+#[test]
+fn each_mail_is_sent_exactly_once_by_two_competing_senders() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        {
+            let mut c = app.conn();
+            for i in 0..30 {
+                write_tx(&mut c, |c| {
+                    buendel::mail::enqueue(
+                        c,
+                        &app.state,
+                        &format!("empfaenger{i}@test.example"),
+                        "account_created",
+                        &serde_json::json!({ "name": "X", "role": "Einkauf", "login_url": "http://x" }),
+                    )
+                })
+                .unwrap();
+            }
+        }
+        let other = buendel::mail::Transport::stub();
+        let rt = rocket::tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (a, b2) = rt.block_on(async {
+            let f1 = async {
+                let mut n = 0;
+                for _ in 0..3 {
+                    n += buendel::mail::sender::process_once(&app.state, &app.db, &app.transport).await.unwrap();
+                }
+                n
+            };
+            let f2 = async {
+                let mut n = 0;
+                for _ in 0..3 {
+                    n += buendel::mail::sender::process_once(&app.state, &app.db, &other).await.unwrap();
+                }
+                n
+            };
+            rocket::tokio::join!(f1, f2)
+        });
+        assert_eq!(a + b2, 30);
+        let mut recipients: Vec<String> = app
+            .transport
+            .sent()
+            .iter()
+            .chain(other.sent().iter())
+            .flat_map(|m| m.envelope().to().iter().map(|a| a.to_string()).collect::<Vec<_>>())
+            .collect();
+        recipients.sort();
+        recipients.dedup();
+        assert_eq!(recipients.len(), 30, "no mail twice, none lost");
+        let mut c = app.conn();
+        let sent: i64 = outbox::table.filter(outbox::status.eq("sent")).count().get_result(&mut *c).unwrap();
+        assert_eq!(sent, 30);
+    });
+}
+
+#[test]
+fn failed_mail_is_retried_later_and_then_marked_failed() {
+    each_backend(|b| {
+        let app = TestApp::with_vars(b, &[("BUENDEL_MAIL_FROM", "buendel <noreply@buendel.example>")]);
+        {
+            let mut c = app.conn();
+            write_tx(&mut c, |c| {
+                buendel::mail::enqueue(c, &app.state, "kaputt@@adresse", "account_created", &serde_json::json!({ "name": "X", "role": "Y", "login_url": "z" }))
+            })
+            .unwrap();
+        }
+        assert_eq!(app.deliver_mail(), 0);
+        // Not due again until the backoff has passed.
+        assert_eq!(app.deliver_mail(), 0);
+        let attempts = || -> (i32, String) {
+            let mut c = app.conn();
+            outbox::table.select((outbox::attempts, outbox::status)).first(&mut *c).unwrap()
+        };
+        assert_eq!(attempts(), (1, "pending".to_string()));
+        for _ in 0..10 {
+            app.state.clock.advance(chrono::Duration::hours(2));
+            app.deliver_mail();
+        }
+        assert_eq!(attempts(), (8, "failed".to_string()));
+    });
+}
+
+#[test]
+fn demo_data_loads_once_and_every_demo_role_can_log_in() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let users = {
+            let mut c = app.conn();
+            buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).expect("seed")
+        };
+        assert!(users.len() >= 10);
+        for role in ["admin", "officer", "buyer", "vendor", "board"] {
+            let u = users
+                .iter()
+                .find(|u| u.role == role && !u.email.contains("domblick"))
+                .unwrap_or_else(|| panic!("demo {role}"));
+            let client = app.client();
+            assert_eq!(login_with(&client, &u.email, buendel::seed::DEMO_PASSWORD), Status::SeeOther, "{}", u.email);
+            let res = client.get("/").dispatch();
+            assert_eq!(res.status(), Status::Ok, "{}", u.email);
+        }
+        // The pending demo vendor cannot log in yet.
+        let pending = users.iter().find(|u| u.email.contains("domblick")).unwrap();
+        assert_eq!(login_with(&app.client(), &pending.email, buendel::seed::DEMO_PASSWORD), Status::Forbidden);
+        let mut c = app.conn();
+        assert!(buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).is_err());
+        assert!(audit::verify(&mut c).unwrap().is_ok());
+    });
+}
