@@ -23,7 +23,12 @@ impl Default for Clock {
 
 impl Clock {
     pub fn system() -> Clock {
-        Clock { state: Arc::new(RwLock::new(State { offset: Duration::zero(), frozen_at: None })) }
+        Clock {
+            state: Arc::new(RwLock::new(State {
+                offset: Duration::zero(),
+                frozen_at: None,
+            })),
+        }
     }
 
     /// A clock that starts at `start` (if given), shifted by `shift`, running or frozen.

@@ -49,25 +49,57 @@ pub struct Config {
 /// The variables buendel reads, with their meaning, for `--help` and the README.
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DATABASE_URL", "data/buendel.db", "SQLite-Datei oder postgres://…"),
-    ("BUENDEL_SECRET_KEY", "(keiner)", "64 Byte, base64 (openssl rand -base64 64); Pflicht im Release-Build außer mit --demo"),
+    (
+        "BUENDEL_SECRET_KEY",
+        "(keiner)",
+        "64 Byte, base64 (openssl rand -base64 64); Pflicht im Release-Build außer mit --demo",
+    ),
     ("BUENDEL_ADDRESS", "127.0.0.1", "Adresse des HTTP-Servers"),
     ("BUENDEL_PORT", "8000", "Port des HTTP-Servers"),
-    ("BUENDEL_BASE_URL", "http://127.0.0.1:8000", "Öffentliche Adresse für Links in E-Mails"),
+    (
+        "BUENDEL_BASE_URL",
+        "http://127.0.0.1:8000",
+        "Öffentliche Adresse für Links in E-Mails",
+    ),
     ("BUENDEL_POOL_SIZE", "8", "Datenbankverbindungen je Instanz"),
-    ("SMTP_URL", "(keiner)", "smtps://user:pass@host:465 oder smtp://host:587?tls=required; wenn gesetzt, wird per SMTP versendet"),
-    ("BUENDEL_MAIL_TRANSPORT", "file", "smtp, file (.eml unter data/outbox/) oder stub"),
+    (
+        "SMTP_URL",
+        "(keiner)",
+        "smtps://user:pass@host:465 oder smtp://host:587?tls=required; wenn gesetzt, wird per SMTP versendet",
+    ),
+    (
+        "BUENDEL_MAIL_TRANSPORT",
+        "file",
+        "smtp, file (.eml unter data/outbox/) oder stub",
+    ),
     ("BUENDEL_MAIL_FROM", "buendel <noreply@buendel.example>", "Absender"),
     ("BUENDEL_MAIL_INTERVAL_SECS", "2", "Abstand der Versandläufe"),
-    ("BUENDEL_NOW", "(Systemzeit)", "Startzeit der Uhr, RFC 3339, z. B. 2026-12-01T09:00:00Z"),
+    (
+        "BUENDEL_NOW",
+        "(Systemzeit)",
+        "Startzeit der Uhr, RFC 3339, z. B. 2026-12-01T09:00:00Z",
+    ),
     ("BUENDEL_CLOCK_SHIFT", "0", "Verschiebung der Uhr, z. B. +14d, -3h"),
     ("BUENDEL_CLOCK_FROZEN", "false", "Uhr anhalten (true/false)"),
     ("BUENDEL_SESSION_HOURS", "8", "Gültigkeit einer Anmeldung in Stunden"),
-    ("BUENDEL_LOGIN_MAX_FAILURES", "5", "Fehlversuche je Konto im Zeitfenster"),
-    ("BUENDEL_LOGIN_MAX_FAILURES_ADDRESS", "20", "Fehlversuche je Adresse im Zeitfenster"),
+    (
+        "BUENDEL_LOGIN_MAX_FAILURES",
+        "5",
+        "Fehlversuche je Konto im Zeitfenster",
+    ),
+    (
+        "BUENDEL_LOGIN_MAX_FAILURES_ADDRESS",
+        "20",
+        "Fehlversuche je Adresse im Zeitfenster",
+    ),
     ("BUENDEL_LOGIN_WINDOW_MINUTES", "15", "Zeitfenster der Anmeldesperre"),
     ("BUENDEL_TEMPLATE_DIR", "templates", "Verzeichnis der Vorlagen"),
     ("BUENDEL_DATA_DIR", "data", "Verzeichnis für Daten und Postausgang"),
-    ("BUENDEL_CONFIG", "(keine)", "Optionale Datei mit KEY=VALUE-Zeilen; Umgebungsvariablen haben Vorrang"),
+    (
+        "BUENDEL_CONFIG",
+        "(keine)",
+        "Optionale Datei mit KEY=VALUE-Zeilen; Umgebungsvariablen haben Vorrang",
+    ),
 ];
 
 impl Config {
@@ -114,17 +146,38 @@ impl Config {
         }
 
         let data_dir = PathBuf::from(get("BUENDEL_DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database_url = get("DATABASE_URL")
-            .unwrap_or_else(|| data_dir.join("buendel.db").to_string_lossy().into_owned());
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| data_dir.join("buendel.db").to_string_lossy().into_owned());
         if database_url.starts_with("mysql:") {
-            problems.push("DATABASE_URL: MySQL wird nicht unterstützt; bitte postgres://… oder einen SQLite-Dateipfad angeben.".into());
+            problems.push(
+                "DATABASE_URL: MySQL wird nicht unterstützt; bitte postgres://… oder einen SQLite-Dateipfad angeben."
+                    .into(),
+            );
         }
-        let pool_size = parse(&mut problems, "BUENDEL_POOL_SIZE", get("BUENDEL_POOL_SIZE"), 8u32, "positive ganze Zahl");
+        let pool_size = parse(
+            &mut problems,
+            "BUENDEL_POOL_SIZE",
+            get("BUENDEL_POOL_SIZE"),
+            8u32,
+            "positive ganze Zahl",
+        );
         if pool_size == 0 {
             problems.push("BUENDEL_POOL_SIZE: muss mindestens 1 sein.".into());
         }
-        let address = parse(&mut problems, "BUENDEL_ADDRESS", get("BUENDEL_ADDRESS"), IpAddr::from([127, 0, 0, 1]), "IP-Adresse");
-        let port = parse(&mut problems, "BUENDEL_PORT", get("BUENDEL_PORT"), 8000u16, "Port (0–65535)");
+        let address = parse(
+            &mut problems,
+            "BUENDEL_ADDRESS",
+            get("BUENDEL_ADDRESS"),
+            IpAddr::from([127, 0, 0, 1]),
+            "IP-Adresse",
+        );
+        let port = parse(
+            &mut problems,
+            "BUENDEL_PORT",
+            get("BUENDEL_PORT"),
+            8000u16,
+            "Port (0–65535)",
+        );
 
         let secret_key = get("BUENDEL_SECRET_KEY");
         if let Some(key) = &secret_key {
@@ -143,8 +196,13 @@ impl Config {
         }
 
         let smtp_url = get("SMTP_URL");
-        let transport_name = get("BUENDEL_MAIL_TRANSPORT")
-            .unwrap_or_else(|| if smtp_url.is_some() { "smtp".into() } else { "file".into() });
+        let transport_name = get("BUENDEL_MAIL_TRANSPORT").unwrap_or_else(|| {
+            if smtp_url.is_some() {
+                "smtp".into()
+            } else {
+                "file".into()
+            }
+        });
         let mail_transport = match transport_name.as_str() {
             "smtp" => match smtp_url {
                 Some(url) => {
@@ -161,22 +219,34 @@ impl Config {
             "file" => MailTransport::File(data_dir.join("outbox")),
             "stub" => MailTransport::Stub,
             other => {
-                problems.push(format!("BUENDEL_MAIL_TRANSPORT: „{other}“ ist unbekannt; erlaubt sind smtp, file, stub."));
+                problems.push(format!(
+                    "BUENDEL_MAIL_TRANSPORT: „{other}“ ist unbekannt; erlaubt sind smtp, file, stub."
+                ));
                 MailTransport::Stub
             }
         };
         let mail_from = get("BUENDEL_MAIL_FROM").unwrap_or_else(|| "buendel <noreply@buendel.example>".into());
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            problems.push(format!("BUENDEL_MAIL_FROM: „{mail_from}“ ist keine gültige Absenderadresse."));
+            problems.push(format!(
+                "BUENDEL_MAIL_FROM: „{mail_from}“ ist keine gültige Absenderadresse."
+            ));
         }
-        let mail_interval_secs = parse(&mut problems, "BUENDEL_MAIL_INTERVAL_SECS", get("BUENDEL_MAIL_INTERVAL_SECS"), 2u64, "Anzahl Sekunden");
+        let mail_interval_secs = parse(
+            &mut problems,
+            "BUENDEL_MAIL_INTERVAL_SECS",
+            get("BUENDEL_MAIL_INTERVAL_SECS"),
+            2u64,
+            "Anzahl Sekunden",
+        );
 
         let clock_start = match get("BUENDEL_NOW") {
             None => None,
             Some(v) => match DateTime::parse_from_rfc3339(&v) {
                 Ok(t) => Some(t.with_timezone(&Utc)),
                 Err(_) => {
-                    problems.push(format!("BUENDEL_NOW: „{v}“ ist kein Zeitpunkt im Format 2026-12-01T09:00:00Z."));
+                    problems.push(format!(
+                        "BUENDEL_NOW: „{v}“ ist kein Zeitpunkt im Format 2026-12-01T09:00:00Z."
+                    ));
                     None
                 }
             },
@@ -184,19 +254,51 @@ impl Config {
         let clock_shift = match get("BUENDEL_CLOCK_SHIFT") {
             None => Duration::zero(),
             Some(v) => parse_shift(&v).unwrap_or_else(|| {
-                problems.push(format!("BUENDEL_CLOCK_SHIFT: „{v}“ ist keine Verschiebung wie +14d, -3h, 90m."));
+                problems.push(format!(
+                    "BUENDEL_CLOCK_SHIFT: „{v}“ ist keine Verschiebung wie +14d, -3h, 90m."
+                ));
                 Duration::zero()
             }),
         };
-        let clock_frozen = parse(&mut problems, "BUENDEL_CLOCK_FROZEN", get("BUENDEL_CLOCK_FROZEN"), false, "Wahrheitswert (true/false)");
+        let clock_frozen = parse(
+            &mut problems,
+            "BUENDEL_CLOCK_FROZEN",
+            get("BUENDEL_CLOCK_FROZEN"),
+            false,
+            "Wahrheitswert (true/false)",
+        );
 
-        let session_hours = parse(&mut problems, "BUENDEL_SESSION_HOURS", get("BUENDEL_SESSION_HOURS"), 8i64, "Anzahl Stunden");
+        let session_hours = parse(
+            &mut problems,
+            "BUENDEL_SESSION_HOURS",
+            get("BUENDEL_SESSION_HOURS"),
+            8i64,
+            "Anzahl Stunden",
+        );
         if !(1..=24 * 30).contains(&session_hours) {
             problems.push("BUENDEL_SESSION_HOURS: muss zwischen 1 und 720 liegen.".into());
         }
-        let per_account = parse(&mut problems, "BUENDEL_LOGIN_MAX_FAILURES", get("BUENDEL_LOGIN_MAX_FAILURES"), 5i64, "positive ganze Zahl");
-        let per_address = parse(&mut problems, "BUENDEL_LOGIN_MAX_FAILURES_ADDRESS", get("BUENDEL_LOGIN_MAX_FAILURES_ADDRESS"), 20i64, "positive ganze Zahl");
-        let window_minutes = parse(&mut problems, "BUENDEL_LOGIN_WINDOW_MINUTES", get("BUENDEL_LOGIN_WINDOW_MINUTES"), 15i64, "Anzahl Minuten");
+        let per_account = parse(
+            &mut problems,
+            "BUENDEL_LOGIN_MAX_FAILURES",
+            get("BUENDEL_LOGIN_MAX_FAILURES"),
+            5i64,
+            "positive ganze Zahl",
+        );
+        let per_address = parse(
+            &mut problems,
+            "BUENDEL_LOGIN_MAX_FAILURES_ADDRESS",
+            get("BUENDEL_LOGIN_MAX_FAILURES_ADDRESS"),
+            20i64,
+            "positive ganze Zahl",
+        );
+        let window_minutes = parse(
+            &mut problems,
+            "BUENDEL_LOGIN_WINDOW_MINUTES",
+            get("BUENDEL_LOGIN_WINDOW_MINUTES"),
+            15i64,
+            "Anzahl Minuten",
+        );
         if per_account < 1 || per_address < 1 || window_minutes < 1 {
             problems.push("BUENDEL_LOGIN_*: Grenzen und Zeitfenster müssen mindestens 1 sein.".into());
         }
@@ -227,7 +329,11 @@ impl Config {
             clock_shift,
             clock_frozen,
             session_lifetime: Duration::hours(session_hours),
-            login_limits: LoginLimits { per_account, per_address, window: Duration::minutes(window_minutes) },
+            login_limits: LoginLimits {
+                per_account,
+                per_address,
+                window: Duration::minutes(window_minutes),
+            },
             template_dir,
             data_dir,
             demo,
@@ -258,7 +364,11 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once() {
         let problems = Config::from_map(
-            &vars(&[("BUENDEL_PORT", "achtzig"), ("BUENDEL_NOW", "morgen"), ("BUENDEL_MAIL_TRANSPORT", "taube")]),
+            &vars(&[
+                ("BUENDEL_PORT", "achtzig"),
+                ("BUENDEL_NOW", "morgen"),
+                ("BUENDEL_MAIL_TRANSPORT", "taube"),
+            ]),
             true,
         )
         .unwrap_err();
@@ -283,7 +393,11 @@ mod tests {
     #[test]
     fn clock_shift_is_applied() {
         let c = Config::from_map(
-            &vars(&[("BUENDEL_NOW", "2026-12-01T09:00:00Z"), ("BUENDEL_CLOCK_SHIFT", "+14d"), ("BUENDEL_CLOCK_FROZEN", "true")]),
+            &vars(&[
+                ("BUENDEL_NOW", "2026-12-01T09:00:00Z"),
+                ("BUENDEL_CLOCK_SHIFT", "+14d"),
+                ("BUENDEL_CLOCK_FROZEN", "true"),
+            ]),
             true,
         )
         .unwrap();

@@ -38,7 +38,10 @@ impl AppError {
 
     /// A validation error with one message per field.
     pub fn fields(fields: FieldErrors) -> Self {
-        AppError::Validation { message: "Bitte korrigieren Sie die markierten Angaben.".into(), fields }
+        AppError::Validation {
+            message: "Bitte korrigieren Sie die markierten Angaben.".into(),
+            fields,
+        }
     }
 
     pub fn field(name: &str, message: impl Into<String>) -> Self {
@@ -123,7 +126,11 @@ impl<'r> Responder<'r, 'static> for AppError {
         }
         let status = self.status();
         if crate::web::wants_json(req) {
-            let body = ApiErrorBody { code: self.code(), message: self.user_message(), fields: self.field_errors() };
+            let body = ApiErrorBody {
+                code: self.code(),
+                message: self.user_message(),
+                fields: self.field_errors(),
+            };
             let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
             return Response::build()
                 .status(status)
@@ -134,8 +141,8 @@ impl<'r> Responder<'r, 'static> for AppError {
         if status == Status::Unauthorized {
             return rocket::response::Redirect::to("/anmelden").respond_to(req);
         }
-        let mut response = crate::web::error_page(req, status, &self.user_message(), &self.field_errors())
-            .respond_to(req)?;
+        let mut response =
+            crate::web::error_page(req, status, &self.user_message(), &self.field_errors()).respond_to(req)?;
         response.set_status(status);
         Ok(response)
     }

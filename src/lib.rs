@@ -61,7 +61,11 @@ impl App {
         let transport = Transport::from_config(&config).map_err(|e| format!("E-Mail-Versand: {e}"))?;
         let clock = config.clock();
         Ok(App {
-            state: AppState { config: Arc::new(config), clock, mail: Arc::new(mail) },
+            state: AppState {
+                config: Arc::new(config),
+                clock,
+                mail: Arc::new(mail),
+            },
             db,
             transport,
             run_mail_sender: true,
@@ -86,7 +90,9 @@ impl App {
                 figment = figment.merge(("secret_key", key.to_vec()));
             }
         }
-        let sender = self.run_mail_sender.then(|| (self.state.clone(), self.db.clone(), self.transport.clone()));
+        let sender = self
+            .run_mail_sender
+            .then(|| (self.state.clone(), self.db.clone(), self.transport.clone()));
         let rocket = rocket::custom(figment)
             .manage(self.state)
             .manage(self.db)

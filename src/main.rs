@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "buendel", version, about = "Gemeinsame öffentliche Beschaffung für Genossenschaften öffentlicher Auftraggeber")]
+#[command(
+    name = "buendel",
+    version,
+    about = "Gemeinsame öffentliche Beschaffung für Genossenschaften öffentlicher Auftraggeber"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -92,7 +96,15 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::User { command: UserCommand::Add { email, name, role, organisation } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    organisation,
+                },
+        } => {
             let app = match prepare(false) {
                 Ok(app) => app,
                 Err(code) => return code,
@@ -128,7 +140,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let app = match prepare(false) {
                 Ok(app) => app,
                 Err(code) => return code,
@@ -136,7 +150,10 @@ fn main() -> ExitCode {
             let result = app.db.get().and_then(|mut c| buendel::audit::verify(&mut c));
             match result {
                 Ok(Ok(report)) => {
-                    println!("Protokoll unversehrt: {} Ereignisse in {} Strängen geprüft.", report.events, report.streams);
+                    println!(
+                        "Protokoll unversehrt: {} Ereignisse in {} Strängen geprüft.",
+                        report.events, report.streams
+                    );
                     ExitCode::SUCCESS
                 }
                 Ok(Err(broken)) => {
@@ -153,10 +170,20 @@ fn resolve_org(conn: &mut buendel::db::DbConn, text: &str) -> buendel::error::Ap
     use buendel::db::schema::organisations;
     use diesel::prelude::*;
     let found: Option<i64> = match text.parse::<i64>() {
-        Ok(id) => organisations::table.find(id).select(organisations::id).first(conn).optional()?,
-        Err(_) => organisations::table.filter(organisations::name.eq(text)).select(organisations::id).first(conn).optional()?,
+        Ok(id) => organisations::table
+            .find(id)
+            .select(organisations::id)
+            .first(conn)
+            .optional()?,
+        Err(_) => organisations::table
+            .filter(organisations::name.eq(text))
+            .select(organisations::id)
+            .first(conn)
+            .optional()?,
     };
-    found.ok_or_else(|| buendel::error::AppError::field("organisation_id", format!("Organisation „{text}“ nicht gefunden.")))
+    found.ok_or_else(|| {
+        buendel::error::AppError::field("organisation_id", format!("Organisation „{text}“ nicht gefunden."))
+    })
 }
 
 fn serve(demo: bool, seed_dir: PathBuf) -> ExitCode {
@@ -179,7 +206,10 @@ fn serve(demo: bool, seed_dir: PathBuf) -> ExitCode {
             }
             Ok(None) => {
                 println!("Die Datenbank enthält bereits Daten; Demodaten wurden nicht erneut geladen.");
-                println!("Demo-Zugänge (falls aus seed-data geladen): Passwort „{}“.", seed::DEMO_PASSWORD);
+                println!(
+                    "Demo-Zugänge (falls aus seed-data geladen): Passwort „{}“.",
+                    seed::DEMO_PASSWORD
+                );
             }
             Err(e) => return fail(format!("Demodaten: {}", e.user_detail())),
         }

@@ -79,7 +79,11 @@ fn read<T: for<'de> Deserialize<'de>>(dir: &Path, file: &str) -> AppResult<Vec<T
 }
 
 fn invalid(file: &str, key: &str, e: AppError) -> AppError {
-    let fields: Vec<String> = e.field_errors().into_iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
+    let fields: Vec<String> = e
+        .field_errors()
+        .into_iter()
+        .map(|(f, m)| format!("{f}: {}", m.join(" ")))
+        .collect();
     AppError::Internal(format!("{file} „{key}“: {}", fields.join("; ")))
 }
 
@@ -96,14 +100,19 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
     let vendors: Vec<VendorRow> = read(dir, "vendors.csv")?;
     let catalogue: Vec<CatalogueRow> = read(dir, "catalogue.csv")?;
     let users: Vec<UserRow> = read(dir, "users.csv")?;
-    let coop = coop.into_iter().next().ok_or_else(|| AppError::Internal("cooperative.csv ist leer".into()))?;
+    let coop = coop
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::Internal("cooperative.csv ist leer".into()))?;
     // One hash for all demo accounts: they share the printed demo password anyway.
     let password_hash = hash_password(DEMO_PASSWORD)?;
     let actor = Actor::system("Demodaten");
 
     write_tx(conn, |conn| {
         if !is_empty(conn)? {
-            return Err(AppError::Conflict("Die Datenbank enthält bereits Daten; Demodaten werden nur in eine leere Datenbank geladen.".into()));
+            return Err(AppError::Conflict(
+                "Die Datenbank enthält bereits Daten; Demodaten werden nur in eine leere Datenbank geladen.".into(),
+            ));
         }
         let now = state.clock.now_naive();
         let mut keys: HashMap<String, (i64, OrgType)> = HashMap::new();
@@ -119,7 +128,17 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
         .validate(OrgType::Cooperative)
         .map_err(|e| invalid("cooperative.csv", "Genossenschaft", e))?;
         let id = orgs::insert_org(conn, now, &coop_data, None)?;
-        audit::record(conn, &state.clock, &actor, Event::new("organisation.created", "organisation", id, orgs::org_details(&coop_data)))?;
+        audit::record(
+            conn,
+            &state.clock,
+            &actor,
+            Event::new(
+                "organisation.created",
+                "organisation",
+                id,
+                orgs::org_details(&coop_data),
+            ),
+        )?;
         keys.insert("cooperative".into(), (id, OrgType::Cooperative));
 
         for m in members {
@@ -135,12 +154,20 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             .validate(OrgType::Member)
             .map_err(|e| invalid("members.csv", &m.key, e))?;
             let id = orgs::insert_org(conn, now, &data, None)?;
-            audit::record(conn, &state.clock, &actor, Event::new("organisation.created", "organisation", id, orgs::org_details(&data)))?;
+            audit::record(
+                conn,
+                &state.clock,
+                &actor,
+                Event::new("organisation.created", "organisation", id, orgs::org_details(&data)),
+            )?;
             keys.insert(m.key, (id, OrgType::Member));
         }
 
         for v in vendors {
-            let status: VendorStatus = v.status.parse().map_err(|e| AppError::Internal(format!("vendors.csv „{}“: status {e}", v.key)))?;
+            let status: VendorStatus = v
+                .status
+                .parse()
+                .map_err(|e| AppError::Internal(format!("vendors.csv „{}“: status {e}", v.key)))?;
             let data = OrgInput {
                 name: v.name,
                 street: v.street,
@@ -153,7 +180,12 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             .validate(OrgType::Vendor)
             .map_err(|e| invalid("vendors.csv", &v.key, e))?;
             let id = orgs::insert_org(conn, now, &data, Some(status))?;
-            audit::record(conn, &state.clock, &actor, Event::new("organisation.created", "organisation", id, orgs::org_details(&data)))?;
+            audit::record(
+                conn,
+                &state.clock,
+                &actor,
+                Event::new("organisation.created", "organisation", id, orgs::org_details(&data)),
+            )?;
             keys.insert(v.key, (id, OrgType::Vendor));
         }
 
@@ -174,27 +206,47 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
                 conn,
                 &state.clock,
                 &actor,
-                Event::new("catalogue_item.created", "catalogue_item", id, json!({ "description": description, "unit": unit, "cpv_code": cpv })),
+                Event::new(
+                    "catalogue_item.created",
+                    "catalogue_item",
+                    id,
+                    json!({ "description": description, "unit": unit, "cpv_code": cpv }),
+                ),
             )?;
         }
 
         for u in &users {
-            let role: Role = u.role.parse().map_err(|e| AppError::Internal(format!("users.csv {}: Rolle {e}", u.email)))?;
-            let (org_id, org_type) = *keys
-                .get(&u.organisation)
-                .ok_or_else(|| AppError::Internal(format!("users.csv {}: Organisation „{}“ unbekannt", u.email, u.organisation)))?;
+            let role: Role = u
+                .role
+                .parse()
+                .map_err(|e| AppError::Internal(format!("users.csv {}: Rolle {e}", u.email)))?;
+            let (org_id, org_type) = *keys.get(&u.organisation).ok_or_else(|| {
+                AppError::Internal(format!(
+                    "users.csv {}: Organisation „{}“ unbekannt",
+                    u.email, u.organisation
+                ))
+            })?;
             if !role.fits(org_type) {
-                return Err(AppError::Internal(format!("users.csv {}: Rolle passt nicht zur Organisation", u.email)));
+                return Err(AppError::Internal(format!(
+                    "users.csv {}: Rolle passt nicht zur Organisation",
+                    u.email
+                )));
             }
             let data = UserData {
-                email: crate::domain::identifiers::email(&u.email).map_err(|e| AppError::Internal(format!("users.csv {}: {e}", u.email)))?,
+                email: crate::domain::identifiers::email(&u.email)
+                    .map_err(|e| AppError::Internal(format!("users.csv {}: {e}", u.email)))?,
                 name: u.name.clone(),
                 role,
                 organisation_id: org_id,
                 password: None,
             };
             let id = orgs::insert_user(conn, now, &data, &password_hash)?;
-            audit::record(conn, &state.clock, &actor, Event::new("user.created", "user", id, orgs::user_details(&data)))?;
+            audit::record(
+                conn,
+                &state.clock,
+                &actor,
+                Event::new("user.created", "user", id, orgs::user_details(&data)),
+            )?;
         }
         Ok(users.clone())
     })

@@ -29,7 +29,10 @@ fn anonymous_visitor_is_sent_to_login() {
         let client = app.client();
         let res = client.get("/verwaltung/benutzer").dispatch();
         assert_eq!(res.status(), Status::SeeOther);
-        assert_eq!(res.headers().get_one("Location"), Some("/anmelden?weiter=%2Fverwaltung%2Fbenutzer"));
+        assert_eq!(
+            res.headers().get_one("Location"),
+            Some("/anmelden?weiter=%2Fverwaltung%2Fbenutzer")
+        );
     });
 }
 
@@ -72,7 +75,11 @@ fn wrong_password_is_refused_with_a_message() {
         let app = TestApp::new(b);
         app.world();
         let client = app.client();
-        let res = post_form(&client, "/anmelden", &[("email", "admin@test.example"), ("password", "falsch-falsch")]);
+        let res = post_form(
+            &client,
+            "/anmelden",
+            &[("email", "admin@test.example"), ("password", "falsch-falsch")],
+        );
         assert_eq!(res.status(), Status::Unauthorized);
         let html = res.into_string().unwrap();
         assert!(html.contains("E-Mail-Adresse oder Passwort ist falsch."));
@@ -87,9 +94,16 @@ fn unknown_account_gets_the_same_answer_as_a_wrong_password() {
         let app = TestApp::new(b);
         app.world();
         let client = app.client();
-        let res = post_form(&client, "/anmelden", &[("email", "niemand@test.example"), ("password", "falsch-falsch")]);
+        let res = post_form(
+            &client,
+            "/anmelden",
+            &[("email", "niemand@test.example"), ("password", "falsch-falsch")],
+        );
         assert_eq!(res.status(), Status::Unauthorized);
-        assert!(res.into_string().unwrap().contains("E-Mail-Adresse oder Passwort ist falsch."));
+        assert!(res
+            .into_string()
+            .unwrap()
+            .contains("E-Mail-Adresse oder Passwort ist falsch."));
     });
 }
 
@@ -100,13 +114,23 @@ fn repeated_wrong_passwords_lock_the_account_for_a_while() {
         app.world();
         let client = app.client();
         for _ in 0..5 {
-            assert_eq!(login_with(&client, "buyer_a@test.example", "falsch-falsch"), Status::Unauthorized);
+            assert_eq!(
+                login_with(&client, "buyer_a@test.example", "falsch-falsch"),
+                Status::Unauthorized
+            );
         }
         // Even the right password is refused while the lock lasts, with a clear message.
-        let res = post_form(&client, "/anmelden", &[("email", "buyer_a@test.example"), ("password", PASSWORD)]);
+        let res = post_form(
+            &client,
+            "/anmelden",
+            &[("email", "buyer_a@test.example"), ("password", PASSWORD)],
+        );
         assert_eq!(res.status(), Status::TooManyRequests);
         let html = res.into_string().unwrap();
-        assert!(html.contains("Zu viele fehlgeschlagene Anmeldeversuche für dieses Konto"), "{html}");
+        assert!(
+            html.contains("Zu viele fehlgeschlagene Anmeldeversuche für dieses Konto"),
+            "{html}"
+        );
         assert!(html.contains("15 Minute(n)"));
         // Another account from the same address is not yet affected.
         assert_eq!(login(&app.client(), "buyer_b@test.example"), Status::SeeOther);
@@ -124,7 +148,11 @@ fn many_failures_from_one_address_lock_that_address() {
         for who in ["a", "b", "c"] {
             login_with(&client, &format!("{who}@test.example"), "falsch-falsch");
         }
-        let res = post_form(&client, "/anmelden", &[("email", "admin@test.example"), ("password", PASSWORD)]);
+        let res = post_form(
+            &client,
+            "/anmelden",
+            &[("email", "admin@test.example"), ("password", PASSWORD)],
+        );
         assert_eq!(res.status(), Status::TooManyRequests);
         assert!(res.into_string().unwrap().contains("von Ihrem Anschluss"));
         let mut c = app.conn();
@@ -144,17 +172,34 @@ fn form_without_csrf_token_is_refused_and_nothing_is_stored() {
             organisations::table.count().get_result(&mut *c).unwrap()
         };
         let before = count();
-        let fields = [("name", "Stadt Cedorf"), ("street", "Markt 1"), ("postal_code", "35037"), ("city", "Marburg"), ("member_kind", "kommune")];
-        let res = client.post("/verwaltung/mitglieder").header(ContentType::Form).body(form_body(&fields)).dispatch();
+        let fields = [
+            ("name", "Stadt Cedorf"),
+            ("street", "Markt 1"),
+            ("postal_code", "35037"),
+            ("city", "Marburg"),
+            ("member_kind", "kommune"),
+        ];
+        let res = client
+            .post("/verwaltung/mitglieder")
+            .header(ContentType::Form)
+            .body(form_body(&fields))
+            .dispatch();
         assert_eq!(res.status(), Status::Forbidden);
         assert!(res.into_string().unwrap().contains("Das Formular ist abgelaufen"));
         let mut forged = fields.to_vec();
         forged.push(("_csrf", "gefälscht"));
-        let res = client.post("/verwaltung/mitglieder").header(ContentType::Form).body(form_body(&forged)).dispatch();
+        let res = client
+            .post("/verwaltung/mitglieder")
+            .header(ContentType::Form)
+            .body(form_body(&forged))
+            .dispatch();
         assert_eq!(res.status(), Status::Forbidden);
         assert_eq!(count(), before);
         // With the token from the page it works.
-        assert_eq!(post_form(&client, "/verwaltung/mitglieder", &fields).status(), Status::SeeOther);
+        assert_eq!(
+            post_form(&client, "/verwaltung/mitglieder", &fields).status(),
+            Status::SeeOther
+        );
         assert_eq!(count(), before + 1);
     });
 }
@@ -191,9 +236,17 @@ fn buyer_vendor_officer_and_board_are_refused_on_admin_pages() {
                 assert!(res.into_string().unwrap().contains("Keine Berechtigung"));
             }
             // State changes are refused as well, and change nothing.
-            let res = post_form(&client, &format!("/verwaltung/benutzer/{}/aktiv", w.users["admin"]), &[("active", "false")]);
+            let res = post_form(
+                &client,
+                &format!("/verwaltung/benutzer/{}/aktiv", w.users["admin"]),
+                &[("active", "false")],
+            );
             assert_eq!(res.status(), Status::Forbidden, "{key}");
-            let res = post_form(&client, &format!("/verwaltung/lieferanten/{}/status", w.vendor), &[("status", "suspended")]);
+            let res = post_form(
+                &client,
+                &format!("/verwaltung/lieferanten/{}/status", w.vendor),
+                &[("status", "suspended")],
+            );
             assert_eq!(res.status(), Status::Forbidden, "{key}");
         }
         assert_eq!(login(&app.client(), "admin@test.example"), Status::SeeOther);
@@ -209,7 +262,11 @@ fn audit_trail_is_for_admin_and_board_only() {
         assert_eq!(browser(&app, "admin").get("/protokoll").dispatch().status(), Status::Ok);
         assert_eq!(browser(&app, "board").get("/protokoll").dispatch().status(), Status::Ok);
         for key in ["buyer_a", "vendor", "officer"] {
-            assert_eq!(browser(&app, key).get("/protokoll").dispatch().status(), Status::Forbidden, "{key}");
+            assert_eq!(
+                browser(&app, key).get("/protokoll").dispatch().status(),
+                Status::Forbidden,
+                "{key}"
+            );
         }
     });
 }
@@ -220,7 +277,10 @@ fn logout_revokes_the_session_server_side() {
         let app = TestApp::new(b);
         app.world();
         let client = browser(&app, "buyer_a");
-        let stolen = client.cookies().get_private(buendel::auth::SESSION_COOKIE).expect("session cookie");
+        let stolen = client
+            .cookies()
+            .get_private(buendel::auth::SESSION_COOKIE)
+            .expect("session cookie");
         assert_eq!(post_form(&client, "/abmelden", &[]).status(), Status::SeeOther);
         assert_eq!(client.get("/").dispatch().status(), Status::SeeOther);
         // The old cookie value, replayed in another browser, no longer works.
@@ -249,11 +309,19 @@ fn deactivated_user_is_logged_out_at_once() {
         let w = app.world();
         let buyer = browser(&app, "buyer_a");
         let admin = browser(&app, "admin");
-        let res = post_form(&admin, &format!("/verwaltung/benutzer/{}/aktiv", w.users["buyer_a"]), &[("active", "false")]);
+        let res = post_form(
+            &admin,
+            &format!("/verwaltung/benutzer/{}/aktiv", w.users["buyer_a"]),
+            &[("active", "false")],
+        );
         assert_eq!(res.status(), Status::SeeOther);
         assert_eq!(buyer.get("/").dispatch().status(), Status::SeeOther);
         let fresh = app.client();
-        let res = post_form(&fresh, "/anmelden", &[("email", "buyer_a@test.example"), ("password", PASSWORD)]);
+        let res = post_form(
+            &fresh,
+            "/anmelden",
+            &[("email", "buyer_a@test.example"), ("password", PASSWORD)],
+        );
         assert_eq!(res.status(), Status::Forbidden);
         assert!(res.into_string().unwrap().contains("deaktiviert"));
     });
@@ -265,7 +333,11 @@ fn admin_cannot_deactivate_own_account() {
         let app = TestApp::new(b);
         let w = app.world();
         let admin = browser(&app, "admin");
-        let res = post_form(&admin, &format!("/verwaltung/benutzer/{}/aktiv", w.users["admin"]), &[("active", "false")]);
+        let res = post_form(
+            &admin,
+            &format!("/verwaltung/benutzer/{}/aktiv", w.users["admin"]),
+            &[("active", "false")],
+        );
         assert_eq!(res.status(), Status::Conflict);
         assert!(res.into_string().unwrap().contains("eigenes Konto"));
     });
@@ -281,12 +353,19 @@ fn password_change_ends_other_sessions() {
         let res = post_form(
             &laptop,
             "/konto/passwort",
-            &[("current_password", PASSWORD), ("new_password", "Neues-Passwort-22"), ("new_password_repeat", "Neues-Passwort-22")],
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "Neues-Passwort-22"),
+                ("new_password_repeat", "Neues-Passwort-22"),
+            ],
         );
         assert_eq!(res.status(), Status::SeeOther);
         assert_eq!(laptop.get("/").dispatch().status(), Status::Ok);
         assert_eq!(phone.get("/").dispatch().status(), Status::SeeOther);
-        assert_eq!(login_with(&app.client(), "officer@test.example", "Neues-Passwort-22"), Status::SeeOther);
+        assert_eq!(
+            login_with(&app.client(), "officer@test.example", "Neues-Passwort-22"),
+            Status::SeeOther
+        );
         assert_eq!(login(&app.client(), "officer@test.example"), Status::Unauthorized);
     });
 }
@@ -300,7 +379,11 @@ fn password_change_with_wrong_current_password_is_refused() {
         let res = post_form(
             &client,
             "/konto/passwort",
-            &[("current_password", "falsch-falsch"), ("new_password", "kurz"), ("new_password_repeat", "anders")],
+            &[
+                ("current_password", "falsch-falsch"),
+                ("new_password", "kurz"),
+                ("new_password_repeat", "anders"),
+            ],
         );
         assert_eq!(res.status(), Status::UnprocessableEntity);
         let html = res.into_string().unwrap();
@@ -319,7 +402,11 @@ fn a_user_cannot_end_someone_elses_session() {
         let _victim = browser(&app, "buyer_b");
         let victim_session: i64 = {
             let mut c = app.conn();
-            sessions::table.order(sessions::id.desc()).select(sessions::id).first(&mut *c).unwrap()
+            sessions::table
+                .order(sessions::id.desc())
+                .select(sessions::id)
+                .first(&mut *c)
+                .unwrap()
         };
         let attacker = browser(&app, "buyer_a");
         let res = post_form(&attacker, &format!("/konto/sitzungen/{victim_session}/beenden"), &[]);
@@ -374,10 +461,26 @@ fn login_redirects_back_only_to_local_pages() {
         let app = TestApp::new(b);
         app.world();
         let client = app.client();
-        let res = post_form(&client, "/anmelden", &[("email", "admin@test.example"), ("password", PASSWORD), ("next", "/verwaltung/benutzer")]);
+        let res = post_form(
+            &client,
+            "/anmelden",
+            &[
+                ("email", "admin@test.example"),
+                ("password", PASSWORD),
+                ("next", "/verwaltung/benutzer"),
+            ],
+        );
         assert_eq!(res.headers().get_one("Location"), Some("/verwaltung/benutzer"));
         let client = app.client();
-        let res = post_form(&client, "/anmelden", &[("email", "admin@test.example"), ("password", PASSWORD), ("next", "//evil.example/")]);
+        let res = post_form(
+            &client,
+            "/anmelden",
+            &[
+                ("email", "admin@test.example"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        );
         assert_eq!(res.headers().get_one("Location"), Some("/"));
     });
 }

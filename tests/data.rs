@@ -64,12 +64,19 @@ fn money_columns_round_trip_exactly_and_sum_in_sql() {
             assert_eq!(bq.to_decimal(), *q);
             assert_eq!(ba.to_decimal(), *a);
         }
-        let sum: Sum = diesel::sql_query("SELECT CAST(SUM(price) AS BIGINT) AS total FROM money_probe").get_result(&mut *c).unwrap();
+        let sum: Sum = diesel::sql_query("SELECT CAST(SUM(price) AS BIGINT) AS total FROM money_probe")
+            .get_result(&mut *c)
+            .unwrap();
         // 0 + 0.0001 + 999 999 999.9999 = 1 000 000 000.0000, in ten-thousandths of a euro.
         assert_eq!(sum.total, 10_000_000_000_000);
-        assert!(Price::from_minor(sum.total).is_err(), "a sum may exceed what one price holds");
+        assert!(
+            Price::from_minor(sum.total).is_err(),
+            "a sum may exceed what one price holds"
+        );
         // A value the type cannot hold is an error when read, never silently accepted.
-        diesel::sql_query("UPDATE money_probe SET price = -1").execute(&mut *c).unwrap();
+        diesel::sql_query("UPDATE money_probe SET price = -1")
+            .execute(&mut *c)
+            .unwrap();
         let bad: Result<Vec<Price>, _> = money_probe::table.select(money_probe::price).load(&mut *c);
         assert!(bad.is_err());
     });
@@ -88,7 +95,12 @@ fn record_some(app: &TestApp, n: usize) {
     let mut c = app.conn();
     for i in 0..n {
         write_tx(&mut c, |c| {
-            audit::record(c, &app.state.clock, &Actor::system("test"), Event::new("probe.changed", "probe", i % 3, serde_json::json!({ "i": i })))
+            audit::record(
+                c,
+                &app.state.clock,
+                &Actor::system("test"),
+                Event::new("probe.changed", "probe", i % 3, serde_json::json!({ "i": i })),
+            )
         })
         .unwrap();
     }
@@ -150,7 +162,17 @@ fn concurrent_writers_keep_every_stream_chain_intact() {
                     let mut c = app.conn();
                     for i in 0..10 {
                         write_tx(&mut c, |c| {
-                            audit::record(c, &app.state.clock, &Actor::system("t"), Event::new("probe.changed", "probe", (t + i) % 2, serde_json::json!({ "t": t, "i": i })))
+                            audit::record(
+                                c,
+                                &app.state.clock,
+                                &Actor::system("t"),
+                                Event::new(
+                                    "probe.changed",
+                                    "probe",
+                                    (t + i) % 2,
+                                    serde_json::json!({ "t": t, "i": i }),
+                                ),
+                            )
                         })
                         .unwrap();
                     }
@@ -173,7 +195,10 @@ fn audit_verify_command_reports_tampering_with_exit_code() {
             std::process::Command::new(env!("CARGO_BIN_EXE_buendel"))
                 .args(["audit", "verify"])
                 .env("DATABASE_URL", &app.database_url)
-                .env("BUENDEL_SECRET_KEY", "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz")
+                .env(
+                    "BUENDEL_SECRET_KEY",
+                    "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz",
+                )
                 .env("BUENDEL_MAIL_TRANSPORT", "stub")
                 .output()
                 .expect("run buendel")
@@ -182,8 +207,15 @@ fn audit_verify_command_reports_tampering_with_exit_code() {
         assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
         assert!(String::from_utf8_lossy(&ok.stdout).contains("Protokoll unversehrt: 3 Ereignisse"));
         let mut c = app.conn();
-        let victim: i64 = audit_events::table.order(audit_events::id.desc()).select(audit_events::id).first(&mut *c).unwrap();
-        diesel::update(audit_events::table.find(victim)).set(audit_events::actor_label.eq("jemand anderes")).execute(&mut *c).unwrap();
+        let victim: i64 = audit_events::table
+            .order(audit_events::id.desc())
+            .select(audit_events::id)
+            .first(&mut *c)
+            .unwrap();
+        diesel::update(audit_events::table.find(victim))
+            .set(audit_events::actor_label.eq("jemand anderes"))
+            .execute(&mut *c)
+            .unwrap();
         let bad = run();
         assert_eq!(bad.status.code(), Some(2));
         let err = String::from_utf8_lossy(&bad.stderr);
@@ -218,7 +250,14 @@ fn vendor_registration_mails_the_admins_and_waits_for_approval() {
         assert!(mails[0].1.contains("Neue Lieferantenregistrierung"));
         // Pending: the vendor cannot log in yet.
         let fresh = app.client();
-        let res = post_form(&fresh, "/anmelden", &[("email", "eva@neue-technik.example"), ("password", "Sicheres-Passwort-9")]);
+        let res = post_form(
+            &fresh,
+            "/anmelden",
+            &[
+                ("email", "eva@neue-technik.example"),
+                ("password", "Sicheres-Passwort-9"),
+            ],
+        );
         assert_eq!(res.status(), Status::Forbidden);
         assert!(res.into_string().unwrap().contains("noch nicht freigegeben"));
         // The admin approves; the vendor is told and can log in.
@@ -226,14 +265,25 @@ fn vendor_registration_mails_the_admins_and_waits_for_approval() {
         let vendor_id: i64 = {
             use buendel::db::schema::organisations;
             let mut c = app.conn();
-            organisations::table.filter(organisations::name.eq("Neue Technik GmbH")).select(organisations::id).first(&mut *c).unwrap()
+            organisations::table
+                .filter(organisations::name.eq("Neue Technik GmbH"))
+                .select(organisations::id)
+                .first(&mut *c)
+                .unwrap()
         };
         assert!(vendor_id > w.vendor);
-        let res = post_form(&admin, &format!("/verwaltung/lieferanten/{vendor_id}/status"), &[("status", "approved")]);
+        let res = post_form(
+            &admin,
+            &format!("/verwaltung/lieferanten/{vendor_id}/status"),
+            &[("status", "approved")],
+        );
         assert_eq!(res.status(), Status::SeeOther);
         assert_eq!(app.deliver_mail(), 1);
         assert!(app.sent_mail()[1].1.contains("freigegeben"));
-        assert_eq!(login_with(&app.client(), "eva@neue-technik.example", "Sicheres-Passwort-9"), Status::SeeOther);
+        assert_eq!(
+            login_with(&app.client(), "eva@neue-technik.example", "Sicheres-Passwort-9"),
+            Status::SeeOther
+        );
     });
 }
 
@@ -246,14 +296,30 @@ fn registration_with_bad_input_lists_every_problem_and_stores_nothing() {
         let res = post_form(
             &client,
             "/registrieren",
-            &[("name", "X"), ("vat_id", "DE123"), ("email", "kein-at"), ("password", "kurz"), ("password_repeat", "anders")],
+            &[
+                ("name", "X"),
+                ("vat_id", "DE123"),
+                ("email", "kein-at"),
+                ("password", "kurz"),
+                ("password_repeat", "anders"),
+            ],
         );
         assert_eq!(res.status(), Status::UnprocessableEntity);
         let html = res.into_string().unwrap();
-        for msg in ["Namen an", "USt-IdNr.", "E-Mail-Adresse", "mindestens 10 Zeichen", "stimmen nicht überein", "Postleitzahl"] {
+        for msg in [
+            "Namen an",
+            "USt-IdNr.",
+            "E-Mail-Adresse",
+            "mindestens 10 Zeichen",
+            "stimmen nicht überein",
+            "Postleitzahl",
+        ] {
             assert!(html.contains(msg), "missing {msg}");
         }
-        assert!(html.contains("href=\"#feld-vat_id\""), "error summary links to the field");
+        assert!(
+            html.contains("href=\"#feld-vat_id\""),
+            "error summary links to the field"
+        );
         let mut c = app.conn();
         let mails: i64 = outbox::table.count().get_result(&mut *c).unwrap();
         assert_eq!(mails, 0);
@@ -276,10 +342,16 @@ fn registration_writes_an_eml_file_with_the_file_transport() {
         ("password", "Sicheres-Passwort-9"),
         ("password_repeat", "Sicheres-Passwort-9"),
     ];
-    assert_eq!(post_form(&app.client(), "/registrieren", &fields).status(), Status::Created);
+    assert_eq!(
+        post_form(&app.client(), "/registrieren", &fields).status(),
+        Status::Created
+    );
     assert_eq!(app.deliver_mail(), 1);
     let outbox_dir = app.cleanup.dir.path().join("data").join("outbox");
-    let files: Vec<_> = std::fs::read_dir(&outbox_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&outbox_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
     let eml = std::fs::read_to_string(&files[0]).unwrap();
@@ -307,19 +379,27 @@ fn each_mail_is_sent_exactly_once_by_two_competing_senders() {
             }
         }
         let other = buendel::mail::Transport::stub();
-        let rt = rocket::tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = rocket::tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let (a, b2) = rt.block_on(async {
             let f1 = async {
                 let mut n = 0;
                 for _ in 0..3 {
-                    n += buendel::mail::sender::process_once(&app.state, &app.db, &app.transport).await.unwrap();
+                    n += buendel::mail::sender::process_once(&app.state, &app.db, &app.transport)
+                        .await
+                        .unwrap();
                 }
                 n
             };
             let f2 = async {
                 let mut n = 0;
                 for _ in 0..3 {
-                    n += buendel::mail::sender::process_once(&app.state, &app.db, &other).await.unwrap();
+                    n += buendel::mail::sender::process_once(&app.state, &app.db, &other)
+                        .await
+                        .unwrap();
                 }
                 n
             };
@@ -337,7 +417,11 @@ fn each_mail_is_sent_exactly_once_by_two_competing_senders() {
         recipients.dedup();
         assert_eq!(recipients.len(), 30, "no mail twice, none lost");
         let mut c = app.conn();
-        let sent: i64 = outbox::table.filter(outbox::status.eq("sent")).count().get_result(&mut *c).unwrap();
+        let sent: i64 = outbox::table
+            .filter(outbox::status.eq("sent"))
+            .count()
+            .get_result(&mut *c)
+            .unwrap();
         assert_eq!(sent, 30);
     });
 }
@@ -349,7 +433,13 @@ fn failed_mail_is_retried_later_and_then_marked_failed() {
         {
             let mut c = app.conn();
             write_tx(&mut c, |c| {
-                buendel::mail::enqueue(c, &app.state, "kaputt@@adresse", "account_created", &serde_json::json!({ "name": "X", "role": "Y", "login_url": "z" }))
+                buendel::mail::enqueue(
+                    c,
+                    &app.state,
+                    "kaputt@@adresse",
+                    "account_created",
+                    &serde_json::json!({ "name": "X", "role": "Y", "login_url": "z" }),
+                )
             })
             .unwrap();
         }
@@ -358,7 +448,10 @@ fn failed_mail_is_retried_later_and_then_marked_failed() {
         assert_eq!(app.deliver_mail(), 0);
         let attempts = || -> (i32, String) {
             let mut c = app.conn();
-            outbox::table.select((outbox::attempts, outbox::status)).first(&mut *c).unwrap()
+            outbox::table
+                .select((outbox::attempts, outbox::status))
+                .first(&mut *c)
+                .unwrap()
         };
         assert_eq!(attempts(), (1, "pending".to_string()));
         for _ in 0..10 {
@@ -384,13 +477,21 @@ fn demo_data_loads_once_and_every_demo_role_can_log_in() {
                 .find(|u| u.role == role && !u.email.contains("domblick"))
                 .unwrap_or_else(|| panic!("demo {role}"));
             let client = app.client();
-            assert_eq!(login_with(&client, &u.email, buendel::seed::DEMO_PASSWORD), Status::SeeOther, "{}", u.email);
+            assert_eq!(
+                login_with(&client, &u.email, buendel::seed::DEMO_PASSWORD),
+                Status::SeeOther,
+                "{}",
+                u.email
+            );
             let res = client.get("/").dispatch();
             assert_eq!(res.status(), Status::Ok, "{}", u.email);
         }
         // The pending demo vendor cannot log in yet.
         let pending = users.iter().find(|u| u.email.contains("domblick")).unwrap();
-        assert_eq!(login_with(&app.client(), &pending.email, buendel::seed::DEMO_PASSWORD), Status::Forbidden);
+        assert_eq!(
+            login_with(&app.client(), &pending.email, buendel::seed::DEMO_PASSWORD),
+            Status::Forbidden
+        );
         let mut c = app.conn();
         assert!(buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).is_err());
         assert!(audit::verify(&mut c).unwrap().is_ok());

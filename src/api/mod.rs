@@ -32,13 +32,21 @@ impl<'r, T: serde::de::DeserializeOwned> FromData<'r> for Body<T> {
             Outcome::Error((status, AppError::BadRequest(message)))
         };
         if req.content_type().is_some_and(|ct| !ct.is_json()) {
-            return fail(Status::UnsupportedMediaType, "Bitte senden Sie JSON (Content-Type: application/json).".into());
+            return fail(
+                Status::UnsupportedMediaType,
+                "Bitte senden Sie JSON (Content-Type: application/json).".into(),
+            );
         }
         let limit = req.limits().get("json").unwrap_or_else(|| 1.mebibytes());
         let text = match data.open(limit).into_string().await {
             Ok(s) if s.is_complete() => s.into_inner(),
             Ok(_) => return fail(Status::PayloadTooLarge, format!("Der Inhalt ist größer als {limit}.")),
-            Err(e) => return fail(Status::BadRequest, format!("Der Inhalt konnte nicht gelesen werden: {e}")),
+            Err(e) => {
+                return fail(
+                    Status::BadRequest,
+                    format!("Der Inhalt konnte nicht gelesen werden: {e}"),
+                )
+            }
         };
         match serde_json::from_str::<T>(&text) {
             Ok(v) => Outcome::Success(Body(v)),
@@ -80,9 +88,10 @@ async fn list_organisations(user: ApiUser, db: Db, org_type: Option<String>) -> 
     user.0.require(&[Role::Admin])?;
     let filter = match org_type.as_deref() {
         None | Some("") => None,
-        Some(t) => Some(t.parse::<OrgType>().map_err(|_| {
-            AppError::field("org_type", "Erlaubt sind cooperative, member und vendor.")
-        })?),
+        Some(t) => Some(
+            t.parse::<OrgType>()
+                .map_err(|_| AppError::field("org_type", "Erlaubt sind cooperative, member und vendor."))?,
+        ),
     };
     let rows = db
         .run(move |c| {
@@ -140,7 +149,13 @@ async fn create_organisation(
 async fn list_users(user: ApiUser, db: Db) -> AppResult<Json<Vec<User>>> {
     user.0.require(&[Role::Admin])?;
     Ok(Json(
-        db.run(|c| Ok(users::table.order(users::email.asc()).select(User::as_select()).load(c)?)).await?,
+        db.run(|c| {
+            Ok(users::table
+                .order(users::email.asc())
+                .select(User::as_select())
+                .load(c)?)
+        })
+        .await?,
     ))
 }
 
@@ -153,7 +168,12 @@ async fn get_user(user: ApiUser, db: Db, id: i64) -> AppResult<Json<User>> {
 }
 
 #[post("/users", data = "<body>")]
-async fn create_user(user: ApiUser, db: Db, state: AppState, body: Body<UserInput>) -> AppResult<status::Created<Json<User>>> {
+async fn create_user(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    body: Body<UserInput>,
+) -> AppResult<status::Created<Json<User>>> {
     user.0.require(&[Role::Admin])?;
     let actor = user.0.actor();
     let input = body.0;
@@ -177,6 +197,15 @@ pub const BASE: &str = "/api/v1";
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket.mount(
         BASE,
-        routes![me, list_organisations, get_organisation, create_organisation, list_users, get_user, create_user, openapi_json],
+        routes![
+            me,
+            list_organisations,
+            get_organisation,
+            create_organisation,
+            list_users,
+            get_user,
+            create_user,
+            openapi_json
+        ],
     )
 }

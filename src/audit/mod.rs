@@ -24,11 +24,17 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(what: &str) -> Actor {
-        Actor { user_id: None, label: format!("system: {what}") }
+        Actor {
+            user_id: None,
+            label: format!("system: {what}"),
+        }
     }
 
     pub fn user(id: i64, email: &str) -> Actor {
-        Actor { user_id: Some(id), label: email.to_string() }
+        Actor {
+            user_id: Some(id),
+            label: email.to_string(),
+        }
     }
 }
 
@@ -182,8 +188,8 @@ pub fn record(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event) -> 
         None => (1, GENESIS_HASH.to_string()),
     };
     let occurred_at = clock.now_naive();
-    let details = serde_json::to_string(&event.details)
-        .map_err(|e| AppError::Internal(format!("audit details: {e}")))?;
+    let details =
+        serde_json::to_string(&event.details).map_err(|e| AppError::Internal(format!("audit details: {e}")))?;
     let hash = compute_hash(
         &prev_hash,
         &event.stream,
@@ -225,7 +231,11 @@ pub struct BrokenLink {
 
 impl std::fmt::Display for BrokenLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ereignis #{} (Strang {}, Nr. {}): {}", self.event_id, self.stream, self.seq, self.reason)
+        write!(
+            f,
+            "Ereignis #{} (Strang {}, Nr. {}): {}",
+            self.event_id, self.stream, self.seq, self.reason
+        )
     }
 }
 
@@ -273,11 +283,16 @@ pub fn verify(conn: &mut DbConn) -> AppResult<Result<VerifyReport, BrokenLink>> 
                 return Ok(Err(broken("Verweis auf das vorige Ereignis stimmt nicht".into())));
             }
             if row_hash(row) != row.hash {
-                return Ok(Err(broken("Inhalt wurde nachträglich verändert (Hash stimmt nicht)".into())));
+                return Ok(Err(broken(
+                    "Inhalt wurde nachträglich verändert (Hash stimmt nicht)".into(),
+                )));
             }
             heads.insert(row.stream.clone(), (row.seq, row.hash.clone()));
         }
         after_id = rows.last().map(|r| r.id).unwrap_or(after_id);
     }
-    Ok(Ok(VerifyReport { events: count, streams: heads.len() }))
+    Ok(Ok(VerifyReport {
+        events: count,
+        streams: heads.len(),
+    }))
 }

@@ -47,7 +47,9 @@ pub struct FormData {
 
 impl FormData {
     pub fn parse(body: &str) -> FormData {
-        FormData { fields: url::form_urlencoded::parse(body.as_bytes()).into_owned().collect() }
+        FormData {
+            fields: url::form_urlencoded::parse(body.as_bytes()).into_owned().collect(),
+        }
     }
 
     /// The trimmed value of a field, empty when absent.
@@ -61,11 +63,19 @@ impl FormData {
 
     /// The value without trimming (passwords).
     pub fn raw(&self, name: &str) -> String {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).collect()
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -100,7 +110,7 @@ impl<'r> FromData<'r> for FormData {
                 return Outcome::Error((
                     Status::PayloadTooLarge,
                     AppError::BadRequest("Das Formular ist zu groß.".into()),
-                ))
+                ));
             }
             Err(_) => {
                 return Outcome::Error((
@@ -110,7 +120,11 @@ impl<'r> FromData<'r> for FormData {
             }
         };
         let form = FormData::parse(&body);
-        let expected = req.cookies().get_private(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+        let expected = req
+            .cookies()
+            .get_private(CSRF_COOKIE)
+            .map(|c| c.value().to_string())
+            .unwrap_or_default();
         if !tokens_match(&expected, &form.raw(CSRF_FIELD)) {
             let message = "Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und senden Sie es erneut.";
             crate::web::note_error(req, message);

@@ -49,7 +49,9 @@ pub fn dummy_hash() -> &'static str {
 pub fn password_problems(password: &str, email: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if password.chars().count() < MIN_PASSWORD_LEN {
-        problems.push(format!("Das Passwort muss mindestens {MIN_PASSWORD_LEN} Zeichen lang sein."));
+        problems.push(format!(
+            "Das Passwort muss mindestens {MIN_PASSWORD_LEN} Zeichen lang sein."
+        ));
     }
     if !email.is_empty() && password.to_lowercase().contains(&email.to_lowercase()) {
         problems.push("Das Passwort darf die E-Mail-Adresse nicht enthalten.".into());
@@ -102,7 +104,18 @@ impl CurrentUser {
     }
 }
 
-type UserRow = (i64, String, String, String, i64, bool, String, String, bool, Option<String>);
+type UserRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    bool,
+    String,
+    String,
+    bool,
+    Option<String>,
+);
 
 fn user_columns() -> (
     users::id,
@@ -131,7 +144,12 @@ fn user_columns() -> (
 }
 
 /// Why an account may not be used right now, if it may not (German, for the login page).
-pub fn account_blocked(user_active: bool, org_active: bool, org_type: &str, vendor_status: Option<&str>) -> Option<&'static str> {
+pub fn account_blocked(
+    user_active: bool,
+    org_active: bool,
+    org_type: &str,
+    vendor_status: Option<&str>,
+) -> Option<&'static str> {
     if !user_active || !org_active {
         return Some("Dieses Konto ist deaktiviert. Bitte wenden Sie sich an die Administration der Genossenschaft.");
     }

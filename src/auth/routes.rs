@@ -4,8 +4,8 @@
 
 use super::csrf::FormData;
 use super::{
-    account_blocked, create_session, password_problems, revoke_sessions, set_session_cookie, sha256_hex, verify_password,
-    CurrentUser, SESSION_COOKIE,
+    account_blocked, create_session, password_problems, revoke_sessions, set_session_cookie, sha256_hex,
+    verify_password, CurrentUser, SESSION_COOKIE,
 };
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::{api_tokens, login_failures, organisations, sessions, users};
@@ -37,7 +37,10 @@ fn login_page(layout: Layout, weiter: Option<String>) -> Either<Template, Redire
     if layout.user.is_some() {
         return Either::Right(Redirect::to("/"));
     }
-    Either::Left(layout.render("login", json!({ "next": safe_next(weiter.as_deref().unwrap_or("/")), "form": {} })))
+    Either::Left(layout.render(
+        "login",
+        json!({ "next": safe_next(weiter.as_deref().unwrap_or("/")), "form": {} }),
+    ))
 }
 
 pub enum LoginOutcome {
@@ -57,28 +60,53 @@ fn failures_since(conn: &mut DbConn, key: &str, since: NaiveDateTime) -> AppResu
 }
 
 /// Checks the limits, then the password; records the failure or creates the session.
-pub fn attempt_login(conn: &mut DbConn, state: &AppState, email: &str, password: &str, addr: Option<IpAddr>) -> AppResult<LoginOutcome> {
+pub fn attempt_login(
+    conn: &mut DbConn,
+    state: &AppState,
+    email: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> AppResult<LoginOutcome> {
     let email = email.trim().to_lowercase();
     let limits = &state.config.login_limits;
     let now = state.clock.now_naive();
     let since = now - limits.window;
     let account_key = format!("account:{email}");
-    let address_key = format!("address:{}", addr.map(|a| a.to_string()).unwrap_or_else(|| "unbekannt".into()));
-    for (key, max, scope) in [(&account_key, limits.per_account, "account"), (&address_key, limits.per_address, "address")] {
+    let address_key = format!(
+        "address:{}",
+        addr.map(|a| a.to_string()).unwrap_or_else(|| "unbekannt".into())
+    );
+    for (key, max, scope) in [
+        (&account_key, limits.per_account, "account"),
+        (&address_key, limits.per_address, "address"),
+    ] {
         let (count, oldest) = failures_since(conn, key, since)?;
         if count >= max {
             let free_at = oldest.unwrap_or(now) + limits.window;
             let minutes = ((free_at - now).num_seconds() + 59) / 60;
-            return Ok(LoginOutcome::RateLimited { minutes: minutes.max(1), scope });
+            return Ok(LoginOutcome::RateLimited {
+                minutes: minutes.max(1),
+                scope,
+            });
         }
     }
     let found: Option<(i64, String, bool, bool, String, Option<String>)> = users::table
         .inner_join(organisations::table)
         .filter(users::email.eq(&email))
-        .select((users::id, users::password_hash, users::active, organisations::active, organisations::org_type, organisations::vendor_status))
+        .select((
+            users::id,
+            users::password_hash,
+            users::active,
+            organisations::active,
+            organisations::org_type,
+            organisations::vendor_status,
+        ))
         .first(conn)
         .optional()?;
-    let hash = found.as_ref().map(|f| f.1.as_str()).unwrap_or_else(|| super::dummy_hash());
+    let hash = found
+        .as_ref()
+        .map(|f| f.1.as_str())
+        .unwrap_or_else(|| super::dummy_hash());
     let password_ok = verify_password(hash, password) && found.is_some();
     let Some((user_id, _, user_active, org_active, org_type, vendor_status)) = found.filter(|_| password_ok) else {
         write_tx(conn, |conn| {
@@ -101,7 +129,12 @@ pub fn attempt_login(conn: &mut DbConn, state: &AppState, email: &str, password:
             conn,
             &state.clock,
             &Actor::user(user_id, &email),
-            Event::new("session.created", "user", user_id, json!({ "client_addr": addr.map(|a| a.to_string()) })),
+            Event::new(
+                "session.created",
+                "user",
+                user_id,
+                json!({ "client_addr": addr.map(|a| a.to_string()) }),
+            ),
         )?;
         Ok(token)
     })?;
@@ -122,10 +155,16 @@ async fn login(
     let next = safe_next(&form.get("next"));
     let mut errors = FieldErrors::new();
     if email.is_empty() {
-        errors.entry("email".into()).or_default().push("Bitte geben Sie Ihre E-Mail-Adresse ein.".into());
+        errors
+            .entry("email".into())
+            .or_default()
+            .push("Bitte geben Sie Ihre E-Mail-Adresse ein.".into());
     }
     if password.is_empty() {
-        errors.entry("password".into()).or_default().push("Bitte geben Sie Ihr Passwort ein.".into());
+        errors
+            .entry("password".into())
+            .or_default()
+            .push("Bitte geben Sie Ihr Passwort ein.".into());
     }
     let page = |message: Option<String>| json!({ "next": next, "form": form.echo(), "message": message });
     if !errors.is_empty() {
@@ -145,10 +184,16 @@ async fn login(
             set_session_cookie(jar, token, state.config.base_url.starts_with("https://"));
             Ok(Either::Left(Redirect::to(next)))
         }
-        LoginOutcome::WrongCredentials => refuse(Status::Unauthorized, "E-Mail-Adresse oder Passwort ist falsch.".into()),
+        LoginOutcome::WrongCredentials => {
+            refuse(Status::Unauthorized, "E-Mail-Adresse oder Passwort ist falsch.".into())
+        }
         LoginOutcome::Blocked(reason) => refuse(Status::Forbidden, reason.into()),
         LoginOutcome::RateLimited { minutes, scope } => {
-            let whom = if scope == "account" { "für dieses Konto" } else { "von Ihrem Anschluss" };
+            let whom = if scope == "account" {
+                "für dieses Konto"
+            } else {
+                "von Ihrem Anschluss"
+            };
             refuse(
                 Status::TooManyRequests,
                 format!("Zu viele fehlgeschlagene Anmeldeversuche {whom}. Bitte warten Sie {minutes} Minute(n) und versuchen Sie es dann erneut."),
@@ -158,7 +203,13 @@ async fn login(
 }
 
 #[post("/abmelden", data = "<_form>")]
-async fn logout(_form: FormData, user: Option<CurrentUser>, db: Db, state: AppState, jar: &CookieJar<'_>) -> AppResult<Flash<Redirect>> {
+async fn logout(
+    _form: FormData,
+    user: Option<CurrentUser>,
+    db: Db,
+    state: AppState,
+    jar: &CookieJar<'_>,
+) -> AppResult<Flash<Redirect>> {
     if let Some(user) = user {
         let st = state.clone();
         db.run(move |c| {
@@ -166,7 +217,12 @@ async fn logout(_form: FormData, user: Option<CurrentUser>, db: Db, state: AppSt
                 diesel::update(sessions::table.find(user.credential_id))
                     .set(sessions::revoked_at.eq(st.clock.now_naive()))
                     .execute(c)?;
-                audit::record(c, &st.clock, &user.actor(), Event::new("session.ended", "user", user.id, json!({})))
+                audit::record(
+                    c,
+                    &st.clock,
+                    &user.actor(),
+                    Event::new("session.ended", "user", user.id, json!({})),
+                )
             })
         })
         .await?;
@@ -198,13 +254,24 @@ fn account_context(conn: &mut DbConn, user: &CurrentUser, now: NaiveDateTime) ->
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .order(sessions::created_at.desc())
-        .select((sessions::id, sessions::created_at, sessions::expires_at, sessions::client_addr))
+        .select((
+            sessions::id,
+            sessions::created_at,
+            sessions::expires_at,
+            sessions::client_addr,
+        ))
         .load(conn)?;
     let tokens: Vec<TokenView> = api_tokens::table
         .filter(api_tokens::user_id.eq(user.id))
         .filter(api_tokens::revoked_at.is_null())
         .order(api_tokens::created_at.desc())
-        .select((api_tokens::id, api_tokens::name, api_tokens::token_prefix, api_tokens::created_at, api_tokens::last_used_at))
+        .select((
+            api_tokens::id,
+            api_tokens::name,
+            api_tokens::token_prefix,
+            api_tokens::created_at,
+            api_tokens::last_used_at,
+        ))
         .load(conn)?;
     Ok(json!({ "sessions": sessions, "tokens": tokens, "current_session": user.credential_id, "form": {} }))
 }
@@ -239,13 +306,19 @@ async fn change_password(
             let hash: String = users::table.find(u.id).select(users::password_hash).first(c)?;
             let mut errors = FieldErrors::new();
             if !verify_password(&hash, &current) {
-                errors.entry("current_password".into()).or_default().push("Das bisherige Passwort ist falsch.".into());
+                errors
+                    .entry("current_password".into())
+                    .or_default()
+                    .push("Das bisherige Passwort ist falsch.".into());
             }
             for p in password_problems(&new, &u.email) {
                 errors.entry("new_password".into()).or_default().push(p);
             }
             if new != repeat {
-                errors.entry("new_password_repeat".into()).or_default().push("Die beiden neuen Passwörter stimmen nicht überein.".into());
+                errors
+                    .entry("new_password_repeat".into())
+                    .or_default()
+                    .push("Die beiden neuen Passwörter stimmen nicht überein.".into());
             }
             if !errors.is_empty() {
                 return Err(AppError::fields(errors));
@@ -258,7 +331,17 @@ async fn change_password(
                     .execute(c)?;
                 // Other sessions may belong to whoever knew the old password.
                 let ended = revoke_sessions(c, u.id, Some(u.credential_id), now)?;
-                audit::record(c, &st.clock, &u.actor(), Event::new("user.password_changed", "user", u.id, json!({ "other_sessions_ended": ended })))
+                audit::record(
+                    c,
+                    &st.clock,
+                    &u.actor(),
+                    Event::new(
+                        "user.password_changed",
+                        "user",
+                        u.id,
+                        json!({ "other_sessions_ended": ended }),
+                    ),
+                )
             })
         })
         .await;
@@ -276,18 +359,32 @@ async fn change_password(
 }
 
 #[post("/konto/sitzungen/<id>/beenden", data = "<_form>")]
-async fn end_session(id: i64, _form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+async fn end_session(
+    id: i64,
+    _form: FormData,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Flash<Redirect>> {
     db.run(move |c| {
         write_tx(c, |c| {
             let n = diesel::update(
-                sessions::table.find(id).filter(sessions::user_id.eq(user.id)).filter(sessions::revoked_at.is_null()),
+                sessions::table
+                    .find(id)
+                    .filter(sessions::user_id.eq(user.id))
+                    .filter(sessions::revoked_at.is_null()),
             )
             .set(sessions::revoked_at.eq(state.clock.now_naive()))
             .execute(c)?;
             if n == 0 {
                 return Err(AppError::NotFound);
             }
-            audit::record(c, &state.clock, &user.actor(), Event::new("session.revoked", "user", user.id, json!({ "session": id })))
+            audit::record(
+                c,
+                &state.clock,
+                &user.actor(),
+                Event::new("session.revoked", "user", user.id, json!({ "session": id })),
+            )
         })
     })
     .await?;
@@ -298,7 +395,10 @@ async fn end_session(id: i64, _form: FormData, user: CurrentUser, db: Db, state:
 pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, name: &str) -> AppResult<(i64, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field("token_name", "Bitte geben Sie dem Token einen Namen (1 bis 100 Zeichen), z. B. „Warenwirtschaft“."));
+        return Err(AppError::field(
+            "token_name",
+            "Bitte geben Sie dem Token einen Namen (1 bis 100 Zeichen), z. B. „Warenwirtschaft“.",
+        ));
     }
     let secret = format!("bdl_{}", super::random_token());
     write_tx(conn, |c| {
@@ -312,25 +412,51 @@ pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, nam
             ))
             .returning(api_tokens::id)
             .get_result(c)?;
-        audit::record(c, &state.clock, &user.actor(), Event::new("api_token.created", "user", user.id, json!({ "token": id, "name": name })))?;
+        audit::record(
+            c,
+            &state.clock,
+            &user.actor(),
+            Event::new(
+                "api_token.created",
+                "user",
+                user.id,
+                json!({ "token": id, "name": name }),
+            ),
+        )?;
         Ok((id, secret.clone()))
     })
 }
 
 pub fn revoke_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
     write_tx(conn, |c| {
-        let n = diesel::update(api_tokens::table.find(id).filter(api_tokens::user_id.eq(user.id)).filter(api_tokens::revoked_at.is_null()))
-            .set(api_tokens::revoked_at.eq(state.clock.now_naive()))
-            .execute(c)?;
+        let n = diesel::update(
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::user_id.eq(user.id))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(state.clock.now_naive()))
+        .execute(c)?;
         if n == 0 {
             return Err(AppError::NotFound);
         }
-        audit::record(c, &state.clock, &user.actor(), Event::new("api_token.revoked", "user", user.id, json!({ "token": id })))
+        audit::record(
+            c,
+            &state.clock,
+            &user.actor(),
+            Event::new("api_token.revoked", "user", user.id, json!({ "token": id })),
+        )
     })
 }
 
 #[post("/konto/tokens", data = "<form>")]
-async fn new_token(layout: Layout, user: CurrentUser, form: FormData, db: Db, state: AppState) -> AppResult<status::Custom<Template>> {
+async fn new_token(
+    layout: Layout,
+    user: CurrentUser,
+    form: FormData,
+    db: Db,
+    state: AppState,
+) -> AppResult<status::Custom<Template>> {
     let name = form.get("token_name");
     let (u, st) = (user.clone(), state.clone());
     let created = db.run(move |c| create_token(c, &st, &u, &name)).await;
@@ -346,15 +472,33 @@ async fn new_token(layout: Layout, user: CurrentUser, form: FormData, db: Db, st
 }
 
 #[post("/konto/tokens/<id>/widerrufen", data = "<_form>")]
-async fn delete_token(id: i64, _form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+async fn delete_token(
+    id: i64,
+    _form: FormData,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Flash<Redirect>> {
     db.run(move |c| revoke_token(c, &state, &user, id)).await?;
-    Ok(Flash::success(Redirect::to("/konto"), "Das Token wurde widerrufen und kann nicht mehr verwendet werden."))
+    Ok(Flash::success(
+        Redirect::to("/konto"),
+        "Das Token wurde widerrufen und kann nicht mehr verwendet werden.",
+    ))
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket.mount(
         "/",
-        routes![login_page, login, logout, account, change_password, end_session, new_token, delete_token],
+        routes![
+            login_page,
+            login,
+            logout,
+            account,
+            change_password,
+            end_session,
+            new_token,
+            delete_token
+        ],
     )
 }
 

@@ -120,7 +120,10 @@ impl Db {
                 }
             }
         }
-        let manager = Manager { url: url.to_string(), backend };
+        let manager = Manager {
+            url: url.to_string(),
+            backend,
+        };
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))

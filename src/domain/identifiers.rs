@@ -8,7 +8,11 @@ pub fn leitweg_id(input: &str) -> Result<String, String> {
     let (coarse, fine, check) = match parts.as_slice() {
         [coarse, check] => (*coarse, "", *check),
         [coarse, fine, check] => (*coarse, *fine, *check),
-        _ => return Err("hat nicht die Form Grobadressierung-Feinadressierung-Prüfziffer, z. B. 06411000-12345-67".into()),
+        _ => {
+            return Err(
+                "hat nicht die Form Grobadressierung-Feinadressierung-Prüfziffer, z. B. 06411000-12345-67".into(),
+            )
+        }
     };
     if !(2..=12).contains(&coarse.len()) || !coarse.bytes().all(|b| b.is_ascii_digit()) {
         return Err("Grobadressierung muss aus 2 bis 12 Ziffern bestehen".into());
@@ -39,7 +43,11 @@ fn leitweg_check_digits(body: &str) -> u32 {
 
 /// Validates a VAT ID: German `DE` + 9 digits with check digit; other EU prefixes by format only.
 pub fn vat_id(input: &str) -> Result<String, String> {
-    let id: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let id: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
     if id.len() < 4 || !id[..2].bytes().all(|b| b.is_ascii_uppercase()) {
         return Err("muss mit dem Ländercode beginnen, z. B. DE123456789".into());
     }
@@ -127,7 +135,10 @@ mod tests {
 
     #[test]
     fn email_is_lowercased() {
-        assert_eq!(email(" Einkauf@Darmstadt.Example ").unwrap(), "einkauf@darmstadt.example");
+        assert_eq!(
+            email(" Einkauf@Darmstadt.Example ").unwrap(),
+            "einkauf@darmstadt.example"
+        );
         assert!(email("kein-at-zeichen").is_err());
     }
 }

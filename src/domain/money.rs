@@ -63,7 +63,7 @@ macro_rules! fixed_point {
                 if !$signed && minor < 0 {
                     return Err(NumberError::Negative);
                 }
-                if minor > Self::MAX_MINOR || minor < -Self::MAX_MINOR {
+                if !(-Self::MAX_MINOR..=Self::MAX_MINOR).contains(&minor) {
                     return Err(NumberError::TooLarge($max_text));
                 }
                 Ok(Self(minor))
@@ -149,7 +149,10 @@ impl Amount {
     }
 
     pub fn checked_add(self, other: Self) -> Result<Self, NumberError> {
-        let sum = self.0.checked_add(other.0).ok_or(NumberError::TooLarge("9.999.999.999.999,99"))?;
+        let sum = self
+            .0
+            .checked_add(other.0)
+            .ok_or(NumberError::TooLarge("9.999.999.999.999,99"))?;
         Self::from_minor(sum)
     }
 }
@@ -173,7 +176,10 @@ mod tests {
 
     #[test]
     fn price_refuses_larger_value() {
-        assert!(matches!(Price::from_decimal(dec!(1000000000)), Err(NumberError::TooLarge(_))));
+        assert!(matches!(
+            Price::from_decimal(dec!(1000000000)),
+            Err(NumberError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -56,7 +56,13 @@ impl MailTemplates {
 
 /// Puts a mail into the outbox. Call inside the write transaction of the change that causes it,
 /// so that the mail exists exactly when the change does.
-pub fn enqueue(conn: &mut DbConn, state: &AppState, to: &str, template: &str, ctx: &serde_json::Value) -> AppResult<i64> {
+pub fn enqueue(
+    conn: &mut DbConn,
+    state: &AppState,
+    to: &str,
+    template: &str,
+    ctx: &serde_json::Value,
+) -> AppResult<i64> {
     let rendered = state.mail.render(template, ctx)?;
     let now = state.clock.now_naive();
     Ok(diesel::insert_into(outbox::table)
@@ -84,8 +90,16 @@ pub fn build_message(from: &str, to: &str, subject: &str, text: &str, html: &str
         .subject(subject)
         .multipart(
             MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text.to_string()))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.to_string())),
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(text.to_string()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html.to_string()),
+                ),
         )
         .map_err(|e| format!("Nachricht: {e}"))
 }

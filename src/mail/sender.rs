@@ -38,10 +38,14 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds(secs.min(3600))
 }
 
-fn due_filter(now: NaiveDateTime) -> Box<dyn BoxableExpression<outbox::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>> {
+fn due_filter(
+    now: NaiveDateTime,
+) -> Box<dyn BoxableExpression<outbox::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>> {
     Box::new(
-        (outbox::status.eq("pending").and(outbox::next_attempt_at.le(now)))
-            .or(outbox::status.eq("sending").and(outbox::claimed_until.lt(now)).assume_not_null()),
+        (outbox::status.eq("pending").and(outbox::next_attempt_at.le(now))).or(outbox::status
+            .eq("sending")
+            .and(outbox::claimed_until.lt(now))
+            .assume_not_null()),
     )
 }
 
@@ -70,12 +74,24 @@ pub fn claim(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResult<Ve
     Ok(claimed)
 }
 
-fn finish(conn: &mut DbConn, row: &OutboxRow, token: &str, now: NaiveDateTime, result: Result<(), String>, max_attempts: i32) -> AppResult<()> {
+fn finish(
+    conn: &mut DbConn,
+    row: &OutboxRow,
+    token: &str,
+    now: NaiveDateTime,
+    result: Result<(), String>,
+    max_attempts: i32,
+) -> AppResult<()> {
     let mine = outbox::table.find(row.id).filter(outbox::claim_token.eq(token));
     match result {
         Ok(()) => {
             diesel::update(mine)
-                .set((outbox::status.eq("sent"), outbox::sent_at.eq(now), outbox::attempts.eq(row.attempts + 1), outbox::last_error.eq(None::<String>)))
+                .set((
+                    outbox::status.eq("sent"),
+                    outbox::sent_at.eq(now),
+                    outbox::attempts.eq(row.attempts + 1),
+                    outbox::last_error.eq(None::<String>),
+                ))
                 .execute(conn)?;
         }
         Err(e) => {
@@ -103,7 +119,13 @@ pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> A
     let rows = db.run(move |c| claim(c, now, &claim_token)).await?;
     let mut sent = 0;
     for row in rows {
-        let result = match build_message(&state.config.mail_from, &row.recipient, &row.subject, &row.body_text, &row.body_html) {
+        let result = match build_message(
+            &state.config.mail_from,
+            &row.recipient,
+            &row.subject,
+            &row.body_text,
+            &row.body_html,
+        ) {
             Ok(message) => transport.send(message).await,
             Err(e) => Err(e),
         };

@@ -121,11 +121,20 @@ impl OrgInput {
         }
         let postal_code = self.postal_code.trim().to_string();
         let plz_ok = match org_type {
-            OrgType::Vendor => (3..=10).contains(&postal_code.len()) && postal_code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' '),
+            OrgType::Vendor => {
+                (3..=10).contains(&postal_code.len())
+                    && postal_code
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+            }
             _ => postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit()),
         };
         if !plz_ok {
-            push(&mut errors, "postal_code", "Bitte geben Sie eine gültige Postleitzahl an (fünf Ziffern).");
+            push(
+                &mut errors,
+                "postal_code",
+                "Bitte geben Sie eine gültige Postleitzahl an (fünf Ziffern).",
+            );
         }
         let city = self.city.trim().to_string();
         if city.is_empty() || city.chars().count() > 100 {
@@ -146,7 +155,11 @@ impl OrgInput {
             OrgType::Member => {
                 match self.member_kind.trim().parse::<MemberKind>() {
                     Ok(kind) => data.member_kind = Some(kind),
-                    Err(_) => push(&mut errors, "member_kind", "Bitte wählen Sie die Art des Mitglieds (Land, Kommune, Hochschule, sonstige)."),
+                    Err(_) => push(
+                        &mut errors,
+                        "member_kind",
+                        "Bitte wählen Sie die Art des Mitglieds (Land, Kommune, Hochschule, sonstige).",
+                    ),
                 }
                 if !self.leitweg_id.trim().is_empty() {
                     match identifiers::leitweg_id(&self.leitweg_id) {
@@ -176,7 +189,10 @@ impl OrgInput {
 }
 
 pub fn find_org(conn: &mut DbConn, id: i64) -> AppResult<Organisation> {
-    Ok(organisations::table.find(id).select(Organisation::as_select()).first(conn)?)
+    Ok(organisations::table
+        .find(id)
+        .select(Organisation::as_select())
+        .first(conn)?)
 }
 
 pub fn list_orgs(conn: &mut DbConn, org_type: OrgType) -> AppResult<Vec<Organisation>> {
@@ -196,7 +212,12 @@ pub fn cooperative(conn: &mut DbConn) -> AppResult<Option<Organisation>> {
         .optional()?)
 }
 
-pub fn insert_org(conn: &mut DbConn, now: NaiveDateTime, data: &OrgData, vendor_status: Option<VendorStatus>) -> AppResult<i64> {
+pub fn insert_org(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    data: &OrgData,
+    vendor_status: Option<VendorStatus>,
+) -> AppResult<i64> {
     Ok(diesel::insert_into(organisations::table)
         .values((
             organisations::org_type.eq(data.org_type.code()),
@@ -235,7 +256,12 @@ pub fn create_org(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &Org
     write_tx(conn, |conn| {
         let status = (data.org_type == OrgType::Vendor).then_some(VendorStatus::Approved);
         let id = insert_org(conn, state.clock.now_naive(), data, status)?;
-        audit::record(conn, &state.clock, actor, Event::new("organisation.created", "organisation", id, org_details(data)))?;
+        audit::record(
+            conn,
+            &state.clock,
+            actor,
+            Event::new("organisation.created", "organisation", id, org_details(data)),
+        )?;
         Ok(id)
     })
 }
@@ -258,7 +284,12 @@ pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, d
                 organisations::contact_email.eq(&data.contact_email),
             ))
             .execute(conn)?;
-        audit::record(conn, &state.clock, actor, Event::new("organisation.updated", "organisation", id, org_details(data)))
+        audit::record(
+            conn,
+            &state.clock,
+            actor,
+            Event::new("organisation.updated", "organisation", id, org_details(data)),
+        )
     })
 }
 
@@ -267,22 +298,44 @@ pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i6
     write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
         if org.org_type == OrgType::Cooperative.code() && !active {
-            return Err(AppError::Conflict("Die Genossenschaft selbst kann nicht deaktiviert werden.".into()));
+            return Err(AppError::Conflict(
+                "Die Genossenschaft selbst kann nicht deaktiviert werden.".into(),
+            ));
         }
-        diesel::update(organisations::table.find(id)).set(organisations::active.eq(active)).execute(conn)?;
+        diesel::update(organisations::table.find(id))
+            .set(organisations::active.eq(active))
+            .execute(conn)?;
         if !active {
-            let user_ids: Vec<i64> = users::table.filter(users::organisation_id.eq(id)).select(users::id).load(conn)?;
+            let user_ids: Vec<i64> = users::table
+                .filter(users::organisation_id.eq(id))
+                .select(users::id)
+                .load(conn)?;
             for uid in user_ids {
                 revoke_sessions(conn, uid, None, state.clock.now_naive())?;
             }
         }
-        let action = if active { "organisation.activated" } else { "organisation.deactivated" };
-        audit::record(conn, &state.clock, actor, Event::new(action, "organisation", id, json!({ "name": org.name })))
+        let action = if active {
+            "organisation.activated"
+        } else {
+            "organisation.deactivated"
+        };
+        audit::record(
+            conn,
+            &state.clock,
+            actor,
+            Event::new(action, "organisation", id, json!({ "name": org.name })),
+        )
     })
 }
 
 /// Approves or suspends a vendor; the vendor's users are told by mail.
-pub fn set_vendor_status(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, status: VendorStatus) -> AppResult<()> {
+pub fn set_vendor_status(
+    conn: &mut DbConn,
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    status: VendorStatus,
+) -> AppResult<()> {
     write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
         if org.org_type != OrgType::Vendor.code() {
@@ -292,22 +345,37 @@ pub fn set_vendor_status(conn: &mut DbConn, state: &AppState, actor: &Actor, id:
         if old == status.code() {
             return Ok(());
         }
-        diesel::update(organisations::table.find(id)).set(organisations::vendor_status.eq(status.code())).execute(conn)?;
-        let vendor_users: Vec<User> =
-            users::table.filter(users::organisation_id.eq(id)).select(User::as_select()).load(conn)?;
+        diesel::update(organisations::table.find(id))
+            .set(organisations::vendor_status.eq(status.code()))
+            .execute(conn)?;
+        let vendor_users: Vec<User> = users::table
+            .filter(users::organisation_id.eq(id))
+            .select(User::as_select())
+            .load(conn)?;
         for u in &vendor_users {
             if status == VendorStatus::Suspended {
                 revoke_sessions(conn, u.id, None, state.clock.now_naive())?;
             }
             if status == VendorStatus::Approved {
-                mail::enqueue(conn, state, &u.email, "vendor_approved", &json!({ "name": u.name, "company": org.name }))?;
+                mail::enqueue(
+                    conn,
+                    state,
+                    &u.email,
+                    "vendor_approved",
+                    &json!({ "name": u.name, "company": org.name }),
+                )?;
             }
         }
         audit::record(
             conn,
             &state.clock,
             actor,
-            Event::new(&format!("vendor.{}", status.code()), "organisation", id, json!({ "name": org.name, "from": old, "to": status.code() })),
+            Event::new(
+                &format!("vendor.{}", status.code()),
+                "organisation",
+                id,
+                json!({ "name": org.name, "from": old, "to": status.code() }),
+            ),
         )
     })
 }
@@ -353,7 +421,11 @@ impl UserInput {
             push(&mut errors, "role", "Bitte wählen Sie eine Rolle.");
         }
         let org = match self.organisation_id {
-            Some(id) => organisations::table.find(id).select(Organisation::as_select()).first(conn).optional()?,
+            Some(id) => organisations::table
+                .find(id)
+                .select(Organisation::as_select())
+                .first(conn)
+                .optional()?,
             None => None,
         };
         match (&org, role) {
@@ -364,7 +436,13 @@ impl UserInput {
                     push(
                         &mut errors,
                         "role",
-                        format!("Die Rolle „{}“ passt nicht zu „{}“ ({}); sie gehört zu: {}.", r.label(), o.name, org_type.label(), r.org_type().label()),
+                        format!(
+                            "Die Rolle „{}“ passt nicht zu „{}“ ({}); sie gehört zu: {}.",
+                            r.label(),
+                            o.name,
+                            org_type.label(),
+                            r.org_type().label()
+                        ),
                     );
                 }
             }
@@ -380,7 +458,13 @@ impl UserInput {
         };
         errors_or(
             errors,
-            UserData { email, name, role: role.unwrap_or(Role::Buyer), organisation_id: self.organisation_id.unwrap_or(0), password },
+            UserData {
+                email,
+                name,
+                role: role.unwrap_or(Role::Buyer),
+                organisation_id: self.organisation_id.unwrap_or(0),
+                password,
+            },
         )
     }
 }
@@ -430,7 +514,12 @@ pub fn create_user(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &Us
             return Err(email_taken_error());
         }
         let id = insert_user(conn, state.clock.now_naive(), data, &hash)?;
-        audit::record(conn, &state.clock, actor, Event::new("user.created", "user", id, user_details(data)))?;
+        audit::record(
+            conn,
+            &state.clock,
+            actor,
+            Event::new("user.created", "user", id, user_details(data)),
+        )?;
         mail::enqueue(
             conn,
             state,
@@ -470,22 +559,42 @@ pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, 
         revoke_sessions(conn, id, None, now)?;
         let mut details = user_details(data);
         details["password_reset"] = json!(hash.is_some());
-        audit::record(conn, &state.clock, actor, Event::new("user.updated", "user", id, details))
+        audit::record(
+            conn,
+            &state.clock,
+            actor,
+            Event::new("user.updated", "user", id, details),
+        )
     })
 }
 
-pub fn set_user_active(conn: &mut DbConn, state: &AppState, actor: &CurrentUser, id: i64, active: bool) -> AppResult<()> {
+pub fn set_user_active(
+    conn: &mut DbConn,
+    state: &AppState,
+    actor: &CurrentUser,
+    id: i64,
+    active: bool,
+) -> AppResult<()> {
     if id == actor.id && !active {
-        return Err(AppError::Conflict("Sie können Ihr eigenes Konto nicht deaktivieren.".into()));
+        return Err(AppError::Conflict(
+            "Sie können Ihr eigenes Konto nicht deaktivieren.".into(),
+        ));
     }
     write_tx(conn, |conn| {
         let user = find_user(conn, id)?;
-        diesel::update(users::table.find(id)).set(users::active.eq(active)).execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::active.eq(active))
+            .execute(conn)?;
         if !active {
             revoke_sessions(conn, id, None, state.clock.now_naive())?;
         }
         let action = if active { "user.activated" } else { "user.deactivated" };
-        audit::record(conn, &state.clock, &actor.actor(), Event::new(action, "user", id, json!({ "email": user.email })))
+        audit::record(
+            conn,
+            &state.clock,
+            &actor.actor(),
+            Event::new(action, "user", id, json!({ "email": user.email })),
+        )
     })
 }
 
@@ -516,7 +625,11 @@ pub fn register_vendor(conn: &mut DbConn, state: &AppState, input: &Registration
         push(&mut errors, "password", p);
     }
     if input.password != input.password_repeat {
-        push(&mut errors, "password_repeat", "Die beiden Passwörter stimmen nicht überein.");
+        push(
+            &mut errors,
+            "password_repeat",
+            "Die beiden Passwörter stimmen nicht überein.",
+        );
     }
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
@@ -538,8 +651,18 @@ pub fn register_vendor(conn: &mut DbConn, state: &AppState, input: &Registration
         };
         let user_id = insert_user(conn, now, &user, &hash)?;
         let actor = Actor::user(user_id, &email);
-        audit::record(conn, &state.clock, &actor, Event::new("vendor.registered", "organisation", org_id, org_details(&data)))?;
-        audit::record(conn, &state.clock, &actor, Event::new("user.created", "user", user_id, user_details(&user)))?;
+        audit::record(
+            conn,
+            &state.clock,
+            &actor,
+            Event::new("vendor.registered", "organisation", org_id, org_details(&data)),
+        )?;
+        audit::record(
+            conn,
+            &state.clock,
+            &actor,
+            Event::new("user.created", "user", user_id, user_details(&user)),
+        )?;
         let admins: Vec<(String, String)> = users::table
             .filter(users::role.eq(Role::Admin.code()))
             .filter(users::active.eq(true))
@@ -571,11 +694,19 @@ pub fn validate_catalogue_item(description: &str, unit: &str, cpv: &str) -> AppR
     let mut errors = FieldErrors::new();
     let description = description.trim().to_string();
     if description.chars().count() < 3 || description.chars().count() > 500 {
-        push(&mut errors, "description", "Bitte beschreiben Sie die Position (3 bis 500 Zeichen).");
+        push(
+            &mut errors,
+            "description",
+            "Bitte beschreiben Sie die Position (3 bis 500 Zeichen).",
+        );
     }
     let unit = unit.trim().to_string();
     if unit.is_empty() || unit.chars().count() > 40 {
-        push(&mut errors, "unit", "Bitte geben Sie die Einheit an, z. B. Stück oder Personentag.");
+        push(
+            &mut errors,
+            "unit",
+            "Bitte geben Sie die Einheit an, z. B. Stück oder Personentag.",
+        );
     }
     let cpv = cpv.trim().to_string();
     let b = cpv.as_bytes();
@@ -614,7 +745,12 @@ pub fn create_catalogue_item(
             conn,
             &state.clock,
             actor,
-            Event::new("catalogue_item.created", "catalogue_item", id, json!({ "description": description, "unit": unit, "cpv_code": cpv })),
+            Event::new(
+                "catalogue_item.created",
+                "catalogue_item",
+                id,
+                json!({ "description": description, "unit": unit, "cpv_code": cpv }),
+            ),
         )?;
         Ok(id)
     })
@@ -645,7 +781,12 @@ mod tests {
 
     #[test]
     fn member_errors_name_each_field() {
-        let input = OrgInput { postal_code: "3411".into(), member_kind: "verein".into(), leitweg_id: "123".into(), ..member_input() };
+        let input = OrgInput {
+            postal_code: "3411".into(),
+            member_kind: "verein".into(),
+            leitweg_id: "123".into(),
+            ..member_input()
+        };
         let errors = input.validate(OrgType::Member).unwrap_err().field_errors();
         assert!(errors.contains_key("postal_code"));
         assert!(errors.contains_key("member_kind"));
@@ -655,7 +796,11 @@ mod tests {
 
     #[test]
     fn vendor_needs_vat_id_and_contact() {
-        let input = OrgInput { vat_id: "DE136695975".into(), contact_email: "x".into(), ..member_input() };
+        let input = OrgInput {
+            vat_id: "DE136695975".into(),
+            contact_email: "x".into(),
+            ..member_input()
+        };
         let errors = input.validate(OrgType::Vendor).unwrap_err().field_errors();
         assert!(errors["vat_id"][0].contains("Prüfziffer"));
         assert!(errors.contains_key("contact_email"));

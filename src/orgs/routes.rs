@@ -31,7 +31,9 @@ fn org_kind(segment: &str) -> AppResult<(OrgType, &'static str, &'static str)> {
 }
 
 fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Value {
-    all.iter().map(|v| json!({ "value": code(*v), "label": label(*v) })).collect()
+    all.iter()
+        .map(|v| json!({ "value": code(*v), "label": label(*v) }))
+        .collect()
 }
 
 fn org_form_input(form: &FormData) -> OrgInput {
@@ -73,7 +75,10 @@ async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> A
             })
         })
         .collect();
-    Ok(layout.render("admin/org_list", json!({ "rows": rows, "segment": segment, "kind_label": label, "org_type": org_type.code() })))
+    Ok(layout.render(
+        "admin/org_list",
+        json!({ "rows": rows, "segment": segment, "kind_label": label, "org_type": org_type.code() }),
+    ))
 }
 
 #[get("/verwaltung/<segment>/neu", rank = 5)]
@@ -84,7 +89,14 @@ async fn org_new(segment: &str, layout: Layout, user: CurrentUser) -> AppResult<
 }
 
 #[post("/verwaltung/<segment>", data = "<form>", rank = 5)]
-async fn org_create(segment: &str, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> FormResult {
+async fn org_create(
+    segment: &str,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> FormResult {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     let input = org_form_input(&form);
@@ -94,10 +106,15 @@ async fn org_create(segment: &str, form: FormData, layout: Layout, user: Current
         Err(e) => Err(e),
     };
     match result {
-        Ok(id) => Ok(Either::Left(Flash::success(Redirect::to(format!("/verwaltung/{segment}/{id}")), format!("{label} wurde angelegt.")))),
-        Err(AppError::Validation { fields, .. }) => {
-            Ok(Either::Right(layout.render_errors("admin/org_form", org_page(org_type, segment, label, None, json!(form.echo())), &fields)))
-        }
+        Ok(id) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/verwaltung/{segment}/{id}")),
+            format!("{label} wurde angelegt."),
+        ))),
+        Err(AppError::Validation { fields, .. }) => Ok(Either::Right(layout.render_errors(
+            "admin/org_form",
+            org_page(org_type, segment, label, None, json!(form.echo())),
+            &fields,
+        ))),
         Err(e) => Err(e),
     }
 }
@@ -140,12 +157,24 @@ async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db:
         .into_iter()
         .map(|(id, email, name, role, active)| json!({ "id": id, "email": email, "name": name, "role_label": role_label(&role), "active": active }))
         .collect();
-    ctx["status_label"] = json!(org.vendor_status.as_deref().and_then(|s| s.parse::<VendorStatus>().ok()).map(|s| s.label()));
+    ctx["status_label"] = json!(org
+        .vendor_status
+        .as_deref()
+        .and_then(|s| s.parse::<VendorStatus>().ok())
+        .map(|s| s.label()));
     Ok(layout.render("admin/org_form", ctx))
 }
 
 #[post("/verwaltung/<segment>/<id>", data = "<form>", rank = 5)]
-async fn org_update(segment: &str, id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> FormResult {
+async fn org_update(
+    segment: &str,
+    id: i64,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> FormResult {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     let input = org_form_input(&form);
@@ -155,36 +184,68 @@ async fn org_update(segment: &str, id: i64, form: FormData, layout: Layout, user
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Ok(Either::Left(Flash::success(Redirect::to(format!("/verwaltung/{segment}/{id}")), "Die Änderungen wurden gespeichert."))),
+        Ok(()) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/verwaltung/{segment}/{id}")),
+            "Die Änderungen wurden gespeichert.",
+        ))),
         Err(AppError::Validation { fields, .. }) => {
             let org = db.run(move |c| super::find_org(c, id)).await?;
-            Ok(Either::Right(layout.render_errors("admin/org_form", org_page(org_type, segment, label, Some(&org), json!(form.echo())), &fields)))
+            Ok(Either::Right(layout.render_errors(
+                "admin/org_form",
+                org_page(org_type, segment, label, Some(&org), json!(form.echo())),
+                &fields,
+            )))
         }
         Err(e) => Err(e),
     }
 }
 
 #[post("/verwaltung/<segment>/<id>/aktiv", data = "<form>", rank = 5)]
-async fn org_active(segment: &str, id: i64, form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+async fn org_active(
+    segment: &str,
+    id: i64,
+    form: FormData,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Flash<Redirect>> {
     user.require(&[Role::Admin])?;
     let (_, segment, _) = org_kind(segment)?;
     let active = form.get("active") == "true";
     let actor = user.actor();
-    db.run(move |c| super::set_org_active(c, &state, &actor, id, active)).await?;
-    let message = if active { "Die Organisation ist wieder aktiv." } else { "Die Organisation wurde deaktiviert; ihre Benutzer wurden abgemeldet." };
-    Ok(Flash::success(Redirect::to(format!("/verwaltung/{segment}/{id}")), message))
+    db.run(move |c| super::set_org_active(c, &state, &actor, id, active))
+        .await?;
+    let message = if active {
+        "Die Organisation ist wieder aktiv."
+    } else {
+        "Die Organisation wurde deaktiviert; ihre Benutzer wurden abgemeldet."
+    };
+    Ok(Flash::success(
+        Redirect::to(format!("/verwaltung/{segment}/{id}")),
+        message,
+    ))
 }
 
 #[post("/verwaltung/lieferanten/<id>/status", data = "<form>")]
-async fn vendor_status(id: i64, form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+async fn vendor_status(
+    id: i64,
+    form: FormData,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Flash<Redirect>> {
     user.require(&[Role::Admin])?;
     let status: VendorStatus = form
         .get("status")
         .parse()
         .map_err(|_| AppError::BadRequest("Unbekannter Status; erlaubt sind approved und suspended.".into()))?;
     let actor = user.actor();
-    db.run(move |c| super::set_vendor_status(c, &state, &actor, id, status)).await?;
-    Ok(Flash::success(Redirect::to(format!("/verwaltung/lieferanten/{id}")), format!("Status: {}.", status.label())))
+    db.run(move |c| super::set_vendor_status(c, &state, &actor, id, status))
+        .await?;
+    Ok(Flash::success(
+        Redirect::to(format!("/verwaltung/lieferanten/{id}")),
+        format!("Status: {}.", status.label()),
+    ))
 }
 
 fn org_options(conn: &mut crate::db::DbConn) -> AppResult<Value> {
@@ -219,11 +280,21 @@ async fn user_list(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Templ
             Ok(users::table
                 .inner_join(organisations::table)
                 .order((organisations::name.asc(), users::name.asc()))
-                .select((users::id, users::email, users::name, users::role, users::active, organisations::name))
+                .select((
+                    users::id,
+                    users::email,
+                    users::name,
+                    users::role,
+                    users::active,
+                    organisations::name,
+                ))
                 .load(c)?)
         })
         .await?;
-    let rows: Vec<Value> = rows.iter().map(|r| json!({ "user": r, "role_label": role_label(&r.role) })).collect();
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({ "user": r, "role_label": role_label(&r.role) }))
+        .collect();
     Ok(layout.render("admin/user_list", json!({ "rows": rows })))
 }
 
@@ -256,10 +327,17 @@ async fn user_create(form: FormData, layout: Layout, user: CurrentUser, db: Db, 
         })
         .await;
     match result {
-        Ok(id) => Ok(Either::Left(Flash::success(Redirect::to(format!("/verwaltung/benutzer/{id}")), "Das Konto wurde angelegt; die Person wurde per E-Mail informiert."))),
+        Ok(id) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/verwaltung/benutzer/{id}")),
+            "Das Konto wurde angelegt; die Person wurde per E-Mail informiert.",
+        ))),
         Err(AppError::Validation { fields, .. }) => {
             let orgs = db.run(org_options).await?;
-            Ok(Either::Right(layout.render_errors("admin/user_form", user_page(orgs, None, json!(form.echo())), &fields)))
+            Ok(Either::Right(layout.render_errors(
+                "admin/user_form",
+                user_page(orgs, None, json!(form.echo())),
+                &fields,
+            )))
         }
         Err(e) => Err(e),
     }
@@ -277,7 +355,14 @@ async fn user_edit(id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppRes
 }
 
 #[post("/verwaltung/benutzer/<id>", data = "<form>")]
-async fn user_update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> FormResult {
+async fn user_update(
+    id: i64,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> FormResult {
     user.require(&[Role::Admin])?;
     let input = user_form_input(&form);
     let actor = user.actor();
@@ -288,22 +373,43 @@ async fn user_update(id: i64, form: FormData, layout: Layout, user: CurrentUser,
         })
         .await;
     match result {
-        Ok(()) => Ok(Either::Left(Flash::success(Redirect::to(format!("/verwaltung/benutzer/{id}")), "Die Änderungen wurden gespeichert; laufende Sitzungen der Person wurden beendet."))),
+        Ok(()) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/verwaltung/benutzer/{id}")),
+            "Die Änderungen wurden gespeichert; laufende Sitzungen der Person wurden beendet.",
+        ))),
         Err(AppError::Validation { fields, .. }) => {
             let (existing, orgs) = db.run(move |c| Ok((super::find_user(c, id)?, org_options(c)?))).await?;
-            Ok(Either::Right(layout.render_errors("admin/user_form", user_page(orgs, Some(&existing), json!(form.echo())), &fields)))
+            Ok(Either::Right(layout.render_errors(
+                "admin/user_form",
+                user_page(orgs, Some(&existing), json!(form.echo())),
+                &fields,
+            )))
         }
         Err(e) => Err(e),
     }
 }
 
 #[post("/verwaltung/benutzer/<id>/aktiv", data = "<form>")]
-async fn user_active(id: i64, form: FormData, user: CurrentUser, db: Db, state: AppState) -> AppResult<Flash<Redirect>> {
+async fn user_active(
+    id: i64,
+    form: FormData,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Flash<Redirect>> {
     user.require(&[Role::Admin])?;
     let active = form.get("active") == "true";
-    db.run(move |c| super::set_user_active(c, &state, &user, id, active)).await?;
-    let message = if active { "Das Konto ist wieder aktiv." } else { "Das Konto wurde deaktiviert und abgemeldet." };
-    Ok(Flash::success(Redirect::to(format!("/verwaltung/benutzer/{id}")), message))
+    db.run(move |c| super::set_user_active(c, &state, &user, id, active))
+        .await?;
+    let message = if active {
+        "Das Konto ist wieder aktiv."
+    } else {
+        "Das Konto wurde deaktiviert und abgemeldet."
+    };
+    Ok(Flash::success(
+        Redirect::to(format!("/verwaltung/benutzer/{id}")),
+        message,
+    ))
 }
 
 #[get("/katalog")]
@@ -319,14 +425,24 @@ async fn catalogue_add(form: FormData, layout: Layout, user: CurrentUser, db: Db
     let actor = user.actor();
     let validated = super::validate_catalogue_item(&form.get("description"), &form.get("unit"), &form.get("cpv_code"));
     let result = match validated {
-        Ok(item) => db.run(move |c| super::create_catalogue_item(c, &state, &actor, &item)).await,
+        Ok(item) => {
+            db.run(move |c| super::create_catalogue_item(c, &state, &actor, &item))
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Ok(Either::Left(Flash::success(Redirect::to("/katalog"), "Die Position wurde in den Katalog aufgenommen."))),
+        Ok(_) => Ok(Either::Left(Flash::success(
+            Redirect::to("/katalog"),
+            "Die Position wurde in den Katalog aufgenommen.",
+        ))),
         Err(AppError::Validation { fields, .. }) => {
             let items = db.run(super::list_catalogue).await?;
-            Ok(Either::Right(layout.render_errors("catalogue", json!({ "items": items, "form": form.echo() }), &fields)))
+            Ok(Either::Right(layout.render_errors(
+                "catalogue",
+                json!({ "items": items, "form": form.echo() }),
+                &fields,
+            )))
         }
         Err(e) => Err(e),
     }
@@ -341,7 +457,12 @@ fn register_page(layout: Layout) -> Either<Template, Redirect> {
 }
 
 #[post("/registrieren", data = "<form>")]
-async fn register(form: FormData, layout: Layout, db: Db, state: AppState) -> AppResult<Either<status::Custom<Template>, status::Custom<Template>>> {
+async fn register(
+    form: FormData,
+    layout: Layout,
+    db: Db,
+    state: AppState,
+) -> AppResult<Either<status::Custom<Template>, status::Custom<Template>>> {
     let input = RegistrationInput {
         org: org_form_input(&form),
         person_name: form.get("person_name"),
@@ -350,8 +471,15 @@ async fn register(form: FormData, layout: Layout, db: Db, state: AppState) -> Ap
         password_repeat: form.raw("password_repeat"),
     };
     match db.run(move |c| super::register_vendor(c, &state, &input)).await {
-        Ok(_) => Ok(Either::Left(status::Custom(Status::Created, layout.render("register_done", json!({ "company": form.get("name") }))))),
-        Err(AppError::Validation { fields, .. }) => Ok(Either::Right(layout.render_errors("register", json!({ "form": form.echo() }), &fields))),
+        Ok(_) => Ok(Either::Left(status::Custom(
+            Status::Created,
+            layout.render("register_done", json!({ "company": form.get("name") })),
+        ))),
+        Err(AppError::Validation { fields, .. }) => Ok(Either::Right(layout.render_errors(
+            "register",
+            json!({ "form": form.echo() }),
+            &fields,
+        ))),
         Err(e) => Err(e),
     }
 }

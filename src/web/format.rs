@@ -25,7 +25,11 @@ pub fn decimal_de(value: Decimal, min_places: u32, max_places: u32) -> String {
         }
         grouped.push(c);
     }
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "−" } else { "" };
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "−"
+    } else {
+        ""
+    };
     match frac_part {
         Some(f) if !f.is_empty() => format!("{sign}{grouped},{f}"),
         _ => format!("{sign}{grouped}"),
@@ -72,7 +76,9 @@ fn decimal_arg(value: &Value) -> tera::Result<Decimal> {
 fn time_arg(value: &Value) -> tera::Result<Option<NaiveDateTime>> {
     match value {
         Value::Null => Ok(None),
-        Value::String(s) => parse_naive(s).map(Some).ok_or_else(|| tera::Error::msg(format!("kein Zeitpunkt: {s}"))),
+        Value::String(s) => parse_naive(s)
+            .map(Some)
+            .ok_or_else(|| tera::Error::msg(format!("kein Zeitpunkt: {s}"))),
         other => Err(tera::Error::msg(format!("kein Zeitpunkt: {other}"))),
     }
 }
@@ -140,7 +146,8 @@ mod tests {
     fn filters_render_in_templates() {
         let mut tera = Tera::default();
         register_filters(&mut tera);
-        tera.add_raw_template("t", "{{ a | eur }} {{ q | menge }} {{ t | datum }}").unwrap();
+        tera.add_raw_template("t", "{{ a | eur }} {{ q | menge }} {{ t | datum }}")
+            .unwrap();
         let mut ctx = tera::Context::new();
         ctx.insert("a", "1234.5");
         ctx.insert("q", "10.250");

@@ -25,7 +25,10 @@ pub fn templates_fairing() -> impl Fairing {
 /// API requests get JSON errors; pages get HTML.
 pub fn wants_json(req: &Request<'_>) -> bool {
     req.uri().path().starts_with("/api/")
-        || req.headers().get_one("Accept").is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+        || req
+            .headers()
+            .get_one("Accept")
+            .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
 }
 
 #[derive(Default, Clone)]
@@ -45,7 +48,10 @@ struct NavItem {
 
 fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
     let items: Vec<(&'static str, &'static str)> = match role {
-        None => vec![("/anmelden", "Anmelden"), ("/registrieren", "Als Lieferant registrieren")],
+        None => vec![
+            ("/anmelden", "Anmelden"),
+            ("/registrieren", "Als Lieferant registrieren"),
+        ],
         Some(Role::Admin) => vec![
             ("/", "Start"),
             ("/verwaltung/mitglieder", "Mitglieder"),
@@ -64,7 +70,11 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
         .map(|(href, label)| NavItem {
             href,
             label,
-            current: if href == "/" { path == "/" } else { path.starts_with(href) },
+            current: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
         })
         .collect()
 }
@@ -118,13 +128,21 @@ impl<'r> FromRequest<'r> for Layout {
             Outcome::Success(f) => Some((f.kind().to_string(), f.message().to_string())),
             _ => None,
         };
-        Outcome::Success(Layout { user, csrf, path: req.uri().path().to_string(), flash })
+        Outcome::Success(Layout {
+            user,
+            csrf,
+            path: req.uri().path().to_string(),
+            flash,
+        })
     }
 }
 
 impl Layout {
     pub fn render(&self, name: &'static str, page: Value) -> Template {
-        let ctx = merge(base_context(self.user.as_ref(), &self.csrf, &self.path, self.flash.clone()), page);
+        let ctx = merge(
+            base_context(self.user.as_ref(), &self.csrf, &self.path, self.flash.clone()),
+            page,
+        );
         Template::render(name, ctx)
     }
 
@@ -146,7 +164,11 @@ pub fn error_list(errors: &FieldErrors) -> Vec<Value> {
 /// The German error page (used by `AppError` and the catchers).
 pub fn error_page(req: &Request<'_>, status: Status, message: &str, fields: &FieldErrors) -> Template {
     let user = req.local_cache(|| None::<CurrentUser>).clone();
-    let csrf = req.cookies().get_private(crate::auth::csrf::CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let csrf = req
+        .cookies()
+        .get_private(crate::auth::csrf::CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     let title = match status.code {
         403 => "Keine Berechtigung",
         404 => "Nicht gefunden",
@@ -172,7 +194,11 @@ pub enum Caught {
 }
 
 fn catcher_response(status: Status, req: &Request<'_>, default_message: &str) -> Caught {
-    let message = req.local_cache(ErrorNote::default).0.clone().unwrap_or_else(|| default_message.to_string());
+    let message = req
+        .local_cache(ErrorNote::default)
+        .0
+        .clone()
+        .unwrap_or_else(|| default_message.to_string());
     if wants_json(req) {
         let code = match status.code {
             401 => "unauthorized",
@@ -187,13 +213,20 @@ fn catcher_response(status: Status, req: &Request<'_>, default_message: &str) ->
         let body = json!({"code": code, "message": message, "fields": {}}).to_string();
         return Caught::Json(status::Custom(status, rocket::response::content::RawJson(body)));
     }
-    Caught::Page(status::Custom(status, error_page(req, status, &message, &FieldErrors::new())))
+    Caught::Page(status::Custom(
+        status,
+        error_page(req, status, &message, &FieldErrors::new()),
+    ))
 }
 
 #[catch(401)]
 fn unauthorized(req: &Request<'_>) -> Caught {
     if wants_json(req) {
-        return catcher_response(Status::Unauthorized, req, "Bitte mit einem gültigen API-Token anmelden (Authorization: Bearer …).");
+        return catcher_response(
+            Status::Unauthorized,
+            req,
+            "Bitte mit einem gültigen API-Token anmelden (Authorization: Bearer …).",
+        );
     }
     let next: String = url::form_urlencoded::byte_serialize(req.uri().path().as_str().as_bytes()).collect();
     Caught::Redirect(Redirect::to(format!("/anmelden?weiter={next}")))
@@ -206,17 +239,29 @@ fn forbidden(req: &Request<'_>) -> Caught {
 
 #[catch(404)]
 fn not_found(req: &Request<'_>) -> Caught {
-    catcher_response(Status::NotFound, req, "Diese Seite gibt es nicht. Bitte prüfen Sie die Adresse oder gehen Sie zur Startseite.")
+    catcher_response(
+        Status::NotFound,
+        req,
+        "Diese Seite gibt es nicht. Bitte prüfen Sie die Adresse oder gehen Sie zur Startseite.",
+    )
 }
 
 #[catch(422)]
 fn unprocessable(req: &Request<'_>) -> Caught {
-    catcher_response(Status::UnprocessableEntity, req, "Die gesendeten Daten sind unvollständig oder haben ein falsches Format.")
+    catcher_response(
+        Status::UnprocessableEntity,
+        req,
+        "Die gesendeten Daten sind unvollständig oder haben ein falsches Format.",
+    )
 }
 
 #[catch(400)]
 fn bad_request(req: &Request<'_>) -> Caught {
-    catcher_response(Status::BadRequest, req, "Die Anfrage ist ungültig. Bitte prüfen Sie Ihre Eingaben.")
+    catcher_response(
+        Status::BadRequest,
+        req,
+        "Die Anfrage ist ungültig. Bitte prüfen Sie Ihre Eingaben.",
+    )
 }
 
 #[catch(413)]
@@ -226,7 +271,11 @@ fn too_large(req: &Request<'_>) -> Caught {
 
 #[catch(default)]
 fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
-    catcher_response(status, req, "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.")
+    catcher_response(
+        status,
+        req,
+        "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.",
+    )
 }
 
 /// Security headers on every response (DESIGN: security is a feature).
@@ -235,7 +284,10 @@ pub struct SecurityHeaders;
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
     fn info(&self) -> Info {
-        Info { name: "security headers", kind: Kind::Response }
+        Info {
+            name: "security headers",
+            kind: Kind::Response,
+        }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -247,7 +299,10 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
-        res.set_header(Header::new("Permissions-Policy", "camera=(), microphone=(), geolocation=()"));
+        res.set_header(Header::new(
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
         if !req.uri().path().starts_with("/static/") {
             res.set_header(Header::new("Cache-Control", "no-store"));
@@ -265,7 +320,10 @@ struct Css {
 
 #[get("/static/app.css")]
 fn stylesheet() -> Css {
-    Css { body: RawCss(APP_CSS), cache: Header::new("Cache-Control", "public, max-age=3600") }
+    Css {
+        body: RawCss(APP_CSS),
+        cache: Header::new("Cache-Control", "public, max-age=3600"),
+    }
 }
 
 /// Liveness: plain text, touches nothing.
@@ -294,5 +352,16 @@ async fn ready(db: Db) -> status::Custom<&'static str> {
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .mount("/", routes![stylesheet, health, ready, start::index])
-        .register("/", catchers![unauthorized, forbidden, not_found, unprocessable, bad_request, too_large, default_catcher])
+        .register(
+            "/",
+            catchers![
+                unauthorized,
+                forbidden,
+                not_found,
+                unprocessable,
+                bad_request,
+                too_large,
+                default_catcher
+            ],
+        )
 }

@@ -40,7 +40,12 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Value> {
                 .filter(organisations::org_type.eq(OrgType::Vendor.code()))
                 .filter(organisations::vendor_status.eq(VendorStatus::Pending.code()))
                 .order(organisations::created_at.asc())
-                .select((organisations::id, organisations::name, organisations::city, organisations::created_at))
+                .select((
+                    organisations::id,
+                    organisations::name,
+                    organisations::city,
+                    organisations::created_at,
+                ))
                 .load(conn)?;
             ctx["counts"] = json!({
                 "members": count_orgs(conn, OrgType::Member, None)?,

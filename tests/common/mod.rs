@@ -92,10 +92,18 @@ pub fn fresh_database(backend: Backend) -> (String, Cleanup) {
         Backend::Postgres => {
             let schema = unique_name();
             let mut c = PgConnection::establish(&pg_base()).expect("postgres");
-            diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut c).expect("create schema");
+            diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                .execute(&mut c)
+                .expect("create schema");
             let sep = if pg_base().contains('?') { '&' } else { '?' };
             let url = format!("{}{sep}options=-csearch_path%3D{schema}", pg_base());
-            (url, Cleanup { dir, pg_schema: Some(schema) })
+            (
+                url,
+                Cleanup {
+                    dir,
+                    pg_schema: Some(schema),
+                },
+            )
         }
     }
 }
@@ -125,7 +133,14 @@ impl TestApp {
         }
         let config = Config::from_map(&vars, true).expect("config");
         let app = App::prepare(config).expect("prepare");
-        TestApp { backend, state: app.state, db: app.db, transport: app.transport, database_url: url, cleanup }
+        TestApp {
+            backend,
+            state: app.state,
+            db: app.db,
+            transport: app.transport,
+            database_url: url,
+            cleanup,
+        }
     }
 
     /// A new browser: its own cookie jar, same database, clock and mail.
@@ -145,8 +160,16 @@ impl TestApp {
 
     /// Sends what is in the outbox through the transport, as the background task would.
     pub fn deliver_mail(&self) -> usize {
-        let rt = rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(buendel::mail::sender::process_once(&self.state, &self.db, &self.transport)).expect("mail")
+        let rt = rocket::tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(buendel::mail::sender::process_once(
+            &self.state,
+            &self.db,
+            &self.transport,
+        ))
+        .expect("mail")
     }
 
     pub fn sent_mail(&self) -> Vec<(String, String)> {
@@ -154,7 +177,13 @@ impl TestApp {
             .sent()
             .iter()
             .map(|m| {
-                let to = m.envelope().to().iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",");
+                let to = m
+                    .envelope()
+                    .to()
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
                 (to, String::from_utf8_lossy(&m.formatted()).into_owned())
             })
             .collect()
@@ -199,7 +228,12 @@ impl TestApp {
         let coop = org(&mut c, "Testgenossenschaft eG", OrgType::Cooperative, None);
         let member_a = org(&mut c, "Stadt Adorf", OrgType::Member, None);
         let member_b = org(&mut c, "Stadt Bedorf", OrgType::Member, None);
-        let vendor = org(&mut c, "Systemhaus Test GmbH", OrgType::Vendor, Some(VendorStatus::Approved));
+        let vendor = org(
+            &mut c,
+            "Systemhaus Test GmbH",
+            OrgType::Vendor,
+            Some(VendorStatus::Approved),
+        );
         let mut users = HashMap::new();
         for (key, role, org_id) in [
             ("admin", Role::Admin, coop),
@@ -219,14 +253,23 @@ impl TestApp {
             };
             users.insert(key, orgs::insert_user(&mut c, now, &data, shared_hash()).unwrap());
         }
-        World { coop, member_a, member_b, vendor, users }
+        World {
+            coop,
+            member_a,
+            member_b,
+            vendor,
+            users,
+        }
     }
 }
 
 /// The CSRF token from the hidden field of a page's form.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in page:\n{html}")) + marker.len();
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf field in page:\n{html}"))
+        + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     html[start..end].to_string()
 }
@@ -239,11 +282,18 @@ pub fn csrf(client: &Client) -> String {
             return csrf_of(&page);
         }
     }
-    client.cookies().get_private(buendel::auth::csrf::CSRF_COOKIE).expect("csrf cookie").value().to_string()
+    client
+        .cookies()
+        .get_private(buendel::auth::csrf::CSRF_COOKIE)
+        .expect("csrf cookie")
+        .value()
+        .to_string()
 }
 
 pub fn form_body(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
 }
 
 /// Posts a form with the page's CSRF token, as a browser would.
@@ -251,7 +301,11 @@ pub fn post_form<'c>(client: &'c Client, path: &str, fields: &[(&str, &str)]) ->
     let token = csrf(client);
     let mut all: Vec<(&str, &str)> = fields.to_vec();
     all.push(("_csrf", &token));
-    client.post(path.to_string()).header(ContentType::Form).body(form_body(&all)).dispatch()
+    client
+        .post(path.to_string())
+        .header(ContentType::Form)
+        .body(form_body(&all))
+        .dispatch()
 }
 
 pub fn login(client: &Client, email: &str) -> Status {
@@ -259,13 +313,22 @@ pub fn login(client: &Client, email: &str) -> Status {
 }
 
 pub fn login_with(client: &Client, email: &str, password: &str) -> Status {
-    post_form(client, "/anmelden", &[("email", email), ("password", password), ("next", "/")]).status()
+    post_form(
+        client,
+        "/anmelden",
+        &[("email", email), ("password", password), ("next", "/")],
+    )
+    .status()
 }
 
 /// A logged-in browser for one of the world's users.
 pub fn browser(app: &TestApp, key: &str) -> Client {
     let client = app.client();
-    assert_eq!(login(&client, &format!("{key}@test.example")), Status::SeeOther, "login {key}");
+    assert_eq!(
+        login(&client, &format!("{key}@test.example")),
+        Status::SeeOther,
+        "login {key}"
+    );
     client
 }
 
@@ -279,5 +342,8 @@ pub fn api_token(client: &Client) -> String {
     assert_eq!(res.status(), Status::Created);
     let html = res.into_string().unwrap();
     let start = html.find("bdl_").expect("token shown once");
-    html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+    html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
 }

@@ -1,0 +1,454 @@
+//! Admin pages and the JSON API: organisations and accounts are validated with German messages,
+//! audited, and refused to everyone who is not the admin; the OpenAPI document stays true.
+
+mod common;
+
+use buendel::db::schema::{audit_events, organisations, users};
+use common::*;
+use diesel::prelude::*;
+use rocket::http::{ContentType, Status};
+use serde_json::{json, Value};
+
+fn audit_count(app: &TestApp, action: &str) -> i64 {
+    let mut c = app.conn();
+    audit_events::table
+        .filter(audit_events::action.eq(action))
+        .count()
+        .get_result(&mut *c)
+        .unwrap()
+}
+
+#[test]
+fn admin_creates_a_member_and_the_change_is_audited() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let admin = browser(&app, "admin");
+        let res = post_form(
+            &admin,
+            "/verwaltung/mitglieder",
+            &[
+                ("name", "Stadt Cedorf"),
+                ("street", "Markt 1"),
+                ("postal_code", "35037"),
+                ("city", "Marburg"),
+                ("member_kind", "kommune"),
+                ("leitweg_id", "991-33333TEST-33"),
+            ],
+        );
+        assert_eq!(res.status(), Status::SeeOther);
+        let location = res.headers().get_one("Location").unwrap().to_string();
+        let page = admin.get(location).dispatch().into_string().unwrap();
+        assert!(page.contains("Stadt Cedorf"));
+        assert_eq!(audit_count(&app, "organisation.created"), 1);
+        let list = admin.get("/verwaltung/mitglieder").dispatch().into_string().unwrap();
+        assert!(list.contains("Stadt Cedorf") && list.contains("Stadt Adorf"));
+    });
+}
+
+#[test]
+fn wrong_leitweg_id_is_explained_and_nothing_is_stored() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let admin = browser(&app, "admin");
+        let res = post_form(
+            &admin,
+            "/verwaltung/mitglieder",
+            &[
+                ("name", "Stadt Cedorf"),
+                ("street", "Markt 1"),
+                ("postal_code", "35037"),
+                ("city", "Marburg"),
+                ("member_kind", "kommune"),
+                ("leitweg_id", "991-33333TEST-34"),
+            ],
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let html = res.into_string().unwrap();
+        assert!(html.contains("Prüfziffer stimmt nicht (erwartet 33)"), "{html}");
+        assert!(html.contains("value=\"Stadt Cedorf\""), "input is kept");
+        let mut c = app.conn();
+        let n: i64 = organisations::table
+            .filter(organisations::name.eq("Stadt Cedorf"))
+            .count()
+            .get_result(&mut *c)
+            .unwrap();
+        assert_eq!(n, 0);
+    });
+}
+
+#[test]
+fn admin_creates_a_user_whose_role_must_fit_the_organisation() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let admin = browser(&app, "admin");
+        let member = w.member_a.to_string();
+        let res = post_form(
+            &admin,
+            "/verwaltung/benutzer",
+            &[
+                ("name", "Olga Officer"),
+                ("email", "olga@test.example"),
+                ("role", "officer"),
+                ("organisation_id", &member),
+                ("password", "Ein-gutes-Passwort"),
+            ],
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        assert!(res.into_string().unwrap().contains("passt nicht zu"));
+        let res = post_form(
+            &admin,
+            "/verwaltung/benutzer",
+            &[
+                ("name", "Bernd Buyer"),
+                ("email", "Bernd@Test.example"),
+                ("role", "buyer"),
+                ("organisation_id", &member),
+                ("password", "Ein-gutes-Passwort"),
+            ],
+        );
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(app.deliver_mail(), 1);
+        let (to, mail) = app.sent_mail().remove(0);
+        assert_eq!(to, "bernd@test.example");
+        assert!(!mail.contains("Ein-gutes-Passwort"), "the password is never mailed");
+        assert_eq!(
+            login_with(&app.client(), "bernd@test.example", "Ein-gutes-Passwort"),
+            Status::SeeOther
+        );
+        // The same e-mail address cannot be used twice.
+        let res = post_form(
+            &admin,
+            "/verwaltung/benutzer",
+            &[
+                ("name", "Bernd Zwei"),
+                ("email", "bernd@test.example"),
+                ("role", "buyer"),
+                ("organisation_id", &member),
+                ("password", "Ein-gutes-Passwort"),
+            ],
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        assert!(res.into_string().unwrap().contains("bereits vergeben"));
+    });
+}
+
+#[test]
+fn suspending_a_vendor_logs_its_users_out() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let vendor = browser(&app, "vendor");
+        let admin = browser(&app, "admin");
+        let res = post_form(
+            &admin,
+            &format!("/verwaltung/lieferanten/{}/status", w.vendor),
+            &[("status", "suspended")],
+        );
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(vendor.get("/").dispatch().status(), Status::SeeOther);
+        assert_eq!(audit_count(&app, "vendor.suspended"), 1);
+        let fresh = app.client();
+        let res = post_form(
+            &fresh,
+            "/anmelden",
+            &[("email", "vendor@test.example"), ("password", PASSWORD)],
+        );
+        assert_eq!(res.status(), Status::Forbidden);
+        assert!(res.into_string().unwrap().contains("gesperrt"));
+    });
+}
+
+#[test]
+fn catalogue_is_read_by_officers_and_extended_by_the_admin_only() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let officer = browser(&app, "officer");
+        assert_eq!(officer.get("/katalog").dispatch().status(), Status::Ok);
+        let res = post_form(
+            &officer,
+            "/katalog",
+            &[
+                ("description", "Notebook"),
+                ("unit", "Stück"),
+                ("cpv_code", "30213100-6"),
+            ],
+        );
+        assert_eq!(res.status(), Status::Forbidden);
+        assert_eq!(
+            browser(&app, "buyer_a").get("/katalog").dispatch().status(),
+            Status::Forbidden
+        );
+        let admin = browser(&app, "admin");
+        let res = post_form(
+            &admin,
+            "/katalog",
+            &[
+                ("description", "Notebook 14 Zoll"),
+                ("unit", "Stück"),
+                ("cpv_code", "30213100"),
+            ],
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        assert!(res.into_string().unwrap().contains("12345678-9"));
+        let res = post_form(
+            &admin,
+            "/katalog",
+            &[
+                ("description", "Notebook 14 Zoll"),
+                ("unit", "Stück"),
+                ("cpv_code", "30213100-6"),
+            ],
+        );
+        assert_eq!(res.status(), Status::SeeOther);
+        assert!(officer
+            .get("/katalog")
+            .dispatch()
+            .into_string()
+            .unwrap()
+            .contains("Notebook 14 Zoll"));
+    });
+}
+
+#[test]
+fn api_me_with_a_token_created_on_the_account_page() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let buyer = browser(&app, "buyer_a");
+        let token = api_token(&buyer);
+        let api = app.client();
+        let res = api.get("/api/v1/me").header(bearer(&token)).dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        let me: Value = res.into_json().unwrap();
+        assert_eq!(me["email"], "buyer_a@test.example");
+        assert_eq!(me["role"], "buyer");
+        assert_eq!(me["organisation_name"], "Stadt Adorf");
+        // The token is stored only as a hash.
+        let mut c = app.conn();
+        let stored: String = buendel::db::schema::api_tokens::table
+            .select(buendel::db::schema::api_tokens::token_hash)
+            .first(&mut *c)
+            .unwrap();
+        assert_ne!(stored, token);
+    });
+}
+
+#[test]
+fn revoked_or_wrong_tokens_are_refused_with_json() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let buyer = browser(&app, "buyer_a");
+        let token = api_token(&buyer);
+        let api = app.client();
+        let res = api.get("/api/v1/me").dispatch();
+        assert_eq!(res.status(), Status::Unauthorized);
+        let body: Value = res.into_json().unwrap();
+        assert_eq!(body["code"], "unauthorized");
+        assert!(body["message"].as_str().unwrap().contains("Bearer"));
+        assert_eq!(
+            api.get("/api/v1/me").header(bearer("bdl_falsch")).dispatch().status(),
+            Status::Unauthorized
+        );
+        let id: i64 = {
+            let mut c = app.conn();
+            buendel::db::schema::api_tokens::table
+                .select(buendel::db::schema::api_tokens::id)
+                .first(&mut *c)
+                .unwrap()
+        };
+        // Another user cannot revoke it.
+        let other = browser(&app, "buyer_b");
+        assert_eq!(
+            post_form(&other, &format!("/konto/tokens/{id}/widerrufen"), &[]).status(),
+            Status::NotFound
+        );
+        assert_eq!(
+            api.get("/api/v1/me").header(bearer(&token)).dispatch().status(),
+            Status::Ok
+        );
+        assert_eq!(
+            post_form(&buyer, &format!("/konto/tokens/{id}/widerrufen"), &[]).status(),
+            Status::SeeOther
+        );
+        assert_eq!(
+            api.get("/api/v1/me").header(bearer(&token)).dispatch().status(),
+            Status::Unauthorized
+        );
+    });
+}
+
+#[test]
+fn api_admin_operations_are_refused_to_others() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let buyer_token = api_token(&browser(&app, "buyer_a"));
+        let api = app.client();
+        for path in [
+            "/api/v1/users".to_string(),
+            "/api/v1/organisations".to_string(),
+            format!("/api/v1/organisations/{}", w.member_b),
+            format!("/api/v1/users/{}", w.users["admin"]),
+        ] {
+            let res = api.get(path.clone()).header(bearer(&buyer_token)).dispatch();
+            assert_eq!(res.status(), Status::Forbidden, "{path}");
+            assert_eq!(res.into_json::<Value>().unwrap()["code"], "forbidden");
+        }
+        // Own organisation and own account are readable.
+        assert_eq!(
+            api.get(format!("/api/v1/organisations/{}", w.member_a))
+                .header(bearer(&buyer_token))
+                .dispatch()
+                .status(),
+            Status::Ok
+        );
+        assert_eq!(
+            api.get(format!("/api/v1/users/{}", w.users["buyer_a"]))
+                .header(bearer(&buyer_token))
+                .dispatch()
+                .status(),
+            Status::Ok
+        );
+        let res = api
+            .post("/api/v1/users")
+            .header(bearer(&buyer_token))
+            .header(ContentType::JSON)
+            .body(json!({ "email": "x@test.example", "name": "X Y", "role": "admin", "organisation_id": w.coop, "password": "Ein-gutes-Passwort" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Forbidden);
+        let mut c = app.conn();
+        let n: i64 = users::table
+            .filter(users::email.eq("x@test.example"))
+            .count()
+            .get_result(&mut *c)
+            .unwrap();
+        assert_eq!(n, 0);
+    });
+}
+
+#[test]
+fn api_admin_creates_organisations_and_users_with_field_errors_in_german() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let token = api_token(&browser(&app, "admin"));
+        let api = app.client();
+        let res = api
+            .post("/api/v1/organisations")
+            .header(bearer(&token))
+            .header(ContentType::JSON)
+            .body(json!({ "org_type": "vendor", "name": "API Systeme AG", "street": "Weg 1", "postal_code": "60311", "city": "Frankfurt am Main", "vat_id": "DE13669597", "contact_email": "api@x.example" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let body: Value = res.into_json().unwrap();
+        assert_eq!(body["code"], "validation_failed");
+        assert!(body["fields"]["vat_id"][0].as_str().unwrap().contains("9 Ziffern"));
+        let res = api
+            .post("/api/v1/organisations")
+            .header(bearer(&token))
+            .header(ContentType::JSON)
+            .body(json!({ "org_type": "vendor", "name": "API Systeme AG", "street": "Weg 1", "postal_code": "60311", "city": "Frankfurt am Main", "vat_id": "DE136695976", "contact_email": "api@x.example" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Created);
+        let org: Value = res.into_json().unwrap();
+        assert_eq!(org["vendor_status"], "approved");
+        let res = api
+            .post("/api/v1/users")
+            .header(bearer(&token))
+            .header(ContentType::JSON)
+            .body(json!({ "email": "neu@test.example", "name": "Neu Person", "role": "buyer", "organisation_id": w.member_b, "password": "Ein-gutes-Passwort" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Created);
+        let user: Value = res.into_json().unwrap();
+        assert!(user.get("password_hash").is_none(), "hashes never leave the server");
+        assert_eq!(audit_count(&app, "user.created"), 1);
+    });
+}
+
+#[test]
+fn malformed_json_gets_a_german_400_and_stores_nothing() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let token = api_token(&browser(&app, "admin"));
+        let api = app.client();
+        let res = api
+            .post("/api/v1/users")
+            .header(bearer(&token))
+            .header(ContentType::JSON)
+            .body("{\"email\": ")
+            .dispatch();
+        assert_eq!(res.status(), Status::BadRequest);
+        let body: Value = res.into_json().unwrap();
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Ungültiges JSON in Zeile 1"),
+            "{body}"
+        );
+        let res = api
+            .post("/api/v1/users")
+            .header(bearer(&token))
+            .header(ContentType::Plain)
+            .body("x")
+            .dispatch();
+        assert_eq!(res.status(), Status::UnsupportedMediaType);
+        let res = api
+            .get("/api/v1/organisations?org_type=verein")
+            .header(bearer(&token))
+            .dispatch();
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let res = api.get("/api/v1/users/abc").header(bearer(&token)).dispatch();
+        assert!(res.status().code >= 400 && res.status().code < 500);
+        assert_eq!(res.content_type(), Some(ContentType::JSON));
+    });
+}
+
+/// Every mounted API route is described, and nothing is described that does not exist.
+#[test]
+fn openapi_document_describes_exactly_the_mounted_routes() {
+    let app = TestApp::new(buendel::db::Backend::Sqlite);
+    let client = app.client();
+    let doc: Value = client.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut documented: Vec<String> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.push(format!("{} {}", method.to_uppercase(), path));
+        }
+    }
+    let mut mounted: Vec<String> = client
+        .rocket()
+        .routes()
+        .filter(|r| r.uri.base() == "/api/v1")
+        .map(|r| {
+            let path = r
+                .uri
+                .unmounted_origin
+                .path()
+                .as_str()
+                .replace('<', "{")
+                .replace('>', "}");
+            format!("{} {}", r.method, path)
+        })
+        .collect();
+    documented.sort();
+    mounted.sort();
+    assert_eq!(documented, mounted);
+    // Every $ref points to a defined schema or response.
+    let text = doc.to_string();
+    for part in text.split("\"$ref\":\"#/components/").skip(1) {
+        let reference = &part[..part.find('"').unwrap()];
+        let mut node = &doc["components"];
+        for seg in reference.split('/') {
+            node = &node[seg];
+        }
+        assert!(!node.is_null(), "dangling $ref {reference}");
+    }
+}
