@@ -39,6 +39,8 @@ pub struct Config {
     pub clock_shift: Duration,
     pub clock_frozen: bool,
     pub session_lifetime: Duration,
+    /// How long another instance's revocation may take to reach this one (0 disables the cache).
+    pub session_cache_ttl: std::time::Duration,
     pub login_limits: LoginLimits,
     pub template_dir: PathBuf,
     pub data_dir: PathBuf,
@@ -278,6 +280,10 @@ impl Config {
         if !(1..=24 * 30).contains(&session_hours) {
             problems.push("BUENDEL_SESSION_HOURS: muss zwischen 1 und 720 liegen.".into());
         }
+        let session_cache_secs = parse(&mut problems, "BUENDEL_SESSION_CACHE_SECS", get("BUENDEL_SESSION_CACHE_SECS"), 5u64, "Anzahl Sekunden");
+        if session_cache_secs > 60 {
+            problems.push("BUENDEL_SESSION_CACHE_SECS: höchstens 60, damit beendete Sitzungen bald überall enden.".into());
+        }
         let per_account = parse(
             &mut problems,
             "BUENDEL_LOGIN_MAX_FAILURES",
@@ -329,6 +335,7 @@ impl Config {
             clock_shift,
             clock_frozen,
             session_lifetime: Duration::hours(session_hours),
+            session_cache_ttl: std::time::Duration::from_secs(session_cache_secs),
             login_limits: LoginLimits {
                 per_account,
                 per_address,

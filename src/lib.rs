@@ -28,6 +28,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub mail: Arc<MailTemplates>,
+    pub sessions: Arc<auth::SessionCache>,
 }
 
 #[rocket::async_trait]
@@ -62,6 +63,7 @@ impl App {
         let clock = config.clock();
         Ok(App {
             state: AppState {
+                sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
                 config: Arc::new(config),
                 clock,
                 mail: Arc::new(mail),

@@ -21,6 +21,47 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub const SESSION_COOKIE: &str = "buendel_session";
+
+/// Recently resolved sessions of this instance, so that a page costs one database round trip,
+/// not two. Every change on this instance that can end or restrict a session clears it at once;
+/// changes made by another instance take effect here after at most the time to live.
+pub struct SessionCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (CurrentUser, NaiveDateTime, std::time::Instant)>>,
+}
+
+impl SessionCache {
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn new(ttl: std::time::Duration) -> SessionCache {
+        SessionCache { ttl, entries: std::sync::Mutex::new(std::collections::HashMap::new()) }
+    }
+
+    fn get(&self, token_hash: &str, now: NaiveDateTime) -> Option<CurrentUser> {
+        let entries = self.entries.lock().ok()?;
+        let (user, expires_at, cached_at) = entries.get(token_hash)?;
+        (cached_at.elapsed() < self.ttl && *expires_at > now).then(|| user.clone())
+    }
+
+    fn put(&self, token_hash: String, user: CurrentUser, expires_at: NaiveDateTime) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(token_hash, (user, expires_at, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every cached session (after logouts, revocations, deactivations, role changes).
+    pub fn invalidate_all(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
 pub const MIN_PASSWORD_LEN: usize = 10;
 
 pub fn hash_password(password: &str) -> AppResult<String> {
@@ -182,17 +223,17 @@ fn to_current_user(row: UserRow, credential_id: i64) -> Option<CurrentUser> {
     })
 }
 
-/// Looks up a live session by its cookie token.
-pub fn session_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResult<Option<CurrentUser>> {
-    let row: Option<(i64, UserRow)> = sessions::table
+/// Looks up a live session by the hash of its cookie token; returns the user and the expiry.
+pub fn session_user(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> AppResult<Option<(CurrentUser, NaiveDateTime)>> {
+    let row: Option<(i64, NaiveDateTime, UserRow)> = sessions::table
         .inner_join(users::table.inner_join(organisations::table))
-        .filter(sessions::token_hash.eq(sha256_hex(token)))
+        .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((sessions::id, user_columns()))
+        .select((sessions::id, sessions::expires_at, user_columns()))
         .first(conn)
         .optional()?;
-    Ok(row.and_then(|(sid, u)| to_current_user(u, sid)))
+    Ok(row.and_then(|(sid, expires_at, u)| to_current_user(u, sid).map(|user| (user, expires_at))))
 }
 
 /// Looks up a live API token.
@@ -250,11 +291,20 @@ pub fn set_session_cookie(jar: &CookieJar<'_>, token: String, secure: bool) {
 }
 
 async fn load_session_user(req: &Request<'_>) -> Option<CurrentUser> {
-    let token = req.cookies().get_private(SESSION_COOKIE)?.value().to_string();
+    let token_hash = sha256_hex(req.cookies().get_private(SESSION_COOKIE)?.value());
     let db = req.rocket().state::<Db>()?.clone();
-    let now = req.rocket().state::<AppState>()?.clock.now_naive();
-    match db.run(move |c| session_user(c, &token, now)).await {
-        Ok(user) => user,
+    let state = req.rocket().state::<AppState>()?;
+    let now = state.clock.now_naive();
+    if let Some(user) = state.sessions.get(&token_hash, now) {
+        return Some(user);
+    }
+    let key = token_hash.clone();
+    match db.run(move |c| session_user(c, &key, now)).await {
+        Ok(Some((user, expires_at))) => {
+            state.sessions.put(token_hash, user.clone(), expires_at);
+            Some(user)
+        }
+        Ok(None) => None,
         Err(e) => {
             log::error!("session lookup: {}", e.user_detail());
             None

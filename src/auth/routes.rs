@@ -227,6 +227,7 @@ async fn logout(
         })
         .await?;
     }
+    state.sessions.invalidate_all();
     jar.remove_private(SESSION_COOKIE);
     Ok(Flash::success(Redirect::to("/anmelden"), "Sie wurden abgemeldet."))
 }
@@ -345,6 +346,7 @@ async fn change_password(
             })
         })
         .await;
+    state.sessions.invalidate_all();
     match result {
         Ok(()) => Ok(Either::Left(Flash::success(
             Redirect::to("/konto"),
@@ -366,6 +368,7 @@ async fn end_session(
     db: Db,
     state: AppState,
 ) -> AppResult<Flash<Redirect>> {
+    let st = state.clone();
     db.run(move |c| {
         write_tx(c, |c| {
             let n = diesel::update(
@@ -374,20 +377,21 @@ async fn end_session(
                     .filter(sessions::user_id.eq(user.id))
                     .filter(sessions::revoked_at.is_null()),
             )
-            .set(sessions::revoked_at.eq(state.clock.now_naive()))
+            .set(sessions::revoked_at.eq(st.clock.now_naive()))
             .execute(c)?;
             if n == 0 {
                 return Err(AppError::NotFound);
             }
             audit::record(
                 c,
-                &state.clock,
+                &st.clock,
                 &user.actor(),
                 Event::new("session.revoked", "user", user.id, json!({ "session": id })),
             )
         })
     })
     .await?;
+    state.sessions.invalidate_all();
     Ok(Flash::success(Redirect::to("/konto"), "Die Sitzung wurde beendet."))
 }
 

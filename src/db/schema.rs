@@ -112,6 +112,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    demand_calls (id) {
+        id -> BigInt,
+        title -> Text,
+        description -> Text,
+        term_months -> Integer,
+        deadline -> Timestamp,
+        status -> Text,
+        all_members -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        opened_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    demand_positions (id) {
+        id -> BigInt,
+        call_id -> BigInt,
+        position_no -> Integer,
+        catalogue_item_id -> Nullable<BigInt>,
+        description -> Text,
+        unit -> Text,
+        cpv_code -> Text,
+        estimate_price -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    demand_invitations (call_id, member_id) {
+        call_id -> BigInt,
+        member_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    demand_responses (call_id, member_id) {
+        call_id -> BigInt,
+        member_id -> BigInt,
+        answered_at -> Timestamp,
+        answered_by -> BigInt,
+    }
+}
+
+diesel::table! {
+    demand_lines (id) {
+        id -> BigInt,
+        call_id -> BigInt,
+        position_id -> BigInt,
+        member_id -> BigInt,
+        quantity -> BigInt,
+        reference_price -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(demand_positions -> demand_calls (call_id));
+diesel::joinable!(demand_lines -> demand_positions (position_id));
+diesel::joinable!(demand_lines -> organisations (member_id));
+diesel::joinable!(demand_invitations -> organisations (member_id));
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -125,4 +186,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     outbox,
     catalogue_items,
+    demand_calls,
+    demand_positions,
+    demand_invitations,
+    demand_responses,
+    demand_lines,
 );

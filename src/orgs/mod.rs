@@ -295,7 +295,7 @@ pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, d
 
 /// Activates or deactivates an organisation; deactivation ends the sessions of all its users.
 pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, active: bool) -> AppResult<()> {
-    write_tx(conn, |conn| {
+    let result = write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
         if org.org_type == OrgType::Cooperative.code() && !active {
             return Err(AppError::Conflict(
@@ -325,7 +325,10 @@ pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i6
             actor,
             Event::new(action, "organisation", id, json!({ "name": org.name })),
         )
-    })
+    });
+    // Sessions cached by this instance may carry the old rights.
+    state.sessions.invalidate_all();
+    result
 }
 
 /// Approves or suspends a vendor; the vendor's users are told by mail.
@@ -336,7 +339,7 @@ pub fn set_vendor_status(
     id: i64,
     status: VendorStatus,
 ) -> AppResult<()> {
-    write_tx(conn, |conn| {
+    let result = write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
         if org.org_type != OrgType::Vendor.code() {
             return Err(AppError::NotFound);
@@ -377,7 +380,10 @@ pub fn set_vendor_status(
                 json!({ "name": org.name, "from": old, "to": status.code() }),
             ),
         )
-    })
+    });
+    // Sessions cached by this instance may carry the old rights.
+    state.sessions.invalidate_all();
+    result
 }
 
 /// What a form or API body says about a user account.
@@ -536,7 +542,7 @@ pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, 
         Some(p) => Some(hash_password(p)?),
         None => None,
     };
-    write_tx(conn, |conn| {
+    let result = write_tx(conn, |conn| {
         find_user(conn, id)?;
         if email_taken(conn, &data.email, Some(id))? {
             return Err(email_taken_error());
@@ -565,7 +571,10 @@ pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, 
             actor,
             Event::new("user.updated", "user", id, details),
         )
-    })
+    });
+    // Sessions cached by this instance may carry the old rights.
+    state.sessions.invalidate_all();
+    result
 }
 
 pub fn set_user_active(
@@ -580,7 +589,7 @@ pub fn set_user_active(
             "Sie können Ihr eigenes Konto nicht deaktivieren.".into(),
         ));
     }
-    write_tx(conn, |conn| {
+    let result = write_tx(conn, |conn| {
         let user = find_user(conn, id)?;
         diesel::update(users::table.find(id))
             .set(users::active.eq(active))
@@ -595,7 +604,10 @@ pub fn set_user_active(
             &actor.actor(),
             Event::new(action, "user", id, json!({ "email": user.email })),
         )
-    })
+    });
+    // Sessions cached by this instance may carry the old rights.
+    state.sessions.invalidate_all();
+    result
 }
 
 /// What a vendor enters when registering itself.

@@ -1,0 +1,145 @@
+//! Demand aggregation (lifecycle step 1): per position the total quantity, how many members want
+//! it, the quantity-weighted reference price with min and max, and the estimated value.
+
+use super::money::{round_commercial, Amount, Price, Quantity};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One member's demand for one position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub position_id: i64,
+    pub member_id: i64,
+    pub quantity: Quantity,
+    pub reference_price: Option<Price>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PositionAggregate {
+    pub position_id: i64,
+    /// Σ quantity over all members (exact; may exceed what one line holds).
+    pub total_quantity: Decimal,
+    pub members: usize,
+    /// Σ(q × p) / Σq over lines with a reference price, rounded commercially to 4 places.
+    pub weighted_reference_price: Option<Decimal>,
+    pub min_reference_price: Option<Decimal>,
+    pub max_reference_price: Option<Decimal>,
+    /// The officer's estimate, else the weighted reference price.
+    pub estimate_unit_price: Option<Decimal>,
+    /// total quantity × estimate, rounded commercially to cents.
+    pub estimated_value: Option<Decimal>,
+}
+
+/// Aggregates `lines` for `positions` (id and optional officer estimate), in position order.
+pub fn aggregate(positions: &[(i64, Option<Price>)], lines: &[Line]) -> Vec<PositionAggregate> {
+    let mut by_position: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
+    for line in lines {
+        by_position.entry(line.position_id).or_default().push(line);
+    }
+    positions
+        .iter()
+        .map(|(position_id, estimate)| {
+            let lines = by_position.get(position_id).map(Vec::as_slice).unwrap_or(&[]);
+            let total_quantity: Decimal = lines.iter().map(|l| l.quantity.to_decimal()).sum();
+            let priced: Vec<(Decimal, Decimal)> = lines
+                .iter()
+                .filter_map(|l| l.reference_price.map(|p| (l.quantity.to_decimal(), p.to_decimal())))
+                .collect();
+            let priced_qty: Decimal = priced.iter().map(|(q, _)| *q).sum();
+            let weighted = (!priced_qty.is_zero()).then(|| {
+                let sum: Decimal = priced.iter().map(|(q, p)| q * p).sum();
+                round_commercial(sum / priced_qty, Price::PLACES)
+            });
+            let estimate_unit_price = estimate.map(Price::to_decimal).or(weighted);
+            PositionAggregate {
+                position_id: *position_id,
+                total_quantity,
+                members: lines.len(),
+                weighted_reference_price: weighted,
+                min_reference_price: priced.iter().map(|(_, p)| *p).min(),
+                max_reference_price: priced.iter().map(|(_, p)| *p).max(),
+                estimate_unit_price,
+                estimated_value: estimate_unit_price.map(|p| round_commercial(total_quantity * p, Amount::PLACES)),
+            }
+        })
+        .collect()
+}
+
+/// Σ estimated value over positions that have one.
+pub fn estimated_total(aggregates: &[PositionAggregate]) -> Decimal {
+    aggregates.iter().filter_map(|a| a.estimated_value).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn q(v: Decimal) -> Quantity {
+        Quantity::from_decimal(v).unwrap()
+    }
+    fn p(v: Decimal) -> Price {
+        Price::from_decimal(v).unwrap()
+    }
+    fn line(pos: i64, member: i64, qty: Decimal, price: Option<Decimal>) -> Line {
+        Line { position_id: pos, member_id: member, quantity: q(qty), reference_price: price.map(p) }
+    }
+
+    #[test]
+    fn totals_and_member_count() {
+        let a = aggregate(&[(1, None)], &[line(1, 10, dec!(100), None), line(1, 11, dec!(50.5), None)]);
+        assert_eq!(a[0].total_quantity, dec!(150.5));
+        assert_eq!(a[0].members, 2);
+        assert_eq!(a[0].weighted_reference_price, None);
+        assert_eq!(a[0].estimated_value, None);
+    }
+
+    #[test]
+    fn weighted_price_counts_only_priced_lines() {
+        // (100 × 800 + 300 × 700) / 400 = 725; the unpriced line does not dilute it.
+        let a = aggregate(
+            &[(1, None)],
+            &[line(1, 10, dec!(100), Some(dec!(800))), line(1, 11, dec!(300), Some(dec!(700))), line(1, 12, dec!(50), None)],
+        );
+        assert_eq!(a[0].weighted_reference_price, Some(dec!(725)));
+        assert_eq!(a[0].min_reference_price, Some(dec!(700)));
+        assert_eq!(a[0].max_reference_price, Some(dec!(800)));
+        assert_eq!(a[0].total_quantity, dec!(450));
+        assert_eq!(a[0].estimated_value, Some(dec!(326250)));
+    }
+
+    #[test]
+    fn weighted_price_rounds_once_to_four_places() {
+        // (1 × 1 + 2 × 2) / 3 = 1.6666… → 1.6667
+        let a = aggregate(&[(1, None)], &[line(1, 1, dec!(1), Some(dec!(1))), line(1, 2, dec!(2), Some(dec!(2)))]);
+        assert_eq!(a[0].weighted_reference_price, Some(dec!(1.6667)));
+        // value = 3 × 1.6667 = 5.0001 → 5.00
+        assert_eq!(a[0].estimated_value, Some(dec!(5.00)));
+    }
+
+    #[test]
+    fn officer_estimate_wins_over_reference_prices() {
+        let a = aggregate(&[(1, Some(p(dec!(10.005))))], &[line(1, 1, dec!(3), Some(dec!(99)))]);
+        assert_eq!(a[0].estimate_unit_price, Some(dec!(10.005)));
+        // 3 × 10.005 = 30.015 → 30.02 (half away from zero)
+        assert_eq!(a[0].estimated_value, Some(dec!(30.02)));
+    }
+
+    #[test]
+    fn positions_without_demand_are_listed_empty() {
+        let a = aggregate(&[(1, None), (2, None)], &[line(2, 1, dec!(1), None)]);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].members, 0);
+        assert_eq!(a[0].total_quantity, dec!(0));
+    }
+
+    #[test]
+    fn estimated_total_sums_known_values() {
+        let a = aggregate(
+            &[(1, Some(p(dec!(2)))), (2, None)],
+            &[line(1, 1, dec!(5), None), line(2, 1, dec!(5), None)],
+        );
+        assert_eq!(estimated_total(&a), dec!(10));
+    }
+}

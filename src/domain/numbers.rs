@@ -1,0 +1,152 @@
+//! Numbers as German offices write them: decimal comma or point, thousands separators. Parsing
+//! never rounds; a value with more places than allowed is refused by the newtypes afterwards.
+
+use rust_decimal::Decimal;
+
+/// Which character separates the decimals in a file or form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalStyle {
+    /// `1.234,5` (German): comma decimals, point thousands.
+    Comma,
+    /// `1,234.5`: point decimals, comma thousands.
+    Point,
+}
+
+/// Whether `digits` (between separators) form valid thousands groups: first group 1–3 digits,
+/// every further group exactly 3.
+fn valid_grouping(int_part: &str, sep: char) -> bool {
+    let groups: Vec<&str> = int_part.split(sep).collect();
+    !groups.is_empty()
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Guesses the style from one value: `Some(Point)` when a point can only be a decimal point
+/// (e.g. `12.5`, `1,234.5`), `Some(Comma)` when a comma can only be a decimal comma.
+pub fn evidence(text: &str) -> Option<DecimalStyle> {
+    let t = text.trim().trim_start_matches(['-', '+']);
+    let last_dot = t.rfind('.');
+    let last_comma = t.rfind(',');
+    match (last_dot, last_comma) {
+        (Some(d), Some(c)) => Some(if d > c { DecimalStyle::Point } else { DecimalStyle::Comma }),
+        (Some(_), None) => {
+            if t.matches('.').count() == 1 && !valid_grouping(t, '.') {
+                Some(DecimalStyle::Point)
+            } else {
+                None
+            }
+        }
+        (None, Some(_)) => {
+            if t.matches(',').count() == 1 && !valid_grouping(t, ',') {
+                Some(DecimalStyle::Comma)
+            } else {
+                None
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+/// Parses a number in the given style. Spaces (also narrow no-break) inside are thousands
+/// separators too. Returns a German reason on failure.
+pub fn parse(text: &str, style: DecimalStyle) -> Result<Decimal, String> {
+    let cleaned: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
+    if cleaned.is_empty() {
+        return Err("ist leer".into());
+    }
+    let (decimal, thousands) = match style {
+        DecimalStyle::Comma => (',', '.'),
+        DecimalStyle::Point => ('.', ','),
+    };
+    let (sign, body) = match cleaned.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", cleaned.strip_prefix('+').unwrap_or(&cleaned)),
+    };
+    if body.matches(decimal).count() > 1 {
+        return Err(format!("„{}“ ist keine Zahl (mehrere Dezimaltrennzeichen)", text.trim()));
+    }
+    let (int_part, frac_part) = match body.split_once(decimal) {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    if int_part.contains(thousands) && !valid_grouping(int_part, thousands) {
+        return Err(format!("„{}“ ist keine Zahl (Tausendertrennzeichen an falscher Stelle)", text.trim()));
+    }
+    let int_digits: String = int_part.chars().filter(|c| *c != thousands).collect();
+    let ok_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int_digits.is_empty() && frac_part.is_none_or(str::is_empty))
+        || !ok_digits(&int_digits)
+        || !frac_part.is_none_or(|f| ok_digits(f) && !f.is_empty())
+    {
+        return Err(format!("„{}“ ist keine Zahl", text.trim()));
+    }
+    let normal = match frac_part {
+        Some(f) => format!("{sign}{}.{f}", if int_digits.is_empty() { "0" } else { &int_digits }),
+        None => format!("{sign}{int_digits}"),
+    };
+    Decimal::from_str_exact(&normal).map_err(|_| format!("„{}“ ist zu groß", text.trim()))
+}
+
+/// Parses a value typed into a German form: a comma is the decimal separator; a point is a
+/// thousands separator where it groups by three (`1.234`), a decimal point otherwise (`1.5`).
+pub fn parse_form(text: &str) -> Result<Decimal, String> {
+    parse(text, evidence(text).unwrap_or(DecimalStyle::Comma))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn german_thousands_and_decimal_comma() {
+        assert_eq!(parse("1.234,5", DecimalStyle::Comma).unwrap(), dec!(1234.5));
+        assert_eq!(parse("1.234.567,891", DecimalStyle::Comma).unwrap(), dec!(1234567.891));
+        assert_eq!(parse("0,0001", DecimalStyle::Comma).unwrap(), dec!(0.0001));
+    }
+
+    #[test]
+    fn point_style() {
+        assert_eq!(parse("1,234.5", DecimalStyle::Point).unwrap(), dec!(1234.5));
+        assert_eq!(parse("12.50", DecimalStyle::Point).unwrap(), dec!(12.50));
+    }
+
+    #[test]
+    fn spaces_group_thousands() {
+        assert_eq!(parse("1 234,5", DecimalStyle::Comma).unwrap(), dec!(1234.5));
+    }
+
+    #[test]
+    fn negative_values_parse_for_the_caller_to_refuse() {
+        assert_eq!(parse("-3", DecimalStyle::Comma).unwrap(), dec!(-3));
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        assert!(parse("zwölf", DecimalStyle::Comma).unwrap_err().contains("keine Zahl"));
+        assert!(parse("1,2,3", DecimalStyle::Comma).is_err());
+        assert!(parse("12.34,5", DecimalStyle::Comma).unwrap_err().contains("Tausendertrennzeichen"));
+        assert!(parse("", DecimalStyle::Comma).is_err());
+        assert!(parse(",", DecimalStyle::Comma).is_err());
+        assert!(parse("1e5", DecimalStyle::Point).is_err());
+    }
+
+    #[test]
+    fn evidence_from_single_values() {
+        assert_eq!(evidence("12.5"), Some(DecimalStyle::Point));
+        assert_eq!(evidence("12,5"), Some(DecimalStyle::Comma));
+        assert_eq!(evidence("1.234,5"), Some(DecimalStyle::Comma));
+        assert_eq!(evidence("1,234.5"), Some(DecimalStyle::Point));
+        assert_eq!(evidence("1.234"), None);
+        assert_eq!(evidence("1234"), None);
+    }
+
+    #[test]
+    fn form_input_reads_german_first() {
+        assert_eq!(parse_form("1.234").unwrap(), dec!(1234));
+        assert_eq!(parse_form("1,5").unwrap(), dec!(1.5));
+        assert_eq!(parse_form("1.5").unwrap(), dec!(1.5));
+        assert_eq!(parse_form("1.234,56").unwrap(), dec!(1234.56));
+    }
+}
