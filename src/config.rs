@@ -44,8 +44,8 @@ pub struct Config {
     pub login_limits: LoginLimits,
     pub template_dir: PathBuf,
     pub data_dir: PathBuf,
-    /// Demo mode: load seed-data into an empty database; allowed without a secret key.
-    pub demo: bool,
+    /// Header a trusted reverse proxy sets to the client address (none: the socket address).
+    pub ip_header: Option<String>,
 }
 
 /// The variables buendel reads, with their meaning, for `--help` and the README.
@@ -95,6 +95,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Fehlversuche je Adresse im Zeitfenster",
     ),
     ("BUENDEL_LOGIN_WINDOW_MINUTES", "15", "Zeitfenster der Anmeldesperre"),
+    (
+        "BUENDEL_IP_HEADER",
+        "(keiner)",
+        "Header mit der Client-Adresse, nur hinter einem vertrauenswürdigen Proxy, z. B. X-Real-IP",
+    ),
     ("BUENDEL_TEMPLATE_DIR", "templates", "Verzeichnis der Vorlagen"),
     ("BUENDEL_DATA_DIR", "data", "Verzeichnis für Daten und Postausgang"),
     (
@@ -106,7 +111,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
 
 impl Config {
     /// Reads the process environment, with values from `BUENDEL_CONFIG` as fallback.
-    pub fn from_env(demo: bool) -> Result<Config, Vec<String>> {
+    /// `secret_required`: a release server not in demo mode must have `BUENDEL_SECRET_KEY`.
+    pub fn from_env(secret_required: bool) -> Result<Config, Vec<String>> {
         let mut vars: HashMap<String, String> = HashMap::new();
         if let Ok(path) = std::env::var("BUENDEL_CONFIG") {
             match dotenvy::from_path_iter(&path) {
@@ -124,10 +130,10 @@ impl Config {
             }
         }
         vars.extend(std::env::vars());
-        Config::from_map(&vars, demo)
+        Config::from_map(&vars, secret_required)
     }
 
-    pub fn from_map(vars: &HashMap<String, String>, demo: bool) -> Result<Config, Vec<String>> {
+    pub fn from_map(vars: &HashMap<String, String>, secret_required: bool) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
         let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
 
@@ -188,7 +194,7 @@ impl Config {
             if !matches!(decoded, Ok(ref bytes) if bytes.len() >= 64) {
                 problems.push("BUENDEL_SECRET_KEY: muss mindestens 64 Byte als base64 sein (erzeugen mit: openssl rand -base64 64).".into());
             }
-        } else if !cfg!(debug_assertions) && !demo {
+        } else if secret_required {
             problems.push("BUENDEL_SECRET_KEY: fehlt. Ein Release-Build startet ohne geheimen Schlüssel nur mit --demo (erzeugen mit: openssl rand -base64 64).".into());
         }
 
@@ -280,9 +286,16 @@ impl Config {
         if !(1..=24 * 30).contains(&session_hours) {
             problems.push("BUENDEL_SESSION_HOURS: muss zwischen 1 und 720 liegen.".into());
         }
-        let session_cache_secs = parse(&mut problems, "BUENDEL_SESSION_CACHE_SECS", get("BUENDEL_SESSION_CACHE_SECS"), 5u64, "Anzahl Sekunden");
+        let session_cache_secs = parse(
+            &mut problems,
+            "BUENDEL_SESSION_CACHE_SECS",
+            get("BUENDEL_SESSION_CACHE_SECS"),
+            5u64,
+            "Anzahl Sekunden",
+        );
         if session_cache_secs > 60 {
-            problems.push("BUENDEL_SESSION_CACHE_SECS: höchstens 60, damit beendete Sitzungen bald überall enden.".into());
+            problems
+                .push("BUENDEL_SESSION_CACHE_SECS: höchstens 60, damit beendete Sitzungen bald überall enden.".into());
         }
         let per_account = parse(
             &mut problems,
@@ -343,7 +356,7 @@ impl Config {
             },
             template_dir,
             data_dir,
-            demo,
+            ip_header: get("BUENDEL_IP_HEADER"),
         })
     }
 
@@ -362,7 +375,7 @@ mod tests {
 
     #[test]
     fn defaults_are_sqlite_and_eml_files() {
-        let c = Config::from_map(&vars(&[]), true).unwrap();
+        let c = Config::from_map(&vars(&[]), false).unwrap();
         assert_eq!(c.database_url, "data/buendel.db");
         assert_eq!(c.mail_transport, MailTransport::File(PathBuf::from("data/outbox")));
         assert_eq!(c.port, 8000);
@@ -376,7 +389,7 @@ mod tests {
                 ("BUENDEL_NOW", "morgen"),
                 ("BUENDEL_MAIL_TRANSPORT", "taube"),
             ]),
-            true,
+            false,
         )
         .unwrap_err();
         assert_eq!(problems.len(), 3, "{problems:?}");
@@ -386,14 +399,21 @@ mod tests {
     }
 
     #[test]
+    fn server_without_secret_key_is_refused_when_required() {
+        let problems = Config::from_map(&vars(&[]), true).unwrap_err();
+        assert!(problems[0].starts_with("BUENDEL_SECRET_KEY: fehlt"), "{problems:?}");
+        assert!(Config::from_map(&vars(&[]), false).is_ok());
+    }
+
+    #[test]
     fn short_secret_key_is_refused() {
-        let problems = Config::from_map(&vars(&[("BUENDEL_SECRET_KEY", "c2hvcnQ=")]), true).unwrap_err();
+        let problems = Config::from_map(&vars(&[("BUENDEL_SECRET_KEY", "c2hvcnQ=")]), false).unwrap_err();
         assert!(problems[0].contains("64 Byte"));
     }
 
     #[test]
     fn smtp_url_selects_smtp() {
-        let c = Config::from_map(&vars(&[("SMTP_URL", "smtp://mail.example:587")]), true).unwrap();
+        let c = Config::from_map(&vars(&[("SMTP_URL", "smtp://mail.example:587")]), false).unwrap();
         assert_eq!(c.mail_transport, MailTransport::Smtp("smtp://mail.example:587".into()));
     }
 
@@ -405,7 +425,7 @@ mod tests {
                 ("BUENDEL_CLOCK_SHIFT", "+14d"),
                 ("BUENDEL_CLOCK_FROZEN", "true"),
             ]),
-            true,
+            false,
         )
         .unwrap();
         assert_eq!(c.clock().now().to_rfc3339(), "2026-12-15T09:00:00+00:00");

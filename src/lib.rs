@@ -81,6 +81,12 @@ impl App {
             .merge(("port", config.port))
             .merge(("template_dir", config.template_dir.clone()))
             .merge(("ident", "buendel"));
+        // Only a trusted proxy may name the client address; otherwise anyone could pick a new
+        // address per request and escape the per-address login limit.
+        figment = match &config.ip_header {
+            Some(header) => figment.merge(("ip_header", header.clone())),
+            None => figment.merge(("ip_header", false)),
+        };
         match &config.secret_key {
             Some(key) => figment = figment.merge(("secret_key", key.clone())),
             None => {

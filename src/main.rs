@@ -74,15 +74,20 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn prepare(demo: bool) -> Result<App, ExitCode> {
-    let config = Config::from_env(demo).map_err(|problems| {
+/// Reads the configuration; only the server needs the secret key (`serving` without `--demo`).
+fn config(secret_required: bool) -> Result<Config, ExitCode> {
+    // Debug builds are for development and never need the key.
+    Config::from_env(secret_required && !cfg!(debug_assertions)).map_err(|problems| {
         eprintln!("Die Konfiguration ist unvollständig:");
         for p in problems {
             eprintln!("  - {p}");
         }
         ExitCode::FAILURE
-    })?;
-    App::prepare(config).map_err(fail)
+    })
+}
+
+fn prepare(secret_required: bool) -> Result<App, ExitCode> {
+    App::prepare(config(secret_required)?).map_err(fail)
 }
 
 // glibc malloc spends much of a request in arena locks under many threads; mimalloc does not.
@@ -147,11 +152,14 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
-            let app = match prepare(false) {
-                Ok(app) => app,
+            // Verifying only reads: no migrations, no outbox directory.
+            let config = match config(false) {
+                Ok(c) => c,
                 Err(code) => return code,
             };
-            let result = app.db.get().and_then(|mut c| buendel::audit::verify(&mut c));
+            let result = buendel::db::Db::connect(&config.database_url, 1)
+                .and_then(|db| db.get())
+                .and_then(|mut c| buendel::audit::verify(&mut c));
             match result {
                 Ok(Ok(report)) => {
                     println!(
@@ -191,7 +199,7 @@ fn resolve_org(conn: &mut buendel::db::DbConn, text: &str) -> buendel::error::Ap
 }
 
 fn serve(demo: bool, seed_dir: PathBuf) -> ExitCode {
-    let app = match prepare(demo) {
+    let app = match prepare(!demo) {
         Ok(app) => app,
         Err(code) => return code,
     };

@@ -233,7 +233,7 @@ fn api_me_with_a_token_created_on_the_account_page() {
             .select(buendel::db::schema::api_tokens::token_hash)
             .first(&mut *c)
             .unwrap();
-        assert_ne!(stored, token);
+        assert_eq!(stored, buendel::auth::sha256_hex(&token));
     });
 }
 

@@ -484,3 +484,75 @@ fn login_redirects_back_only_to_local_pages() {
         assert_eq!(res.headers().get_one("Location"), Some("/"));
     });
 }
+
+#[test]
+fn every_post_form_on_every_page_carries_the_csrf_token() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let anonymous = app.client();
+        let admin = browser(&app, "admin");
+        let buyer = browser(&app, "buyer_a");
+        let pages: Vec<(&rocket::local::blocking::Client, String)> = vec![
+            (&anonymous, "/anmelden".into()),
+            (&anonymous, "/registrieren".into()),
+            (&admin, "/".into()),
+            (&admin, "/konto".into()),
+            (&admin, "/verwaltung/mitglieder".into()),
+            (&admin, "/verwaltung/mitglieder/neu".into()),
+            (&admin, format!("/verwaltung/mitglieder/{}", w.member_a)),
+            (&admin, format!("/verwaltung/lieferanten/{}", w.vendor)),
+            (&admin, "/verwaltung/benutzer/neu".into()),
+            (&admin, format!("/verwaltung/benutzer/{}", w.users["buyer_a"])),
+            (&admin, "/katalog".into()),
+            (&admin, "/protokoll".into()),
+            (&admin, "/verwaltung/postausgang".into()),
+            (&buyer, "/".into()),
+            (&buyer, "/konto".into()),
+        ];
+        for (client, path) in pages {
+            let res = client.get(path.clone()).dispatch();
+            assert_eq!(res.status(), Status::Ok, "{path}");
+            let html = res.into_string().unwrap();
+            let forms: Vec<&str> = html.split("<form").skip(1).collect();
+            for form in forms {
+                let form = &form[..form.find("</form>").unwrap_or(form.len())];
+                if form.contains("method=\"post\"") {
+                    assert!(form.contains("name=\"_csrf\""), "{path}: form without token: {form}");
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn wrong_current_passwords_are_limited_too() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let client = browser(&app, "officer");
+        for _ in 0..5 {
+            let res = post_form(
+                &client,
+                "/konto/passwort",
+                &[
+                    ("current_password", "geraten-123"),
+                    ("new_password", "Neues-Passwort-22"),
+                    ("new_password_repeat", "Neues-Passwort-22"),
+                ],
+            );
+            assert_eq!(res.status(), Status::UnprocessableEntity);
+        }
+        let res = post_form(
+            &client,
+            "/konto/passwort",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "Neues-Passwort-22"),
+                ("new_password_repeat", "Neues-Passwort-22"),
+            ],
+        );
+        assert_eq!(res.status(), Status::TooManyRequests);
+        assert!(res.into_string().unwrap().contains("Zu viele falsche Passwörter"));
+    });
+}

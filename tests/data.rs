@@ -497,3 +497,103 @@ fn demo_data_loads_once_and_every_demo_role_can_log_in() {
         assert!(audit::verify(&mut c).unwrap().is_ok());
     });
 }
+
+#[test]
+fn registering_an_address_that_has_an_account_answers_alike_and_warns_its_owner() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let before: i64 = {
+            use buendel::db::schema::organisations;
+            let mut c = app.conn();
+            organisations::table.count().get_result(&mut *c).unwrap()
+        };
+        let fields = [
+            ("name", "Doppelt GmbH"),
+            ("street", "Hauptstraße 5"),
+            ("postal_code", "34117"),
+            ("city", "Kassel"),
+            ("vat_id", "DE136695976"),
+            ("contact_email", "angebote@doppelt.example"),
+            ("person_name", "Eva Doppelt"),
+            ("email", "Vendor@Test.example"),
+            ("password", "Sicheres-Passwort-9"),
+            ("password_repeat", "Sicheres-Passwort-9"),
+        ];
+        let client = app.client();
+        let res = post_form(&client, "/registrieren", &fields);
+        assert_eq!(res.status(), Status::Created, "same answer as a new registration");
+        assert!(!res.into_string().unwrap().contains("vergeben"));
+        let after: i64 = {
+            use buendel::db::schema::organisations;
+            let mut c = app.conn();
+            organisations::table.count().get_result(&mut *c).unwrap()
+        };
+        assert_eq!(after, before, "nothing stored");
+        assert_eq!(app.deliver_mail(), 1);
+        let (to, body) = app.sent_mail().remove(0);
+        assert_eq!(to, "vendor@test.example");
+        assert!(body.contains("bereits ein Zugang"));
+    });
+}
+
+#[test]
+fn a_failing_step_leaves_neither_change_nor_audit_event_nor_mail() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        let result = write_tx(&mut c, |c| {
+            let data = org_input("Halbfertig GmbH")
+                .validate(buendel::domain::roles::OrgType::Member)
+                .unwrap();
+            let id = buendel::orgs::insert_org(c, app.state.clock.now_naive(), &data, None)?;
+            audit::record(
+                c,
+                &app.state.clock,
+                &Actor::system("test"),
+                Event::new("organisation.created", "organisation", id, serde_json::json!({})),
+            )?;
+            buendel::mail::enqueue(
+                c,
+                &app.state,
+                "x@test.example",
+                "account_created",
+                &serde_json::json!({ "name": "X", "role": "Y", "login_url": "z" }),
+            )?;
+            buendel::mail::enqueue(c, &app.state, "x@test.example", "gibt_es_nicht", &serde_json::json!({}))
+        });
+        assert!(result.is_err());
+        use buendel::db::schema::organisations;
+        assert_eq!(organisations::table.count().get_result::<i64>(&mut *c).unwrap(), 0);
+        assert_eq!(audit_events::table.count().get_result::<i64>(&mut *c).unwrap(), 0);
+        assert_eq!(outbox::table.count().get_result::<i64>(&mut *c).unwrap(), 0);
+        // The connection is usable again afterwards.
+        assert!(write_tx(&mut c, |_| Ok(())).is_ok());
+    });
+}
+
+#[test]
+fn a_mail_whose_sender_died_is_sent_by_another_after_the_claim_expires() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        write_tx(&mut c, |c| {
+            buendel::mail::enqueue(
+                c,
+                &app.state,
+                "y@test.example",
+                "account_created",
+                &serde_json::json!({ "name": "Y", "role": "Z", "login_url": "u" }),
+            )
+        })
+        .unwrap();
+        // A sender claims it and dies before sending.
+        let claimed = buendel::mail::sender::claim_next(&mut c, app.state.clock.now_naive(), "toter-sender").unwrap();
+        assert!(claimed.is_some());
+        drop(c);
+        assert_eq!(app.deliver_mail(), 0, "still claimed");
+        app.state.clock.advance(chrono::Duration::minutes(6));
+        assert_eq!(app.deliver_mail(), 1);
+        assert_eq!(app.sent_mail().len(), 1);
+    });
+}

@@ -5,13 +5,12 @@ pub mod routes;
 
 use crate::clock::Clock;
 use crate::db::schema::audit_events;
-use crate::db::{Backend, DbConn};
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -161,22 +160,11 @@ fn row_hash(row: &AuditRow) -> String {
     )
 }
 
-fn backend_of(conn: &DbConn) -> Backend {
-    match conn {
-        DbConn::Pg(_) => Backend::Postgres,
-        DbConn::Sqlite(_) => Backend::Sqlite,
-    }
-}
-
 /// Appends an event. Must run inside the change's `write_tx`: on PostgreSQL a transaction-scoped
 /// advisory lock on the stream serialises writers of that stream only; SQLite's write transaction
 /// is already exclusive.
 pub fn record(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event) -> AppResult<()> {
-    if backend_of(conn) == Backend::Postgres {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(&event.stream)
-            .execute(conn)?;
-    }
+    crate::db::lock_key(conn, &event.stream)?;
     let last: Option<(i64, String)> = audit_events::table
         .filter(audit_events::stream.eq(&event.stream))
         .order(audit_events::seq.desc())
@@ -246,26 +234,38 @@ pub struct VerifyReport {
 }
 
 /// Walks every stream in order and recomputes each hash; names the first event that does not fit.
+/// Pages through `(stream, seq)`, the chain's own order, so that events committed meanwhile
+/// cannot be skipped or seen out of order.
 pub fn verify(conn: &mut DbConn) -> AppResult<Result<VerifyReport, BrokenLink>> {
     const PAGE: i64 = 5_000;
-    let mut heads: HashMap<String, (i64, String)> = HashMap::new();
-    let mut after_id = 0i64;
+    let mut head: Option<(String, i64, String)> = None;
+    let mut streams = 0usize;
     let mut count = 0u64;
     loop {
-        let rows: Vec<AuditRow> = audit_events::table
-            .filter(audit_events::id.gt(after_id))
-            .order(audit_events::id.asc())
+        let mut query = audit_events::table.into_boxed();
+        if let Some((stream, seq, _)) = &head {
+            query = query.filter(
+                audit_events::stream
+                    .gt(stream.clone())
+                    .or(audit_events::stream.eq(stream.clone()).and(audit_events::seq.gt(*seq))),
+            );
+        }
+        let rows: Vec<AuditRow> = query
+            .order((audit_events::stream.asc(), audit_events::seq.asc()))
             .limit(PAGE)
             .select(AuditRow::as_select())
             .load(conn)?;
         if rows.is_empty() {
             break;
         }
-        for row in &rows {
+        for row in rows {
             count += 1;
-            let (expected_seq, expected_prev) = match heads.get(&row.stream) {
-                Some((seq, hash)) => (seq + 1, hash.as_str()),
-                None => (1, GENESIS_HASH),
+            let (expected_seq, expected_prev) = match &head {
+                Some((stream, seq, hash)) if *stream == row.stream => (seq + 1, hash.clone()),
+                _ => {
+                    streams += 1;
+                    (1, GENESIS_HASH.to_string())
+                }
             };
             let broken = |reason: String| BrokenLink {
                 event_id: row.id,
@@ -275,24 +275,20 @@ pub fn verify(conn: &mut DbConn) -> AppResult<Result<VerifyReport, BrokenLink>> 
             };
             if row.seq != expected_seq {
                 return Ok(Err(broken(format!(
-                    "Nummer {} erwartet, {} gefunden (Ereignis fehlt oder wurde eingefügt)",
-                    expected_seq, row.seq
+                    "Nummer {expected_seq} erwartet, {} gefunden (Ereignis fehlt oder wurde eingefügt)",
+                    row.seq
                 ))));
             }
             if row.prev_hash != expected_prev {
                 return Ok(Err(broken("Verweis auf das vorige Ereignis stimmt nicht".into())));
             }
-            if row_hash(row) != row.hash {
+            if row_hash(&row) != row.hash {
                 return Ok(Err(broken(
                     "Inhalt wurde nachträglich verändert (Hash stimmt nicht)".into(),
                 )));
             }
-            heads.insert(row.stream.clone(), (row.seq, row.hash.clone()));
+            head = Some((row.stream, row.seq, row.hash));
         }
-        after_id = rows.last().map(|r| r.id).unwrap_or(after_id);
     }
-    Ok(Ok(VerifyReport {
-        events: count,
-        streams: heads.len(),
-    }))
+    Ok(Ok(VerifyReport { events: count, streams }))
 }

@@ -43,7 +43,7 @@ async fn audit_page(
     filter: AuditFilter,
 ) -> AppResult<Template> {
     user.require(&[Role::Admin, Role::Board])?;
-    let page = page.unwrap_or(1).max(1);
+    let page = page.unwrap_or(1).clamp(1, 1_000_000);
     let f = filter.clone();
     let run_verify = verify.is_some();
     let (events, total, verified) = db
@@ -57,7 +57,7 @@ async fn audit_page(
                     q = q.filter(audit_events::object_type.eq(o));
                 }
                 if let Some(a) = non_empty(&f.actor) {
-                    q = q.filter(audit_events::actor_label.eq(a.to_lowercase()));
+                    q = q.filter(audit_events::actor_label.eq(a));
                 }
                 if let Some(d) = date(&f.from) {
                     q = q.filter(audit_events::occurred_at.ge(d.and_time(NaiveTime::MIN)));

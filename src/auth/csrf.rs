@@ -23,6 +23,7 @@ fn token_of(req: &Request<'_>) -> String {
         let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
             .http_only(true)
             .same_site(SameSite::Strict)
+            .secure(crate::web::is_https(req))
             .path("/");
         req.cookies().add_private(cookie);
         token

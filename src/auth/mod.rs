@@ -34,7 +34,10 @@ impl SessionCache {
     const MAX_ENTRIES: usize = 10_000;
 
     pub fn new(ttl: std::time::Duration) -> SessionCache {
-        SessionCache { ttl, entries: std::sync::Mutex::new(std::collections::HashMap::new()) }
+        SessionCache {
+            ttl,
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
     }
 
     fn get(&self, token_hash: &str, now: NaiveDateTime) -> Option<CurrentUser> {
@@ -224,7 +227,11 @@ fn to_current_user(row: UserRow, credential_id: i64) -> Option<CurrentUser> {
 }
 
 /// Looks up a live session by the hash of its cookie token; returns the user and the expiry.
-pub fn session_user(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> AppResult<Option<(CurrentUser, NaiveDateTime)>> {
+pub fn session_user(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<(CurrentUser, NaiveDateTime)>> {
     let row: Option<(i64, NaiveDateTime, UserRow)> = sessions::table
         .inner_join(users::table.inner_join(organisations::table))
         .filter(sessions::token_hash.eq(token_hash))

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::{api_tokens, login_failures, organisations, sessions, users};
-use crate::db::{write_tx, Db, DbConn};
+use crate::db::{cpu, lock_key, write_tx, Db, DbConn};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::Layout;
 use crate::AppState;
@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 /// Only local paths are followed after login, so the parameter cannot send users elsewhere.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control) {
         next.to_string()
     } else {
         "/".to_string()
@@ -59,86 +59,131 @@ fn failures_since(conn: &mut DbConn, key: &str, since: NaiveDateTime) -> AppResu
     Ok((count, oldest))
 }
 
-/// Checks the limits, then the password; records the failure or creates the session.
-pub fn attempt_login(
+/// Counts an attempt against each `(key, limit)` under a lock, so that parallel guesses cannot
+/// all pass the check; returns the rows written (to delete on success) or how long to wait.
+pub fn reserve_attempt(
     conn: &mut DbConn,
     state: &AppState,
+    keys: &[(String, i64, &'static str)],
+) -> AppResult<Result<Vec<i64>, (i64, &'static str)>> {
+    let now = state.clock.now_naive();
+    let window = state.config.login_limits.window;
+    for (key, max, scope) in keys {
+        lock_key(conn, key)?;
+        let (count, oldest) = failures_since(conn, key, now - window)?;
+        if count >= *max {
+            let free_at = oldest.unwrap_or(now) + window;
+            let minutes = ((free_at - now).num_seconds() + 59) / 60;
+            return Ok(Err((minutes.max(1), scope)));
+        }
+    }
+    let mut ids = Vec::new();
+    for (key, _, _) in keys {
+        ids.push(
+            diesel::insert_into(login_failures::table)
+                .values((login_failures::scope_key.eq(key), login_failures::failed_at.eq(now)))
+                .returning(login_failures::id)
+                .get_result(conn)?,
+        );
+    }
+    Ok(Ok(ids))
+}
+
+type LoginRow = (i64, String, bool, bool, String, Option<String>);
+
+/// A login in three steps: reserve the attempt under the limits, verify the password off the
+/// pool (argon2 takes tens of milliseconds), then record the outcome. A failed attempt stays
+/// counted; a successful one clears the account's failures.
+pub async fn attempt_login(
+    db: &Db,
+    state: &AppState,
     email: &str,
-    password: &str,
+    password: String,
     addr: Option<IpAddr>,
 ) -> AppResult<LoginOutcome> {
     let email = email.trim().to_lowercase();
     let limits = &state.config.login_limits;
-    let now = state.clock.now_naive();
-    let since = now - limits.window;
     let account_key = format!("account:{email}");
-    let address_key = format!(
-        "address:{}",
-        addr.map(|a| a.to_string()).unwrap_or_else(|| "unbekannt".into())
-    );
-    for (key, max, scope) in [
-        (&account_key, limits.per_account, "account"),
-        (&address_key, limits.per_address, "address"),
-    ] {
-        let (count, oldest) = failures_since(conn, key, since)?;
-        if count >= max {
-            let free_at = oldest.unwrap_or(now) + limits.window;
-            let minutes = ((free_at - now).num_seconds() + 59) / 60;
-            return Ok(LoginOutcome::RateLimited {
-                minutes: minutes.max(1),
-                scope,
-            });
-        }
-    }
-    let found: Option<(i64, String, bool, bool, String, Option<String>)> = users::table
-        .inner_join(organisations::table)
-        .filter(users::email.eq(&email))
-        .select((
-            users::id,
-            users::password_hash,
-            users::active,
-            organisations::active,
-            organisations::org_type,
-            organisations::vendor_status,
-        ))
-        .first(conn)
-        .optional()?;
+    let keys = vec![
+        (account_key.clone(), limits.per_account, "account"),
+        (
+            format!(
+                "address:{}",
+                addr.map(|a| a.to_string()).unwrap_or_else(|| "unbekannt".into())
+            ),
+            limits.per_address,
+            "address",
+        ),
+    ];
+    let (st, mail) = (state.clone(), email.clone());
+    let reserved = db
+        .run(move |c| {
+            write_tx(c, |c| {
+                let ids = match reserve_attempt(c, &st, &keys)? {
+                    Ok(ids) => ids,
+                    Err(wait) => return Ok(Err(wait)),
+                };
+                let found: Option<LoginRow> = users::table
+                    .inner_join(organisations::table)
+                    .filter(users::email.eq(&mail))
+                    .select((
+                        users::id,
+                        users::password_hash,
+                        users::active,
+                        organisations::active,
+                        organisations::org_type,
+                        organisations::vendor_status,
+                    ))
+                    .first(c)
+                    .optional()?;
+                Ok(Ok((ids, found)))
+            })
+        })
+        .await?;
+    let (attempt_ids, found) = match reserved {
+        Ok(r) => r,
+        Err((minutes, scope)) => return Ok(LoginOutcome::RateLimited { minutes, scope }),
+    };
     let hash = found
         .as_ref()
-        .map(|f| f.1.as_str())
-        .unwrap_or_else(|| super::dummy_hash());
-    let password_ok = verify_password(hash, password) && found.is_some();
+        .map(|f| f.1.clone())
+        .unwrap_or_else(|| super::dummy_hash().to_string());
+    let password_ok = cpu(move || verify_password(&hash, &password)).await?;
     let Some((user_id, _, user_active, org_active, org_type, vendor_status)) = found.filter(|_| password_ok) else {
-        write_tx(conn, |conn| {
-            for key in [&account_key, &address_key] {
-                diesel::insert_into(login_failures::table)
-                    .values((login_failures::scope_key.eq(key), login_failures::failed_at.eq(now)))
-                    .execute(conn)?;
-            }
-            Ok(())
-        })?;
         return Ok(LoginOutcome::WrongCredentials);
     };
-    if let Some(reason) = account_blocked(user_active, org_active, &org_type, vendor_status.as_deref()) {
-        return Ok(LoginOutcome::Blocked(reason));
-    }
-    let token = write_tx(conn, |conn| {
-        diesel::delete(login_failures::table.filter(login_failures::scope_key.eq(&account_key))).execute(conn)?;
-        let token = create_session(conn, state, user_id, addr.map(|a| a.to_string()))?;
-        audit::record(
-            conn,
-            &state.clock,
-            &Actor::user(user_id, &email),
-            Event::new(
-                "session.created",
-                "user",
-                user_id,
-                json!({ "client_addr": addr.map(|a| a.to_string()) }),
-            ),
-        )?;
-        Ok(token)
-    })?;
-    Ok(LoginOutcome::Success { token })
+    let blocked = account_blocked(user_active, org_active, &org_type, vendor_status.as_deref());
+    let st = state.clone();
+    let token = db
+        .run(move |c| {
+            write_tx(c, |c| {
+                // The right password is no failed guess, even for a blocked account.
+                diesel::delete(login_failures::table.filter(login_failures::id.eq_any(&attempt_ids))).execute(c)?;
+                if blocked.is_some() {
+                    return Ok(None);
+                }
+                diesel::delete(login_failures::table.filter(login_failures::scope_key.eq(&account_key))).execute(c)?;
+                let token = create_session(c, &st, user_id, addr.map(|a| a.to_string()))?;
+                audit::record(
+                    c,
+                    &st.clock,
+                    &Actor::user(user_id, &email),
+                    Event::new(
+                        "session.created",
+                        "user",
+                        user_id,
+                        json!({ "client_addr": addr.map(|a| a.to_string()) }),
+                    ),
+                )?;
+                Ok(Some(token))
+            })
+        })
+        .await?;
+    Ok(match (token, blocked) {
+        (Some(token), _) => LoginOutcome::Success { token },
+        (None, Some(reason)) => LoginOutcome::Blocked(reason),
+        (None, None) => LoginOutcome::WrongCredentials,
+    })
 }
 
 #[post("/anmelden", data = "<form>")]
@@ -170,8 +215,7 @@ async fn login(
     if !errors.is_empty() {
         return Ok(Either::Right(layout.render_errors("login", page(None), &errors)));
     }
-    let st = state.clone();
-    let outcome = db.run(move |c| attempt_login(c, &st, &email, &password, addr)).await?;
+    let outcome = attempt_login(&db, &state, &email, password, addr).await?;
     let refuse = |status: Status, message: String| {
         let mut errors = FieldErrors::new();
         errors.entry("email".into()).or_default().push(message.clone());
@@ -289,6 +333,84 @@ async fn account(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> 
     Ok(layout.render("account", ctx))
 }
 
+/// Checks the current password (limited like logins, against a stolen session guessing it),
+/// hashes the new one off the pool, stores it and ends the user's other sessions.
+async fn change_password_steps(
+    db: &Db,
+    state: &AppState,
+    user: &CurrentUser,
+    current: String,
+    new: String,
+    repeat: String,
+) -> AppResult<()> {
+    let mut errors = FieldErrors::new();
+    for p in password_problems(&new, &user.email) {
+        errors.entry("new_password".into()).or_default().push(p);
+    }
+    if new != repeat {
+        errors
+            .entry("new_password_repeat".into())
+            .or_default()
+            .push("Die beiden neuen Passwörter stimmen nicht überein.".into());
+    }
+    let key = vec![(
+        format!("password:{}", user.id),
+        state.config.login_limits.per_account,
+        "account",
+    )];
+    let (st, uid) = (state.clone(), user.id);
+    let (attempt_ids, hash) = db
+        .run(move |c| {
+            write_tx(c, |c| match reserve_attempt(c, &st, &key)? {
+                Ok(ids) => Ok(Ok((
+                    ids,
+                    users::table.find(uid).select(users::password_hash).first::<String>(c)?,
+                ))),
+                Err(wait) => Ok(Err(wait)),
+            })
+        })
+        .await?
+        .map_err(|(minutes, _)| {
+            AppError::TooManyRequests(format!(
+                "Zu viele falsche Passwörter. Bitte warten Sie {minutes} Minute(n) und versuchen Sie es dann erneut."
+            ))
+        })?;
+    if !cpu(move || verify_password(&hash, &current)).await? {
+        errors
+            .entry("current_password".into())
+            .or_default()
+            .push("Das bisherige Passwort ist falsch.".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let new_hash = cpu(move || super::hash_password(&new)).await??;
+    let (st, u) = (state.clone(), user.clone());
+    db.run(move |c| {
+        write_tx(c, |c| {
+            diesel::delete(login_failures::table.filter(login_failures::id.eq_any(&attempt_ids))).execute(c)?;
+            let now = st.clock.now_naive();
+            diesel::update(users::table.find(u.id))
+                .set((users::password_hash.eq(&new_hash), users::password_changed_at.eq(now)))
+                .execute(c)?;
+            // Other sessions may belong to whoever knew the old password.
+            let ended = revoke_sessions(c, u.id, Some(u.credential_id), now)?;
+            audit::record(
+                c,
+                &st.clock,
+                &u.actor(),
+                Event::new(
+                    "user.password_changed",
+                    "user",
+                    u.id,
+                    json!({ "other_sessions_ended": ended }),
+                ),
+            )
+        })
+    })
+    .await
+}
+
 #[post("/konto/passwort", data = "<form>")]
 async fn change_password(
     layout: Layout,
@@ -300,52 +422,7 @@ async fn change_password(
     let current = form.raw("current_password");
     let new = form.raw("new_password");
     let repeat = form.raw("new_password_repeat");
-    let u = user.clone();
-    let st = state.clone();
-    let result = db
-        .run(move |c| {
-            let hash: String = users::table.find(u.id).select(users::password_hash).first(c)?;
-            let mut errors = FieldErrors::new();
-            if !verify_password(&hash, &current) {
-                errors
-                    .entry("current_password".into())
-                    .or_default()
-                    .push("Das bisherige Passwort ist falsch.".into());
-            }
-            for p in password_problems(&new, &u.email) {
-                errors.entry("new_password".into()).or_default().push(p);
-            }
-            if new != repeat {
-                errors
-                    .entry("new_password_repeat".into())
-                    .or_default()
-                    .push("Die beiden neuen Passwörter stimmen nicht überein.".into());
-            }
-            if !errors.is_empty() {
-                return Err(AppError::fields(errors));
-            }
-            let new_hash = super::hash_password(&new)?;
-            write_tx(c, |c| {
-                let now = st.clock.now_naive();
-                diesel::update(users::table.find(u.id))
-                    .set((users::password_hash.eq(&new_hash), users::password_changed_at.eq(now)))
-                    .execute(c)?;
-                // Other sessions may belong to whoever knew the old password.
-                let ended = revoke_sessions(c, u.id, Some(u.credential_id), now)?;
-                audit::record(
-                    c,
-                    &st.clock,
-                    &u.actor(),
-                    Event::new(
-                        "user.password_changed",
-                        "user",
-                        u.id,
-                        json!({ "other_sessions_ended": ended }),
-                    ),
-                )
-            })
-        })
-        .await;
+    let result = change_password_steps(&db, &state, &user, current, new, repeat).await;
     state.sessions.invalidate_all();
     match result {
         Ok(()) => Ok(Either::Left(Flash::success(
@@ -516,5 +593,7 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil"), "/");
+        assert_eq!(safe_next("/a\tb"), "/");
+        assert_eq!(safe_next("/a\nLocation: x"), "/");
     }
 }

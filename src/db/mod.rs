@@ -72,8 +72,14 @@ impl diesel::r2d2::ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection handed back inside a transaction (a panic mid-`write_tx`, a failed rollback)
+    /// would keep SQLite's write lock and fail every later transaction: drop it instead.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        let status = match conn {
+            DbConn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+            DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+        };
+        !matches!(status, Ok(None))
     }
 }
 
@@ -214,6 +220,26 @@ where
             Err(e)
         }
     }
+}
+
+/// Serialises the current write transaction against others naming the same `key`: a
+/// transaction-scoped advisory lock on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already admits one
+/// writer at a time.
+pub fn lock_key(conn: &mut DbConn, key: &str) -> Result<(), AppError> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Runs CPU-heavy work (password hashing) on the blocking pool, never on a request worker and
+/// never while holding a database connection.
+pub async fn cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    rocket::tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("Hintergrundaufgabe abgebrochen: {e}")))
 }
 
 fn rollback(conn: &mut DbConn) {

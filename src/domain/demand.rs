@@ -83,12 +83,20 @@ mod tests {
         Price::from_decimal(v).unwrap()
     }
     fn line(pos: i64, member: i64, qty: Decimal, price: Option<Decimal>) -> Line {
-        Line { position_id: pos, member_id: member, quantity: q(qty), reference_price: price.map(p) }
+        Line {
+            position_id: pos,
+            member_id: member,
+            quantity: q(qty),
+            reference_price: price.map(p),
+        }
     }
 
     #[test]
     fn totals_and_member_count() {
-        let a = aggregate(&[(1, None)], &[line(1, 10, dec!(100), None), line(1, 11, dec!(50.5), None)]);
+        let a = aggregate(
+            &[(1, None)],
+            &[line(1, 10, dec!(100), None), line(1, 11, dec!(50.5), None)],
+        );
         assert_eq!(a[0].total_quantity, dec!(150.5));
         assert_eq!(a[0].members, 2);
         assert_eq!(a[0].weighted_reference_price, None);
@@ -100,7 +108,11 @@ mod tests {
         // (100 × 800 + 300 × 700) / 400 = 725; the unpriced line does not dilute it.
         let a = aggregate(
             &[(1, None)],
-            &[line(1, 10, dec!(100), Some(dec!(800))), line(1, 11, dec!(300), Some(dec!(700))), line(1, 12, dec!(50), None)],
+            &[
+                line(1, 10, dec!(100), Some(dec!(800))),
+                line(1, 11, dec!(300), Some(dec!(700))),
+                line(1, 12, dec!(50), None),
+            ],
         );
         assert_eq!(a[0].weighted_reference_price, Some(dec!(725)));
         assert_eq!(a[0].min_reference_price, Some(dec!(700)));
@@ -112,7 +124,10 @@ mod tests {
     #[test]
     fn weighted_price_rounds_once_to_four_places() {
         // (1 × 1 + 2 × 2) / 3 = 1.6666… → 1.6667
-        let a = aggregate(&[(1, None)], &[line(1, 1, dec!(1), Some(dec!(1))), line(1, 2, dec!(2), Some(dec!(2)))]);
+        let a = aggregate(
+            &[(1, None)],
+            &[line(1, 1, dec!(1), Some(dec!(1))), line(1, 2, dec!(2), Some(dec!(2)))],
+        );
         assert_eq!(a[0].weighted_reference_price, Some(dec!(1.6667)));
         // value = 3 × 1.6667 = 5.0001 → 5.00
         assert_eq!(a[0].estimated_value, Some(dec!(5.00)));

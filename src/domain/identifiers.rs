@@ -48,7 +48,7 @@ pub fn vat_id(input: &str) -> Result<String, String> {
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_uppercase();
-    if id.len() < 4 || !id[..2].bytes().all(|b| b.is_ascii_uppercase()) {
+    if id.len() < 4 || !id.is_ascii() || !id[..2].bytes().all(|b| b.is_ascii_uppercase()) {
         return Err("muss mit dem Ländercode beginnen, z. B. DE123456789".into());
     }
     if let Some(digits) = id.strip_prefix("DE") {
@@ -125,6 +125,12 @@ mod tests {
         assert!(vat_id("DE 136 695 976").is_ok());
         assert!(vat_id("DE136695975").is_err());
         assert!(vat_id("DE13669597").is_err());
+    }
+
+    #[test]
+    fn non_ascii_vat_id_is_refused_not_a_panic() {
+        assert!(vat_id("€123456789").is_err());
+        assert!(vat_id("ÄÖ12345").is_err());
     }
 
     #[test]

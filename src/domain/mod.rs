@@ -5,5 +5,5 @@ pub mod demand;
 pub mod identifiers;
 pub mod money;
 pub mod numbers;
-pub mod rules;
 pub mod roles;
+pub mod rules;

@@ -29,7 +29,11 @@ pub fn evidence(text: &str) -> Option<DecimalStyle> {
     let last_dot = t.rfind('.');
     let last_comma = t.rfind(',');
     match (last_dot, last_comma) {
-        (Some(d), Some(c)) => Some(if d > c { DecimalStyle::Point } else { DecimalStyle::Comma }),
+        (Some(d), Some(c)) => Some(if d > c {
+            DecimalStyle::Point
+        } else {
+            DecimalStyle::Comma
+        }),
         (Some(_), None) => {
             if t.matches('.').count() == 1 && !valid_grouping(t, '.') {
                 Some(DecimalStyle::Point)
@@ -51,7 +55,11 @@ pub fn evidence(text: &str) -> Option<DecimalStyle> {
 /// Parses a number in the given style. Spaces (also narrow no-break) inside are thousands
 /// separators too. Returns a German reason on failure.
 pub fn parse(text: &str, style: DecimalStyle) -> Result<Decimal, String> {
-    let cleaned: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .collect();
     if cleaned.is_empty() {
         return Err("ist leer".into());
     }
@@ -64,14 +72,20 @@ pub fn parse(text: &str, style: DecimalStyle) -> Result<Decimal, String> {
         None => ("", cleaned.strip_prefix('+').unwrap_or(&cleaned)),
     };
     if body.matches(decimal).count() > 1 {
-        return Err(format!("„{}“ ist keine Zahl (mehrere Dezimaltrennzeichen)", text.trim()));
+        return Err(format!(
+            "„{}“ ist keine Zahl (mehrere Dezimaltrennzeichen)",
+            text.trim()
+        ));
     }
     let (int_part, frac_part) = match body.split_once(decimal) {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
     };
     if int_part.contains(thousands) && !valid_grouping(int_part, thousands) {
-        return Err(format!("„{}“ ist keine Zahl (Tausendertrennzeichen an falscher Stelle)", text.trim()));
+        return Err(format!(
+            "„{}“ ist keine Zahl (Tausendertrennzeichen an falscher Stelle)",
+            text.trim()
+        ));
     }
     let int_digits: String = int_part.chars().filter(|c| *c != thousands).collect();
     let ok_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -126,7 +140,9 @@ mod tests {
     fn garbage_is_refused_with_a_reason() {
         assert!(parse("zwölf", DecimalStyle::Comma).unwrap_err().contains("keine Zahl"));
         assert!(parse("1,2,3", DecimalStyle::Comma).is_err());
-        assert!(parse("12.34,5", DecimalStyle::Comma).unwrap_err().contains("Tausendertrennzeichen"));
+        assert!(parse("12.34,5", DecimalStyle::Comma)
+            .unwrap_err()
+            .contains("Tausendertrennzeichen"));
         assert!(parse("", DecimalStyle::Comma).is_err());
         assert!(parse(",", DecimalStyle::Comma).is_err());
         assert!(parse("1e5", DecimalStyle::Point).is_err());

@@ -42,7 +42,13 @@ pub fn eu_threshold_on(day: NaiveDate) -> EuThreshold {
     all.iter()
         .find(|t| t.valid_from <= day && day <= t.valid_to)
         .copied()
-        .unwrap_or_else(|| if day < all[0].valid_from { all[0] } else { all[all.len() - 1] })
+        .unwrap_or_else(|| {
+            if day < all[0].valid_from {
+                all[0]
+            } else {
+                all[all.len() - 1]
+            }
+        })
 }
 
 #[cfg(test)]
@@ -53,7 +59,10 @@ mod tests {
     #[test]
     fn threshold_2026_is_216000() {
         assert_eq!(eu_threshold_on(date(2026, 11, 23)).supplies_services, dec!(216000));
-        assert_eq!(eu_threshold_on(date(2027, 12, 31)).supplies_services_federal, dec!(140000));
+        assert_eq!(
+            eu_threshold_on(date(2027, 12, 31)).supplies_services_federal,
+            dec!(140000)
+        );
     }
 
     #[test]

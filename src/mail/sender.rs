@@ -49,16 +49,17 @@ fn due_filter(
     )
 }
 
-/// Claims up to one batch of due mails for this sender.
-pub fn claim(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResult<Vec<OutboxRow>> {
-    let candidates: Vec<i64> = outbox::table
-        .filter(due_filter(now))
-        .order(outbox::id.asc())
-        .limit(BATCH)
-        .select(outbox::id)
-        .load(conn)?;
-    let mut claimed = Vec::new();
-    for id in candidates {
+/// Claims the next due mail for this sender, if any. One at a time, right before sending, so
+/// that a slow SMTP server cannot make a claim run out while the mail still waits in a batch.
+pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResult<Option<OutboxRow>> {
+    loop {
+        let candidate: Option<i64> = outbox::table
+            .filter(due_filter(now))
+            .order(outbox::id.asc())
+            .select(outbox::id)
+            .first(conn)
+            .optional()?;
+        let Some(id) = candidate else { return Ok(None) };
         // The WHERE re-checks the state: of two instances racing for a row, only one updates it.
         let n = diesel::update(outbox::table.find(id).filter(due_filter(now)))
             .set((
@@ -68,10 +69,9 @@ pub fn claim(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResult<Ve
             ))
             .execute(conn)?;
         if n == 1 {
-            claimed.push(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?);
+            return Ok(Some(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?));
         }
     }
-    Ok(claimed)
 }
 
 fn finish(
@@ -111,14 +111,16 @@ fn finish(
     Ok(())
 }
 
-/// One pass: claim, send, record. Returns how many mails were sent successfully.
+/// One pass over at most one batch: claim, send, record, mail by mail. Returns how many mails
+/// were sent successfully.
 pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> AppResult<usize> {
     let token = crate::auth::random_token();
-    let now = state.clock.now_naive();
-    let claim_token = token.clone();
-    let rows = db.run(move |c| claim(c, now, &claim_token)).await?;
     let mut sent = 0;
-    for row in rows {
+    for _ in 0..BATCH {
+        let (now, claim_token) = (state.clock.now_naive(), token.clone());
+        let Some(row) = db.run(move |c| claim_next(c, now, &claim_token)).await? else {
+            break;
+        };
         let result = match build_message(
             &state.config.mail_from,
             &row.recipient,

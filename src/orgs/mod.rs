@@ -359,7 +359,7 @@ pub fn set_vendor_status(
             if status == VendorStatus::Suspended {
                 revoke_sessions(conn, u.id, None, state.clock.now_naive())?;
             }
-            if status == VendorStatus::Approved {
+            if status == VendorStatus::Approved && u.active {
                 mail::enqueue(
                     conn,
                     state,
@@ -492,8 +492,18 @@ fn email_taken_error() -> AppError {
     AppError::field("email", "Diese E-Mail-Adresse ist bereits vergeben.")
 }
 
+/// The unique index on e-mail decides a race between two requests for the same address.
+fn email_unique(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            email_taken_error()
+        }
+        other => other.into(),
+    }
+}
+
 pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, password_hash: &str) -> AppResult<i64> {
-    Ok(diesel::insert_into(users::table)
+    diesel::insert_into(users::table)
         .values((
             users::organisation_id.eq(data.organisation_id),
             users::email.eq(&data.email),
@@ -505,7 +515,8 @@ pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, passw
             users::password_changed_at.eq(now),
         ))
         .returning(users::id)
-        .get_result(conn)?)
+        .get_result(conn)
+        .map_err(email_unique)
 }
 
 pub(crate) fn user_details(data: &UserData) -> serde_json::Value {
@@ -555,7 +566,8 @@ pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, 
                 users::role.eq(data.role.code()),
                 users::organisation_id.eq(data.organisation_id),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(email_unique)?;
         if let Some(hash) = &hash {
             diesel::update(users::table.find(id))
                 .set((users::password_hash.eq(hash), users::password_changed_at.eq(now)))
@@ -563,6 +575,14 @@ pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, 
         }
         // A changed role or organisation must not keep old sessions with the old rights.
         revoke_sessions(conn, id, None, now)?;
+        // Tokens were issued under the old role, organisation or password.
+        diesel::update(
+            crate::db::schema::api_tokens::table
+                .filter(crate::db::schema::api_tokens::user_id.eq(id))
+                .filter(crate::db::schema::api_tokens::revoked_at.is_null()),
+        )
+        .set(crate::db::schema::api_tokens::revoked_at.eq(now))
+        .execute(conn)?;
         let mut details = user_details(data);
         details["password_reset"] = json!(hash.is_some());
         audit::record(
@@ -621,7 +641,16 @@ pub struct RegistrationInput {
 }
 
 /// Vendor self-registration: a pending vendor and its first user; every active admin is mailed.
-pub fn register_vendor(conn: &mut DbConn, state: &AppState, input: &RegistrationInput) -> AppResult<i64> {
+/// A registration that passed every check that needs no database.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub org: OrgData,
+    pub person_name: String,
+    pub email: String,
+}
+
+/// Checks a registration form; every problem is reported at once.
+pub fn validate_registration(input: &RegistrationInput) -> AppResult<Registration> {
     let mut errors = match input.org.validate(OrgType::Vendor) {
         Ok(_) => FieldErrors::new(),
         Err(e) => e.field_errors(),
@@ -646,28 +675,50 @@ pub fn register_vendor(conn: &mut DbConn, state: &AppState, input: &Registration
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let data = input.org.validate(OrgType::Vendor)?;
-    let hash = hash_password(&input.password)?;
+    Ok(Registration {
+        org: input.org.validate(OrgType::Vendor)?,
+        person_name: input.person_name.trim().to_string(),
+        email,
+    })
+}
+
+/// Stores a pending vendor and its first user and mails every active admin. When the address
+/// already has an account, nothing is stored and its owner is told by mail instead, so that the
+/// page answers the same either way and reveals no accounts. Returns the new vendor's id.
+pub fn register_vendor(
+    conn: &mut DbConn,
+    state: &AppState,
+    reg: &Registration,
+    password_hash: &str,
+) -> AppResult<Option<i64>> {
+    let (data, email) = (&reg.org, &reg.email);
     write_tx(conn, |conn| {
-        if email_taken(conn, &email, None)? {
-            return Err(email_taken_error());
+        if email_taken(conn, email, None)? {
+            mail::enqueue(
+                conn,
+                state,
+                email,
+                "registration_existing",
+                &json!({ "company": data.name, "login_url": format!("{}/anmelden", state.config.base_url) }),
+            )?;
+            return Ok(None);
         }
         let now = state.clock.now_naive();
-        let org_id = insert_org(conn, now, &data, Some(VendorStatus::Pending))?;
+        let org_id = insert_org(conn, now, data, Some(VendorStatus::Pending))?;
         let user = UserData {
             email: email.clone(),
-            name: input.person_name.trim().to_string(),
+            name: reg.person_name.clone(),
             role: Role::Vendor,
             organisation_id: org_id,
             password: None,
         };
-        let user_id = insert_user(conn, now, &user, &hash)?;
-        let actor = Actor::user(user_id, &email);
+        let user_id = insert_user(conn, now, &user, password_hash)?;
+        let actor = Actor::user(user_id, email);
         audit::record(
             conn,
             &state.clock,
             &actor,
-            Event::new("vendor.registered", "organisation", org_id, org_details(&data)),
+            Event::new("vendor.registered", "organisation", org_id, org_details(data)),
         )?;
         audit::record(
             conn,
@@ -697,7 +748,7 @@ pub fn register_vendor(conn: &mut DbConn, state: &AppState, input: &Registration
                 }),
             )?;
         }
-        Ok(org_id)
+        Ok(Some(org_id))
     })
 }
 

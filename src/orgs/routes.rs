@@ -210,11 +210,16 @@ async fn org_active(
     state: AppState,
 ) -> AppResult<Flash<Redirect>> {
     user.require(&[Role::Admin])?;
-    let (_, segment, _) = org_kind(segment)?;
+    let (org_type, segment, _) = org_kind(segment)?;
     let active = form.get("active") == "true";
     let actor = user.actor();
-    db.run(move |c| super::set_org_active(c, &state, &actor, id, active))
-        .await?;
+    db.run(move |c| {
+        if super::find_org(c, id)?.org_type != org_type.code() {
+            return Err(AppError::NotFound);
+        }
+        super::set_org_active(c, &state, &actor, id, active)
+    })
+    .await?;
     let message = if active {
         "Die Organisation ist wieder aktiv."
     } else {
@@ -235,10 +240,14 @@ async fn vendor_status(
     state: AppState,
 ) -> AppResult<Flash<Redirect>> {
     user.require(&[Role::Admin])?;
-    let status: VendorStatus = form
-        .get("status")
-        .parse()
-        .map_err(|_| AppError::BadRequest("Unbekannter Status; erlaubt sind approved und suspended.".into()))?;
+    let status = match form.get("status").parse::<VendorStatus>() {
+        Ok(s @ (VendorStatus::Approved | VendorStatus::Suspended)) => s,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Unbekannter Status; erlaubt sind approved und suspended.".into(),
+            ))
+        }
+    };
     let actor = user.actor();
     db.run(move |c| super::set_vendor_status(c, &state, &actor, id, status))
         .await?;
@@ -456,12 +465,45 @@ fn register_page(layout: Layout) -> Either<Template, Redirect> {
     Either::Left(layout.render("register", json!({ "form": {} })))
 }
 
+/// Validates, limits registrations per client address like logins, hashes the password off the
+/// pool, then stores.
+async fn register_steps(
+    db: &Db,
+    state: &AppState,
+    input: &RegistrationInput,
+    addr: Option<std::net::IpAddr>,
+) -> AppResult<()> {
+    let reg = super::validate_registration(input)?;
+    let key = vec![(
+        format!(
+            "register:{}",
+            addr.map(|a| a.to_string()).unwrap_or_else(|| "unbekannt".into())
+        ),
+        state.config.login_limits.per_address,
+        "address",
+    )];
+    let st = state.clone();
+    db.run(move |c| crate::db::write_tx(c, |c| crate::auth::routes::reserve_attempt(c, &st, &key)))
+        .await?
+        .map_err(|(minutes, _)| {
+            AppError::TooManyRequests(format!(
+                "Zu viele Registrierungen von Ihrem Anschluss. Bitte warten Sie {minutes} Minute(n)."
+            ))
+        })?;
+    let password = input.password.clone();
+    let hash = crate::db::cpu(move || crate::auth::hash_password(&password)).await??;
+    let st = state.clone();
+    db.run(move |c| super::register_vendor(c, &st, &reg, &hash)).await?;
+    Ok(())
+}
+
 #[post("/registrieren", data = "<form>")]
 async fn register(
     form: FormData,
     layout: Layout,
     db: Db,
     state: AppState,
+    addr: Option<std::net::IpAddr>,
 ) -> AppResult<Either<status::Custom<Template>, status::Custom<Template>>> {
     let input = RegistrationInput {
         org: org_form_input(&form),
@@ -470,8 +512,8 @@ async fn register(
         password: form.raw("password"),
         password_repeat: form.raw("password_repeat"),
     };
-    match db.run(move |c| super::register_vendor(c, &state, &input)).await {
-        Ok(_) => Ok(Either::Left(status::Custom(
+    match register_steps(&db, &state, &input, addr).await {
+        Ok(()) => Ok(Either::Left(status::Custom(
             Status::Created,
             layout.render("register_done", json!({ "company": form.get("name") })),
         ))),

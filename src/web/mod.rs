@@ -22,6 +22,13 @@ pub fn templates_fairing() -> impl Fairing {
     Template::custom(|engines| format::register_filters(&mut engines.tera))
 }
 
+/// Whether the app is published under https (cookies get `Secure`, responses HSTS).
+pub fn is_https(req: &Request<'_>) -> bool {
+    req.rocket()
+        .state::<crate::AppState>()
+        .is_some_and(|s| s.config.base_url.starts_with("https://"))
+}
+
 /// API requests get JSON errors; pages get HTML.
 pub fn wants_json(req: &Request<'_>) -> bool {
     req.uri().path().starts_with("/api/")
@@ -304,6 +311,12 @@ impl Fairing for SecurityHeaders {
             "camera=(), microphone=(), geolocation=()",
         ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+        if is_https(req) {
+            res.set_header(Header::new(
+                "Strict-Transport-Security",
+                "max-age=31536000; includeSubDomains",
+            ));
+        }
         if !req.uri().path().starts_with("/static/") {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }

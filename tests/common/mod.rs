@@ -131,7 +131,7 @@ impl TestApp {
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
-        let config = Config::from_map(&vars, true).expect("config");
+        let config = Config::from_map(&vars, false).expect("config");
         let app = App::prepare(config).expect("prepare");
         TestApp {
             backend,
