@@ -7,8 +7,10 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demand;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod mail;
 pub mod orgs;
 pub mod seed;
@@ -80,7 +82,16 @@ impl App {
             .merge(("address", config.address))
             .merge(("port", config.port))
             .merge(("template_dir", config.template_dir.clone()))
-            .merge(("ident", "buendel"));
+            .merge(("ident", "buendel"))
+            .merge((
+                "limits",
+                rocket::data::Limits::default()
+                    .limit("form", rocket::data::ByteUnit::Kibibyte(256))
+                    .limit("data-form", rocket::data::ByteUnit::Mebibyte(32))
+                    .limit("file", rocket::data::ByteUnit::Mebibyte(32))
+                    .limit("json", rocket::data::ByteUnit::Mebibyte(16))
+                    .limit("string", rocket::data::ByteUnit::Mebibyte(32)),
+            ));
         // Only a trusted proxy may name the client address; otherwise anyone could pick a new
         // address per request and escape the per-address login limit.
         figment = match &config.ip_header {
@@ -118,6 +129,7 @@ impl App {
         let rocket = auth::routes::mount(rocket);
         let rocket = orgs::routes::mount(rocket);
         let rocket = audit::routes::mount(rocket);
+        let rocket = demand::routes::mount(rocket);
         api::mount(rocket)
     }
 }

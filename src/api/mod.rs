@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: bearer-token authentication, the same services and rules as the
 //! pages, errors as `{code, message, fields}`, and the OpenAPI document that describes it.
 
+pub mod demand;
 pub mod openapi;
 
 use crate::auth::ApiUser;
@@ -195,7 +196,7 @@ fn openapi_json() -> rocket::response::content::RawJson<String> {
 pub const BASE: &str = "/api/v1";
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket.mount(
+    rocket.mount(BASE, demand::routes()).mount(
         BASE,
         routes![
             me,

@@ -72,6 +72,37 @@ pub fn document() -> Value {
             "/users/{id}": {
                 "get": op("Ein Benutzer (man selbst, oder jeder für die Administration)", "200", ok(schema_ref("User"), "Benutzer"), json!({ "parameters": id_param() }))
             },
+            "/demand-calls": {
+                "get": op("Bedarfsabfragen (Genossenschaft: alle; Einkauf: die eingeladenen)", "200", ok(list_of("DemandCall"), "Liste"), json!({})),
+                "post": op("Bedarfsabfrage als Entwurf anlegen (Vergabestelle)", "201", ok(schema_ref("DemandCallDetail"), "Angelegt"), json!({ "requestBody": body("DemandCallInput") }))
+            },
+            "/demand-calls/{id}": {
+                "get": op("Eine Bedarfsabfrage mit Positionen", "200", ok(schema_ref("DemandCallDetail"), "Bedarfsabfrage"), json!({ "parameters": id_param() })),
+                "put": op("Angaben ändern (Vergabestelle; nach dem Öffnen nur bis zur Frist, Einladungen nur erweitern)", "200", ok(schema_ref("DemandCallDetail"), "Geändert"), json!({ "parameters": id_param(), "requestBody": body("DemandCallFields") }))
+            },
+            "/demand-calls/{id}/positions": {
+                "post": op("Position hinzufügen (Vergabestelle)", "201", ok(schema_ref("DemandCallDetail"), "Hinzugefügt"), json!({ "parameters": id_param(), "requestBody": body("PositionInput") }))
+            },
+            "/demand-calls/{id}/open": {
+                "post": op("Für die eingeladenen Mitglieder öffnen (Vergabestelle)", "200", ok(json!({ "type": "object" }), "Geöffnet"), json!({ "parameters": id_param() }))
+            },
+            "/demand-calls/{id}/close": {
+                "post": op("Nach der Frist abschließen (Vergabestelle)", "200", ok(json!({ "type": "object" }), "Abgeschlossen"), json!({ "parameters": id_param() }))
+            },
+            "/demand-calls/{id}/demand": {
+                "get": op("Der Bedarf des eigenen Mitglieds (Einkauf)", "200", ok(schema_ref("DemandLines"), "Zeilen"), json!({ "parameters": id_param() })),
+                "put": op("Den Bedarf des eigenen Mitglieds ganz ersetzen (Einkauf, bis zur Frist)", "200", ok(json!({ "type": "object" }), "Gespeichert"), json!({ "parameters": id_param(), "requestBody": body("DemandLines") }))
+            },
+            "/demand-calls/{id}/demand.csv": {
+                "get": op("CSV-Vorlage mit allen Positionen und dem eigenen Bedarf (Einkauf)", "200", json!({ "description": "CSV (;, Dezimalkomma, UTF-8 mit BOM)", "content": { "text/csv": {} } }), json!({ "parameters": id_param() })),
+                "put": op("Bedarf als CSV hochladen: alles oder nichts, jede fehlerhafte Zeile wird gemeldet (Einkauf)", "200", ok(json!({ "type": "object" }), "Übernommen"), json!({ "parameters": id_param(), "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } } }))
+            },
+            "/demand-calls/{id}/aggregation": {
+                "get": op("Bündelung je Position, Aufschlüsselung, Rücklauf, Schwellenwertprüfung (Genossenschaft)", "200", ok(json!({ "type": "object" }), "Auswertung"), json!({ "parameters": id_param() }))
+            },
+            "/demand-calls/{id}/aggregation.csv": {
+                "get": op("Auswertung als CSV (Genossenschaft)", "200", json!({ "description": "CSV", "content": { "text/csv": {} } }), json!({ "parameters": id_param() }))
+            },
             "/openapi.json": {
                 "get": { "summary": "Dieses Dokument", "security": [], "responses": { "200": { "description": "OpenAPI 3" } } }
             }
@@ -147,6 +178,85 @@ pub fn document() -> Value {
                         "active": { "type": "boolean" },
                         "created_at": { "type": "string" },
                         "password_changed_at": { "type": "string" }
+                    }
+                },
+                "DemandCall": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "integer", "format": "int64" },
+                        "title": { "type": "string" },
+                        "description": { "type": "string" },
+                        "term_months": { "type": "integer" },
+                        "deadline": { "type": "string", "description": "UTC" },
+                        "status": { "type": "string", "enum": ["draft", "open", "closed"] },
+                        "all_members": { "type": "boolean" }
+                    }
+                },
+                "DemandCallDetail": {
+                    "allOf": [
+                        { "$ref": "#/components/schemas/DemandCall" },
+                        { "type": "object", "properties": {
+                            "state_label": { "type": "string" },
+                            "accepts_demand": { "type": "boolean" },
+                            "invited_members": { "type": "array", "items": { "type": "integer", "format": "int64" } },
+                            "positions": { "type": "array", "items": { "$ref": "#/components/schemas/Position" } }
+                        } }
+                    ]
+                },
+                "Position": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "integer", "format": "int64" },
+                        "position_no": { "type": "integer" },
+                        "catalogue_item_id": { "type": "integer", "nullable": true },
+                        "description": { "type": "string" },
+                        "unit": { "type": "string" },
+                        "cpv_code": { "type": "string" },
+                        "estimate_price": { "type": "string", "nullable": true, "description": "EUR netto, höchstens 4 Nachkommastellen" }
+                    }
+                },
+                "DemandCallFields": {
+                    "type": "object",
+                    "required": ["title", "term_months", "deadline"],
+                    "properties": {
+                        "title": { "type": "string" },
+                        "description": { "type": "string" },
+                        "term_months": { "type": "integer", "minimum": 1, "maximum": 120 },
+                        "deadline": { "type": "string", "format": "date-time" },
+                        "all_members": { "type": "boolean" },
+                        "member_ids": { "type": "array", "items": { "type": "integer", "format": "int64" } }
+                    }
+                },
+                "DemandCallInput": {
+                    "allOf": [
+                        { "$ref": "#/components/schemas/DemandCallFields" },
+                        { "type": "object", "properties": { "positions": { "type": "array", "items": { "$ref": "#/components/schemas/PositionInput" } } } }
+                    ]
+                },
+                "PositionInput": {
+                    "type": "object",
+                    "description": "Aus dem Katalog (catalogue_item_id) oder neu (description, unit, cpv_code)",
+                    "properties": {
+                        "catalogue_item_id": { "type": "integer", "format": "int64" },
+                        "description": { "type": "string" },
+                        "unit": { "type": "string" },
+                        "cpv_code": { "type": "string", "pattern": "^[0-9]{8}-[0-9]$" },
+                        "estimate_price": { "type": "string" }
+                    }
+                },
+                "DemandLines": {
+                    "type": "object",
+                    "required": ["lines"],
+                    "properties": {
+                        "lines": { "type": "array", "items": {
+                            "type": "object",
+                            "required": ["position_id", "quantity"],
+                            "properties": {
+                                "position_id": { "type": "integer", "format": "int64" },
+                                "quantity": { "type": "string", "description": "> 0, höchstens 3 Nachkommastellen" },
+                                "reference_price": { "type": "string", "nullable": true, "description": ">= 0, höchstens 4 Nachkommastellen" }
+                            }
+                        } }
                     }
                 },
                 "UserInput": {

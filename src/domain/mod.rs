@@ -1,6 +1,7 @@
 //! Pure rules of buendel, free of I/O: exact numbers, roles and permissions, identifiers.
 //! Routes and services call into these; everything here is tested with many small cases.
 
+pub mod cpv;
 pub mod demand;
 pub mod identifiers;
 pub mod money;

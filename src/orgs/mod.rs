@@ -771,12 +771,13 @@ pub fn validate_catalogue_item(description: &str, unit: &str, cpv: &str) -> AppR
             "Bitte geben Sie die Einheit an, z. B. Stück oder Personentag.",
         );
     }
-    let cpv = cpv.trim().to_string();
-    let b = cpv.as_bytes();
-    let cpv_ok = b.len() == 10 && b[8] == b'-' && b[..8].iter().all(u8::is_ascii_digit) && b[9].is_ascii_digit();
-    if !cpv_ok {
-        push(&mut errors, "cpv_code", "Der CPV-Code muss die Form 12345678-9 haben.");
-    }
+    let cpv = match crate::domain::cpv::validate(cpv) {
+        Ok(code) => code,
+        Err(e) => {
+            push(&mut errors, "cpv_code", format!("Der CPV-Code {e}."));
+            String::new()
+        }
+    };
     errors_or(errors, (description, unit, cpv))
 }
 

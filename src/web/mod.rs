@@ -61,6 +61,7 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
         ],
         Some(Role::Admin) => vec![
             ("/", "Start"),
+            ("/bedarf", "Bedarfsabfragen"),
             ("/verwaltung/mitglieder", "Mitglieder"),
             ("/verwaltung/lieferanten", "Lieferanten"),
             ("/verwaltung/benutzer", "Benutzer"),
@@ -68,9 +69,14 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/protokoll", "Protokoll"),
             ("/verwaltung/postausgang", "Postausgang"),
         ],
-        Some(Role::Officer) => vec![("/", "Start"), ("/katalog", "Katalog")],
-        Some(Role::Board) => vec![("/", "Start"), ("/protokoll", "Protokoll")],
-        Some(Role::Buyer) | Some(Role::Vendor) => vec![("/", "Start")],
+        Some(Role::Officer) => vec![("/", "Start"), ("/bedarf", "Bedarfsabfragen"), ("/katalog", "Katalog")],
+        Some(Role::Board) => vec![
+            ("/", "Start"),
+            ("/bedarf", "Bedarfsabfragen"),
+            ("/protokoll", "Protokoll"),
+        ],
+        Some(Role::Buyer) => vec![("/", "Start"), ("/bedarf", "Bedarfsabfragen")],
+        Some(Role::Vendor) => vec![("/", "Start")],
     };
     items
         .into_iter()

@@ -347,3 +347,41 @@ pub fn api_token(client: &Client) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect()
 }
+
+/// The `CurrentUser` of one of the world's users, for calling services directly.
+pub fn current_user(app: &TestApp, key: &str) -> buendel::auth::CurrentUser {
+    use buendel::db::schema::{organisations, users};
+    let mut c = app.conn();
+    let (id, email, name, role, organisation_id, organisation_name, org_type): (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+    ) = users::table
+        .inner_join(organisations::table)
+        .filter(users::email.eq(format!("{key}@test.example")))
+        .select((
+            users::id,
+            users::email,
+            users::name,
+            users::role,
+            users::organisation_id,
+            organisations::name,
+            organisations::org_type,
+        ))
+        .first(&mut *c)
+        .expect("user");
+    buendel::auth::CurrentUser {
+        id,
+        email,
+        name,
+        role: role.parse().unwrap(),
+        organisation_id,
+        organisation_name,
+        org_type: org_type.parse().unwrap(),
+        credential_id: 0,
+    }
+}

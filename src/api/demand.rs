@@ -1,0 +1,343 @@
+//! Demand pooling over the JSON API: the same services and rules as the pages, plus CSV in and
+//! out for a member's demand and the aggregation.
+
+use super::Body;
+use crate::auth::ApiUser;
+use crate::db::Db;
+use crate::demand::routes::CsvDownload;
+use crate::demand::{self, CallInput, DemandCall, DemandEntry, Position, PositionInput};
+use crate::domain::money::{Price, Quantity};
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::AppState;
+use rocket::data::{Data, ToByteUnit};
+use rocket::response::status;
+use rocket::serde::json::Json;
+use rocket::{get, post, put, routes, Route};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Serialize)]
+pub struct CallDetail {
+    #[serde(flatten)]
+    call: DemandCall,
+    state_label: &'static str,
+    accepts_demand: bool,
+    positions: Vec<Position>,
+    invited_members: Vec<i64>,
+}
+
+fn detail(
+    conn: &mut crate::db::DbConn,
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    id: i64,
+) -> AppResult<CallDetail> {
+    let call = demand::find_call(conn, id)?;
+    demand::check_read(conn, user, &call)?;
+    let now = state.clock.now_naive();
+    let invited = if user.is(Role::Buyer) {
+        vec![user.organisation_id]
+    } else {
+        demand::invited_members(conn, &call)?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
+    };
+    Ok(CallDetail {
+        state_label: call.state_label(now),
+        accepts_demand: call.accepts_demand(now),
+        positions: demand::positions(conn, id)?,
+        invited_members: invited,
+        call,
+    })
+}
+
+#[get("/demand-calls")]
+async fn list(user: ApiUser, db: Db) -> AppResult<Json<Vec<DemandCall>>> {
+    Ok(Json(db.run(move |c| demand::list_calls(c, &user.0)).await?))
+}
+
+/// A new call: its data and its positions.
+#[derive(Deserialize)]
+struct NewCall {
+    #[serde(flatten)]
+    call: ApiCallInput,
+    #[serde(default)]
+    positions: Vec<PositionInput>,
+}
+
+/// The API takes the deadline as an instant (RFC 3339) instead of local date and time.
+#[derive(Deserialize, Default)]
+struct ApiCallInput {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    term_months: Option<i32>,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    all_members: bool,
+    #[serde(default)]
+    member_ids: Vec<i64>,
+}
+
+impl ApiCallInput {
+    fn to_input(&self) -> AppResult<CallInput> {
+        let deadline = chrono::DateTime::parse_from_rfc3339(self.deadline.trim())
+            .map_err(|_| {
+                AppError::field(
+                    "deadline",
+                    "Die Frist muss ein Zeitpunkt wie 2026-12-31T12:00:00+01:00 sein.",
+                )
+            })?
+            .with_timezone(&chrono_tz::Europe::Berlin);
+        Ok(CallInput {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            term_months: self.term_months.map(|m| m.to_string()).unwrap_or_default(),
+            deadline_date: deadline.format("%Y-%m-%d").to_string(),
+            deadline_time: deadline.format("%H:%M").to_string(),
+            all_members: self.all_members,
+            member_ids: self.member_ids.clone(),
+        })
+    }
+}
+
+#[post("/demand-calls", data = "<body>")]
+async fn create(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    body: Body<NewCall>,
+) -> AppResult<status::Created<Json<CallDetail>>> {
+    user.0.require(&[Role::Officer])?;
+    let input = body.0.call.to_input()?;
+    let positions = body.0.positions;
+    let st = state.clone();
+    let u = user.0;
+    let detail = db
+        .run(move |c| {
+            let data = input.validate(st.clock.now_naive())?;
+            let mut errors = FieldErrors::new();
+            let mut valid = Vec::new();
+            for (i, p) in positions.iter().enumerate() {
+                match p.validate(c) {
+                    Ok(v) => valid.push(v),
+                    Err(e) => errors.extend(
+                        e.field_errors()
+                            .into_iter()
+                            .map(|(k, v)| (format!("positions[{i}].{k}"), v)),
+                    ),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(AppError::fields(errors));
+            }
+            let id = demand::create_call(c, &st, &u, &data, &valid)?;
+            detail(c, &st, &u, id)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/demand-calls/{}", detail.call.id)).body(Json(detail)))
+}
+
+#[get("/demand-calls/<id>")]
+async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallDetail>> {
+    Ok(Json(db.run(move |c| detail(c, &state, &user.0, id)).await?))
+}
+
+#[put("/demand-calls/<id>", data = "<body>")]
+async fn update(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<ApiCallInput>,
+) -> AppResult<Json<CallDetail>> {
+    let input = body.0.to_input()?;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let data = input.validate(state.clock.now_naive())?;
+            demand::update_call(c, &state, &u, id, &data)?;
+            detail(c, &state, &u, id)
+        })
+        .await?,
+    ))
+}
+
+#[post("/demand-calls/<id>/positions", data = "<body>")]
+async fn add_position(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<PositionInput>,
+) -> AppResult<status::Created<Json<CallDetail>>> {
+    let u = user.0;
+    let input = body.0;
+    let detail = db
+        .run(move |c| {
+            let data = input.validate(c)?;
+            demand::add_position(c, &state, &u, id, &data)?;
+            detail(c, &state, &u, id)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/demand-calls/{id}")).body(Json(detail)))
+}
+
+#[post("/demand-calls/<id>/open")]
+async fn open(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    let n = db.run(move |c| demand::open_call(c, &state, &user.0, id)).await?;
+    Ok(Json(json!({ "status": "open", "buyers_notified": n })))
+}
+
+#[post("/demand-calls/<id>/close")]
+async fn close(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    db.run(move |c| demand::close_call(c, &state, &user.0, id)).await?;
+    Ok(Json(json!({ "status": "closed" })))
+}
+
+/// A member's demand line in the API: decimals as strings.
+#[derive(Deserialize, Serialize)]
+struct ApiLine {
+    position_id: i64,
+    quantity: Quantity,
+    #[serde(default)]
+    reference_price: Option<Price>,
+}
+
+#[get("/demand-calls/<id>/demand")]
+async fn my_demand(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Value>> {
+    user.0.require(&[Role::Buyer])?;
+    let u = user.0;
+    let lines = db
+        .run(move |c| {
+            let call = demand::find_call(c, id)?;
+            demand::check_read(c, &u, &call)?;
+            demand::member_lines(c, id, u.organisation_id)
+        })
+        .await?;
+    Ok(Json(json!({ "lines": lines })))
+}
+
+#[derive(Deserialize)]
+struct DemandBody {
+    lines: Vec<ApiLine>,
+}
+
+#[put("/demand-calls/<id>/demand", data = "<body>")]
+async fn put_demand(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<DemandBody>) -> AppResult<Json<Value>> {
+    let entries: Vec<DemandEntry> = body
+        .0
+        .lines
+        .into_iter()
+        .map(|l| DemandEntry {
+            position_id: l.position_id,
+            quantity: l.quantity,
+            reference_price: l.reference_price,
+        })
+        .collect();
+    let n = entries.len();
+    db.run(move |c| demand::save_demand(c, &state, &user.0, id, &entries))
+        .await?;
+    Ok(Json(json!({ "saved_lines": n })))
+}
+
+#[get("/demand-calls/<id>/demand.csv")]
+async fn demand_template(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
+    user.0.require(&[Role::Buyer])?;
+    let u = user.0;
+    let bytes = db
+        .run(move |c| {
+            let call = demand::find_call(c, id)?;
+            demand::check_read(c, &u, &call)?;
+            Ok(demand::csv_template(
+                &demand::positions(c, id)?,
+                &demand::member_lines(c, id, u.organisation_id)?,
+            ))
+        })
+        .await?;
+    Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
+}
+
+#[put("/demand-calls/<id>/demand.csv", data = "<data>")]
+async fn put_demand_csv(user: ApiUser, db: Db, state: AppState, id: i64, data: Data<'_>) -> AppResult<Json<Value>> {
+    user.0.require(&[Role::Buyer])?;
+    let bytes = data
+        .open(32.mebibytes())
+        .into_bytes()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?;
+    if !bytes.is_complete() {
+        return Err(AppError::BadRequest("Die Datei ist größer als 32 MiB.".into()));
+    }
+    let u = user.0;
+    let n = db
+        .run(move |c| {
+            let call = demand::find_call(c, id)?;
+            demand::check_read(c, &u, &call)?;
+            let positions = demand::positions(c, id)?;
+            let entries = demand::entries_from_csv(&positions, &bytes).map_err(|errors| {
+                let mut fields = FieldErrors::new();
+                fields.insert("file".into(), errors.iter().map(|e| e.to_string()).collect());
+                AppError::Validation {
+                    message: format!(
+                        "Die Datei wurde nicht übernommen: {} Fehler, nichts gespeichert.",
+                        errors.len()
+                    ),
+                    fields,
+                }
+            })?;
+            demand::save_demand(c, &state, &u, id, &entries)?;
+            Ok(entries.len())
+        })
+        .await?;
+    Ok(Json(json!({ "saved_lines": n })))
+}
+
+#[get("/demand-calls/<id>/aggregation")]
+async fn aggregation(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<demand::Aggregation>> {
+    user.0.require(&[Role::Officer, Role::Admin, Role::Board])?;
+    let today = state.clock.now_naive().date();
+    Ok(Json(
+        db.run(move |c| {
+            let call = demand::find_call(c, id)?;
+            demand::aggregate(c, &call, today)
+        })
+        .await?,
+    ))
+}
+
+#[get("/demand-calls/<id>/aggregation.csv")]
+async fn aggregation_csv(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<CsvDownload> {
+    user.0.require(&[Role::Officer, Role::Admin, Role::Board])?;
+    let today = state.clock.now_naive().date();
+    let bytes = db
+        .run(move |c| {
+            let call = demand::find_call(c, id)?;
+            Ok(demand::aggregation_csv(&demand::aggregate(c, &call, today)?))
+        })
+        .await?;
+    Ok(CsvDownload::new(bytes, &format!("bedarf-{id}-auswertung.csv")))
+}
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        list,
+        create,
+        show,
+        update,
+        add_position,
+        open,
+        close,
+        my_demand,
+        put_demand,
+        demand_template,
+        put_demand_csv,
+        aggregation,
+        aggregation_csv
+    ]
+}

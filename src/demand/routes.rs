@@ -1,0 +1,567 @@
+//! Pages of demand pooling: the officer's calls (create, edit, positions, open, close), the
+//! buyer's demand entry by form and CSV, and the aggregation with its CSV export.
+
+use super::{CallInput, DemandCall, PositionInput};
+use crate::auth::csrf::{FormData, CSRF_COOKIE};
+use crate::auth::CurrentUser;
+use crate::db::schema::{demand_responses, organisations};
+use crate::db::{Db, DbConn};
+use crate::domain::roles::{OrgType, Role};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::RowError;
+use crate::web::Layout;
+use crate::AppState;
+use chrono::NaiveDateTime;
+use chrono_tz::Europe::Berlin;
+use diesel::prelude::*;
+use rocket::form::Form;
+use rocket::fs::TempFile;
+use rocket::http::{ContentType, CookieJar, Header, Status};
+use rocket::response::{status, Flash, Redirect};
+use rocket::{get, post, routes, Build, Either, FromForm, Rocket};
+use rocket_dyn_templates::Template;
+use serde_json::{json, Value};
+
+type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+
+/// A CSV file as a download with a German file name.
+#[derive(rocket::Responder)]
+pub struct CsvDownload {
+    body: Vec<u8>,
+    content_type: ContentType,
+    disposition: Header<'static>,
+}
+
+impl CsvDownload {
+    pub fn new(body: Vec<u8>, file_name: &str) -> CsvDownload {
+        CsvDownload {
+            body,
+            content_type: ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            disposition: Header::new("Content-Disposition", format!("attachment; filename=\"{file_name}\"")),
+        }
+    }
+}
+
+fn members(conn: &mut DbConn) -> AppResult<Vec<Value>> {
+    let rows: Vec<(i64, String)> = organisations::table
+        .filter(organisations::org_type.eq(OrgType::Member.code()))
+        .filter(organisations::active.eq(true))
+        .order(organisations::name.asc())
+        .select((organisations::id, organisations::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .collect())
+}
+
+fn call_input(form: &FormData) -> CallInput {
+    CallInput {
+        title: form.get("title"),
+        description: form.get("description"),
+        term_months: form.get("term_months"),
+        deadline_date: form.get("deadline_date"),
+        deadline_time: form.get("deadline_time"),
+        all_members: form.get("invite") != "chosen",
+        member_ids: form.all("member_ids").iter().filter_map(|v| v.parse().ok()).collect(),
+    }
+}
+
+fn local(t: NaiveDateTime) -> (String, String) {
+    let l = t.and_utc().with_timezone(&Berlin);
+    (l.format("%Y-%m-%d").to_string(), l.format("%H:%M").to_string())
+}
+
+fn call_view(call: &DemandCall, now: NaiveDateTime) -> Value {
+    let mut v = json!(call);
+    v["state_label"] = json!(call.state_label(now));
+    v["accepts_demand"] = json!(call.accepts_demand(now));
+    v["deadline_passed"] = json!(now >= call.deadline);
+    v
+}
+
+#[get("/bedarf")]
+async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+    let now = state.clock.now_naive();
+    let u = user.clone();
+    let (calls, answered) = db
+        .run(move |c| {
+            let calls = super::list_calls(c, &u)?;
+            let answered: Vec<i64> = demand_responses::table
+                .filter(demand_responses::member_id.eq(u.organisation_id))
+                .select(demand_responses::call_id)
+                .load(c)?;
+            Ok((calls, answered))
+        })
+        .await?;
+    let rows: Vec<Value> = calls
+        .iter()
+        .map(|call| {
+            let mut v = call_view(call, now);
+            v["answered"] = json!(answered.contains(&call.id));
+            v
+        })
+        .collect();
+    Ok(layout.render(
+        "demand/list",
+        json!({ "calls": rows, "can_create": user.is(Role::Officer) }),
+    ))
+}
+
+fn new_page(conn: &mut DbConn, form: Value) -> AppResult<Value> {
+    Ok(json!({
+        "catalogue": crate::orgs::list_catalogue(conn)?.into_iter().filter(|i| i.active).collect::<Vec<_>>(),
+        "members": members(conn)?,
+        "form": form,
+    }))
+}
+
+#[get("/bedarf/neu")]
+async fn new_call(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+    user.require(&[Role::Officer])?;
+    let ctx = db
+        .run(|c| {
+            new_page(
+                c,
+                json!({ "invite": "all", "term_months": "48", "deadline_time": "12:00" }),
+            )
+        })
+        .await?;
+    Ok(layout.render("demand/new", ctx))
+}
+
+#[post("/bedarf", data = "<form>")]
+async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    user.require(&[Role::Officer])?;
+    let input = call_input(&form);
+    let catalogue_ids: Vec<i64> = form
+        .all("catalogue_item_id")
+        .iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let new_position = PositionInput {
+        description: form.get("new_description"),
+        unit: form.get("new_unit"),
+        cpv_code: form.get("new_cpv_code"),
+        estimate_price: form.get("new_estimate_price"),
+        catalogue_item_id: None,
+    };
+    let wants_new =
+        !(new_position.description.is_empty() && new_position.unit.is_empty() && new_position.cpv_code.is_empty());
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| {
+            let mut errors = FieldErrors::new();
+            let data = input
+                .validate(st.clock.now_naive())
+                .map_err(|e| errors.extend(e.field_errors()))
+                .ok();
+            let mut positions = Vec::new();
+            for id in catalogue_ids {
+                match (PositionInput {
+                    catalogue_item_id: Some(id),
+                    ..Default::default()
+                })
+                .validate(c)
+                {
+                    Ok(p) => positions.push(p),
+                    Err(e) => errors.extend(e.field_errors()),
+                }
+            }
+            if wants_new {
+                match new_position.validate(c) {
+                    Ok(p) => positions.push(p),
+                    Err(e) => errors.extend(e.field_errors().into_iter().map(|(k, v)| (format!("new_{k}"), v))),
+                }
+            }
+            if positions.is_empty() && errors.is_empty() {
+                errors.insert(
+                    "catalogue_item_id".into(),
+                    vec![
+                        "Bitte wählen Sie mindestens eine Position aus dem Katalog oder legen Sie eine neue an.".into(),
+                    ],
+                );
+            }
+            match data {
+                Some(data) if errors.is_empty() => super::create_call(c, &st, &u, &data, &positions),
+                _ => Err(AppError::fields(errors)),
+            }
+        })
+        .await;
+    match result {
+        Ok(id) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/bedarf/{id}")),
+            "Der Entwurf wurde angelegt. Prüfen Sie ihn und öffnen Sie ihn dann für die Mitglieder.",
+        ))),
+        Err(AppError::Validation { fields, .. }) => {
+            let mut echo = form.echo();
+            echo.insert("member_ids".into(), json!(form.all("member_ids")));
+            echo.insert("catalogue_item_id".into(), json!(form.all("catalogue_item_id")));
+            let ctx = db.run(move |c| new_page(c, Value::Object(echo))).await?;
+            Ok(Either::Right(layout.render_errors("demand/new", ctx, &fields)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Everything the call's page shows to this user.
+fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+    let call = super::find_call(conn, id)?;
+    super::check_read(conn, user, &call)?;
+    let now = state.clock.now_naive();
+    let positions = super::positions(conn, id)?;
+    let agg = super::aggregate(conn, &call, now.date())?;
+    let mut ctx = json!({ "call": call_view(&call, now), "positions": positions });
+    if user.is(Role::Buyer) {
+        let mine = super::member_lines(conn, id, user.organisation_id)?;
+        let answered_at: Option<NaiveDateTime> = demand_responses::table
+            .filter(demand_responses::call_id.eq(id))
+            .filter(demand_responses::member_id.eq(user.organisation_id))
+            .select(demand_responses::answered_at)
+            .first(conn)
+            .optional()?;
+        let mut form = serde_json::Map::new();
+        for e in &mine {
+            form.insert(
+                format!("q_{}", e.position_id),
+                json!(crate::web::format::quantity_de(e.quantity.to_decimal())),
+            );
+            if let Some(p) = e.reference_price {
+                form.insert(
+                    format!("p_{}", e.position_id),
+                    json!(crate::web::format::decimal_de(p.to_decimal(), 2, 4)),
+                );
+            }
+        }
+        // Totals only: a buyer never sees another member's lines.
+        let rows: Vec<Value> = agg
+            .positions
+            .iter()
+            .map(
+                |(p, a)| json!({ "position": p, "total_quantity": a.total_quantity.to_string(), "members": a.members }),
+            )
+            .collect();
+        ctx["rows"] = json!(rows);
+        ctx["form"] = Value::Object(form);
+        ctx["answered_at"] = json!(answered_at);
+        ctx["view"] = json!("buyer");
+    } else {
+        let (deadline_date, deadline_time) = local(call.deadline);
+        let invited = super::invited_members(conn, &call)?;
+        ctx["invited"] = json!(invited.iter().map(|(_, n)| n).collect::<Vec<_>>());
+        ctx["answered"] = json!(agg.answered);
+        ctx["view"] = json!("cooperative");
+        ctx["can_edit"] = json!(user.is(Role::Officer) && (call.status == "draft" || call.accepts_demand(now)));
+        ctx["can_open"] = json!(user.is(Role::Officer) && call.status == "draft");
+        ctx["can_close"] = json!(user.is(Role::Officer) && call.status == "open" && now >= call.deadline);
+        if user.is(Role::Officer) {
+            ctx["catalogue"] = json!(crate::orgs::list_catalogue(conn)?
+                .into_iter()
+                .filter(|i| i.active)
+                .collect::<Vec<_>>());
+            ctx["members"] = json!(members(conn)?);
+            ctx["form"] = json!({
+                "title": call.title, "description": call.description, "term_months": call.term_months.to_string(),
+                "deadline_date": deadline_date, "deadline_time": deadline_time,
+                "invite": if call.all_members { "all" } else { "chosen" },
+                "member_ids": invited.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>(),
+            });
+        }
+    }
+    Ok(ctx)
+}
+
+async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+    let (st, u) = (state.clone(), user.clone());
+    db.run(move |c| detail(c, &st, &u, id)).await
+}
+
+#[get("/bedarf/<id>")]
+async fn show(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+    Ok(layout.render("demand/show", detail_ctx(&db, &state, &user, id).await?))
+}
+
+/// Re-renders the call's page with errors, or redirects with a message.
+async fn after(
+    result: AppResult<String>,
+    id: i64,
+    layout: &Layout,
+    user: &CurrentUser,
+    db: &Db,
+    state: &AppState,
+    echo: Option<Value>,
+) -> Page {
+    match result {
+        Ok(message) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/bedarf/{id}")),
+            message,
+        ))),
+        Err(AppError::Validation { fields, .. }) => {
+            let mut ctx = detail_ctx(db, state, user, id).await?;
+            if let Some(echo) = echo {
+                ctx["form"] = echo;
+            }
+            Ok(Either::Right(layout.render_errors("demand/show", ctx, &fields)))
+        }
+        Err(AppError::Conflict(message)) => {
+            let mut fields = FieldErrors::new();
+            fields.insert("aktion".into(), vec![message]);
+            let ctx = detail_ctx(db, state, user, id).await?;
+            let mut page = layout.render_errors("demand/show", ctx, &fields);
+            page.0 = Status::Conflict;
+            Ok(Either::Right(page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/bedarf/<id>", data = "<form>")]
+async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    user.require(&[Role::Officer])?;
+    let input = call_input(&form);
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| {
+            let data = input.validate(st.clock.now_naive())?;
+            super::update_call(c, &st, &u, id, &data)
+        })
+        .await
+        .map(|_| "Die Änderungen wurden gespeichert; eingeladene Mitglieder wurden informiert, falls die Abfrage schon offen ist.".to_string());
+    let mut echo = form.echo();
+    echo.insert("member_ids".into(), json!(form.all("member_ids")));
+    after(result, id, &layout, &user, &db, &state, Some(Value::Object(echo))).await
+}
+
+#[post("/bedarf/<id>/positionen", data = "<form>")]
+async fn add_position(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    user.require(&[Role::Officer])?;
+    let input = PositionInput {
+        catalogue_item_id: form.get("catalogue_item_id").parse().ok(),
+        description: form.get("description"),
+        unit: form.get("unit"),
+        cpv_code: form.get("cpv_code"),
+        estimate_price: form.get("estimate_price"),
+    };
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| {
+            let data = input.validate(c)?;
+            super::add_position(c, &st, &u, id, &data)
+        })
+        .await
+        .map(|_| "Die Position wurde hinzugefügt.".to_string());
+    after(result, id, &layout, &user, &db, &state, None).await
+}
+
+#[post("/bedarf/<id>/positionen/<pid>/entfernen", data = "<_form>")]
+async fn remove_position(
+    id: i64,
+    pid: i64,
+    _form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| super::remove_position(c, &st, &u, id, pid))
+        .await
+        .map(|_| "Die Position wurde entfernt.".to_string());
+    after(result, id, &layout, &user, &db, &state, None).await
+}
+
+#[post("/bedarf/<id>/oeffnen", data = "<_form>")]
+async fn open(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| super::open_call(c, &st, &u, id))
+        .await
+        .map(|n| format!("Die Bedarfsabfrage ist offen; {n} Einkäuferinnen und Einkäufer der eingeladenen Mitglieder wurden per E-Mail benachrichtigt."));
+    after(result, id, &layout, &user, &db, &state, None).await
+}
+
+#[post("/bedarf/<id>/abschliessen", data = "<_form>")]
+async fn close(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| super::close_call(c, &st, &u, id))
+        .await
+        .map(|_| "Die Bedarfsabfrage ist abgeschlossen; der Bedarf ist endgültig.".to_string());
+    after(result, id, &layout, &user, &db, &state, None).await
+}
+
+#[post("/bedarf/<id>/meldung", data = "<form>")]
+async fn save_form(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    user.require(&[Role::Buyer])?;
+    // What the buyer typed comes back on error, not the stored values.
+    let echo = Value::Object(form.echo());
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| {
+            let call = super::find_call(c, id)?;
+            super::check_read(c, &u, &call)?;
+            let positions = super::positions(c, id)?;
+            let entries = super::entries_from_form(&positions, |f| form.get(f)).map_err(AppError::fields)?;
+            super::save_demand(c, &st, &u, id, &entries)?;
+            Ok(entries.len())
+        })
+        .await
+        .map(|n| format!("Ihr Bedarf wurde gespeichert ({n} Positionen). Sie können ihn bis zur Frist ändern."));
+    after(result, id, &layout, &user, &db, &state, Some(echo)).await
+}
+
+#[get("/bedarf/<id>/vorlage.csv")]
+async fn template_csv(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
+    user.require(&[Role::Buyer])?;
+    let bytes = db
+        .run(move |c| {
+            let call = super::find_call(c, id)?;
+            super::check_read(c, &user, &call)?;
+            let positions = super::positions(c, id)?;
+            let mine = super::member_lines(c, id, user.organisation_id)?;
+            Ok(super::csv_template(&positions, &mine))
+        })
+        .await?;
+    Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
+}
+
+#[derive(FromForm)]
+pub struct CsvUpload<'r> {
+    #[field(name = "_csrf")]
+    csrf: String,
+    file: TempFile<'r>,
+}
+
+/// Reads an uploaded file into memory (the upload limit caps its size).
+pub async fn read_upload(file: &TempFile<'_>) -> AppResult<Vec<u8>> {
+    use rocket::tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    let mut reader = file
+        .open()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?;
+    reader
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?;
+    Ok(bytes)
+}
+
+/// Multipart forms cannot use the `FormData` guard; the token is compared here instead.
+pub fn check_csrf(jar: &CookieJar<'_>, submitted: &str) -> AppResult<()> {
+    let expected = jar
+        .get_private(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if crate::auth::csrf::tokens_match(&expected, submitted) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und senden Sie es erneut.".into()))
+    }
+}
+
+fn row_errors_to_fields(errors: Vec<RowError>) -> FieldErrors {
+    let mut fields = FieldErrors::new();
+    fields.insert("file".into(), errors.iter().map(|e| e.to_string()).collect());
+    fields
+}
+
+#[post("/bedarf/<id>/meldung.csv", data = "<upload>")]
+async fn upload_csv(
+    id: i64,
+    upload: Form<CsvUpload<'_>>,
+    jar: &CookieJar<'_>,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
+    check_csrf(jar, &upload.csrf)?;
+    user.require(&[Role::Buyer])?;
+    let bytes = read_upload(&upload.file).await?;
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| {
+            let call = super::find_call(c, id)?;
+            super::check_read(c, &u, &call)?;
+            let positions = super::positions(c, id)?;
+            let entries =
+                super::entries_from_csv(&positions, &bytes).map_err(|e| AppError::fields(row_errors_to_fields(e)))?;
+            super::save_demand(c, &st, &u, id, &entries)?;
+            Ok(entries.len())
+        })
+        .await
+        .map(|n| {
+            format!("Die Datei wurde übernommen: {n} Positionen mit Bedarf. Ihr bisheriger Bedarf wurde ersetzt.")
+        });
+    after(result, id, &layout, &user, &db, &state, None).await
+}
+
+fn aggregation_view(agg: &super::Aggregation) -> Value {
+    let rows: Vec<Value> = agg
+        .positions
+        .iter()
+        .map(|(p, a)| json!({ "position": p, "agg": a, "members": agg.breakdown.get(&p.id).cloned().unwrap_or_default() }))
+        .collect();
+    json!({
+        "rows": rows,
+        "invited": agg.invited,
+        "answered": agg.answered,
+        "not_answered": agg.not_answered,
+        "estimated_total": agg.estimated_total.to_string(),
+        "eu_threshold": agg.eu_threshold.to_string(),
+        "eu_procedure_required": agg.eu_procedure_required,
+    })
+}
+
+#[get("/bedarf/<id>/auswertung")]
+async fn aggregation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+    user.require(&[Role::Officer, Role::Admin, Role::Board])?;
+    let now = state.clock.now_naive();
+    let (call, agg) = db
+        .run(move |c| {
+            let call = super::find_call(c, id)?;
+            let agg = super::aggregate(c, &call, now.date())?;
+            Ok((call, agg))
+        })
+        .await?;
+    let mut ctx = aggregation_view(&agg);
+    ctx["call"] = call_view(&call, now);
+    Ok(layout.render("demand/aggregation", ctx))
+}
+
+#[get("/bedarf/<id>/auswertung.csv")]
+async fn aggregation_csv(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
+    user.require(&[Role::Officer, Role::Admin, Role::Board])?;
+    let today = state.clock.now_naive().date();
+    let bytes = db
+        .run(move |c| {
+            let call = super::find_call(c, id)?;
+            Ok(super::aggregation_csv(&super::aggregate(c, &call, today)?))
+        })
+        .await?;
+    Ok(CsvDownload::new(bytes, &format!("bedarf-{id}-auswertung.csv")))
+}
+
+pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket.mount(
+        "/",
+        routes![
+            list,
+            new_call,
+            create,
+            show,
+            update,
+            add_position,
+            remove_position,
+            open,
+            close,
+            save_form,
+            template_csv,
+            upload_csv,
+            aggregation,
+            aggregation_csv
+        ],
+    )
+}
