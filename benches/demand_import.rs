@@ -170,6 +170,9 @@ fn bench_backend(c: &mut Criterion, name: &str, s: &Setup) {
             demand::save_demand(&mut conn, &s.app.state, &s.buyer, s.call, &entries).unwrap();
         })
     });
+    group.bench_function("part: parse and validate only", |b| {
+        b.iter(|| demand::entries_from_csv(&positions, &s.csv).unwrap().len())
+    });
     group.bench_function("anchor: raw insert of pre-parsed rows", |b| {
         b.iter(|| {
             let mut conn = s.app.db.get().unwrap();

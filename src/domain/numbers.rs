@@ -52,9 +52,66 @@ pub fn evidence(text: &str) -> Option<DecimalStyle> {
     }
 }
 
+/// The common case without allocation: optional sign, digits, thousands separators in valid
+/// groups, one decimal separator. Anything else goes the careful way in `parse`.
+fn parse_fast(text: &str, decimal: u8, thousands: u8) -> Option<Decimal> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let mut mantissa: i128 = 0;
+    let mut scale: u32 = 0;
+    let mut in_fraction = false;
+    let mut group_len: usize = 0;
+    let mut seen_thousands = false;
+    let mut any_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+                any_digit = true;
+                if in_fraction {
+                    scale += 1;
+                } else {
+                    group_len += 1;
+                }
+            }
+            _ if b == thousands && !in_fraction => {
+                // First group 1–3 digits, every later one exactly 3.
+                if group_len == 0 || group_len > 3 || (seen_thousands && group_len != 3) {
+                    return None;
+                }
+                seen_thousands = true;
+                group_len = 0;
+            }
+            _ if b == decimal && !in_fraction => {
+                if seen_thousands && group_len != 3 {
+                    return None;
+                }
+                in_fraction = true;
+            }
+            _ => return None,
+        }
+    }
+    if !any_digit || (in_fraction && scale == 0) || (seen_thousands && !in_fraction && group_len != 3) || scale > 28 {
+        return None;
+    }
+    let value = Decimal::try_from_i128_with_scale(if negative { -mantissa } else { mantissa }, scale).ok()?;
+    Some(value)
+}
+
 /// Parses a number in the given style. Spaces (also narrow no-break) inside are thousands
 /// separators too. Returns a German reason on failure.
 pub fn parse(text: &str, style: DecimalStyle) -> Result<Decimal, String> {
+    let (d, t) = match style {
+        DecimalStyle::Comma => (b',', b'.'),
+        DecimalStyle::Point => (b'.', b','),
+    };
+    if let Some(value) = parse_fast(text.trim(), d, t) {
+        return Ok(value);
+    }
     let cleaned: String = text
         .trim()
         .chars()
@@ -146,6 +203,30 @@ mod tests {
         assert!(parse("", DecimalStyle::Comma).is_err());
         assert!(parse(",", DecimalStyle::Comma).is_err());
         assert!(parse("1e5", DecimalStyle::Point).is_err());
+    }
+
+    #[test]
+    fn fast_and_careful_paths_agree() {
+        for (text, style) in [
+            ("1.234,5", DecimalStyle::Comma),
+            ("1.234.567,891", DecimalStyle::Comma),
+            ("0,0001", DecimalStyle::Comma),
+            ("-3", DecimalStyle::Comma),
+            ("12.50", DecimalStyle::Point),
+            ("1,234.5", DecimalStyle::Point),
+            ("1234", DecimalStyle::Comma),
+            (",5", DecimalStyle::Comma),
+        ] {
+            let fast = parse_fast(
+                text,
+                if style == DecimalStyle::Comma { b',' } else { b'.' },
+                if style == DecimalStyle::Comma { b'.' } else { b',' },
+            );
+            assert_eq!(fast, Some(parse(text, style).unwrap()), "{text}");
+        }
+        for bad in ["12.34,5", "1,2,3", "", ",", "1.", "1.23", "--1", "1 234"] {
+            assert_eq!(parse_fast(bad, b',', b'.'), None, "{bad}");
+        }
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 #[derive(Debug, Clone)]
 pub struct Table {
     pub headers: Vec<String>,
-    pub rows: Vec<(usize, Vec<String>)>,
+    /// One allocation per row (a `StringRecord`), not one per cell: files run to 100,000 lines.
+    pub rows: Vec<(usize, csv::StringRecord)>,
 }
 
 fn normalise_header(h: &str) -> String {
@@ -79,6 +80,7 @@ impl Table {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(sniff_delimiter(&text))
             .flexible(true)
+            .trim(csv::Trim::All)
             .has_headers(false)
             .from_reader(text.as_bytes());
         // The csv reader does not count skipped blank lines; line numbers come from byte offsets.
@@ -106,13 +108,12 @@ impl Table {
                 reason: format!("Die Zeile ist kein gültiges CSV ({e})."),
             })?;
             let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
-            let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-            if cells.iter().all(String::is_empty) {
+            if record.iter().all(str::is_empty) {
                 continue;
             }
             match headers {
-                None => headers = Some(cells.iter().map(|h| normalise_header(h)).collect()),
-                Some(_) => rows.push((line, cells)),
+                None => headers = Some(record.iter().map(normalise_header).collect()),
+                Some(_) => rows.push((line, record)),
             }
         }
         let headers = headers.ok_or_else(|| RowError {
@@ -145,7 +146,7 @@ impl Table {
         let mut votes = (0usize, 0usize);
         for (_, cells) in &self.rows {
             for &c in columns {
-                match cells.get(c).and_then(|v| numbers::evidence(v)) {
+                match cells.get(c).and_then(numbers::evidence) {
                     Some(DecimalStyle::Comma) => votes.0 += 1,
                     Some(DecimalStyle::Point) => votes.1 += 1,
                     None => {}
@@ -161,8 +162,12 @@ impl Table {
 }
 
 /// Reads an optional number cell; empty means none.
-pub fn number_cell(cells: &[String], column: Option<usize>, style: DecimalStyle) -> Result<Option<Decimal>, String> {
-    match column.and_then(|c| cells.get(c)).map(|s| s.as_str()) {
+pub fn number_cell(
+    cells: &csv::StringRecord,
+    column: Option<usize>,
+    style: DecimalStyle,
+) -> Result<Option<Decimal>, String> {
+    match column.and_then(|c| cells.get(c)) {
         None | Some("") => Ok(None),
         Some(text) => numbers::parse(text, style).map(Some),
     }
@@ -262,7 +267,7 @@ mod tests {
 
     #[test]
     fn number_cells() {
-        let cells = vec!["1.234,5".to_string(), "".to_string()];
+        let cells = csv::StringRecord::from(vec!["1.234,5", ""]);
         assert_eq!(
             number_cell(&cells, Some(0), DecimalStyle::Comma).unwrap(),
             Some(dec!(1234.5))

@@ -32,7 +32,31 @@ fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
     Ok(json!(rows))
 }
 
-fn start_context(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Value> {
+/// Calls that need this user: the officer's drafts and running calls, the buyer's open ones.
+fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
+    use crate::db::schema::demand_responses;
+    let calls = crate::demand::list_calls(conn, user)?;
+    let answered: Vec<i64> = demand_responses::table
+        .filter(demand_responses::member_id.eq(user.organisation_id))
+        .select(demand_responses::call_id)
+        .load(conn)?;
+    Ok(calls
+        .into_iter()
+        .filter(|c| match user.role {
+            Role::Buyer => c.accepts_demand(now),
+            _ => c.status != "closed",
+        })
+        .map(|c| {
+            json!({
+                "id": c.id, "title": c.title, "deadline": c.deadline, "status": c.status,
+                "state_label": c.state_label(now), "deadline_passed": now >= c.deadline,
+                "answered": answered.contains(&c.id),
+            })
+        })
+        .collect())
+}
+
+fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
     let mut ctx = json!({ "role": user.role.code() });
     match user.role {
         Role::Admin => {
@@ -61,6 +85,7 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Value> {
                 .collect();
         }
         Role::Officer => {
+            ctx["calls"] = pending_calls(conn, user, now)?;
             ctx["counts"] = json!({
                 "members": count_orgs(conn, OrgType::Member, None)?,
                 "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
@@ -79,14 +104,18 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Value> {
             // Only the user's own organisation: nothing about other members or vendors.
             let org = crate::orgs::find_org(conn, user.organisation_id)?;
             ctx["organisation"] = json!(org);
+            if user.role == Role::Buyer {
+                ctx["calls"] = pending_calls(conn, user, now)?;
+            }
         }
     }
     Ok(ctx)
 }
 
 #[get("/")]
-pub async fn index(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+pub async fn index(layout: Layout, user: CurrentUser, db: Db, state: crate::AppState) -> AppResult<Template> {
     let u = user.clone();
-    let ctx = db.run(move |c| start_context(c, &u)).await?;
+    let now = state.clock.now_naive();
+    let ctx = db.run(move |c| start_context(c, &u, now)).await?;
     Ok(layout.render("start", ctx))
 }
