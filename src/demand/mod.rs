@@ -897,7 +897,7 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
     let by_no: HashMap<i32, i64> = positions.iter().map(|p| (p.position_no, p.id)).collect();
     let mut errors = Vec::new();
     let mut entries = Vec::with_capacity(table.rows.len());
-    let mut seen: HashMap<i64, usize> = HashMap::new();
+    let mut seen: HashMap<i64, usize> = HashMap::with_capacity(table.rows.len());
     let price_header = price_col.map(|c| table.headers[c].clone()).unwrap_or_default();
     for (line, cells) in &table.rows {
         let err = |column: &str, reason: String| RowError {
@@ -905,7 +905,9 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
             column: column.to_string(),
             reason,
         };
-        let pos_text = cells.get(pos_col).map(|s| s.trim_end_matches('.')).unwrap_or("");
+        let pos_text = import::cell(cells, pos_col)
+            .map(|s| s.trim_end_matches('.'))
+            .unwrap_or("");
         let Some(&position_id) = pos_text.parse::<i32>().ok().and_then(|n| by_no.get(&n)) else {
             errors.push(err(
                 "Pos.",
@@ -925,7 +927,10 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
             Ok(Some(d)) => match Quantity::from_decimal(d).and_then(Quantity::positive) {
                 Ok(q) => Some(q),
                 Err(e) => {
-                    errors.push(err("Menge", format!("„{}“ {e}", cells.get(qty_col).unwrap_or(""))));
+                    errors.push(err(
+                        "Menge",
+                        format!("„{}“ {e}", import::cell(cells, qty_col).unwrap_or("")),
+                    ));
                     continue;
                 }
             },
@@ -941,7 +946,7 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
                 Err(e) => {
                     errors.push(err(
                         &price_header,
-                        format!("„{}“ {e}", price_col.and_then(|c| cells.get(c)).unwrap_or("")),
+                        format!("„{}“ {e}", price_col.and_then(|c| import::cell(cells, c)).unwrap_or("")),
                     ));
                     continue;
                 }

@@ -66,8 +66,15 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 #[derive(Debug, Clone)]
 pub struct Table {
     pub headers: Vec<String>,
-    /// One allocation per row (a `StringRecord`), not one per cell: files run to 100,000 lines.
-    pub rows: Vec<(usize, csv::StringRecord)>,
+    /// One allocation per row, not one per cell, and UTF-8 checked only for the cells read:
+    /// files run to 100,000 lines.
+    pub rows: Vec<(usize, csv::ByteRecord)>,
+}
+
+/// A cell of a row, trimmed; the file was decoded to UTF-8 before splitting on ASCII separators,
+/// so every cell is valid UTF-8.
+pub fn cell(row: &csv::ByteRecord, column: usize) -> Option<&str> {
+    row.get(column).and_then(|b| std::str::from_utf8(b).ok()).map(str::trim)
 }
 
 fn normalise_header(h: &str) -> String {
@@ -80,7 +87,6 @@ impl Table {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(sniff_delimiter(&text))
             .flexible(true)
-            .trim(csv::Trim::All)
             .has_headers(false)
             .from_reader(text.as_bytes());
         // The csv reader does not count skipped blank lines; line numbers come from byte offsets.
@@ -101,18 +107,24 @@ impl Table {
         };
         let mut headers: Option<Vec<String>> = None;
         let mut rows = Vec::new();
-        for record in reader.records() {
+        for record in reader.byte_records() {
             let record = record.map_err(|e| RowError {
                 line: e.position().map(|p| line_of(p.byte())).unwrap_or(0),
                 column: String::new(),
                 reason: format!("Die Zeile ist kein gültiges CSV ({e})."),
             })?;
             let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
-            if record.iter().all(str::is_empty) {
+            if record.iter().all(|c| c.trim_ascii().is_empty()) {
                 continue;
             }
             match headers {
-                None => headers = Some(record.iter().map(normalise_header).collect()),
+                None => {
+                    headers = Some(
+                        (0..record.len())
+                            .map(|i| normalise_header(cell(&record, i).unwrap_or("")))
+                            .collect(),
+                    )
+                }
                 Some(_) => rows.push((line, record)),
             }
         }
@@ -146,7 +158,7 @@ impl Table {
         let mut votes = (0usize, 0usize);
         for (_, cells) in &self.rows {
             for &c in columns {
-                match cells.get(c).and_then(numbers::evidence) {
+                match cell(cells, c).and_then(numbers::evidence) {
                     Some(DecimalStyle::Comma) => votes.0 += 1,
                     Some(DecimalStyle::Point) => votes.1 += 1,
                     None => {}
@@ -163,11 +175,11 @@ impl Table {
 
 /// Reads an optional number cell; empty means none.
 pub fn number_cell(
-    cells: &csv::StringRecord,
+    cells: &csv::ByteRecord,
     column: Option<usize>,
     style: DecimalStyle,
 ) -> Result<Option<Decimal>, String> {
-    match column.and_then(|c| cells.get(c)) {
+    match column.and_then(|c| cell(cells, c)) {
         None | Some("") => Ok(None),
         Some(text) => numbers::parse(text, style).map(Some),
     }
@@ -267,7 +279,7 @@ mod tests {
 
     #[test]
     fn number_cells() {
-        let cells = csv::StringRecord::from(vec!["1.234,5", ""]);
+        let cells = csv::ByteRecord::from(vec!["1.234,5", " "]);
         assert_eq!(
             number_cell(&cells, Some(0), DecimalStyle::Comma).unwrap(),
             Some(dec!(1234.5))
