@@ -452,3 +452,162 @@ fn openapi_document_describes_exactly_the_mounted_routes() {
         assert!(!node.is_null(), "dangling $ref {reference}");
     }
 }
+
+#[test]
+fn api_admin_changes_organisations_and_users_and_others_are_refused() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let admin = api_token(&browser(&app, "admin"));
+        let officer = api_token(&browser(&app, "officer"));
+        let vendor_session = browser(&app, "vendor");
+        let api = app.client();
+        // Outsiders change nothing.
+        for token in [&officer] {
+            let res = api
+                .post(format!("/api/v1/organisations/{}/status", w.vendor))
+                .header(bearer(token))
+                .header(ContentType::JSON)
+                .body(json!({ "vendor_status": "suspended" }).to_string())
+                .dispatch();
+            assert_eq!(res.status(), Status::Forbidden);
+            let res = api
+                .post(format!("/api/v1/users/{}/active", w.users["buyer_a"]))
+                .header(bearer(token))
+                .header(ContentType::JSON)
+                .body(json!({ "active": false }).to_string())
+                .dispatch();
+            assert_eq!(res.status(), Status::Forbidden);
+        }
+        assert_eq!(vendor_session.get("/").dispatch().status(), Status::Ok);
+        // The admin suspends the vendor: its session ends.
+        let res = api
+            .post(format!("/api/v1/organisations/{}/status", w.vendor))
+            .header(bearer(&admin))
+            .header(ContentType::JSON)
+            .body(json!({ "vendor_status": "suspended" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(res.into_json::<Value>().unwrap()["vendor_status"], "suspended");
+        assert_eq!(vendor_session.get("/").dispatch().status(), Status::SeeOther);
+        let res = api
+            .post(format!("/api/v1/organisations/{}/status", w.vendor))
+            .header(bearer(&admin))
+            .header(ContentType::JSON)
+            .body(json!({ "vendor_status": "pending" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        // Master data change with validation.
+        let res = api
+            .put(format!("/api/v1/organisations/{}", w.member_a))
+            .header(bearer(&admin))
+            .header(ContentType::JSON)
+            .body(json!({ "name": "Stadt Adorf (neu)", "street": "Markt 2", "postal_code": "3511", "city": "Adorf", "member_kind": "kommune" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let res = api
+            .put(format!("/api/v1/organisations/{}", w.member_a))
+            .header(bearer(&admin))
+            .header(ContentType::JSON)
+            .body(json!({ "name": "Stadt Adorf (neu)", "street": "Markt 2", "postal_code": "35110", "city": "Adorf", "member_kind": "kommune" }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        // A role change ends the user's API tokens.
+        let buyer_token = api_token(&browser(&app, "buyer_a"));
+        assert_eq!(
+            api.get("/api/v1/me").header(bearer(&buyer_token)).dispatch().status(),
+            Status::Ok
+        );
+        let res = api
+            .put(format!("/api/v1/users/{}", w.users["buyer_a"]))
+            .header(bearer(&admin))
+            .header(ContentType::JSON)
+            .body(json!({ "email": "buyer_a@test.example", "name": "Person A", "role": "buyer", "organisation_id": w.member_b }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(
+            api.get("/api/v1/me").header(bearer(&buyer_token)).dispatch().status(),
+            Status::Unauthorized
+        );
+        let res = api
+            .post(format!("/api/v1/users/{}/active", w.users["buyer_b"]))
+            .header(bearer(&admin))
+            .header(ContentType::JSON)
+            .body(json!({ "active": false }).to_string())
+            .dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(res.into_json::<Value>().unwrap()["active"], false);
+        assert_eq!(audit_count(&app, "vendor.suspended"), 1);
+        assert_eq!(audit_count(&app, "organisation.updated"), 1);
+        assert_eq!(audit_count(&app, "user.updated"), 1);
+        assert_eq!(audit_count(&app, "user.deactivated"), 1);
+    });
+}
+
+/// Follows `$ref` and merges `allOf` into one list of property names.
+fn documented_properties(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let mut node = doc;
+        for seg in r.trim_start_matches("#/").split('/') {
+            node = &node[seg];
+        }
+        return documented_properties(doc, node);
+    }
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        names.extend(documented_properties(doc, part));
+    }
+    names
+}
+
+/// Every field an API answer carries is documented in the schema of that answer.
+#[test]
+fn api_answers_carry_only_documented_fields() {
+    let app = TestApp::new(buendel::db::Backend::Sqlite);
+    let w = app.world();
+    let token = api_token(&browser(&app, "admin"));
+    let officer = current_user(&app, "officer");
+    let call = {
+        let mut c = app.conn();
+        let data = buendel::demand::CallData {
+            title: "Schema".into(),
+            description: String::new(),
+            term_months: 12,
+            deadline: app.state.clock.now_naive() + chrono::Duration::days(5),
+            all_members: true,
+            member_ids: vec![],
+        };
+        let p = buendel::demand::PositionData {
+            catalogue_item_id: None,
+            description: "Tablet".into(),
+            unit: "Stück".into(),
+            cpv_code: "30213200-7".into(),
+            estimate_price: None,
+        };
+        buendel::demand::create_call(&mut c, &app.state, &officer, &data, &[p]).unwrap()
+    };
+    let api = app.client();
+    let doc: Value = api.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
+    for (path, template) in [
+        ("/api/v1/me".to_string(), "/me"),
+        (format!("/api/v1/organisations/{}", w.member_a), "/organisations/{id}"),
+        (format!("/api/v1/users/{}", w.users["buyer_a"]), "/users/{id}"),
+        (format!("/api/v1/demand-calls/{call}"), "/demand-calls/{id}"),
+    ] {
+        let body: Value = api
+            .get(path.clone())
+            .header(bearer(&token))
+            .dispatch()
+            .into_json()
+            .unwrap();
+        let schema = &doc["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        let documented = documented_properties(&doc, schema);
+        assert!(!documented.is_empty(), "{template} has a schema");
+        for key in body.as_object().unwrap().keys() {
+            assert!(documented.contains(key), "{template}: field {key} is not documented");
+        }
+    }
+}

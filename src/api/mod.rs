@@ -17,7 +17,7 @@ use rocket::http::Status;
 use rocket::request::Request;
 use rocket::response::status;
 use rocket::serde::json::Json;
-use rocket::{get, post, routes, Build, Rocket};
+use rocket::{get, post, put, routes, Build, Rocket};
 use serde::{Deserialize, Serialize};
 
 /// A JSON body whose parse errors are answered in German with the position of the problem.
@@ -146,6 +146,78 @@ async fn create_organisation(
     Ok(status::Created::new(format!("/api/v1/organisations/{}", org.id)).body(Json(org)))
 }
 
+/// Changes an organisation's master data (admin); its kind stays what it is.
+#[put("/organisations/<id>", data = "<body>")]
+async fn update_organisation(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<OrgInput>,
+) -> AppResult<Json<Organisation>> {
+    user.0.require(&[Role::Admin])?;
+    let actor = user.0.actor();
+    let input = body.0;
+    Ok(Json(
+        db.run(move |c| {
+            let org_type: OrgType = orgs::find_org(c, id)?.org_type.parse().map_err(AppError::Internal)?;
+            let data = input.validate(org_type)?;
+            orgs::update_org(c, &state, &actor, id, &data)?;
+            orgs::find_org(c, id)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    vendor_status: Option<String>,
+}
+
+/// Activates or deactivates an organisation, or approves or suspends a vendor (admin).
+#[post("/organisations/<id>/status", data = "<body>")]
+async fn organisation_status(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<StatusBody>,
+) -> AppResult<Json<Organisation>> {
+    user.0.require(&[Role::Admin])?;
+    let vendor_status = match body.0.vendor_status.as_deref() {
+        None => None,
+        Some(s) => match s.parse::<crate::domain::roles::VendorStatus>() {
+            Ok(v @ (crate::domain::roles::VendorStatus::Approved | crate::domain::roles::VendorStatus::Suspended)) => {
+                Some(v)
+            }
+            _ => return Err(AppError::field("vendor_status", "Erlaubt sind approved und suspended.")),
+        },
+    };
+    if body.0.active.is_none() && vendor_status.is_none() {
+        return Err(AppError::field(
+            "active",
+            "Bitte geben Sie active oder vendor_status an.",
+        ));
+    }
+    let actor = user.0.actor();
+    let active = body.0.active;
+    Ok(Json(
+        db.run(move |c| {
+            if let Some(a) = active {
+                orgs::set_org_active(c, &state, &actor, id, a)?;
+            }
+            if let Some(v) = vendor_status {
+                orgs::set_vendor_status(c, &state, &actor, id, v)?;
+            }
+            orgs::find_org(c, id)
+        })
+        .await?,
+    ))
+}
+
 #[get("/users")]
 async fn list_users(user: ApiUser, db: Db) -> AppResult<Json<Vec<User>>> {
     user.0.require(&[Role::Admin])?;
@@ -188,6 +260,42 @@ async fn create_user(
     Ok(status::Created::new(format!("/api/v1/users/{}", created.id)).body(Json(created)))
 }
 
+/// Changes a user (admin): name, e-mail, role, organisation, optionally a new password. Ends the
+/// user's sessions and revokes its API tokens.
+#[put("/users/<id>", data = "<body>")]
+async fn update_user(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<UserInput>) -> AppResult<Json<User>> {
+    user.0.require(&[Role::Admin])?;
+    let actor = user.0.actor();
+    let input = body.0;
+    Ok(Json(
+        db.run(move |c| {
+            let data = input.validate(c, false)?;
+            orgs::update_user(c, &state, &actor, id, &data)?;
+            orgs::find_user(c, id)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ActiveBody {
+    active: bool,
+}
+
+#[post("/users/<id>/active", data = "<body>")]
+async fn user_active(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ActiveBody>) -> AppResult<Json<User>> {
+    user.0.require(&[Role::Admin])?;
+    let active = body.0.active;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            orgs::set_user_active(c, &state, &u, id, active)?;
+            orgs::find_user(c, id)
+        })
+        .await?,
+    ))
+}
+
 #[get("/openapi.json")]
 fn openapi_json() -> rocket::response::content::RawJson<String> {
     rocket::response::content::RawJson(openapi::document().to_string())
@@ -203,9 +311,13 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
             list_organisations,
             get_organisation,
             create_organisation,
+            update_organisation,
+            organisation_status,
             list_users,
             get_user,
             create_user,
+            update_user,
+            user_active,
             openapi_json
         ],
     )

@@ -63,14 +63,31 @@ pub fn document() -> Value {
                 "post": op("Mitglied oder Lieferant anlegen (Administration)", "201", ok(schema_ref("Organisation"), "Angelegt"), json!({ "requestBody": body("OrganisationInput") }))
             },
             "/organisations/{id}": {
-                "get": op("Eine Organisation (die eigene, oder jede für die Administration)", "200", ok(schema_ref("Organisation"), "Organisation"), json!({ "parameters": id_param() }))
+                "get": op("Eine Organisation (die eigene, oder jede für die Administration)", "200", ok(schema_ref("Organisation"), "Organisation"), json!({ "parameters": id_param() })),
+                "put": op("Stammdaten ändern (Administration); die Art bleibt", "200", ok(schema_ref("Organisation"), "Geändert"), json!({ "parameters": id_param(), "requestBody": body("OrganisationInput") }))
+            },
+            "/organisations/{id}/status": {
+                "post": op("Aktivieren/deaktivieren oder Lieferant freigeben/sperren (Administration)", "200", ok(schema_ref("Organisation"), "Geändert"), json!({
+                    "parameters": id_param(),
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "active": { "type": "boolean" }, "vendor_status": { "type": "string", "enum": ["approved", "suspended"] } }
+                    } } } }
+                }))
             },
             "/users": {
                 "get": op("Benutzer auflisten (Administration)", "200", ok(list_of("User"), "Liste"), json!({})),
                 "post": op("Benutzer anlegen (Administration)", "201", ok(schema_ref("User"), "Angelegt"), json!({ "requestBody": body("UserInput") }))
             },
             "/users/{id}": {
-                "get": op("Ein Benutzer (man selbst, oder jeder für die Administration)", "200", ok(schema_ref("User"), "Benutzer"), json!({ "parameters": id_param() }))
+                "get": op("Ein Benutzer (man selbst, oder jeder für die Administration)", "200", ok(schema_ref("User"), "Benutzer"), json!({ "parameters": id_param() })),
+                "put": op("Benutzer ändern (Administration); beendet Sitzungen und widerruft API-Tokens", "200", ok(schema_ref("User"), "Geändert"), json!({ "parameters": id_param(), "requestBody": body("UserInput") }))
+            },
+            "/users/{id}/active": {
+                "post": op("Konto aktivieren oder deaktivieren (Administration)", "200", ok(schema_ref("User"), "Geändert"), json!({
+                    "parameters": id_param(),
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["active"], "properties": { "active": { "type": "boolean" } } } } } }
+                }))
             },
             "/demand-calls": {
                 "get": op("Bedarfsabfragen (Genossenschaft: alle; Einkauf: die eingeladenen)", "200", ok(list_of("DemandCall"), "Liste"), json!({})),
@@ -189,7 +206,11 @@ pub fn document() -> Value {
                         "term_months": { "type": "integer" },
                         "deadline": { "type": "string", "description": "UTC" },
                         "status": { "type": "string", "enum": ["draft", "open", "closed"] },
-                        "all_members": { "type": "boolean" }
+                        "all_members": { "type": "boolean" },
+                        "created_by": { "type": "integer", "format": "int64" },
+                        "created_at": { "type": "string" },
+                        "opened_at": { "type": "string", "nullable": true },
+                        "closed_at": { "type": "string", "nullable": true }
                     }
                 },
                 "DemandCallDetail": {
@@ -207,6 +228,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "properties": {
                         "id": { "type": "integer", "format": "int64" },
+                        "call_id": { "type": "integer", "format": "int64" },
                         "position_no": { "type": "integer" },
                         "catalogue_item_id": { "type": "integer", "nullable": true },
                         "description": { "type": "string" },
