@@ -460,10 +460,11 @@ fn api_admin_changes_organisations_and_users_and_others_are_refused() {
         let w = app.world();
         let admin = api_token(&browser(&app, "admin"));
         let officer = api_token(&browser(&app, "officer"));
+        let board = api_token(&browser(&app, "board"));
         let vendor_session = browser(&app, "vendor");
         let api = app.client();
         // Outsiders change nothing.
-        for token in [&officer] {
+        for token in [&officer, &board] {
             let res = api
                 .post(format!("/api/v1/organisations/{}/status", w.vendor))
                 .header(bearer(token))
