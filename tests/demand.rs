@@ -378,7 +378,10 @@ fn a_buyer_never_reads_or_changes_another_members_lines() {
         let page = a.get(format!("/bedarf/{call}")).dispatch().into_string().unwrap();
         assert!(!page.contains("123,45"), "B's reference price is not shown to A");
         assert!(!page.contains("Stadt Bedorf"));
-        assert!(page.contains("777"), "the total across members is shown");
+        assert!(
+            !page.contains("777"),
+            "with fewer than three reporting members no total is shown"
+        );
         assert_eq!(
             a.get(format!("/bedarf/{call}/auswertung")).dispatch().status(),
             Status::Forbidden
@@ -772,5 +775,128 @@ fn api_runs_the_whole_call() {
         let mut c = app.conn();
         let mails: i64 = outbox::table.count().get_result(&mut *c).unwrap();
         assert_eq!(mails, 1, "buyer_b was invited by mail");
+    });
+}
+
+#[test]
+fn buyers_see_totals_only_from_three_reporting_members() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let officer = current_user(&app, "officer");
+        let mut c = app.conn();
+        // A third member with a buyer, invited to a call with one position.
+        let data = org_input("Stadt Cedorf")
+            .validate(buendel::domain::roles::OrgType::Member)
+            .unwrap();
+        let member_c = buendel::orgs::insert_org(&mut c, app.state.clock.now_naive(), &data, None).unwrap();
+        let user = buendel::orgs::UserData {
+            email: "buyer_c@test.example".into(),
+            name: "Person C".into(),
+            role: buendel::domain::roles::Role::Buyer,
+            organisation_id: member_c,
+            password: None,
+        };
+        buendel::orgs::insert_user(
+            &mut c,
+            app.state.clock.now_naive(),
+            &user,
+            &buendel::auth::hash_password(PASSWORD).unwrap(),
+        )
+        .unwrap();
+        let call_data = CallData {
+            title: "Drei".into(),
+            description: String::new(),
+            term_months: 12,
+            deadline: app.state.clock.now_naive() + chrono::Duration::days(3),
+            all_members: true,
+            member_ids: vec![],
+        };
+        let call = demand::create_call(
+            &mut c,
+            &app.state,
+            &officer,
+            &call_data,
+            &[position("Headset", "32342100-3", None)],
+        )
+        .unwrap();
+        demand::open_call(&mut c, &app.state, &officer, call).unwrap();
+        let pid = demand::positions(&mut c, call).unwrap()[0].id;
+        drop(c);
+        let page_total = |html: &str| html.contains(">1.111<");
+        for (key, qty) in [("buyer_a", "1000"), ("buyer_b", "100")] {
+            let u = current_user(&app, key);
+            let mut c = app.conn();
+            demand::save_demand(
+                &mut c,
+                &app.state,
+                &u,
+                call,
+                &[DemandEntry {
+                    position_id: pid,
+                    quantity: Quantity::from_str(qty).unwrap(),
+                    reference_price: None,
+                }],
+            )
+            .unwrap();
+        }
+        let a = browser(&app, "buyer_a");
+        assert!(
+            !a.get(format!("/bedarf/{call}"))
+                .dispatch()
+                .into_string()
+                .unwrap()
+                .contains(">1.100<"),
+            "two members: hidden"
+        );
+        let u = current_user(&app, "buyer_c");
+        {
+            let mut c = app.conn();
+            demand::save_demand(
+                &mut c,
+                &app.state,
+                &u,
+                call,
+                &[DemandEntry {
+                    position_id: pid,
+                    quantity: Quantity::from_str("11").unwrap(),
+                    reference_price: None,
+                }],
+            )
+            .unwrap();
+        }
+        assert!(
+            page_total(&a.get(format!("/bedarf/{call}")).dispatch().into_string().unwrap()),
+            "three members: shown"
+        );
+        let _ = w;
+    });
+}
+
+#[test]
+fn csv_upload_names_the_positions_it_removed() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (call, pos) = open_call(&app, &w);
+        let buyer = current_user(&app, "buyer_a");
+        {
+            let mut c = app.conn();
+            let entries: Vec<DemandEntry> = pos
+                .iter()
+                .map(|p| DemandEntry {
+                    position_id: *p,
+                    quantity: Quantity::from_str("2").unwrap(),
+                    reference_price: None,
+                })
+                .collect();
+            demand::save_demand(&mut c, &app.state, &buyer, call, &entries).unwrap();
+        }
+        let client = browser(&app, "buyer_a");
+        let (status, _) = upload(&client, call, b"Pos.;Menge\n1;5\n");
+        assert_eq!(status, Status::SeeOther);
+        let page = client.get(format!("/bedarf/{call}")).dispatch().into_string().unwrap();
+        assert!(page.contains("1 Position mit Bedarf"), "{page}");
+        assert!(page.contains("Nicht mehr enthalten und daher entfernt: Pos. 2, 3."));
     });
 }

@@ -219,8 +219,20 @@ fn parse_price(text: &str) -> Result<Option<Price>, String> {
 
 impl PositionInput {
     pub fn validate(&self, conn: &mut DbConn) -> AppResult<PositionData> {
-        let estimate_price = parse_price(&self.estimate_price)
-            .map_err(|e| AppError::field("estimate_price", format!("Der Schätzpreis {e}.")))?;
+        // Every problem at once: the price and the position's own fields.
+        let price = parse_price(&self.estimate_price);
+        if let (Err(e), None) = (&price, self.catalogue_item_id) {
+            let mut errors = crate::orgs::validate_catalogue_item(&self.description, &self.unit, &self.cpv_code)
+                .err()
+                .map(|e| e.field_errors())
+                .unwrap_or_default();
+            errors
+                .entry("estimate_price".into())
+                .or_default()
+                .push(format!("Der Schätzpreis {e}."));
+            return Err(AppError::fields(errors));
+        }
+        let estimate_price = price.map_err(|e| AppError::field("estimate_price", format!("Der Schätzpreis {e}.")))?;
         if let Some(item_id) = self.catalogue_item_id {
             let item: Option<(String, String, String)> = catalogue_items::table
                 .find(item_id)
@@ -821,6 +833,15 @@ pub fn save_demand(
     })
 }
 
+/// The first `max` characters of a text, with "…" when cut.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// Reads the demand form: fields `q_<position id>` (quantity) and `p_<position id>` (reference
 /// price); an empty quantity means no demand for that position.
 pub fn entries_from_form(
@@ -832,11 +853,7 @@ pub fn entries_from_form(
     for p in positions {
         let (qf, pf) = (format!("q_{}", p.id), format!("p_{}", p.id));
         let (qt, pt) = (get(&qf), get(&pf));
-        let label = format!(
-            "Pos. {} ({})",
-            p.position_no,
-            p.description.chars().take(40).collect::<String>()
-        );
+        let label = format!("Pos. {} ({})", p.position_no, short(&p.description, 40));
         let quantity = if qt.is_empty() {
             None
         } else {
@@ -888,7 +905,7 @@ pub const CSV_PRICE: &[&str] = &["referenzpreis (eur netto)", "referenzpreis", "
 /// Reads an uploaded demand file; every bad row is reported (line, column, reason).
 pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<DemandEntry>, Vec<RowError>> {
     let table = Table::parse(bytes).map_err(|e| vec![e])?;
-    let (pos_col, qty_col) = match (table.column(CSV_POSITION), table.column(CSV_QUANTITY)) {
+    let (pos_col, qty_col) = match (table.column(CSV_POSITION, "Pos."), table.column(CSV_QUANTITY, "Menge")) {
         (Ok(p), Ok(q)) => (p, q),
         (p, q) => return Err([p.err(), q.err()].into_iter().flatten().collect()),
     };
@@ -898,7 +915,7 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
     let mut errors = Vec::new();
     let mut entries = Vec::with_capacity(table.rows.len());
     let mut seen: HashMap<i64, usize> = HashMap::with_capacity(table.rows.len());
-    let price_header = price_col.map(|c| table.headers[c].clone()).unwrap_or_default();
+    let price_header = "Referenzpreis (EUR netto)".to_string();
     for (line, cells) in &table.rows {
         let err = |column: &str, reason: String| RowError {
             line: *line,

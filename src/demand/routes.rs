@@ -211,7 +211,16 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
     let now = state.clock.now_naive();
     let positions = super::positions(conn, id)?;
     let agg = super::aggregate(conn, &call, now.date())?;
-    let mut ctx = json!({ "call": call_view(&call, now), "positions": positions });
+    let with_demand: Vec<Value> = positions
+        .iter()
+        .zip(&agg.positions)
+        .map(|(p, (_, a))| {
+            let mut v = json!(p);
+            v["has_demand"] = json!(a.members > 0);
+            v
+        })
+        .collect();
+    let mut ctx = json!({ "call": call_view(&call, now), "positions": with_demand });
     if user.is(Role::Buyer) {
         let mine = super::member_lines(conn, id, user.organisation_id)?;
         let answered_at: Option<NaiveDateTime> = demand_responses::table
@@ -238,7 +247,10 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
             .positions
             .iter()
             .map(
-                |(p, a)| json!({ "position": p, "total_quantity": a.total_quantity.to_string(), "members": a.members }),
+                |(p, a)| {
+                    let total = a.total_for_members();
+                    json!({ "position": p, "total_quantity": total.map(|t| t.to_string()), "members": total.map(|_| a.members) })
+                },
             )
             .collect();
         ctx["rows"] = json!(rows);
@@ -249,6 +261,17 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         let (deadline_date, deadline_time) = local(call.deadline);
         let invited = super::invited_members(conn, &call)?;
         ctx["invited"] = json!(invited.iter().map(|(_, n)| n).collect::<Vec<_>>());
+        // Members nobody can answer for: the officer should know before waiting for them.
+        let with_buyer: Vec<i64> = crate::db::schema::users::table
+            .filter(crate::db::schema::users::role.eq(Role::Buyer.code()))
+            .filter(crate::db::schema::users::active.eq(true))
+            .select(crate::db::schema::users::organisation_id)
+            .load(conn)?;
+        ctx["without_buyer"] = json!(invited
+            .iter()
+            .filter(|(m, _)| !with_buyer.contains(m))
+            .map(|(_, n)| n)
+            .collect::<Vec<_>>());
         ctx["answered"] = json!(agg.answered);
         ctx["view"] = json!("cooperative");
         ctx["can_edit"] = json!(user.is(Role::Officer) && (call.status == "draft" || call.accepts_demand(now)));
@@ -407,7 +430,12 @@ async fn save_form(id: i64, form: FormData, layout: Layout, user: CurrentUser, d
             Ok(entries.len())
         })
         .await
-        .map(|n| format!("Ihr Bedarf wurde gespeichert ({n} Positionen). Sie können ihn bis zur Frist ändern."));
+        .map(|n| {
+            format!(
+                "Ihr Bedarf wurde gespeichert ({}). Sie können ihn bis zur Frist ändern.",
+                positions_phrase(n)
+            )
+        });
     after(result, id, &layout, &user, &db, &state, Some(echo)).await
 }
 
@@ -461,6 +489,15 @@ pub fn check_csrf(jar: &CookieJar<'_>, submitted: &str) -> AppResult<()> {
     }
 }
 
+/// "1 Position mit Bedarf" / "3 Positionen mit Bedarf".
+fn positions_phrase(n: usize) -> String {
+    if n == 1 {
+        "1 Position mit Bedarf".into()
+    } else {
+        format!("{n} Positionen mit Bedarf")
+    }
+}
+
 fn row_errors_to_fields(errors: Vec<RowError>) -> FieldErrors {
     let mut fields = FieldErrors::new();
     fields.insert("file".into(), errors.iter().map(|e| e.to_string()).collect());
@@ -488,12 +525,31 @@ async fn upload_csv(
             let positions = super::positions(c, id)?;
             let entries =
                 super::entries_from_csv(&positions, &bytes).map_err(|e| AppError::fields(row_errors_to_fields(e)))?;
+            let before = super::member_lines(c, id, u.organisation_id)?;
             super::save_demand(c, &st, &u, id, &entries)?;
-            Ok(entries.len())
+            // Say which earlier lines the file dropped: a replacement must not go unnoticed.
+            let removed: Vec<String> = before
+                .iter()
+                .filter(|b| !entries.iter().any(|e| e.position_id == b.position_id))
+                .filter_map(|b| {
+                    positions
+                        .iter()
+                        .find(|p| p.id == b.position_id)
+                        .map(|p| p.position_no.to_string())
+                })
+                .collect();
+            Ok((entries.len(), removed))
         })
         .await
-        .map(|n| {
-            format!("Die Datei wurde übernommen: {n} Positionen mit Bedarf. Ihr bisheriger Bedarf wurde ersetzt.")
+        .map(|(n, removed)| {
+            let mut message = format!("Die Datei wurde übernommen: {}.", positions_phrase(n));
+            if !removed.is_empty() {
+                message.push_str(&format!(
+                    " Nicht mehr enthalten und daher entfernt: Pos. {}.",
+                    removed.join(", ")
+                ));
+            }
+            message
         });
     after(result, id, &layout, &user, &db, &state, None).await
 }

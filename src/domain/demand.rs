@@ -6,6 +6,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// A buyer sees a position's total only when at least this many members reported demand for it,
+/// so that no single other member's quantity can be worked out from the total.
+pub const MIN_MEMBERS_FOR_TOTALS: usize = 3;
+
 /// One member's demand for one position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
@@ -31,6 +35,13 @@ pub struct PositionAggregate {
     pub estimated_value: Option<Decimal>,
 }
 
+impl PositionAggregate {
+    /// The total as a buyer may see it (see `MIN_MEMBERS_FOR_TOTALS`).
+    pub fn total_for_members(&self) -> Option<Decimal> {
+        (self.members >= MIN_MEMBERS_FOR_TOTALS).then_some(self.total_quantity)
+    }
+}
+
 /// Aggregates `lines` for `positions` (id and optional officer estimate), in position order.
 pub fn aggregate(positions: &[(i64, Option<Price>)], lines: &[Line]) -> Vec<PositionAggregate> {
     let mut by_position: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
@@ -47,10 +58,12 @@ pub fn aggregate(positions: &[(i64, Option<Price>)], lines: &[Line]) -> Vec<Posi
                 .filter_map(|l| l.reference_price.map(|p| (l.quantity.to_decimal(), p.to_decimal())))
                 .collect();
             let priced_qty: Decimal = priced.iter().map(|(q, _)| *q).sum();
-            let weighted = (!priced_qty.is_zero()).then(|| {
-                let sum: Decimal = priced.iter().map(|(q, p)| q * p).sum();
-                round_commercial(sum / priced_qty, Price::PLACES)
-            });
+            // Exact average; it is rounded for display, but the value uses the exact one so that
+            // rounding happens once.
+            let weighted_exact =
+                (!priced_qty.is_zero()).then(|| priced.iter().map(|(q, p)| q * p).sum::<Decimal>() / priced_qty);
+            let weighted = weighted_exact.map(|w| round_commercial(w, Price::PLACES));
+            let exact_unit_price = estimate.map(Price::to_decimal).or(weighted_exact);
             let estimate_unit_price = estimate.map(Price::to_decimal).or(weighted);
             PositionAggregate {
                 position_id: *position_id,
@@ -60,7 +73,7 @@ pub fn aggregate(positions: &[(i64, Option<Price>)], lines: &[Line]) -> Vec<Posi
                 min_reference_price: priced.iter().map(|(_, p)| *p).min(),
                 max_reference_price: priced.iter().map(|(_, p)| *p).max(),
                 estimate_unit_price,
-                estimated_value: estimate_unit_price.map(|p| round_commercial(total_quantity * p, Amount::PLACES)),
+                estimated_value: exact_unit_price.map(|p| round_commercial(total_quantity * p, Amount::PLACES)),
             }
         })
         .collect()
@@ -131,6 +144,36 @@ mod tests {
         assert_eq!(a[0].weighted_reference_price, Some(dec!(1.6667)));
         // value = 3 × 1.6667 = 5.0001 → 5.00
         assert_eq!(a[0].estimated_value, Some(dec!(5.00)));
+    }
+
+    #[test]
+    fn value_uses_the_exact_average_not_the_rounded_one() {
+        // (1 × 10 + 2 × 10.0001) / 3 = 10.0000666…; shown as 10.0001, but 3000 × exact = 30000.20,
+        // while 3000 × 10.0001 would give 30000.30.
+        let a = aggregate(
+            &[(1, None)],
+            &[
+                line(1, 1, dec!(1000), Some(dec!(10))),
+                line(1, 2, dec!(2000), Some(dec!(10.0001))),
+            ],
+        );
+        assert_eq!(a[0].weighted_reference_price, Some(dec!(10.0001)));
+        assert_eq!(a[0].estimated_value, Some(dec!(30000.20)));
+    }
+
+    #[test]
+    fn totals_are_shown_to_members_from_three_reporting_members() {
+        let two = aggregate(&[(1, None)], &[line(1, 1, dec!(1), None), line(1, 2, dec!(2), None)]);
+        assert_eq!(two[0].total_for_members(), None);
+        let three = aggregate(
+            &[(1, None)],
+            &[
+                line(1, 1, dec!(1), None),
+                line(1, 2, dec!(2), None),
+                line(1, 3, dec!(3), None),
+            ],
+        );
+        assert_eq!(three[0].total_for_members(), Some(dec!(6)));
     }
 
     #[test]

@@ -8,3 +8,4 @@ pub mod money;
 pub mod numbers;
 pub mod roles;
 pub mod rules;
+pub mod tender;

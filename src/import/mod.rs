@@ -136,15 +136,16 @@ impl Table {
         Ok(Table { headers, rows })
     }
 
-    /// The index of the first header among `names` (lower case), or an error naming them.
-    pub fn column(&self, names: &[&str]) -> Result<usize, RowError> {
+    /// The index of the first header among `names` (lower case), or an error that names the
+    /// column as the template writes it (`display`).
+    pub fn column(&self, names: &[&str], display: &str) -> Result<usize, RowError> {
         self.headers
             .iter()
             .position(|h| names.contains(&h.as_str()))
             .ok_or_else(|| RowError {
                 line: 1,
-                column: names[0].to_string(),
-                reason: format!("Die Spalte „{}“ fehlt in der Kopfzeile.", names[0]),
+                column: display.to_string(),
+                reason: format!("Die Spalte „{display}“ fehlt in der Kopfzeile."),
             })
     }
 
@@ -274,7 +275,11 @@ mod tests {
     #[test]
     fn missing_column_is_named() {
         let t = Table::parse(b"Pos;Anzahl\n1;2\n").unwrap();
-        assert!(t.column(&["menge"]).unwrap_err().reason.contains("„menge“ fehlt"));
+        assert!(t
+            .column(&["menge"], "Menge")
+            .unwrap_err()
+            .reason
+            .contains("„Menge“ fehlt"));
     }
 
     #[test]

@@ -120,15 +120,7 @@ impl OrgInput {
             push(&mut errors, "street", "Bitte geben Sie Straße und Hausnummer an.");
         }
         let postal_code = self.postal_code.trim().to_string();
-        let plz_ok = match org_type {
-            OrgType::Vendor => {
-                (3..=10).contains(&postal_code.len())
-                    && postal_code
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
-            }
-            _ => postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit()),
-        };
+        let plz_ok = postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit());
         if !plz_ok {
             push(
                 &mut errors,
