@@ -612,3 +612,53 @@ fn api_answers_carry_only_documented_fields() {
         }
     }
 }
+
+#[test]
+fn audit_trail_reads_in_german_and_filters_by_action() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let admin = browser(&app, "admin");
+        assert_eq!(
+            post_form(
+                &admin,
+                "/katalog",
+                &[
+                    ("description", "Notebook 14 Zoll"),
+                    ("unit", "Stück"),
+                    ("cpv_code", "30213100-6")
+                ]
+            )
+            .status(),
+            Status::SeeOther
+        );
+        let all = admin.get("/protokoll").dispatch().into_string().unwrap();
+        assert!(
+            all.contains("Anmeldung") && all.contains("Katalogposition aufgenommen"),
+            "{all}"
+        );
+        let filtered = admin
+            .get("/protokoll?action=catalogue_item.created")
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(filtered.contains("Katalogposition aufgenommen"));
+        assert!(!filtered.contains("<td>Anmeldung</td>"));
+    });
+}
+
+#[test]
+fn a_logged_in_user_keeps_the_navigation_on_a_404() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let admin = browser(&app, "admin");
+        let res = admin.get("/gibt-es-nicht").dispatch();
+        assert_eq!(res.status(), Status::NotFound);
+        let html = res.into_string().unwrap();
+        assert!(
+            html.contains("Postausgang") && html.contains("Mein Konto") && !html.contains("Als Lieferant registrieren"),
+            "{html}"
+        );
+    });
+}

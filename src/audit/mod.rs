@@ -12,6 +12,56 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// German names of the actions, for the audit pages (the code stays in the record).
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("session.created", "Anmeldung"),
+    ("session.ended", "Abmeldung"),
+    ("session.revoked", "Sitzung beendet"),
+    ("user.created", "Benutzer angelegt"),
+    ("user.updated", "Benutzer geändert"),
+    ("user.activated", "Benutzer aktiviert"),
+    ("user.deactivated", "Benutzer deaktiviert"),
+    ("user.password_changed", "Passwort geändert"),
+    ("api_token.created", "API-Token erstellt"),
+    ("api_token.revoked", "API-Token widerrufen"),
+    ("organisation.created", "Organisation angelegt"),
+    ("organisation.updated", "Organisation geändert"),
+    ("organisation.activated", "Organisation aktiviert"),
+    ("organisation.deactivated", "Organisation deaktiviert"),
+    ("vendor.registered", "Lieferant registriert"),
+    ("vendor.approved", "Lieferant freigegeben"),
+    ("vendor.suspended", "Lieferant gesperrt"),
+    ("catalogue_item.created", "Katalogposition aufgenommen"),
+    ("demand_call.created", "Bedarfsabfrage angelegt"),
+    ("demand_call.updated", "Bedarfsabfrage geändert"),
+    ("demand_call.opened", "Bedarfsabfrage geöffnet"),
+    ("demand_call.closed", "Bedarfsabfrage abgeschlossen"),
+    ("demand_position.added", "Position hinzugefügt"),
+    ("demand_position.removed", "Position entfernt"),
+    ("demand.saved", "Bedarf gemeldet"),
+];
+
+/// German names of the object types.
+pub const OBJECT_TYPES: &[(&str, &str)] = &[
+    ("user", "Benutzer"),
+    ("organisation", "Organisation"),
+    ("catalogue_item", "Katalogposition"),
+    ("demand_call", "Bedarfsabfrage"),
+    ("demand_position", "Position einer Bedarfsabfrage"),
+];
+
+fn label_of(table: &[(&str, &'static str)], code: &str) -> Option<&'static str> {
+    table.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
+}
+
+/// An event as the pages show it: German labels next to the codes.
+pub fn view(row: &AuditRow) -> serde_json::Value {
+    let mut v = serde_json::json!(row);
+    v["action_label"] = serde_json::json!(label_of(ACTIONS, &row.action).unwrap_or(&row.action));
+    v["object_label"] = serde_json::json!(label_of(OBJECT_TYPES, &row.object_type).unwrap_or(&row.object_type));
+    v
+}
+
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who did something: a user, or the system itself (seeding, background tasks).

@@ -86,7 +86,16 @@ async fn audit_page(
     });
     Ok(layout.render(
         "audit",
-        json!({ "events": events, "filter": filter, "page": page, "has_next": has_next, "total": total, "verify": verify_ctx }),
+        json!({
+            "events": events.iter().map(super::view).collect::<Vec<_>>(),
+            "filter": filter,
+            "page": page,
+            "has_next": has_next,
+            "total": total,
+            "verify": verify_ctx,
+            "actions": super::ACTIONS.iter().map(|(v, l)| json!({ "value": v, "label": l })).collect::<Vec<_>>(),
+            "object_types": super::OBJECT_TYPES.iter().map(|(v, l)| json!({ "value": v, "label": l })).collect::<Vec<_>>(),
+        }),
     ))
 }
 

@@ -206,7 +206,12 @@ pub enum Caught {
     Redirect(Redirect),
 }
 
-fn catcher_response(status: Status, req: &Request<'_>, default_message: &str) -> Caught {
+async fn catcher_response(status: Status, req: &Request<'_>, default_message: &str) -> Caught {
+    // No route ran for a 404, so the user is not known yet; the page should still show the
+    // user's own navigation.
+    if !wants_json(req) {
+        let _ = MaybeUser::from_request(req).await;
+    }
     let message = req
         .local_cache(ErrorNote::default)
         .0
@@ -233,62 +238,67 @@ fn catcher_response(status: Status, req: &Request<'_>, default_message: &str) ->
 }
 
 #[catch(401)]
-fn unauthorized(req: &Request<'_>) -> Caught {
+async fn unauthorized(req: &Request<'_>) -> Caught {
     if wants_json(req) {
         return catcher_response(
             Status::Unauthorized,
             req,
             "Bitte mit einem gültigen API-Token anmelden (Authorization: Bearer …).",
-        );
+        )
+        .await;
     }
     let next: String = url::form_urlencoded::byte_serialize(req.uri().path().as_str().as_bytes()).collect();
     Caught::Redirect(Redirect::to(format!("/anmelden?weiter={next}")))
 }
 
 #[catch(403)]
-fn forbidden(req: &Request<'_>) -> Caught {
-    catcher_response(Status::Forbidden, req, "Sie haben für diese Seite keine Berechtigung.")
+async fn forbidden(req: &Request<'_>) -> Caught {
+    catcher_response(Status::Forbidden, req, "Sie haben für diese Seite keine Berechtigung.").await
 }
 
 #[catch(404)]
-fn not_found(req: &Request<'_>) -> Caught {
+async fn not_found(req: &Request<'_>) -> Caught {
     catcher_response(
         Status::NotFound,
         req,
         "Diese Seite gibt es nicht. Bitte prüfen Sie die Adresse oder gehen Sie zur Startseite.",
     )
+    .await
 }
 
 #[catch(422)]
-fn unprocessable(req: &Request<'_>) -> Caught {
+async fn unprocessable(req: &Request<'_>) -> Caught {
     catcher_response(
         Status::UnprocessableEntity,
         req,
         "Die gesendeten Daten sind unvollständig oder haben ein falsches Format.",
     )
+    .await
 }
 
 #[catch(400)]
-fn bad_request(req: &Request<'_>) -> Caught {
+async fn bad_request(req: &Request<'_>) -> Caught {
     catcher_response(
         Status::BadRequest,
         req,
         "Die Anfrage ist ungültig. Bitte prüfen Sie Ihre Eingaben.",
     )
+    .await
 }
 
 #[catch(413)]
-fn too_large(req: &Request<'_>) -> Caught {
-    catcher_response(Status::PayloadTooLarge, req, "Die gesendeten Daten sind zu groß.")
+async fn too_large(req: &Request<'_>) -> Caught {
+    catcher_response(Status::PayloadTooLarge, req, "Die gesendeten Daten sind zu groß.").await
 }
 
 #[catch(default)]
-fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
+async fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
     catcher_response(
         status,
         req,
         "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.",
     )
+    .await
 }
 
 /// Security headers on every response (DESIGN: security is a feature).

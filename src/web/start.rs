@@ -29,7 +29,7 @@ fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
         .limit(10)
         .select(crate::audit::AuditRow::as_select())
         .load(conn)?;
-    Ok(json!(rows))
+    Ok(rows.iter().map(crate::audit::view).collect())
 }
 
 /// Calls that need this user: the officer's drafts and running calls, the buyer's open ones.
