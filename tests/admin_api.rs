@@ -234,6 +234,10 @@ fn api_me_with_a_token_created_on_the_account_page() {
             .first(&mut *c)
             .unwrap();
         assert_eq!(stored, buendel::auth::sha256_hex(&token));
+        drop(c);
+        // The owner sees when the token was last used.
+        let account = buyer.get("/konto").dispatch().into_string().unwrap();
+        assert!(!account.contains(">nie<"), "last use shown instead of „nie“: {account}");
     });
 }
 

@@ -597,3 +597,27 @@ fn a_mail_whose_sender_died_is_sent_by_another_after_the_claim_expires() {
         assert_eq!(app.sent_mail().len(), 1);
     });
 }
+
+#[test]
+fn old_login_failures_are_pruned() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let client = app.client();
+        login_with(&client, "admin@test.example", "falsch-falsch");
+        let mut c = app.conn();
+        use buendel::db::schema::login_failures;
+        let count = |c: &mut buendel::db::DbConn| login_failures::table.count().get_result::<i64>(c).unwrap();
+        assert_eq!(count(&mut c), 2);
+        assert_eq!(
+            buendel::mail::sender::prune_login_failures(&mut c, app.state.clock.now_naive()).unwrap(),
+            0
+        );
+        app.state.clock.advance(chrono::Duration::days(2));
+        assert_eq!(
+            buendel::mail::sender::prune_login_failures(&mut c, app.state.clock.now_naive()).unwrap(),
+            2
+        );
+        assert_eq!(count(&mut c), 0);
+    });
+}

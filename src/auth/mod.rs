@@ -244,15 +244,25 @@ pub fn session_user(
 }
 
 /// Looks up a live API token.
-pub fn token_user(conn: &mut DbConn, token: &str) -> AppResult<Option<CurrentUser>> {
-    let row: Option<(i64, UserRow)> = api_tokens::table
+/// Records when a token was last used, at most once an hour, so that the owner can spot unused
+/// or unexpectedly used tokens without a write on every API request.
+pub fn token_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResult<Option<CurrentUser>> {
+    let row: Option<(i64, Option<NaiveDateTime>, UserRow)> = api_tokens::table
         .inner_join(users::table.inner_join(organisations::table))
         .filter(api_tokens::token_hash.eq(sha256_hex(token)))
         .filter(api_tokens::revoked_at.is_null())
-        .select((api_tokens::id, user_columns()))
+        .select((api_tokens::id, api_tokens::last_used_at, user_columns()))
         .first(conn)
         .optional()?;
-    Ok(row.and_then(|(tid, u)| to_current_user(u, tid)))
+    let Some((tid, last_used, u)) = row else {
+        return Ok(None);
+    };
+    if last_used.is_none_or(|t| now - t > chrono::Duration::hours(1)) {
+        diesel::update(api_tokens::table.find(tid))
+            .set(api_tokens::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(to_current_user(u, tid))
 }
 
 /// Creates a session row and returns the secret that goes into the private cookie.
@@ -350,7 +360,12 @@ impl<'r> FromRequest<'r> for ApiUser {
         let Some(db) = req.rocket().state::<Db>().cloned() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        match db.run(move |c| token_user(c, &token)).await {
+        let now = req
+            .rocket()
+            .state::<AppState>()
+            .map(|s| s.clock.now_naive())
+            .unwrap_or_default();
+        match db.run(move |c| token_user(c, &token, now)).await {
             Ok(Some(user)) => Outcome::Success(ApiUser(user)),
             Ok(None) => Outcome::Error((Status::Unauthorized, ())),
             Err(e) => {

@@ -142,11 +142,28 @@ pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> A
     Ok(sent)
 }
 
-/// Runs until the process ends.
+/// Deletes counted login failures older than a day: only the last window is ever counted.
+pub fn prune_login_failures(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<usize> {
+    use crate::db::schema::login_failures;
+    Ok(
+        diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(now - Duration::days(1))))
+            .execute(conn)?,
+    )
+}
+
+/// Runs until the process ends; also does the small housekeeping of the database.
 pub async fn run(state: AppState, db: Db, transport: Transport) {
     let mut interval = rocket::tokio::time::interval(state.config.mail_interval);
+    let mut ticks: u64 = 0;
     loop {
         interval.tick().await;
+        ticks += 1;
+        if ticks % 1_000 == 1 {
+            let now = state.clock.now_naive();
+            if let Err(e) = db.run(move |c| prune_login_failures(c, now)).await {
+                log::error!("housekeeping: {}", e.user_detail());
+            }
+        }
         if let Err(e) = process_once(&state, &db, &transport).await {
             log::error!("mail sender: {}", e.user_detail());
         }
