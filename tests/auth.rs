@@ -444,6 +444,18 @@ fn unknown_page_is_a_german_404() {
 }
 
 #[test]
+fn a_malformed_address_is_a_404_not_a_form_error() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        app.world();
+        let client = browser(&app, "officer");
+        let res = client.get("/bedarf/abc").dispatch();
+        assert_eq!(res.status(), Status::NotFound);
+        assert!(res.into_string().unwrap().contains("Nicht gefunden"));
+    });
+}
+
+#[test]
 fn health_touches_nothing_and_ready_checks_the_database() {
     each_backend(|b| {
         let app = TestApp::new(b);

@@ -268,6 +268,11 @@ async fn not_found(req: &Request<'_>) -> Caught {
 
 #[catch(422)]
 async fn unprocessable(req: &Request<'_>) -> Caught {
+    // A GET has no body: its 422 comes from a path segment that is no number (`/bedarf/abc`),
+    // which for the user is simply a page that does not exist.
+    if req.method() == rocket::http::Method::Get {
+        return not_found(req).await;
+    }
     catcher_response(
         Status::UnprocessableEntity,
         req,
