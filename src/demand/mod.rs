@@ -267,10 +267,9 @@ impl PositionInput {
 }
 
 pub fn find_call(conn: &mut DbConn, id: i64) -> AppResult<DemandCall> {
-    Ok(demand_calls::table
-        .find(id)
-        .select(DemandCall::as_select())
-        .first(conn)?)
+    // Default selection (all columns in table order): a static query id keeps the statement
+    // cached instead of building the SQL on every call.
+    Ok(demand_calls::table.find(id).first(conn)?)
 }
 
 pub fn positions(conn: &mut DbConn, call_id: i64) -> AppResult<Vec<Position>> {
@@ -300,20 +299,22 @@ pub fn invited_members(conn: &mut DbConn, call: &DemandCall) -> AppResult<Vec<(i
 
 /// Calls a user may see: all for the cooperative's roles, the invited ones (not drafts) for buyers.
 pub fn list_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<DemandCall>> {
-    let mut q = demand_calls::table.order(demand_calls::deadline.desc()).into_boxed();
+    // Unboxed queries with the default selection keep a static query id, so Diesel reuses the
+    // prepared statement instead of building the SQL on every page view.
+    let all = demand_calls::table.order(demand_calls::deadline.desc());
     match user.role {
-        Role::Officer | Role::Admin | Role::Board => {}
+        Role::Officer | Role::Admin | Role::Board => Ok(all.load(conn)?),
         Role::Buyer => {
             let invited = demand_invitations::table
                 .filter(demand_invitations::member_id.eq(user.organisation_id))
                 .select(demand_invitations::call_id);
-            q = q
+            Ok(all
                 .filter(demand_calls::id.eq_any(invited))
-                .filter(demand_calls::status.ne("draft"));
+                .filter(demand_calls::status.ne("draft"))
+                .load(conn)?)
         }
-        Role::Vendor => return Err(AppError::forbidden()),
+        Role::Vendor => Err(AppError::forbidden()),
     }
-    Ok(q.select(DemandCall::as_select()).load(conn)?)
 }
 
 /// May `user` read `call`? Cooperative roles always; a buyer when its member is invited.

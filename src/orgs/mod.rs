@@ -181,10 +181,9 @@ impl OrgInput {
 }
 
 pub fn find_org(conn: &mut DbConn, id: i64) -> AppResult<Organisation> {
-    Ok(organisations::table
-        .find(id)
-        .select(Organisation::as_select())
-        .first(conn)?)
+    // Default selection (all columns in table order): a static query id keeps the statement
+    // cached instead of building the SQL on every call.
+    Ok(organisations::table.find(id).first(conn)?)
 }
 
 pub fn list_orgs(conn: &mut DbConn, org_type: OrgType) -> AppResult<Vec<Organisation>> {
