@@ -4,11 +4,11 @@
 use super::Body;
 use crate::auth::ApiUser;
 use crate::db::Db;
-use crate::demand::routes::CsvDownload;
 use crate::demand::{self, CallInput, DemandCall, DemandEntry, Position, PositionInput};
 use crate::domain::money::{Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::CsvDownload;
 use crate::AppState;
 use rocket::data::{Data, ToByteUnit};
 use rocket::response::status;

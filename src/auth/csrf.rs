@@ -93,6 +93,23 @@ impl FormData {
     }
 }
 
+const EXPIRED: &str =
+    "Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und senden Sie es erneut.";
+
+/// Checks a submitted token against the browser's CSRF cookie. Used by the `FormData` guard and
+/// by multipart forms (file uploads), which cannot go through that guard.
+pub fn verify(cookies: &rocket::http::CookieJar<'_>, submitted: &str) -> Result<(), AppError> {
+    let expected = cookies
+        .get_private(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if tokens_match(&expected, submitted) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(EXPIRED.into()))
+    }
+}
+
 /// Compares the submitted token with the cookie's, in constant time.
 pub fn tokens_match(expected: &str, submitted: &str) -> bool {
     !expected.is_empty() && expected.as_bytes().ct_eq(submitted.as_bytes()).into()
@@ -121,15 +138,9 @@ impl<'r> FromData<'r> for FormData {
             }
         };
         let form = FormData::parse(&body);
-        let expected = req
-            .cookies()
-            .get_private(CSRF_COOKIE)
-            .map(|c| c.value().to_string())
-            .unwrap_or_default();
-        if !tokens_match(&expected, &form.raw(CSRF_FIELD)) {
-            let message = "Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und senden Sie es erneut.";
-            crate::web::note_error(req, message);
-            return Outcome::Error((Status::Forbidden, AppError::Forbidden(message.into())));
+        if let Err(e) = verify(req.cookies(), &form.raw(CSRF_FIELD)) {
+            crate::web::note_error(req, EXPIRED);
+            return Outcome::Error((Status::Forbidden, e));
         }
         Outcome::Success(form)
     }

@@ -2,13 +2,13 @@
 //! buyer's demand entry by form and CSV, and the aggregation with its CSV export.
 
 use super::{CallInput, DemandCall, PositionInput};
-use crate::auth::csrf::{FormData, CSRF_COOKIE};
+use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::schema::{demand_responses, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::import::RowError;
+use crate::import::{CsvDownload, RowError};
 use crate::web::Layout;
 use crate::AppState;
 use chrono::NaiveDateTime;
@@ -16,31 +16,13 @@ use chrono_tz::Europe::Berlin;
 use diesel::prelude::*;
 use rocket::form::Form;
 use rocket::fs::TempFile;
-use rocket::http::{ContentType, CookieJar, Header, Status};
+use rocket::http::{CookieJar, Status};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, FromForm, Rocket};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
-
-/// A CSV file as a download with a German file name.
-#[derive(rocket::Responder)]
-pub struct CsvDownload {
-    body: Vec<u8>,
-    content_type: ContentType,
-    disposition: Header<'static>,
-}
-
-impl CsvDownload {
-    pub fn new(body: Vec<u8>, file_name: &str) -> CsvDownload {
-        CsvDownload {
-            body,
-            content_type: ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            disposition: Header::new("Content-Disposition", format!("attachment; filename=\"{file_name}\"")),
-        }
-    }
-}
 
 fn members(conn: &mut DbConn) -> AppResult<Vec<Value>> {
     let rows: Vec<(i64, String)> = organisations::table
@@ -461,34 +443,6 @@ pub struct CsvUpload<'r> {
     file: TempFile<'r>,
 }
 
-/// Reads an uploaded file into memory (the upload limit caps its size).
-pub async fn read_upload(file: &TempFile<'_>) -> AppResult<Vec<u8>> {
-    use rocket::tokio::io::AsyncReadExt;
-    let mut bytes = Vec::new();
-    let mut reader = file
-        .open()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?;
-    reader
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?;
-    Ok(bytes)
-}
-
-/// Multipart forms cannot use the `FormData` guard; the token is compared here instead.
-pub fn check_csrf(jar: &CookieJar<'_>, submitted: &str) -> AppResult<()> {
-    let expected = jar
-        .get_private(CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if crate::auth::csrf::tokens_match(&expected, submitted) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und senden Sie es erneut.".into()))
-    }
-}
-
 /// "1 Position mit Bedarf" / "3 Positionen mit Bedarf".
 fn positions_phrase(n: usize) -> String {
     if n == 1 {
@@ -514,9 +468,9 @@ async fn upload_csv(
     db: Db,
     state: AppState,
 ) -> Page {
-    check_csrf(jar, &upload.csrf)?;
+    crate::auth::csrf::verify(jar, &upload.csrf)?;
     user.require(&[Role::Buyer])?;
-    let bytes = read_upload(&upload.file).await?;
+    let bytes = crate::import::read_upload(&upload.file).await?;
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| {

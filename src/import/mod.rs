@@ -186,6 +186,42 @@ pub fn number_cell(
     }
 }
 
+/// A CSV file as a download with a file name.
+#[derive(rocket::Responder)]
+pub struct CsvDownload {
+    body: Vec<u8>,
+    content_type: rocket::http::ContentType,
+    disposition: rocket::http::Header<'static>,
+}
+
+impl CsvDownload {
+    pub fn new(body: Vec<u8>, file_name: &str) -> CsvDownload {
+        CsvDownload {
+            body,
+            content_type: rocket::http::ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            disposition: rocket::http::Header::new(
+                "Content-Disposition",
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        }
+    }
+}
+
+/// Reads an uploaded file into memory (the upload limit caps its size).
+pub async fn read_upload(file: &rocket::fs::TempFile<'_>) -> crate::error::AppResult<Vec<u8>> {
+    use rocket::tokio::io::AsyncReadExt;
+    let unreadable =
+        |e: std::io::Error| crate::error::AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}"));
+    let mut bytes = Vec::new();
+    file.open()
+        .await
+        .map_err(unreadable)?
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(unreadable)?;
+    Ok(bytes)
+}
+
 /// Writes German Excel CSV: `;`, decimal comma, UTF-8 with BOM (so Excel shows umlauts).
 pub struct GermanCsv {
     writer: csv::Writer<Vec<u8>>,
