@@ -248,24 +248,12 @@ async fn put_demand(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<
 
 #[get("/demand-calls/<id>/demand.csv")]
 async fn demand_template(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
-    user.0.require(&[Role::Buyer])?;
-    let u = user.0;
-    let bytes = db
-        .run(move |c| {
-            let call = demand::find_call(c, id)?;
-            demand::check_read(c, &u, &call)?;
-            Ok(demand::csv_template(
-                &demand::positions(c, id)?,
-                &demand::member_lines(c, id, u.organisation_id)?,
-            ))
-        })
-        .await?;
+    let bytes = db.run(move |c| demand::template_for(c, &user.0, id)).await?;
     Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
 }
 
 #[put("/demand-calls/<id>/demand.csv", data = "<data>")]
 async fn put_demand_csv(user: ApiUser, db: Db, state: AppState, id: i64, data: Data<'_>) -> AppResult<Json<Value>> {
-    user.0.require(&[Role::Buyer])?;
     let bytes = data
         .open(32.mebibytes())
         .into_bytes()
@@ -274,54 +262,29 @@ async fn put_demand_csv(user: ApiUser, db: Db, state: AppState, id: i64, data: D
     if !bytes.is_complete() {
         return Err(AppError::BadRequest("Die Datei ist größer als 32 MiB.".into()));
     }
-    let u = user.0;
-    let n = db
-        .run(move |c| {
-            let call = demand::find_call(c, id)?;
-            demand::check_read(c, &u, &call)?;
-            let positions = demand::positions(c, id)?;
-            let entries = demand::entries_from_csv(&positions, &bytes).map_err(|errors| {
-                let mut fields = FieldErrors::new();
-                fields.insert("file".into(), errors.iter().map(|e| e.to_string()).collect());
-                AppError::Validation {
-                    message: format!(
-                        "Die Datei wurde nicht übernommen: {} Fehler, nichts gespeichert.",
-                        errors.len()
-                    ),
-                    fields,
-                }
-            })?;
-            demand::save_demand(c, &state, &u, id, &entries)?;
-            Ok(entries.len())
-        })
+    let import = db
+        .run(move |c| demand::import_csv(c, &state, &user.0, id, &bytes))
         .await?;
-    Ok(Json(json!({ "saved_lines": n })))
+    Ok(Json(
+        json!({ "saved_lines": import.saved, "removed_positions": import.removed_positions }),
+    ))
 }
 
 #[get("/demand-calls/<id>/aggregation")]
 async fn aggregation(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<demand::Aggregation>> {
-    user.0.require(&[Role::Officer, Role::Admin, Role::Board])?;
     let today = state.clock.now_naive().date();
-    Ok(Json(
-        db.run(move |c| {
-            let call = demand::find_call(c, id)?;
-            demand::aggregate(c, &call, today)
-        })
-        .await?,
-    ))
+    let (_, agg) = db.run(move |c| demand::aggregate_for(c, &user.0, id, today)).await?;
+    Ok(Json(agg))
 }
 
 #[get("/demand-calls/<id>/aggregation.csv")]
 async fn aggregation_csv(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<CsvDownload> {
-    user.0.require(&[Role::Officer, Role::Admin, Role::Board])?;
     let today = state.clock.now_naive().date();
-    let bytes = db
-        .run(move |c| {
-            let call = demand::find_call(c, id)?;
-            Ok(demand::aggregation_csv(&demand::aggregate(c, &call, today)?))
-        })
-        .await?;
-    Ok(CsvDownload::new(bytes, &format!("bedarf-{id}-auswertung.csv")))
+    let (_, agg) = db.run(move |c| demand::aggregate_for(c, &user.0, id, today)).await?;
+    Ok(CsvDownload::new(
+        demand::aggregation_csv(&agg),
+        &format!("bedarf-{id}-auswertung.csv"),
+    ))
 }
 
 pub fn routes() -> Vec<Route> {

@@ -991,6 +991,77 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
     }
 }
 
+/// Who may read a call's aggregation, i.e. every member's lines: the cooperative's roles.
+pub const AGGREGATION_READERS: &[Role] = &[Role::Officer, Role::Admin, Role::Board];
+
+/// The aggregation of call `id`, for those allowed to read it.
+pub fn aggregate_for(
+    conn: &mut DbConn,
+    user: &CurrentUser,
+    id: i64,
+    today: NaiveDate,
+) -> AppResult<(DemandCall, Aggregation)> {
+    user.require(AGGREGATION_READERS)?;
+    let call = find_call(conn, id)?;
+    let agg = aggregate(conn, &call, today)?;
+    Ok((call, agg))
+}
+
+/// The buyer's template for call `id`: every position with the member's current values.
+pub fn template_for(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<Vec<u8>> {
+    user.require(&[Role::Buyer])?;
+    let call = find_call(conn, id)?;
+    check_read(conn, user, &call)?;
+    Ok(csv_template(
+        &positions(conn, id)?,
+        &member_lines(conn, id, user.organisation_id)?,
+    ))
+}
+
+/// What an accepted upload did: lines saved, and earlier positions the file no longer has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvImport {
+    pub saved: usize,
+    pub removed_positions: Vec<i32>,
+}
+
+/// Reads an uploaded demand file and replaces the buyer's member's demand with it, all or
+/// nothing. A refused file comes back as a validation error on the field `file`, one message per
+/// bad row.
+pub fn import_csv(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    bytes: &[u8],
+) -> AppResult<CsvImport> {
+    let call = find_call(conn, id)?;
+    check_read(conn, user, &call)?;
+    let positions = positions(conn, id)?;
+    let entries = entries_from_csv(&positions, bytes).map_err(|errors| {
+        let mut fields = FieldErrors::new();
+        fields.insert("file".into(), errors.iter().map(|e| e.to_string()).collect());
+        AppError::Validation {
+            message: format!(
+                "Die Datei wurde nicht übernommen: {} Fehler, nichts gespeichert.",
+                errors.len()
+            ),
+            fields,
+        }
+    })?;
+    let before = member_lines(conn, id, user.organisation_id)?;
+    save_demand(conn, state, user, id, &entries)?;
+    let removed_positions = before
+        .iter()
+        .filter(|b| !entries.iter().any(|e| e.position_id == b.position_id))
+        .filter_map(|b| positions.iter().find(|p| p.id == b.position_id).map(|p| p.position_no))
+        .collect();
+    Ok(CsvImport {
+        saved: entries.len(),
+        removed_positions,
+    })
+}
+
 /// The template a buyer downloads: every position, with the member's current values.
 pub fn csv_template(positions: &[Position], current: &[DemandEntry]) -> Vec<u8> {
     let by_pos: HashMap<i64, &DemandEntry> = current.iter().map(|e| (e.position_id, e)).collect();

@@ -8,7 +8,7 @@ use crate::db::schema::{demand_responses, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::import::{CsvDownload, RowError};
+use crate::import::CsvDownload;
 use crate::web::Layout;
 use crate::AppState;
 use chrono::NaiveDateTime;
@@ -236,6 +236,7 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
             )
             .collect();
         ctx["rows"] = json!(rows);
+        ctx["min_members_for_totals"] = json!(crate::domain::demand::MIN_MEMBERS_FOR_TOTALS);
         ctx["form"] = Value::Object(form);
         ctx["answered_at"] = json!(answered_at);
         ctx["view"] = json!("buyer");
@@ -423,16 +424,7 @@ async fn save_form(id: i64, form: FormData, layout: Layout, user: CurrentUser, d
 
 #[get("/bedarf/<id>/vorlage.csv")]
 async fn template_csv(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
-    user.require(&[Role::Buyer])?;
-    let bytes = db
-        .run(move |c| {
-            let call = super::find_call(c, id)?;
-            super::check_read(c, &user, &call)?;
-            let positions = super::positions(c, id)?;
-            let mine = super::member_lines(c, id, user.organisation_id)?;
-            Ok(super::csv_template(&positions, &mine))
-        })
-        .await?;
+    let bytes = db.run(move |c| super::template_for(c, &user, id)).await?;
     Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
 }
 
@@ -452,12 +444,6 @@ fn positions_phrase(n: usize) -> String {
     }
 }
 
-fn row_errors_to_fields(errors: Vec<RowError>) -> FieldErrors {
-    let mut fields = FieldErrors::new();
-    fields.insert("file".into(), errors.iter().map(|e| e.to_string()).collect());
-    fields
-}
-
 #[post("/bedarf/<id>/meldung.csv", data = "<upload>")]
 async fn upload_csv(
     id: i64,
@@ -469,38 +455,19 @@ async fn upload_csv(
     state: AppState,
 ) -> Page {
     crate::auth::csrf::verify(jar, &upload.csrf)?;
-    user.require(&[Role::Buyer])?;
     let bytes = crate::import::read_upload(&upload.file).await?;
     let (u, st) = (user.clone(), state.clone());
     let result = db
-        .run(move |c| {
-            let call = super::find_call(c, id)?;
-            super::check_read(c, &u, &call)?;
-            let positions = super::positions(c, id)?;
-            let entries =
-                super::entries_from_csv(&positions, &bytes).map_err(|e| AppError::fields(row_errors_to_fields(e)))?;
-            let before = super::member_lines(c, id, u.organisation_id)?;
-            super::save_demand(c, &st, &u, id, &entries)?;
-            // Say which earlier lines the file dropped: a replacement must not go unnoticed.
-            let removed: Vec<String> = before
-                .iter()
-                .filter(|b| !entries.iter().any(|e| e.position_id == b.position_id))
-                .filter_map(|b| {
-                    positions
-                        .iter()
-                        .find(|p| p.id == b.position_id)
-                        .map(|p| p.position_no.to_string())
-                })
-                .collect();
-            Ok((entries.len(), removed))
-        })
+        .run(move |c| super::import_csv(c, &st, &u, id, &bytes))
         .await
-        .map(|(n, removed)| {
-            let mut message = format!("Die Datei wurde übernommen: {}.", positions_phrase(n));
-            if !removed.is_empty() {
+        .map(|import| {
+            // A replacement must not go unnoticed: name the positions the file dropped.
+            let mut message = format!("Die Datei wurde übernommen: {}.", positions_phrase(import.saved));
+            if !import.removed_positions.is_empty() {
+                let list: Vec<String> = import.removed_positions.iter().map(i32::to_string).collect();
                 message.push_str(&format!(
                     " Nicht mehr enthalten und daher entfernt: Pos. {}.",
-                    removed.join(", ")
+                    list.join(", ")
                 ));
             }
             message
@@ -527,15 +494,8 @@ fn aggregation_view(agg: &super::Aggregation) -> Value {
 
 #[get("/bedarf/<id>/auswertung")]
 async fn aggregation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
-    user.require(&[Role::Officer, Role::Admin, Role::Board])?;
     let now = state.clock.now_naive();
-    let (call, agg) = db
-        .run(move |c| {
-            let call = super::find_call(c, id)?;
-            let agg = super::aggregate(c, &call, now.date())?;
-            Ok((call, agg))
-        })
-        .await?;
+    let (call, agg) = db.run(move |c| super::aggregate_for(c, &user, id, now.date())).await?;
     let mut ctx = aggregation_view(&agg);
     ctx["call"] = call_view(&call, now);
     Ok(layout.render("demand/aggregation", ctx))
@@ -543,15 +503,12 @@ async fn aggregation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: 
 
 #[get("/bedarf/<id>/auswertung.csv")]
 async fn aggregation_csv(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
-    user.require(&[Role::Officer, Role::Admin, Role::Board])?;
     let today = state.clock.now_naive().date();
-    let bytes = db
-        .run(move |c| {
-            let call = super::find_call(c, id)?;
-            Ok(super::aggregation_csv(&super::aggregate(c, &call, today)?))
-        })
-        .await?;
-    Ok(CsvDownload::new(bytes, &format!("bedarf-{id}-auswertung.csv")))
+    let (_, agg) = db.run(move |c| super::aggregate_for(c, &user, id, today)).await?;
+    Ok(CsvDownload::new(
+        super::aggregation_csv(&agg),
+        &format!("bedarf-{id}-auswertung.csv"),
+    ))
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
