@@ -505,7 +505,39 @@ fn every_post_form_on_every_page_carries_the_csrf_token() {
         let anonymous = app.client();
         let admin = browser(&app, "admin");
         let buyer = browser(&app, "buyer_a");
+        let officer = browser(&app, "officer");
+        // An open call and a draft, so that the demand pages show all their forms (the CSV upload
+        // is multipart and checked outside the form guard).
+        let (open, draft) = {
+            let who = current_user(&app, "officer");
+            let mut c = app.conn();
+            let data = buendel::demand::CallData {
+                title: "Formulare".into(),
+                description: String::new(),
+                term_months: 12,
+                deadline: app.state.clock.now_naive() + chrono::Duration::days(5),
+                all_members: true,
+                member_ids: vec![],
+            };
+            let p = buendel::demand::PositionData {
+                catalogue_item_id: None,
+                description: "Headset".into(),
+                unit: "Stück".into(),
+                cpv_code: "32342100-3".into(),
+                estimate_price: None,
+            };
+            let open = buendel::demand::create_call(&mut c, &app.state, &who, &data, std::slice::from_ref(&p)).unwrap();
+            buendel::demand::open_call(&mut c, &app.state, &who, open).unwrap();
+            let draft = buendel::demand::create_call(&mut c, &app.state, &who, &data, &[p]).unwrap();
+            (open, draft)
+        };
         let pages: Vec<(&rocket::local::blocking::Client, String)> = vec![
+            (&officer, "/bedarf".into()),
+            (&officer, "/bedarf/neu".into()),
+            (&officer, format!("/bedarf/{open}")),
+            (&officer, format!("/bedarf/{draft}")),
+            (&officer, format!("/bedarf/{open}/auswertung")),
+            (&buyer, format!("/bedarf/{open}")),
             (&anonymous, "/anmelden".into()),
             (&anonymous, "/registrieren".into()),
             (&admin, "/".into()),
