@@ -317,6 +317,14 @@ pub fn list_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Demand
     }
 }
 
+/// The calls a member has answered (saved its demand for, possibly none).
+pub fn answered_calls(conn: &mut DbConn, member_id: i64) -> AppResult<Vec<i64>> {
+    Ok(demand_responses::table
+        .filter(demand_responses::member_id.eq(member_id))
+        .select(demand_responses::call_id)
+        .load(conn)?)
+}
+
 /// May `user` read `call`? Cooperative roles always; a buyer when its member is invited.
 pub fn check_read(conn: &mut DbConn, user: &CurrentUser, call: &DemandCall) -> AppResult<()> {
     match user.role {

@@ -67,14 +67,7 @@ async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> App
     let now = state.clock.now_naive();
     let u = user.clone();
     let (calls, answered) = db
-        .run(move |c| {
-            let calls = super::list_calls(c, &u)?;
-            let answered: Vec<i64> = demand_responses::table
-                .filter(demand_responses::member_id.eq(u.organisation_id))
-                .select(demand_responses::call_id)
-                .load(c)?;
-            Ok((calls, answered))
-        })
+        .run(move |c| Ok((super::list_calls(c, &u)?, super::answered_calls(c, u.organisation_id)?)))
         .await?;
     let rows: Vec<Value> = calls
         .iter()

@@ -34,12 +34,8 @@ fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
 
 /// Calls that need this user: the officer's drafts and running calls, the buyer's open ones.
 fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
-    use crate::db::schema::demand_responses;
     let calls = crate::demand::list_calls(conn, user)?;
-    let answered: Vec<i64> = demand_responses::table
-        .filter(demand_responses::member_id.eq(user.organisation_id))
-        .select(demand_responses::call_id)
-        .load(conn)?;
+    let answered = crate::demand::answered_calls(conn, user.organisation_id)?;
     Ok(calls
         .into_iter()
         .filter(|c| match user.role {
