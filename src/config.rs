@@ -43,6 +43,7 @@ pub struct Config {
     pub session_cache_ttl: std::time::Duration,
     pub login_limits: LoginLimits,
     pub template_dir: PathBuf,
+    pub contract_template_dir: PathBuf,
     pub data_dir: PathBuf,
     /// Header a trusted reverse proxy sets to the client address (none: the socket address).
     pub ip_header: Option<String>,
@@ -101,6 +102,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Header mit der Client-Adresse, nur hinter einem vertrauenswürdigen Proxy, z. B. X-Real-IP",
     ),
     ("BUENDEL_TEMPLATE_DIR", "templates", "Verzeichnis der Vorlagen"),
+    (
+        "BUENDEL_CONTRACT_TEMPLATE_DIR",
+        "contract-templates",
+        "Verzeichnis der Dokumentvorlagen (Öffnungsprotokoll, Verträge)",
+    ),
     ("BUENDEL_DATA_DIR", "data", "Verzeichnis für Daten und Postausgang"),
     (
         "BUENDEL_CONFIG",
@@ -330,6 +336,15 @@ impl Config {
             ));
         }
 
+        let contract_template_dir =
+            PathBuf::from(get("BUENDEL_CONTRACT_TEMPLATE_DIR").unwrap_or_else(|| "contract-templates".into()));
+        if !contract_template_dir.join("opening_record.html.tera").exists() {
+            problems.push(format!(
+                "BUENDEL_CONTRACT_TEMPLATE_DIR: in „{}“ fehlt opening_record.html.tera; bitte aus dem Projektverzeichnis starten oder den Pfad setzen.",
+                contract_template_dir.display()
+            ));
+        }
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -355,6 +370,7 @@ impl Config {
                 window: Duration::minutes(window_minutes),
             },
             template_dir,
+            contract_template_dir,
             data_dir,
             ip_header: get("BUENDEL_IP_HEADER"),
         })

@@ -8,12 +8,14 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demand;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod import;
 pub mod mail;
 pub mod orgs;
 pub mod seed;
+pub mod tender;
 pub mod web;
 
 use crate::clock::Clock;
@@ -30,6 +32,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub mail: Arc<MailTemplates>,
+    pub documents: Arc<documents::DocumentTemplates>,
     pub sessions: Arc<auth::SessionCache>,
 }
 
@@ -61,6 +64,8 @@ impl App {
         let db = Db::connect(&config.database_url, config.pool_size).map_err(|e| e.user_detail())?;
         db.migrate().map_err(|e| e.user_detail())?;
         let mail = MailTemplates::load(&config.template_dir).map_err(|e| format!("E-Mail-Vorlagen: {e}"))?;
+        let documents = documents::DocumentTemplates::load(&config.contract_template_dir)
+            .map_err(|e| format!("Dokumentvorlagen: {e}"))?;
         let transport = Transport::from_config(&config).map_err(|e| format!("E-Mail-Versand: {e}"))?;
         let clock = config.clock();
         Ok(App {
@@ -69,6 +74,7 @@ impl App {
                 config: Arc::new(config),
                 clock,
                 mail: Arc::new(mail),
+                documents: Arc::new(documents),
             },
             db,
             transport,
@@ -130,6 +136,7 @@ impl App {
         let rocket = orgs::routes::mount(rocket);
         let rocket = audit::routes::mount(rocket);
         let rocket = demand::routes::mount(rocket);
+        let rocket = tender::routes::mount(rocket);
         api::mount(rocket)
     }
 }

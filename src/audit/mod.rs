@@ -39,6 +39,17 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("demand_position.added", "Position hinzugefügt"),
     ("demand_position.removed", "Position entfernt"),
     ("demand.saved", "Bedarf gemeldet"),
+    ("tender.created", "Ausschreibung angelegt"),
+    ("tender.updated", "Ausschreibung geändert"),
+    ("tender.document_added", "Vergabeunterlage hinzugefügt"),
+    ("tender.document_removed", "Vergabeunterlage entfernt"),
+    ("tender.published", "Ausschreibung veröffentlicht"),
+    ("tender.question_asked", "Bieterfrage gestellt"),
+    ("tender.question_answered", "Bieterfrage beantwortet"),
+    ("bid.submitted", "Angebot abgegeben"),
+    ("bid.withdrawn", "Angebot zurückgezogen"),
+    ("tender.opening_started", "Öffnung begonnen"),
+    ("tender.opened", "Angebote geöffnet"),
 ];
 
 /// German names of the object types.
@@ -48,6 +59,8 @@ pub const OBJECT_TYPES: &[(&str, &str)] = &[
     ("catalogue_item", "Katalogposition"),
     ("demand_call", "Bedarfsabfrage"),
     ("demand_position", "Position einer Bedarfsabfrage"),
+    ("tender", "Ausschreibung"),
+    ("bid", "Angebot"),
 ];
 
 fn label_of(table: &[(&str, &'static str)], code: &str) -> Option<&'static str> {

@@ -168,6 +168,135 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenders (id) {
+        id -> BigInt,
+        demand_call_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        procedure -> Text,
+        buffer_percent -> Text,
+        estimated_value -> BigInt,
+        threshold -> BigInt,
+        bid_deadline -> Timestamp,
+        urgency_reason -> Nullable<Text>,
+        term_months -> Integer,
+        term_justification -> Nullable<Text>,
+        evaluation -> Text,
+        status -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        published_by -> Nullable<BigInt>,
+        published_at -> Nullable<Timestamp>,
+        opening_started_by -> Nullable<BigInt>,
+        opening_started_at -> Nullable<Timestamp>,
+        opened_by -> Nullable<BigInt>,
+        opened_at -> Nullable<Timestamp>,
+        opening_record -> Nullable<Text>,
+        opening_record_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tender_lots (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        lot_no -> Integer,
+        title -> Text,
+    }
+}
+
+diesel::table! {
+    tender_positions (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        lot_id -> BigInt,
+        position_no -> Integer,
+        demand_position_id -> Nullable<BigInt>,
+        description -> Text,
+        unit -> Text,
+        cpv_code -> Text,
+        estimate_quantity -> BigInt,
+        max_quantity -> BigInt,
+        estimate_price -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    tender_members (tender_id, member_id) {
+        tender_id -> BigInt,
+        member_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    tender_documents (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        uploaded_by -> BigInt,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tender_questions (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        vendor_id -> BigInt,
+        asked_by -> BigInt,
+        question -> Text,
+        asked_at -> Timestamp,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<BigInt>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    bids (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        vendor_id -> BigInt,
+        version -> Integer,
+        status -> Text,
+        submitted_by -> BigInt,
+        submitted_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        nonce -> Text,
+        receipt_sha256 -> Text,
+        criteria -> Text,
+    }
+}
+
+diesel::table! {
+    bid_lots (bid_id, lot_id) {
+        bid_id -> BigInt,
+        lot_id -> BigInt,
+        total -> BigInt,
+    }
+}
+
+diesel::table! {
+    bid_prices (bid_id, position_id) {
+        bid_id -> BigInt,
+        position_id -> BigInt,
+        unit_price -> BigInt,
+    }
+}
+
+diesel::joinable!(tender_lots -> tenders (tender_id));
+diesel::joinable!(tender_positions -> tender_lots (lot_id));
+diesel::joinable!(tender_members -> organisations (member_id));
+diesel::joinable!(bids -> organisations (vendor_id));
+diesel::joinable!(bid_lots -> bids (bid_id));
+diesel::joinable!(bid_lots -> tender_lots (lot_id));
+diesel::joinable!(bid_prices -> bids (bid_id));
+diesel::joinable!(bid_prices -> tender_positions (position_id));
 diesel::joinable!(demand_positions -> demand_calls (call_id));
 diesel::joinable!(demand_lines -> demand_positions (position_id));
 diesel::joinable!(demand_lines -> organisations (member_id));
@@ -191,4 +320,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     demand_invitations,
     demand_responses,
     demand_lines,
+    tenders,
+    tender_lots,
+    tender_positions,
+    tender_members,
+    tender_documents,
+    tender_questions,
+    bids,
+    bid_lots,
+    bid_prices,
 );

@@ -1,8 +1,10 @@
 //! Pure rules of buendel, free of I/O: exact numbers, roles and permissions, identifiers.
 //! Routes and services call into these; everything here is tested with many small cases.
 
+pub mod bid;
 pub mod cpv;
 pub mod demand;
+pub mod evaluation;
 pub mod identifiers;
 pub mod money;
 pub mod numbers;

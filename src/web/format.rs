@@ -60,6 +60,14 @@ pub fn datetime_de(utc: NaiveDateTime) -> String {
     format!("{} Uhr", local.format("%d.%m.%Y, %H:%M"))
 }
 
+/// With seconds, for receipts and records where the exact server time matters.
+pub fn timestamp_de(utc: NaiveDateTime) -> String {
+    utc.and_utc()
+        .with_timezone(&Berlin)
+        .format("%d.%m.%Y, %H:%M:%S Uhr")
+        .to_string()
+}
+
 pub fn date_de(utc: NaiveDateTime) -> String {
     utc.and_utc().with_timezone(&Berlin).format("%d.%m.%Y").to_string()
 }
@@ -99,6 +107,9 @@ pub fn register_filters(tera: &mut Tera) {
     });
     tera.register_filter("datumzeit", |v: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(time_arg(v)?.map(datetime_de).unwrap_or_default()))
+    });
+    tera.register_filter("zeitstempel", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(Value::String(time_arg(v)?.map(timestamp_de).unwrap_or_default()))
     });
 }
 

@@ -1,0 +1,9 @@
+DROP TABLE bid_prices;
+DROP TABLE bid_lots;
+DROP TABLE bids;
+DROP TABLE tender_questions;
+DROP TABLE tender_documents;
+DROP TABLE tender_members;
+DROP TABLE tender_positions;
+DROP TABLE tender_lots;
+DROP TABLE tenders;
