@@ -1,5 +1,7 @@
-//! Demo data: loads `seed-data/` (cooperative, members, vendors, catalogue, users) into an empty
-//! database in one transaction, validated by the same rules as the admin pages.
+//! Demo data: loads `seed-data/` (cooperative, members, vendors, catalogue, users, demand calls)
+//! into an empty database in one transaction, validated by the same rules as the admin pages;
+//! then plays the demo tenders through the tender and bid services on a clock set to the past,
+//! so that receipts, audit events, mails, entitled members and the opening record are genuine.
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::hash_password;
@@ -130,6 +132,8 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
     let calls: Vec<CallRow> = read(dir, "demand_calls.csv")?;
     let call_positions: Vec<CallPositionRow> = read(dir, "demand_positions.csv")?;
     let demand: Vec<DemandRow> = read(dir, "demand_lines.csv")?;
+    let tender_seed = TenderSeed::read(dir)?;
+    tender_seed.check(dir, &calls, &vendors, &users, &catalogue)?;
     let coop = coop
         .into_iter()
         .next()
@@ -138,7 +142,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
     let password_hash = hash_password(DEMO_PASSWORD)?;
     let actor = Actor::system("Demodaten");
 
-    write_tx(conn, |conn| {
+    let (users, loaded) = write_tx(conn, |conn| {
         if !is_empty(conn)? {
             return Err(AppError::Conflict(
                 "Die Datenbank enthält bereits Daten; Demodaten werden nur in eine leere Datenbank geladen.".into(),
@@ -282,7 +286,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             )?;
             user_ids.push((u.organisation.clone(), role, id));
         }
-        load_demand(
+        let call_ids = load_demand(
             conn,
             state,
             &actor,
@@ -293,8 +297,32 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             &catalogue_ids,
             &user_ids,
         )?;
-        Ok(users.clone())
-    })
+        Ok((
+            users.clone(),
+            Loaded {
+                calls: call_ids,
+                catalogue: catalogue_ids,
+            },
+        ))
+    })?;
+    // The services open their own write transactions, so the tenders follow the commit above.
+    // Everything they read from the CSV files was checked before it; a failure here is a bug.
+    load_tenders(conn, state, dir, &tender_seed, &loaded, &users).map_err(|e| {
+        AppError::Internal(format!(
+            "{} (Stammdaten und Bedarfsabfragen sind geladen, die Ausschreibungen nicht vollständig; \
+             für einen neuen Versuch bitte die Datenbank löschen.)",
+            e.user_detail()
+        ))
+    })?;
+    Ok(users)
+}
+
+/// What the first transaction created and the tenders refer to.
+struct Loaded {
+    /// demand_calls.csv key → demand call id.
+    calls: HashMap<String, i64>,
+    /// catalogue.csv key → catalogue item id.
+    catalogue: HashMap<String, i64>,
 }
 
 fn demo_number(text: &str, what: &str) -> AppResult<Option<rust_decimal::Decimal>> {
@@ -318,7 +346,7 @@ fn load_demand(
     orgs: &HashMap<String, (i64, OrgType)>,
     catalogue: &HashMap<String, i64>,
     users: &[(String, Role, i64)],
-) -> AppResult<()> {
+) -> AppResult<HashMap<String, i64>> {
     use crate::db::schema::{demand_calls, demand_invitations, demand_lines, demand_positions, demand_responses};
     use crate::domain::money::{Price, Quantity};
     use chrono::Duration;
@@ -333,6 +361,7 @@ fn load_demand(
         .filter(|(_, t)| *t == OrgType::Member)
         .map(|(id, _)| *id)
         .collect();
+    let mut call_ids = HashMap::new();
     for call in calls {
         let deadline = now + Duration::days(call.deadline_days);
         let opened_at = (call.status != "draft").then(|| deadline - Duration::days(28));
@@ -351,6 +380,7 @@ fn load_demand(
             ))
             .returning(demand_calls::id)
             .get_result(conn)?;
+        call_ids.insert(call.key.clone(), id);
         audit::record(
             conn,
             &state.clock,
@@ -455,6 +485,558 @@ fn load_demand(
                 Event::new("demand.saved", "demand_call", id, json!({ "member_id": member }))
                     .in_stream(format!("demand_call:{id}")),
             )?;
+        }
+    }
+    Ok(call_ids)
+}
+
+// ----------------------------------------------------------------------------- tenders
+
+/// Fixed local times (Europe/Berlin) of the steps the CSV files give only a day for.
+const CREATED_AT: &str = "09:00";
+const PUBLISHED_AT: &str = "10:00";
+const DEADLINE_AT: &str = "12:00";
+const OPENING_STARTED_AT: &str = "14:00";
+const OPENING_CONFIRMED_AT: &str = "14:20";
+
+#[derive(Deserialize)]
+struct TenderRow {
+    key: String,
+    call: String,
+    title: String,
+    description: String,
+    officer: String,
+    created_days: i64,
+    published_days: i64,
+    deadline_days: i64,
+    document: String,
+    opening_days: Option<i64>,
+    opened_by: String,
+    confirmed_by: String,
+}
+
+#[derive(Deserialize)]
+struct LotRow {
+    tender: String,
+    lot: i32,
+    title: String,
+    positions: String,
+}
+
+#[derive(Deserialize)]
+struct QuestionRow {
+    tender: String,
+    vendor: String,
+    asked_days: i64,
+    asked_time: String,
+    question: String,
+    answer: String,
+    answered_days: Option<i64>,
+    answered_time: String,
+}
+
+#[derive(Deserialize)]
+struct BidEventRow {
+    tender: String,
+    vendor: String,
+    action: String,
+    days: i64,
+    time: String,
+    price_factor: String,
+    quality: String,
+}
+
+#[derive(Deserialize)]
+struct BidPriceRow {
+    tender: String,
+    vendor: String,
+    catalogue_key: String,
+    unit_price: String,
+}
+
+/// tenders.csv, tender_lots.csv, tender_questions.csv, bids.csv and bid_prices.csv.
+struct TenderSeed {
+    tenders: Vec<TenderRow>,
+    lots: Vec<LotRow>,
+    questions: Vec<QuestionRow>,
+    bids: Vec<BidEventRow>,
+    prices: Vec<BidPriceRow>,
+}
+
+fn seed_error(file: &str, what: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("{file}: {what}"))
+}
+
+fn lot_positions(row: &LotRow) -> impl Iterator<Item = &str> {
+    row.positions.split(',').map(str::trim).filter(|k| !k.is_empty())
+}
+
+impl TenderSeed {
+    fn read(dir: &Path) -> AppResult<TenderSeed> {
+        Ok(TenderSeed {
+            tenders: read(dir, "tenders.csv")?,
+            lots: read(dir, "tender_lots.csv")?,
+            questions: read(dir, "tender_questions.csv")?,
+            bids: read(dir, "bids.csv")?,
+            prices: read(dir, "bid_prices.csv")?,
+        })
+    }
+
+    /// Checks every reference and number before anything is stored, so that the services, which
+    /// run after the first transaction, meet only data they accept.
+    fn check(
+        &self,
+        dir: &Path,
+        calls: &[CallRow],
+        vendors: &[VendorRow],
+        users: &[UserRow],
+        catalogue: &[CatalogueRow],
+    ) -> AppResult<()> {
+        let officer = |email: &str, file: &str, key: &str| -> AppResult<()> {
+            if users.iter().any(|u| u.email == email && u.role == "officer") {
+                Ok(())
+            } else {
+                Err(seed_error(
+                    file,
+                    format!("„{key}“: „{email}“ ist keine Vergabestelle aus users.csv"),
+                ))
+            }
+        };
+        let time = |text: &str, file: &str| -> AppResult<()> {
+            chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M")
+                .map(|_| ())
+                .map_err(|_| seed_error(file, format!("Uhrzeit „{text}“ ist nicht HH:MM")))
+        };
+        let mut keys = Vec::new();
+        for t in &self.tenders {
+            if keys.contains(&t.key.as_str()) {
+                return Err(seed_error("tenders.csv", format!("„{}“ doppelt", t.key)));
+            }
+            keys.push(t.key.as_str());
+            match calls.iter().find(|c| c.key == t.call) {
+                Some(c) if c.status == "closed" => {}
+                _ => {
+                    return Err(seed_error(
+                        "tenders.csv",
+                        format!(
+                            "„{}“: „{}“ ist keine abgeschlossene Bedarfsabfrage aus demand_calls.csv",
+                            t.key, t.call
+                        ),
+                    ))
+                }
+            }
+            if self.tenders.iter().filter(|o| o.call == t.call).count() > 1 {
+                return Err(seed_error(
+                    "tenders.csv",
+                    format!("aus „{}“ entsteht nur eine Ausschreibung", t.call),
+                ));
+            }
+            officer(&t.officer, "tenders.csv", &t.key)?;
+            if !(t.created_days <= t.published_days && t.published_days < t.deadline_days) {
+                return Err(seed_error(
+                    "tenders.csv",
+                    format!("„{}“: erstellt ≤ veröffentlicht < Angebotsfrist", t.key),
+                ));
+            }
+            if !t.document.is_empty() && !dir.join("documents").join(&t.document).is_file() {
+                return Err(seed_error(
+                    "tenders.csv",
+                    format!("„{}“: documents/{} fehlt", t.key, t.document),
+                ));
+            }
+            if let Some(days) = t.opening_days {
+                officer(&t.opened_by, "tenders.csv", &t.key)?;
+                officer(&t.confirmed_by, "tenders.csv", &t.key)?;
+                if t.opened_by == t.confirmed_by || days < t.deadline_days || days >= 0 {
+                    return Err(seed_error(
+                        "tenders.csv",
+                        format!(
+                            "„{}“: Öffnung durch zwei verschiedene Personen, nach der Angebotsfrist und vor heute",
+                            t.key
+                        ),
+                    ));
+                }
+            } else if t.deadline_days <= 0 {
+                return Err(seed_error(
+                    "tenders.csv",
+                    format!("„{}“: ohne Öffnung muss die Angebotsfrist in der Zukunft liegen", t.key),
+                ));
+            }
+        }
+        let tender = |key: &str, file: &str| -> AppResult<&TenderRow> {
+            self.tenders
+                .iter()
+                .find(|t| t.key == key)
+                .ok_or_else(|| seed_error(file, format!("Ausschreibung „{key}“ nicht in tenders.csv")))
+        };
+        let vendor = |key: &str, file: &str| -> AppResult<()> {
+            let approved = vendors.iter().any(|v| v.key == key && v.status == "approved");
+            if approved && users.iter().any(|u| u.organisation == key && u.role == "vendor") {
+                Ok(())
+            } else {
+                Err(seed_error(
+                    file,
+                    format!("„{key}“ ist kein freigegebener Lieferant mit Konto in users.csv"),
+                ))
+            }
+        };
+        for l in &self.lots {
+            tender(&l.tender, "tender_lots.csv")?;
+            for k in lot_positions(l) {
+                if !catalogue.iter().any(|c| c.key == k) {
+                    return Err(seed_error("tender_lots.csv", format!("Katalog „{k}“ unbekannt")));
+                }
+            }
+        }
+        for q in &self.questions {
+            let t = tender(&q.tender, "tender_questions.csv")?;
+            vendor(&q.vendor, "tender_questions.csv")?;
+            time(&q.asked_time, "tender_questions.csv")?;
+            let ok_asked = q.asked_days >= t.published_days && q.asked_days < t.deadline_days.min(0);
+            let ok_answer = match (q.answer.trim().is_empty(), q.answered_days) {
+                (true, None) => true,
+                (false, Some(d)) => {
+                    time(&q.answered_time, "tender_questions.csv")?;
+                    d >= q.asked_days && d < t.deadline_days.min(0)
+                }
+                _ => false,
+            };
+            if !(ok_asked && ok_answer) {
+                return Err(seed_error(
+                    "tender_questions.csv",
+                    format!(
+                        "„{}“: Frage und Antwort zwischen Veröffentlichung und Frist, vor heute; Antwort mit Tag",
+                        q.question
+                    ),
+                ));
+            }
+        }
+        for b in &self.bids {
+            let t = tender(&b.tender, "bids.csv")?;
+            vendor(&b.vendor, "bids.csv")?;
+            time(&b.time, "bids.csv")?;
+            if !(b.days >= t.published_days && b.days < t.deadline_days.min(0)) {
+                return Err(seed_error(
+                    "bids.csv",
+                    format!(
+                        "„{} / {}“: Tag {} liegt nicht zwischen Veröffentlichung und Frist, vor heute",
+                        b.tender, b.vendor, b.days
+                    ),
+                ));
+            }
+            match b.action.as_str() {
+                "submit" => {
+                    demo_number(&b.price_factor, "bids.csv price_factor")?;
+                    if !self.prices.iter().any(|p| p.tender == b.tender && p.vendor == b.vendor) {
+                        return Err(seed_error(
+                            "bids.csv",
+                            format!("„{} / {}“: keine Preise in bid_prices.csv", b.tender, b.vendor),
+                        ));
+                    }
+                }
+                "withdraw" => {}
+                other => {
+                    return Err(seed_error(
+                        "bids.csv",
+                        format!("action „{other}“: submit oder withdraw"),
+                    ))
+                }
+            }
+        }
+        for p in &self.prices {
+            tender(&p.tender, "bid_prices.csv")?;
+            vendor(&p.vendor, "bid_prices.csv")?;
+            let in_lot = self
+                .lots
+                .iter()
+                .any(|l| l.tender == p.tender && lot_positions(l).any(|k| k == p.catalogue_key));
+            if !in_lot {
+                return Err(seed_error(
+                    "bid_prices.csv",
+                    format!("„{}“ ist in keinem Los von „{}“", p.catalogue_key, p.tender),
+                ));
+            }
+            demo_number(&p.unit_price, "bid_prices.csv unit_price")?
+                .ok_or_else(|| seed_error("bid_prices.csv", "unit_price fehlt"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A demo account as the services see a logged-in user.
+pub fn demo_user(conn: &mut DbConn, email: &str) -> AppResult<crate::auth::CurrentUser> {
+    use crate::db::schema::users;
+    let (id, email, name, role, organisation_id, organisation_name, org_type): (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+    ) = users::table
+        .inner_join(organisations::table)
+        .filter(users::email.eq(email))
+        .select((
+            users::id,
+            users::email,
+            users::name,
+            users::role,
+            users::organisation_id,
+            organisations::name,
+            organisations::org_type,
+        ))
+        .first(conn)
+        .map_err(|_| AppError::Internal(format!("Demo-Konto {email} fehlt")))?;
+    Ok(crate::auth::CurrentUser {
+        id,
+        email,
+        name,
+        role: role.parse::<Role>().map_err(|e| AppError::Internal(e.to_string()))?,
+        organisation_id,
+        organisation_name,
+        org_type: org_type
+            .parse::<OrgType>()
+            .map_err(|e| AppError::Internal(e.to_string()))?,
+        credential_id: 0,
+    })
+}
+
+/// One step of the demo history, in the order it happened.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Create the draft and attach its document.
+    Create(usize),
+    Publish(usize),
+    Ask(usize),
+    Answer(usize),
+    Bid(usize),
+    StartOpening(usize),
+    ConfirmOpening(usize),
+}
+
+/// A service error with what the demo was doing, and every field message.
+fn during(what: String) -> impl FnOnce(AppError) -> AppError {
+    move |e| {
+        let fields: Vec<String> = e
+            .field_errors()
+            .into_iter()
+            .map(|(f, m)| format!("{f}: {}", m.join(" ")))
+            .collect();
+        AppError::Internal(format!("{what}: {} {}", e.user_detail(), fields.join("; ")))
+    }
+}
+
+/// Plays tenders.csv and the files around it through the services, each step at its own time on
+/// a frozen clock set forward step by step (the demo itself runs on the real clock).
+fn load_tenders(
+    conn: &mut DbConn,
+    state: &AppState,
+    dir: &Path,
+    seed: &TenderSeed,
+    loaded: &Loaded,
+    users: &[UserRow],
+) -> AppResult<()> {
+    use crate::clock::Clock;
+    use crate::domain::money::{round_commercial, Price};
+    use crate::tender::{self, bids, TenderInput};
+    use chrono::Duration;
+
+    let now = state.clock.now_naive();
+    let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let day = |days: i64| (today + Duration::days(days)).format("%Y-%m-%d").to_string();
+    let at = |days: i64, time: &str| -> AppResult<chrono::NaiveDateTime> {
+        crate::demand::local_to_utc(&day(days), time)
+            .ok_or_else(|| AppError::Internal(format!("Zeitpunkt {} {time} ungültig", day(days))))
+    };
+
+    let mut steps: Vec<(chrono::NaiveDateTime, Step)> = Vec::new();
+    for (i, t) in seed.tenders.iter().enumerate() {
+        steps.push((at(t.created_days, CREATED_AT)?, Step::Create(i)));
+        steps.push((at(t.published_days, PUBLISHED_AT)?, Step::Publish(i)));
+        if let Some(d) = t.opening_days {
+            steps.push((at(d, OPENING_STARTED_AT)?, Step::StartOpening(i)));
+            steps.push((at(d, OPENING_CONFIRMED_AT)?, Step::ConfirmOpening(i)));
+        }
+    }
+    for (i, q) in seed.questions.iter().enumerate() {
+        steps.push((at(q.asked_days, &q.asked_time)?, Step::Ask(i)));
+        if let Some(d) = q.answered_days {
+            steps.push((at(d, &q.answered_time)?, Step::Answer(i)));
+        }
+    }
+    for (i, b) in seed.bids.iter().enumerate() {
+        steps.push((at(b.days, &b.time)?, Step::Bid(i)));
+    }
+    // Stable: steps at the same minute keep the order above.
+    steps.sort_by_key(|(t, _)| *t);
+    let Some((first, _)) = steps.first() else {
+        return Ok(());
+    };
+    if let Some((late, _)) = steps.iter().find(|(t, _)| *t >= now) {
+        return Err(AppError::Internal(format!(
+            "Demo-Ausschreibungen: Schritt am {late} liegt nicht in der Vergangenheit"
+        )));
+    }
+    let past = AppState {
+        clock: Clock::configured(Some(first.and_utc()), Duration::zero(), true),
+        ..state.clone()
+    };
+    let vendor_email = |key: &str| -> AppResult<&str> {
+        users
+            .iter()
+            .find(|u| u.organisation == key && u.role == "vendor")
+            .map(|u| u.email.as_str())
+            .ok_or_else(|| AppError::Internal(format!("Lieferant „{key}“ ohne Konto")))
+    };
+
+    let mut tender_ids: HashMap<&str, i64> = HashMap::new();
+    let mut question_ids: HashMap<usize, i64> = HashMap::new();
+    let tender_id = |ids: &HashMap<&str, i64>, key: &str| -> AppResult<i64> {
+        ids.get(key).copied().ok_or_else(|| {
+            AppError::Internal(format!(
+                "Ausschreibung „{key}“ ist zu diesem Zeitpunkt noch nicht angelegt"
+            ))
+        })
+    };
+    for (time, step) in steps {
+        past.clock.set(time.and_utc());
+        match step {
+            Step::Create(i) => {
+                let t = &seed.tenders[i];
+                let officer = demo_user(conn, &t.officer)?;
+                let call_id = loaded.calls[&t.call];
+                let call = crate::demand::find_call(conn, call_id)?;
+                let positions = crate::demand::positions(conn, call_id)?;
+                let mut lots: Vec<&LotRow> = seed.lots.iter().filter(|l| l.tender == t.key).collect();
+                lots.sort_by_key(|l| l.lot);
+                let mut input = TenderInput::defaults_for(&call, &[]);
+                input.title = t.title.clone();
+                input.description = t.description.clone();
+                input.deadline_date = day(t.deadline_days);
+                input.deadline_time = DEADLINE_AT.into();
+                input.lots = lots.iter().map(|l| l.title.clone()).collect();
+                for (no, l) in lots.iter().enumerate() {
+                    for key in lot_positions(l) {
+                        let item = loaded.catalogue.get(key).copied();
+                        let p = positions
+                            .iter()
+                            .find(|p| p.catalogue_item_id.is_some() && p.catalogue_item_id == item)
+                            .ok_or_else(|| {
+                                seed_error(
+                                    "tender_lots.csv",
+                                    format!("„{key}“ ist keine Position von „{}“", t.call),
+                                )
+                            })?;
+                        input.assignment.insert(p.id, no as i32 + 1);
+                    }
+                }
+                let data = input
+                    .validate(conn, past.clock.now_naive())
+                    .map_err(during(format!("tenders.csv „{}“", t.key)))?;
+                let id = tender::create(conn, &past, &officer, &data)
+                    .map_err(during(format!("Ausschreibung „{}“ anlegen", t.key)))?;
+                if !t.document.is_empty() {
+                    past.clock.advance(Duration::minutes(30));
+                    let bytes = std::fs::read(dir.join("documents").join(&t.document))
+                        .map_err(|e| seed_error("tenders.csv", format!("documents/{}: {e}", t.document)))?;
+                    tender::add_document(conn, &past, &officer, id, &t.document, &bytes)
+                        .map_err(during(format!("Unterlage {}", t.document)))?;
+                }
+                tender_ids.insert(t.key.as_str(), id);
+            }
+            Step::Publish(i) => {
+                let t = &seed.tenders[i];
+                let officer = demo_user(conn, &t.officer)?;
+                tender::publish(conn, &past, &officer, tender_id(&tender_ids, &t.key)?)
+                    .map_err(during(format!("Ausschreibung „{}“ veröffentlichen", t.key)))?;
+            }
+            Step::Ask(i) => {
+                let q = &seed.questions[i];
+                let vendor = demo_user(conn, vendor_email(&q.vendor)?)?;
+                let qid = tender::ask(conn, &past, &vendor, tender_id(&tender_ids, &q.tender)?, &q.question)
+                    .map_err(during(format!("tender_questions.csv „{}“", q.question)))?;
+                question_ids.insert(i, qid);
+            }
+            Step::Answer(i) => {
+                let q = &seed.questions[i];
+                let t = seed.tenders.iter().find(|t| t.key == q.tender).expect("checked");
+                let officer = demo_user(conn, &t.officer)?;
+                let qid = question_ids
+                    .get(&i)
+                    .copied()
+                    .ok_or_else(|| seed_error("tender_questions.csv", "Antwort vor der Frage"))?;
+                tender::answer(
+                    conn,
+                    &past,
+                    &officer,
+                    tender_id(&tender_ids, &q.tender)?,
+                    qid,
+                    &q.answer,
+                )
+                .map_err(during(format!("tender_questions.csv Antwort auf „{}“", q.question)))?;
+            }
+            Step::Bid(i) => {
+                let b = &seed.bids[i];
+                let vendor = demo_user(conn, vendor_email(&b.vendor)?)?;
+                let id = tender_id(&tender_ids, &b.tender)?;
+                let what = format!("bids.csv „{} / {} / {}“", b.tender, b.vendor, b.action);
+                if b.action == "withdraw" {
+                    bids::withdraw(conn, &past, &vendor, id).map_err(during(what))?;
+                    continue;
+                }
+                let factor =
+                    demo_number(&b.price_factor, "bids.csv price_factor")?.unwrap_or(rust_decimal::Decimal::ONE);
+                let tendered = tender::find(conn, id)?;
+                let positions = tender::positions(conn, id)?;
+                let call_positions = crate::demand::positions(conn, tendered.demand_call_id)?;
+                let mut prices = HashMap::new();
+                for p in seed
+                    .prices
+                    .iter()
+                    .filter(|p| p.tender == b.tender && p.vendor == b.vendor)
+                {
+                    let item = loaded.catalogue.get(&p.catalogue_key).copied();
+                    let position = positions
+                        .iter()
+                        .find(|tp| {
+                            call_positions
+                                .iter()
+                                .any(|cp| Some(cp.id) == tp.demand_position_id && cp.catalogue_item_id == item)
+                        })
+                        .ok_or_else(|| {
+                            seed_error(
+                                "bid_prices.csv",
+                                format!("„{}“ wird in „{}“ nicht ausgeschrieben", p.catalogue_key, p.tender),
+                            )
+                        })?;
+                    let list = demo_number(&p.unit_price, "bid_prices.csv unit_price")?.unwrap_or_default();
+                    // The factor makes a resubmission cheaper or dearer; prices stay in cents.
+                    let price = Price::from_decimal(round_commercial(list * factor, 2))
+                        .map_err(|e| seed_error("bid_prices.csv", format!("{}: {e}", p.catalogue_key)))?;
+                    prices.insert(position.id, price);
+                }
+                let spec = tendered.spec()?;
+                let input = bids::BidInput {
+                    prices,
+                    lots: Vec::new(),
+                    a_confirmed: vec![true; spec.a_criteria.len()],
+                    b_texts: b.quality.split('|').map(|s| s.trim().to_string()).collect(),
+                };
+                bids::submit(conn, &past, &vendor, id, &input).map_err(during(what))?;
+            }
+            Step::StartOpening(i) => {
+                let t = &seed.tenders[i];
+                let officer = demo_user(conn, &t.opened_by)?;
+                tender::start_opening(conn, &past, &officer, tender_id(&tender_ids, &t.key)?)
+                    .map_err(during(format!("Öffnung von „{}“ beginnen", t.key)))?;
+            }
+            Step::ConfirmOpening(i) => {
+                let t = &seed.tenders[i];
+                let officer = demo_user(conn, &t.confirmed_by)?;
+                tender::confirm_opening(conn, &past, &officer, tender_id(&tender_ids, &t.key)?)
+                    .map_err(during(format!("Öffnung von „{}“ bestätigen", t.key)))?;
+            }
         }
     }
     Ok(())

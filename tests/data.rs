@@ -499,6 +499,113 @@ fn demo_data_loads_once_and_every_demo_role_can_log_in() {
 }
 
 #[test]
+fn demo_tenders_are_played_through_the_services_one_sealed_and_one_opened() {
+    use buendel::db::schema::{bids, tender_documents, tender_members, tender_questions, tenders};
+    use buendel::error::AppError;
+    use buendel::tender::{self, bids as bid_service};
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).expect("seed");
+        let now = app.state.clock.now_naive();
+        let officer = buendel::seed::demo_user(&mut c, "vergabe@buendel.example").unwrap();
+        let all: Vec<(i64, String, chrono::NaiveDateTime)> = tenders::table
+            .order(tenders::id.asc())
+            .select((tenders::id, tenders::status, tenders::bid_deadline))
+            .load(&mut *c)
+            .unwrap();
+        let statuses = |c: &mut buendel::db::DbConn, id: i64| -> Vec<String> {
+            bids::table
+                .filter(bids::tender_id.eq(id))
+                .order(bids::id.asc())
+                .select(bids::status)
+                .load(c)
+                .unwrap()
+        };
+
+        // (a) Published, deadline ahead, bids sealed for every role of the cooperative.
+        let (published, _, deadline) = *all
+            .iter()
+            .find(|(_, s, _)| s == "published")
+            .expect("a published demo tender");
+        assert!(deadline > now, "the published tender's deadline lies ahead");
+        let mut seen = statuses(&mut c, published);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen, ["submitted", "superseded", "withdrawn"]);
+        assert!(bid_service::count_current(&mut c, published).unwrap() >= 2);
+        for email in [
+            "vergabe@buendel.example",
+            "admin@buendel.example",
+            "vorstand@buendel.example",
+        ] {
+            let user = buendel::seed::demo_user(&mut c, email).unwrap();
+            assert!(
+                matches!(
+                    bid_service::opened(&mut c, &user, published),
+                    Err(AppError::Forbidden(_))
+                ),
+                "{email} must not read sealed bids"
+            );
+            assert!(tender::opening_record(&mut c, &user, published).is_err());
+        }
+        // The vendor that withdrew and resubmitted sees its history.
+        let vendor = buendel::seed::demo_user(&mut c, "vertrieb@mainbogen-systemhaus.example").unwrap();
+        let (current, history) = bid_service::own(&mut c, &vendor, published).unwrap();
+        assert!(current.is_some());
+        assert_eq!(
+            history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(),
+            ["submitted", "withdrawn"]
+        );
+        assert_eq!(tender::lots(&mut c, published).unwrap().len(), 2);
+        let documents: i64 = tender_documents::table
+            .filter(tender_documents::tender_id.eq(published))
+            .count()
+            .get_result(&mut *c)
+            .unwrap();
+        assert_eq!(documents, 1);
+        let questions = tender::questions(&mut c, Some(&officer), published).unwrap();
+        assert_eq!(questions.iter().filter(|q| q.answer.is_some()).count(), 1);
+        assert_eq!(questions.iter().filter(|q| q.answer.is_none()).count(), 1);
+
+        // (b) Opened by two officers; the record names every current bid's receipt.
+        let (opened, _, deadline) = *all
+            .iter()
+            .find(|(_, s, _)| s == "opened")
+            .expect("an opened demo tender");
+        assert!(deadline < now);
+        let t = tender::find(&mut c, opened).unwrap();
+        assert!(t.opening_started_by.is_some() && t.opening_started_by != t.opened_by);
+        let (_, record) = tender::opening_record(&mut c, &officer, opened).unwrap();
+        let receipts: Vec<String> = bids::table
+            .filter(bids::tender_id.eq(opened))
+            .filter(bids::status.eq("submitted"))
+            .select(bids::receipt_sha256)
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(receipts.len(), 3);
+        for r in &receipts {
+            assert!(record.contains(r.as_str()), "opening record lacks receipt {r}");
+        }
+        let (_, opened_bids) = bid_service::opened(&mut c, &officer, opened).unwrap();
+        assert_eq!(opened_bids.len(), 3);
+
+        // Both froze their entitled members at publication; the chain holds.
+        for id in [published, opened] {
+            let members: i64 = tender_members::table
+                .filter(tender_members::tender_id.eq(id))
+                .count()
+                .get_result(&mut *c)
+                .unwrap();
+            assert!(members >= 3, "tender {id} has {members} entitled members");
+        }
+        let asked: i64 = tender_questions::table.count().get_result(&mut *c).unwrap();
+        assert_eq!(asked, 3);
+        assert!(audit::verify(&mut c).unwrap().is_ok());
+    });
+}
+
+#[test]
 fn registering_an_address_that_has_an_account_answers_alike_and_warns_its_owner() {
     each_backend(|b| {
         let app = TestApp::new(b);

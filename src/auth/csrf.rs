@@ -79,6 +79,11 @@ impl FormData {
             .collect()
     }
 
+    /// Every field name, in order (with repeats).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|(k, _)| k.as_str())
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.fields.iter().any(|(k, _)| k == name)
     }

@@ -87,13 +87,16 @@ pub fn check_term(months: i32, justification: Option<&str>) -> Result<(), String
 }
 
 /// Maximum quantity = estimate × (1 + buffer), buffer in percent (e.g. 20); rounded commercially
-/// to the quantity's 3 places.
+/// to the estimate's own places (whole pieces stay whole: 8 × 1.2 = 9.6 → 10), at most the
+/// quantity's 3 places.
 pub fn maximum_quantity(estimate: Quantity, buffer_percent: Decimal) -> Result<Quantity, String> {
     if buffer_percent.is_sign_negative() {
         return Err("Der Puffer darf nicht negativ sein.".into());
     }
-    let max = estimate.to_decimal() * (Decimal::ONE + buffer_percent / Decimal::ONE_HUNDRED);
-    Quantity::from_decimal(round_commercial(max, Quantity::PLACES)).map_err(|e| format!("Die Höchstmenge {e}."))
+    let exact = estimate.to_decimal();
+    let places = exact.normalize().scale().min(Quantity::PLACES);
+    let max = exact * (Decimal::ONE + buffer_percent / Decimal::ONE_HUNDRED);
+    Quantity::from_decimal(round_commercial(max, places)).map_err(|e| format!("Die Höchstmenge {e}."))
 }
 
 /// The procedure an estimated value requires: EU-wide at or above the threshold (§ 106 GWB).
@@ -200,6 +203,15 @@ mod tests {
         // 0.002 × 1.25 = 0.0025 → 0.003
         assert_eq!(maximum_quantity(q("0.002"), dec!(25)).unwrap(), q("0.003"));
         assert!(maximum_quantity(q("1"), dec!(-1)).is_err());
+    }
+
+    #[test]
+    fn whole_estimates_give_whole_maximums() {
+        let q = |s: &str| Quantity::from_str(s).unwrap();
+        assert_eq!(maximum_quantity(q("8"), dec!(20)).unwrap(), q("10"));
+        assert_eq!(maximum_quantity(q("6"), dec!(20)).unwrap(), q("7"));
+        assert_eq!(maximum_quantity(q("2.5"), dec!(20)).unwrap(), q("3"));
+        assert_eq!(maximum_quantity(q("2.25"), dec!(10)).unwrap(), q("2.48"));
     }
 
     #[test]

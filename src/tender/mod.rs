@@ -1122,10 +1122,13 @@ pub fn answer(
     })
 }
 
+/// id, asking vendor, question, asked at, answer, answered at.
+type QuestionRow = (i64, i64, String, NaiveDateTime, Option<String>, Option<NaiveDateTime>);
+
 /// Questions as `user` may see them: vendors and the public see answered ones (and a vendor its
 /// own open ones); the cooperative sees all. Never the asker's identity.
 pub fn questions(conn: &mut DbConn, user: Option<&CurrentUser>, tender_id: i64) -> AppResult<Vec<PublicQuestion>> {
-    let rows: Vec<(i64, i64, String, NaiveDateTime, Option<String>, Option<NaiveDateTime>)> = tender_questions::table
+    let rows: Vec<QuestionRow> = tender_questions::table
         .filter(tender_questions::tender_id.eq(tender_id))
         .order(tender_questions::id.asc())
         .select((

@@ -56,12 +56,14 @@ struct NavItem {
 fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
     let items: Vec<(&'static str, &'static str)> = match role {
         None => vec![
+            ("/bekanntmachungen", "Bekanntmachungen"),
             ("/anmelden", "Anmelden"),
             ("/registrieren", "Als Lieferant registrieren"),
         ],
         Some(Role::Admin) => vec![
             ("/", "Start"),
             ("/bedarf", "Bedarfsabfragen"),
+            ("/ausschreibungen", "Ausschreibungen"),
             ("/verwaltung/mitglieder", "Mitglieder"),
             ("/verwaltung/lieferanten", "Lieferanten"),
             ("/verwaltung/benutzer", "Benutzer"),
@@ -69,14 +71,24 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/protokoll", "Protokoll"),
             ("/verwaltung/postausgang", "Postausgang"),
         ],
-        Some(Role::Officer) => vec![("/", "Start"), ("/bedarf", "Bedarfsabfragen"), ("/katalog", "Katalog")],
+        Some(Role::Officer) => vec![
+            ("/", "Start"),
+            ("/bedarf", "Bedarfsabfragen"),
+            ("/ausschreibungen", "Ausschreibungen"),
+            ("/katalog", "Katalog"),
+        ],
         Some(Role::Board) => vec![
             ("/", "Start"),
             ("/bedarf", "Bedarfsabfragen"),
+            ("/ausschreibungen", "Ausschreibungen"),
             ("/protokoll", "Protokoll"),
         ],
-        Some(Role::Buyer) => vec![("/", "Start"), ("/bedarf", "Bedarfsabfragen")],
-        Some(Role::Vendor) => vec![("/", "Start")],
+        Some(Role::Buyer) => vec![
+            ("/", "Start"),
+            ("/bedarf", "Bedarfsabfragen"),
+            ("/ausschreibungen", "Ausschreibungen"),
+        ],
+        Some(Role::Vendor) => vec![("/", "Start"), ("/ausschreibungen", "Ausschreibungen")],
     };
     items
         .into_iter()
