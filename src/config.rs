@@ -31,6 +31,8 @@ pub struct Config {
     pub port: u16,
     pub secret_key: Option<String>,
     pub base_url: String,
+    /// The cooperative's state (two-letter code): its public holidays end standstill periods.
+    pub state_code: String,
     pub mail_transport: MailTransport,
     pub mail_from: String,
     pub mail_interval: std::time::Duration,
@@ -100,6 +102,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "BUENDEL_IP_HEADER",
         "(keiner)",
         "Header mit der Client-Adresse, nur hinter einem vertrauenswürdigen Proxy, z. B. X-Real-IP",
+    ),
+    (
+        "BUENDEL_STATE",
+        "HE",
+        "Bundesland der Genossenschaft (BW, BY, BE, BB, HB, HH, HE, MV, NI, NW, RP, SL, SN, ST, SH, TH); seine Feiertage verlängern Fristen",
     ),
     ("BUENDEL_TEMPLATE_DIR", "templates", "Verzeichnis der Vorlagen"),
     (
@@ -336,11 +343,19 @@ impl Config {
             ));
         }
 
+        let state_code = get("BUENDEL_STATE").unwrap_or_else(|| "HE".into()).to_ascii_uppercase();
+        if crate::domain::standstill::region(&state_code).is_none() {
+            problems.push(format!(
+                "BUENDEL_STATE: „{state_code}“ ist kein Bundesland-Kürzel (z. B. HE für Hessen)."
+            ));
+        }
         let contract_template_dir =
             PathBuf::from(get("BUENDEL_CONTRACT_TEMPLATE_DIR").unwrap_or_else(|| "contract-templates".into()));
-        if !contract_template_dir.join("opening_record.html.tera").exists() {
+        if !contract_template_dir.join("opening_record.html.tera").exists()
+            || !contract_template_dir.join("framework_contract.html.tera").exists()
+        {
             problems.push(format!(
-                "BUENDEL_CONTRACT_TEMPLATE_DIR: in „{}“ fehlt opening_record.html.tera; bitte aus dem Projektverzeichnis starten oder den Pfad setzen.",
+                "BUENDEL_CONTRACT_TEMPLATE_DIR: in „{}“ fehlen opening_record.html.tera oder framework_contract.html.tera; bitte aus dem Projektverzeichnis starten oder den Pfad setzen.",
                 contract_template_dir.display()
             ));
         }
@@ -355,6 +370,7 @@ impl Config {
             port,
             secret_key,
             base_url: base_url.trim_end_matches('/').to_string(),
+            state_code,
             mail_transport,
             mail_from,
             mail_interval: std::time::Duration::from_secs(mail_interval_secs.max(1)),
@@ -374,6 +390,11 @@ impl Config {
             data_dir,
             ip_header: get("BUENDEL_IP_HEADER"),
         })
+    }
+
+    /// The state whose public holidays count for periods (validated at start).
+    pub fn holiday_region(&self) -> holiday_de::GermanRegion {
+        crate::domain::standstill::region(&self.state_code).unwrap_or(holiday_de::GermanRegion::Hessen)
     }
 
     pub fn clock(&self) -> Clock {

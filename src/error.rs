@@ -106,6 +106,14 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            // A parallel request got there first (e.g. two tenders for one call): a conflict the
+            // user can resolve by reloading, not an internal error.
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::Conflict(
+                    "Jemand anderes hat das gerade gleichzeitig angelegt oder geändert. Bitte laden Sie die Seite neu."
+                        .into(),
+                )
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }

@@ -420,7 +420,7 @@ fn vendor_bids_by_form_and_price_sheet_and_gets_a_receipt() {
             None,
         );
         assert_eq!(status, Status::UnprocessableEntity);
-        assert!(body.contains("Es fehlen: Los 2 Pos. 2"), "{body}");
+        assert!(body.contains("Es fehlen 1 Preis: Los 2 Pos. 2"), "{body}");
         assert!(body.contains("799,90"), "typed price comes back");
 
         // Too many decimal places are refused, not rounded.
@@ -459,9 +459,7 @@ fn vendor_bids_by_form_and_price_sheet_and_gets_a_receipt() {
         );
 
         // Same content again → new nonce; a changed price → new hash too, and the history keeps both.
-        let csv = format!(
-            "Los;Pos.;Beschreibung;Einheit;CPV-Code;Geschätzte Menge;Höchstmenge;Einzelpreis (EUR netto)\n1;1;Notebook;Stück;30213100-6;15;18;799,91\n2;2;Monitor;Stück;30231300-0;6;7,2;149,50\n"
-        );
+        let csv = "Los;Pos.;Beschreibung;Einheit;CPV-Code;Geschätzte Menge;Höchstmenge;Einzelpreis (EUR netto)\n1;1;Notebook;Stück;30213100-6;15;18;799,91\n2;2;Monitor;Stück;30231300-0;6;7;149,50\n";
         let (status, location) = multipart(
             &vendor,
             &format!("/ausschreibungen/{id}/angebot"),
@@ -581,6 +579,23 @@ fn nobody_but_the_bidder_reads_a_sealed_bid() {
                 }
             }
         }
+        // Who bid does not show in the admin's outbox or the audit trail before opening.
+        app.state.clock.set((deadline - Duration::days(1)).and_utc());
+        let admin = browser(&app, "admin");
+        let outbox_page = admin.get("/verwaltung/postausgang").dispatch().into_string().unwrap();
+        assert!(!outbox_page.contains("Eingangsbest"), "receipt subject hidden");
+        assert!(outbox_page.contains("Bieter (verschlossen bis zur Öffnung)"));
+        let audit_page = admin.get("/protokoll").dispatch().into_string().unwrap();
+        assert!(
+            audit_page.contains("Ausschreibung veröffentlicht"),
+            "other events still listed"
+        );
+        assert!(
+            !audit_page.contains("Bieter (verschlossen"),
+            "bid events hidden until opening"
+        );
+        let start_page = browser(&app, "board").get("/").dispatch().into_string().unwrap();
+        assert!(!start_page.contains("Bieter (verschlossen"));
         // Officers see the number of bids, not who bid.
         let page = browser(&app, "officer")
             .get(format!("/ausschreibungen/{id}"))
@@ -621,7 +636,6 @@ fn two_different_officers_open_and_the_record_lists_every_receipt() {
         let second = receipt_of(&rival, id);
 
         let officer = browser(&app, "officer");
-        let officer2 = browser(&app, "officer2");
         let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/oeffnung"), &[]);
         assert_eq!(status, Status::Conflict, "not before the deadline");
         assert!(body.contains("erst nach Ablauf"), "{body}");
@@ -697,7 +711,7 @@ fn two_different_officers_open_and_the_record_lists_every_receipt() {
                 .get(format!("/ausschreibungen/{id}/angebote"))
                 .dispatch()
                 .status(),
-            Status::Forbidden
+            Status::NotFound
         );
 
         let opened: i64 = audit_events::table
@@ -862,11 +876,29 @@ fn answers_reach_every_vendor_without_the_askers_name() {
         }
         let rival_mail = mails
             .iter()
-            .find(|(r, _)| r == "vendor2@test.example" && r.contains("vendor2"))
+            .find(|(r, body)| r == "vendor2@test.example" && body.contains("Antwort auf eine Bieterfrage"))
             .unwrap();
         assert!(
             !rival_mail.1.contains("Systemhaus Test GmbH"),
             "asker not named in the mail"
         );
+        // After the deadline nobody answers any more: no one could act on it.
+        let (status, _) = post(
+            &vendor,
+            &format!("/ausschreibungen/{id}/fragen"),
+            &[("question".into(), "Noch eine Frage zur Garantie?".into())],
+        );
+        assert_eq!(status, Status::SeeOther);
+        let open_q = tender::questions(&mut app.conn(), Some(&current_user(&app, "officer")), id).unwrap();
+        let deadline = tender::find(&mut app.conn(), id).unwrap().bid_deadline;
+        app.state.clock.set(deadline.and_utc());
+        let late_officer = browser(&app, "officer");
+        let (status, body) = post(
+            &late_officer,
+            &format!("/ausschreibungen/{id}/fragen/{}/antwort", open_q[1].id),
+            &[("answer".into(), "Zu spät".into())],
+        );
+        assert_eq!(status, Status::Conflict);
+        assert!(body.contains("bis zum Ablauf der Angebotsfrist"), "{body}");
     });
 }

@@ -3,6 +3,7 @@
 
 pub mod demand;
 pub mod openapi;
+pub mod tender;
 
 use crate::auth::ApiUser;
 use crate::db::schema::{organisations, users};
@@ -304,21 +305,24 @@ fn openapi_json() -> rocket::response::content::RawJson<String> {
 pub const BASE: &str = "/api/v1";
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket.mount(BASE, demand::routes()).mount(
-        BASE,
-        routes![
-            me,
-            list_organisations,
-            get_organisation,
-            create_organisation,
-            update_organisation,
-            organisation_status,
-            list_users,
-            get_user,
-            create_user,
-            update_user,
-            user_active,
-            openapi_json
-        ],
-    )
+    rocket
+        .mount(BASE, demand::routes())
+        .mount(BASE, tender::routes())
+        .mount(
+            BASE,
+            routes![
+                me,
+                list_organisations,
+                get_organisation,
+                create_organisation,
+                update_organisation,
+                organisation_status,
+                list_users,
+                get_user,
+                create_user,
+                update_user,
+                user_active,
+                openapi_json
+            ],
+        )
 }

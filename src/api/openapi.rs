@@ -9,6 +9,7 @@ fn error_responses() -> Value {
         "401": { "$ref": "#/components/responses/Error" },
         "403": { "$ref": "#/components/responses/Error" },
         "404": { "$ref": "#/components/responses/Error" },
+        "409": { "$ref": "#/components/responses/Error" },
         "422": { "$ref": "#/components/responses/Error" }
     })
 }
@@ -27,8 +28,12 @@ fn op(summary: &str, success_code: &str, success: Value, extra: Value) -> Value 
     o
 }
 
+fn int_path(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } })
+}
+
 fn id_param() -> Value {
-    json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }])
+    json!([int_path("id")])
 }
 
 fn body(schema: &str) -> Value {
@@ -43,7 +48,428 @@ fn list_of(name: &str) -> Value {
     json!({ "type": "array", "items": schema_ref(name) })
 }
 
+/// The tender and bid operations, one entry per path (one `json!` each: the macro recurses per key).
+fn tender_paths() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "/tenders",
+            json!({
+                "get": op("Ausschreibungen (Genossenschaft: alle; sonst die veröffentlichten)", "200", ok(list_of("Tender"), "Liste"), json!({})),
+                "post": op("Ausschreibung als Entwurf aus einer abgeschlossenen Bedarfsabfrage anlegen (Vergabestelle)", "201", ok(schema_ref("TenderDetail"), "Angelegt"), json!({ "requestBody": body("TenderInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}",
+            json!({
+                "get": op("Eine Ausschreibung mit Losen, Positionen, Unterlagen, Fragen und abrufberechtigten Mitgliedern; die Genossenschaft sieht die Zahl der Angebote, nie ihren Inhalt", "200", ok(schema_ref("TenderDetail"), "Ausschreibung"), json!({ "parameters": id_param() })),
+                "put": op("Entwurf ersetzen: Angaben, Lose, Positionen (Vergabestelle)", "200", ok(schema_ref("TenderDetail"), "Geändert"), json!({ "parameters": id_param(), "requestBody": body("TenderInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/publish",
+            json!({
+                "post": op("Veröffentlichen: Frist erneut geprüft, abrufberechtigte Mitglieder festgeschrieben, Lieferanten benachrichtigt (Vergabestelle)", "200", ok(json!({ "type": "object", "properties": { "status": { "type": "string" }, "vendors_mailed": { "type": "integer" } } }), "Veröffentlicht"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/documents",
+            json!({
+                "post": op("Unterlage zum Entwurf hochladen: Inhalt roh im Body, Dateiname in `name`; PDF, DOCX, XLSX, ODT, ODS, ZIP, TXT, CSV; höchstens 20 MB (Vergabestelle)", "201", ok(schema_ref("TenderDocument"), "Hochgeladen"), json!({
+                    "parameters": [
+                        int_path("id"),
+                        { "name": "name", "in": "query", "required": true, "schema": { "type": "string" }, "description": "Dateiname mit Endung" }
+                    ],
+                    "requestBody": { "required": true, "content": { "*/*": { "schema": { "type": "string", "format": "binary" } } } }
+                }))
+            }),
+        ),
+        (
+            "/tenders/{id}/documents/{doc}",
+            json!({
+                "get": op("Unterlage herunterladen", "200", json!({ "description": "Die Datei im gespeicherten Format", "content": { "*/*": {} } }), json!({ "parameters": [int_path("id"), int_path("doc")] })),
+                "delete": op("Unterlage aus dem Entwurf entfernen (Vergabestelle)", "200", ok(json!({ "type": "object", "properties": { "removed": { "type": "integer", "format": "int64" } } }), "Entfernt"), json!({ "parameters": [int_path("id"), int_path("doc")] }))
+            }),
+        ),
+        (
+            "/tenders/{id}/questions",
+            json!({
+                "get": op("Bieterfragen: beantwortete für alle, eigene offene für den Lieferanten, alle für die Genossenschaft; nie wer fragte", "200", ok(list_of("Question"), "Fragen"), json!({ "parameters": id_param() })),
+                "post": op("Frage stellen (Lieferant, bis zur Angebotsfrist)", "201", ok(schema_ref("Question"), "Gestellt"), json!({
+                    "parameters": id_param(),
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["question"], "properties": { "question": { "type": "string", "minLength": 5, "maxLength": 4000 } } } } } }
+                }))
+            }),
+        ),
+        (
+            "/tenders/{id}/questions/{question}/answer",
+            json!({
+                "post": op("Frage beantworten; die Antwort geht ohne Fragesteller an alle Lieferanten (Vergabestelle)", "200", ok(json!({ "allOf": [schema_ref("Question"), { "type": "object", "properties": { "vendors_mailed": { "type": "integer" } } }] }), "Beantwortet"), json!({
+                    "parameters": [int_path("id"), int_path("question")],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["answer"], "properties": { "answer": { "type": "string", "maxLength": 8000 } } } } } }
+                }))
+            }),
+        ),
+        (
+            "/tenders/{id}/bid",
+            json!({
+                "get": op("Das eigene Angebot mit Inhalt und alle eigenen Fassungen (Lieferant)", "200", ok(schema_ref("OwnBid"), "Eigenes Angebot"), json!({ "parameters": id_param() })),
+                "put": op("Angebot abgeben oder ersetzen, bis zur Angebotsfrist (Lieferant); ersetzt die vorige Fassung", "201", ok(schema_ref("Receipt"), "Eingangsbestätigung"), json!({ "parameters": id_param(), "requestBody": body("BidInput") })),
+                "delete": op("Angebot zurückziehen, bis zur Angebotsfrist (Lieferant)", "200", ok(json!({ "type": "object", "properties": { "status": { "type": "string" } } }), "Zurückgezogen"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/bid/price-sheet",
+            json!({
+                "put": op("Angebot als CSV-Preisblatt abgeben (Spalten Los, Pos., Einzelpreis (EUR netto)); alles oder nichts, jede fehlerhafte Zeile wird gemeldet (Lieferant)", "201", ok(schema_ref("Receipt"), "Eingangsbestätigung"), json!({
+                    "parameters": [
+                        int_path("id"),
+                        { "name": "a", "in": "query", "required": false, "style": "form", "explode": true, "schema": { "type": "array", "items": { "type": "string" } }, "description": "Nummer jeder bestätigten Mindestanforderung (A-Kriterium), z. B. a=1&a=2" },
+                        { "name": "b", "in": "query", "required": false, "style": "form", "explode": true, "schema": { "type": "array", "items": { "type": "string" } }, "description": "Antworten auf die B-Kriterien in ihrer Reihenfolge" }
+                    ],
+                    "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } }
+                }))
+            }),
+        ),
+        (
+            "/tenders/{id}/price-sheet.csv",
+            json!({
+                "get": op("CSV-Preisblatt mit allen Positionen; für Lieferanten mit den eigenen aktuellen Preisen", "200", json!({ "description": "CSV (;, Dezimalkomma, UTF-8 mit BOM)", "content": { "text/csv": {} } }), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/opening",
+            json!({
+                "post": op("Öffnung nach Ablauf der Angebotsfrist beginnen (Vergabestelle); eine zweite Person muss bestätigen", "200", ok(json!({ "type": "object", "properties": { "status": { "type": "string" } } }), "Begonnen"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/opening/confirm",
+            json!({
+                "post": op("Öffnung als zweite, andere Person der Vergabestelle bestätigen (§ 55 VgV); erstellt die Niederschrift", "200", ok(json!({ "type": "object", "properties": { "status": { "type": "string" }, "opening_record_sha256": { "type": "string" } } }), "Geöffnet"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/bids",
+            json!({
+                "get": op("Die gültigen Angebote mit Inhalt: erst nach der Öffnung, nur Vergabestelle und Vorstand", "200", ok(list_of("Bid"), "Angebote"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/bids.csv",
+            json!({
+                "get": op("Die geöffneten Angebote als CSV, eine Zeile je Angebot und Position (Vergabestelle, Vorstand)", "200", json!({ "description": "CSV", "content": { "text/csv": {} } }), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/opening-record",
+            json!({
+                "get": op("Die gespeicherte Niederschrift der Öffnung (HTML) mit SHA-256 (Vergabestelle, Vorstand)", "200", ok(schema_ref("OpeningRecord"), "Niederschrift"), json!({ "parameters": id_param() }))
+            }),
+        ),
+    ]
+}
+
+fn tender_schemas() -> Vec<(&'static str, Value)> {
+    let nullable_string = json!({ "type": "string", "nullable": true });
+    vec![
+        (
+            "Tender",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": { "type": "integer", "format": "int64" },
+                    "demand_call_id": { "type": "integer", "format": "int64" },
+                    "title": { "type": "string" },
+                    "description": { "type": "string" },
+                    "procedure": { "type": "string", "enum": ["eu_open", "national"] },
+                    "procedure_label": { "type": "string" },
+                    "buffer_percent": { "type": "string", "description": "Puffer auf die geschätzte Menge in Prozent" },
+                    "estimated_value": { "type": "string", "description": "Geschätzter Auftragswert (Höchstmengen × Schätzpreise), EUR netto" },
+                    "threshold": { "type": "string", "description": "EU-Schwellenwert am Tag der Anlage, EUR netto" },
+                    "bid_deadline": { "type": "string", "description": "UTC" },
+                    "urgency_reason": nullable_string,
+                    "term_months": { "type": "integer" },
+                    "term_justification": nullable_string,
+                    "evaluation": { "$ref": "#/components/schemas/EvaluationSpec" },
+                    "status": { "type": "string", "enum": ["draft", "published", "opening", "opened"] },
+                    "state_label": { "type": "string" },
+                    "accepts_bids": { "type": "boolean" },
+                    "deadline_passed": { "type": "boolean" },
+                    "created_by": { "type": "integer", "format": "int64" },
+                    "created_at": { "type": "string" },
+                    "published_by": { "type": "integer", "format": "int64", "nullable": true },
+                    "published_at": { "type": "string", "nullable": true },
+                    "opening_started_by": { "type": "integer", "format": "int64", "nullable": true },
+                    "opening_started_at": { "type": "string", "nullable": true },
+                    "opened_by": { "type": "integer", "format": "int64", "nullable": true },
+                    "opened_at": { "type": "string", "nullable": true },
+                    "opening_record_sha256": nullable_string,
+                    "cancelled_at": { "type": "string", "nullable": true },
+                    "cancelled_by": { "type": "integer", "format": "int64", "nullable": true },
+                    "cancel_reason": nullable_string
+                }
+            }),
+        ),
+        (
+            "TenderDetail",
+            json!({
+                "allOf": [
+                    { "$ref": "#/components/schemas/Tender" },
+                    { "type": "object", "properties": {
+                        "lots": { "type": "array", "items": { "$ref": "#/components/schemas/Lot" } },
+                        "positions": { "type": "array", "items": { "$ref": "#/components/schemas/TenderPosition" } },
+                        "documents": { "type": "array", "items": { "$ref": "#/components/schemas/TenderDocument" } },
+                        "questions": { "type": "array", "items": { "$ref": "#/components/schemas/Question" } },
+                        "entitled_members": { "type": "array", "items": { "type": "object", "properties": { "id": { "type": "integer", "format": "int64" }, "name": { "type": "string" } } } },
+                        "bid_count": { "type": "integer", "description": "Nur für die Genossenschaft: Zahl der gültigen Angebote, nie ihr Inhalt" },
+                        "warnings": { "type": "array", "items": { "type": "string" }, "description": "Nur beim Anlegen und Ändern: Hinweise, die nicht blockieren" }
+                    } }
+                ]
+            }),
+        ),
+        (
+            "EvaluationSpec",
+            json!({
+                "type": "object",
+                "description": "Die veröffentlichte Wertung",
+                "properties": {
+                    "method": { "type": "string", "enum": ["lowest_price", "weighted", "ufab_simple", "ufab_extended"] },
+                    "a_criteria": { "type": "array", "items": { "type": "string" } },
+                    "b_criteria": { "type": "array", "items": { "type": "object", "properties": { "name": { "type": "string" }, "weight": { "type": "string" } } } },
+                    "price_weight": { "type": "string" },
+                    "quality_weight": { "type": "string" },
+                    "price_formula": { "type": "string", "enum": ["quotient", "linear"] },
+                    "max_points": { "type": "string" },
+                    "score_places": { "type": "integer" },
+                    "abnormally_low_next_percent": { "type": "string" },
+                    "abnormally_low_estimate_percent": { "type": "string" },
+                    "band_percent": nullable_string,
+                    "decision": { "type": "string", "nullable": true, "enum": ["lowest_price", "highest_performance", null] }
+                }
+            }),
+        ),
+        (
+            "Lot",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": { "type": "integer", "format": "int64" },
+                    "tender_id": { "type": "integer", "format": "int64" },
+                    "lot_no": { "type": "integer" },
+                    "title": { "type": "string" },
+                    "cancelled_at": { "type": "string", "nullable": true },
+                    "cancelled_by": { "type": "integer", "format": "int64", "nullable": true },
+                    "cancel_reason": { "type": "string", "nullable": true },
+                    "tie_winner_bid_id": { "type": "integer", "format": "int64", "nullable": true },
+                    "tie_note": { "type": "string", "nullable": true },
+                    "tie_decided_by": { "type": "integer", "format": "int64", "nullable": true },
+                    "tie_decided_at": { "type": "string", "nullable": true }
+                }
+            }),
+        ),
+        (
+            "TenderPosition",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": { "type": "integer", "format": "int64" },
+                    "tender_id": { "type": "integer", "format": "int64" },
+                    "lot_id": { "type": "integer", "format": "int64" },
+                    "position_no": { "type": "integer" },
+                    "demand_position_id": { "type": "integer", "format": "int64", "nullable": true },
+                    "description": { "type": "string" },
+                    "unit": { "type": "string" },
+                    "cpv_code": { "type": "string" },
+                    "estimate_quantity": { "type": "string", "description": "Gebündelter Bedarf" },
+                    "max_quantity": { "type": "string", "description": "Höchstmenge = Schätzung × (1 + Puffer)" },
+                    "estimate_price": { "type": "string", "nullable": true }
+                }
+            }),
+        ),
+        (
+            "TenderDocument",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": { "type": "integer", "format": "int64" },
+                    "tender_id": { "type": "integer", "format": "int64" },
+                    "file_name": { "type": "string" },
+                    "content_type": { "type": "string" },
+                    "size_bytes": { "type": "integer", "format": "int64" },
+                    "sha256": { "type": "string" },
+                    "uploaded_at": { "type": "string" }
+                }
+            }),
+        ),
+        (
+            "Question",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": { "type": "integer", "format": "int64" },
+                    "number": { "type": "integer", "description": "Nummer in der Reihenfolge des Eingangs, für alle gleich" },
+                    "question": { "type": "string" },
+                    "asked_at": { "type": "string" },
+                    "answer": nullable_string,
+                    "answered_at": { "type": "string", "nullable": true },
+                    "mine": { "type": "boolean", "description": "Nur in der Sicht des fragenden Lieferanten wahr" }
+                }
+            }),
+        ),
+        (
+            "TenderInput",
+            json!({
+                "type": "object",
+                "required": ["demand_call_id", "title", "bid_deadline", "term_months", "evaluation", "lots"],
+                "properties": {
+                    "demand_call_id": { "type": "integer", "format": "int64", "description": "Abgeschlossene Bedarfsabfrage; beim Ändern entbehrlich und nicht änderbar" },
+                    "title": { "type": "string", "minLength": 3, "maxLength": 200 },
+                    "description": { "type": "string" },
+                    "procedure": { "type": "string", "enum": ["", "eu_open", "national"], "description": "Leer: was der geschätzte Auftragswert verlangt" },
+                    "buffer_percent": { "type": "string", "description": "0 bis 100, höchstens 2 Nachkommastellen; Standard 20" },
+                    "bid_deadline": { "type": "string", "format": "date-time" },
+                    "urgency_reason": { "type": "string", "description": "Begründete Dringlichkeit: 15 statt 30 Tage im offenen Verfahren" },
+                    "term_months": { "type": "integer", "minimum": 1 },
+                    "term_justification": { "type": "string", "description": "Pflicht bei mehr als 48 Monaten" },
+                    "evaluation": { "$ref": "#/components/schemas/EvaluationInput" },
+                    "lots": { "type": "array", "items": { "type": "string" }, "description": "Losbezeichnungen, Los 1 zuerst" },
+                    "assignment": { "type": "object", "additionalProperties": { "type": "integer" }, "description": "Position der Bedarfsabfrage (id) → Losnummer; bei einem Los entbehrlich" }
+                }
+            }),
+        ),
+        (
+            "EvaluationInput",
+            json!({
+                "type": "object",
+                "description": "Alle Werte als Zeichenketten, wie im Formular",
+                "properties": {
+                    "method": { "type": "string", "enum": ["lowest_price", "weighted", "ufab_simple", "ufab_extended"] },
+                    "a_criteria": { "type": "string", "description": "Eine Mindestanforderung je Zeile" },
+                    "b_criteria": { "type": "string", "description": "Ein Kriterium je Zeile: Bezeichnung; Gewicht" },
+                    "price_weight": { "type": "string" },
+                    "quality_weight": { "type": "string" },
+                    "price_formula": { "type": "string", "enum": ["quotient", "linear"] },
+                    "max_points": { "type": "string" },
+                    "score_places": { "type": "string" },
+                    "abnormally_low_next_percent": { "type": "string" },
+                    "abnormally_low_estimate_percent": { "type": "string" },
+                    "band_percent": { "type": "string" },
+                    "decision": { "type": "string", "enum": ["lowest_price", "highest_performance"] }
+                }
+            }),
+        ),
+        (
+            "BidInput",
+            json!({
+                "type": "object",
+                "properties": {
+                    "prices": { "type": "array", "items": {
+                        "type": "object",
+                        "required": ["position_no", "unit_price"],
+                        "properties": {
+                            "position_no": { "type": "integer" },
+                            "unit_price": { "type": "string", "description": "EUR netto, >= 0, höchstens 4 Nachkommastellen; Dezimalpunkt (12.50) oder deutsche Schreibweise (1.234,50); leer = kein Preis" }
+                        }
+                    } },
+                    "lots": { "type": "array", "items": { "type": "integer" }, "description": "Losnummern, auf die geboten wird (ein Los mit einem Preis zählt ohnehin); jede Position eines gebotenen Loses braucht einen Preis" },
+                    "a_confirmed": { "type": "array", "items": { "type": "boolean" }, "description": "Bestätigung jeder Mindestanforderung in ihrer Reihenfolge" },
+                    "b_texts": { "type": "array", "items": { "type": "string" }, "description": "Antworten auf die B-Kriterien in ihrer Reihenfolge" }
+                }
+            }),
+        ),
+        (
+            "LotTotal",
+            json!({
+                "type": "object",
+                "properties": {
+                    "lot_no": { "type": "integer" },
+                    "total": { "type": "string", "description": "Σ geschätzte Menge × Einzelpreis, je Zeile kaufmännisch auf Cent gerundet" }
+                }
+            }),
+        ),
+        (
+            "Receipt",
+            json!({
+                "type": "object",
+                "properties": {
+                    "bid_id": { "type": "integer", "format": "int64" },
+                    "version": { "type": "integer" },
+                    "submitted_at": { "type": "string", "description": "Serverzeit, UTC" },
+                    "receipt_sha256": { "type": "string", "description": "SHA-256 des kanonischen Angebotsinhalts" },
+                    "lot_totals": { "type": "array", "items": { "$ref": "#/components/schemas/LotTotal" } }
+                }
+            }),
+        ),
+        (
+            "Bid",
+            json!({
+                "type": "object",
+                "properties": {
+                    "bid_id": { "type": "integer", "format": "int64" },
+                    "vendor_id": { "type": "integer", "format": "int64" },
+                    "vendor": { "type": "string" },
+                    "version": { "type": "integer" },
+                    "status": { "type": "string" },
+                    "submitted_at": { "type": "string" },
+                    "receipt_sha256": { "type": "string" },
+                    "lot_totals": { "type": "array", "items": { "$ref": "#/components/schemas/LotTotal" } },
+                    "prices": { "type": "array", "items": { "type": "object", "properties": { "position_no": { "type": "integer" }, "unit_price": { "type": "string" } } } },
+                    "a_confirmed": { "type": "array", "items": { "type": "boolean" } },
+                    "b_texts": { "type": "array", "items": { "type": "string" } }
+                }
+            }),
+        ),
+        (
+            "BidVersion",
+            json!({
+                "type": "object",
+                "properties": {
+                    "bid_id": { "type": "integer", "format": "int64" },
+                    "version": { "type": "integer" },
+                    "status": { "type": "string", "enum": ["submitted", "superseded", "withdrawn"] },
+                    "submitted_at": { "type": "string" },
+                    "withdrawn_at": { "type": "string", "nullable": true },
+                    "receipt_sha256": { "type": "string" }
+                }
+            }),
+        ),
+        (
+            "OwnBid",
+            json!({
+                "type": "object",
+                "properties": {
+                    "current": { "allOf": [{ "$ref": "#/components/schemas/Bid" }], "nullable": true },
+                    "history": { "type": "array", "items": { "$ref": "#/components/schemas/BidVersion" } }
+                }
+            }),
+        ),
+        (
+            "OpeningRecord",
+            json!({
+                "type": "object",
+                "properties": {
+                    "tender_id": { "type": "integer", "format": "int64" },
+                    "opened_at": { "type": "string" },
+                    "sha256": { "type": "string", "description": "SHA-256 des HTML-Textes" },
+                    "html": { "type": "string" }
+                }
+            }),
+        ),
+    ]
+}
+
 pub fn document() -> Value {
+    let mut doc = base_document();
+    for (path, item) in tender_paths() {
+        doc["paths"][path] = item;
+    }
+    for (name, schema) in tender_schemas() {
+        doc["components"]["schemas"][name] = schema;
+    }
+    doc
+}
+
+fn base_document() -> Value {
     let nullable_string = json!({ "type": "string", "nullable": true });
     json!({
         "openapi": "3.0.3",

@@ -48,8 +48,11 @@ async fn audit_page(
     let run_verify = verify.is_some();
     let (events, total, verified) = db
         .run(move |c| {
+            let sealed = crate::tender::sealed_streams(c)?;
             let build = || {
-                let mut q = audit_events::table.into_boxed();
+                let mut q = audit_events::table
+                    .filter(diesel::dsl::not(audit_events::stream.eq_any(sealed.clone())))
+                    .into_boxed();
                 if let Some(a) = non_empty(&f.action) {
                     q = q.filter(audit_events::action.eq(a));
                 }

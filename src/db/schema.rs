@@ -98,6 +98,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        sealed_tender_id -> Nullable<BigInt>,
     }
 }
 
@@ -194,6 +195,9 @@ diesel::table! {
         opened_at -> Nullable<Timestamp>,
         opening_record -> Nullable<Text>,
         opening_record_sha256 -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+        cancel_reason -> Nullable<Text>,
     }
 }
 
@@ -203,6 +207,13 @@ diesel::table! {
         tender_id -> BigInt,
         lot_no -> Integer,
         title -> Text,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+        cancel_reason -> Nullable<Text>,
+        tie_winner_bid_id -> Nullable<BigInt>,
+        tie_note -> Nullable<Text>,
+        tie_decided_by -> Nullable<BigInt>,
+        tie_decided_at -> Nullable<Timestamp>,
     }
 }
 
@@ -278,6 +289,10 @@ diesel::table! {
         bid_id -> BigInt,
         lot_id -> BigInt,
         total -> BigInt,
+        excluded_kind -> Nullable<Text>,
+        excluded_reason -> Nullable<Text>,
+        excluded_by -> Nullable<BigInt>,
+        excluded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -289,6 +304,90 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bid_scores (bid_id, criterion_no) {
+        bid_id -> BigInt,
+        criterion_no -> Integer,
+        score -> BigInt,
+        reason -> Text,
+        scored_by -> BigInt,
+        scored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    low_bid_reviews (bid_id, lot_id) {
+        bid_id -> BigInt,
+        lot_id -> BigInt,
+        requested_by -> BigInt,
+        requested_at -> Timestamp,
+        decision -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    awards (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        lot_id -> BigInt,
+        bid_id -> BigInt,
+        vendor_id -> BigInt,
+        reason -> Text,
+        status -> Text,
+        decided_by -> BigInt,
+        informed_at -> Timestamp,
+        standstill_last_day -> Date,
+        concluded_by -> Nullable<BigInt>,
+        concluded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    award_notices (award_id, bid_id) {
+        award_id -> BigInt,
+        bid_id -> BigInt,
+        vendor_id -> BigInt,
+        bid_rank -> Nullable<Integer>,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> BigInt,
+        number -> Text,
+        tender_id -> BigInt,
+        lot_id -> BigInt,
+        award_id -> BigInt,
+        vendor_id -> BigInt,
+        term_start -> Date,
+        term_end -> Date,
+        max_value -> BigInt,
+        document -> Text,
+        document_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_positions (contract_id, position_id) {
+        contract_id -> BigInt,
+        position_id -> BigInt,
+        unit_price -> BigInt,
+        max_quantity -> BigInt,
+    }
+}
+
+diesel::table! {
+    contract_members (contract_id, member_id) {
+        contract_id -> BigInt,
+        member_id -> BigInt,
+    }
+}
+
 diesel::joinable!(tender_lots -> tenders (tender_id));
 diesel::joinable!(tender_positions -> tender_lots (lot_id));
 diesel::joinable!(tender_members -> organisations (member_id));
@@ -297,6 +396,12 @@ diesel::joinable!(bid_lots -> bids (bid_id));
 diesel::joinable!(bid_lots -> tender_lots (lot_id));
 diesel::joinable!(bid_prices -> bids (bid_id));
 diesel::joinable!(bid_prices -> tender_positions (position_id));
+diesel::joinable!(bid_scores -> bids (bid_id));
+diesel::joinable!(outbox -> tenders (sealed_tender_id));
+diesel::joinable!(awards -> organisations (vendor_id));
+diesel::joinable!(contracts -> organisations (vendor_id));
+diesel::joinable!(contract_positions -> tender_positions (position_id));
+diesel::joinable!(contract_members -> organisations (member_id));
 diesel::joinable!(demand_positions -> demand_calls (call_id));
 diesel::joinable!(demand_lines -> demand_positions (position_id));
 diesel::joinable!(demand_lines -> organisations (member_id));
@@ -329,4 +434,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     bids,
     bid_lots,
     bid_prices,
+    bid_scores,
+    low_bid_reviews,
+    awards,
+    award_notices,
+    contracts,
+    contract_positions,
+    contract_members,
 );

@@ -10,4 +10,6 @@ pub mod money;
 pub mod numbers;
 pub mod roles;
 pub mod rules;
+pub mod scoring;
+pub mod standstill;
 pub mod tender;

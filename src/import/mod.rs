@@ -222,6 +222,24 @@ pub async fn read_upload(file: &rocket::fs::TempFile<'_>) -> crate::error::AppRe
     Ok(bytes)
 }
 
+/// A cell Excel would run as a formula (`=`, `+`, `-`, `@`, tab, CR at the start) gets a leading
+/// apostrophe, so names typed by vendors cannot execute in an officer's spreadsheet. Negative
+/// numbers stay numbers.
+fn defuse(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let risky = matches!(cell.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    let negative_number = cell.first() == Some(&b'-')
+        && cell.len() > 1
+        && cell[1..].iter().all(|b| b.is_ascii_digit() || *b == b',' || *b == b'.');
+    if risky && !negative_number {
+        let mut v = Vec::with_capacity(cell.len() + 1);
+        v.push(b'\'');
+        v.extend_from_slice(cell);
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// Writes German Excel CSV: `;`, decimal comma, UTF-8 with BOM (so Excel shows umlauts).
 pub struct GermanCsv {
     writer: csv::Writer<Vec<u8>>,
@@ -248,7 +266,8 @@ impl GermanCsv {
         S: AsRef<[u8]>,
     {
         // Writing into memory cannot fail.
-        let _ = self.writer.write_record(cells);
+        let cells: Vec<S> = cells.into_iter().collect();
+        let _ = self.writer.write_record(cells.iter().map(|c| defuse(c.as_ref())));
         self
     }
 
@@ -327,6 +346,19 @@ mod tests {
         );
         assert_eq!(number_cell(&cells, Some(1), DecimalStyle::Comma).unwrap(), None);
         assert_eq!(number_cell(&cells, None, DecimalStyle::Comma).unwrap(), None);
+    }
+
+    #[test]
+    fn formulas_are_defused_but_negative_numbers_stay() {
+        let mut out = GermanCsv::new();
+        out.row(["=HYPERLINK(\"x\")", "-12,50", "@SUM(A1)", "+1", "Müller & Söhne", "-"]);
+        let text = String::from_utf8(out.finish()).unwrap();
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(text.contains(";-12,50;"), "{text}");
+        assert!(
+            text.contains("'@SUM") && text.contains("'+1") && text.contains("Müller & Söhne;'-"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -63,6 +63,30 @@ pub fn enqueue(
     template: &str,
     ctx: &serde_json::Value,
 ) -> AppResult<i64> {
+    insert(conn, state, to, template, ctx, None)
+}
+
+/// Like `enqueue`, for a mail that reveals a sealed bid (its recipient is the bidder): the outbox
+/// page hides recipient and subject until tender `tender_id` is opened.
+pub fn enqueue_sealed(
+    conn: &mut DbConn,
+    state: &AppState,
+    to: &str,
+    template: &str,
+    ctx: &serde_json::Value,
+    tender_id: i64,
+) -> AppResult<i64> {
+    insert(conn, state, to, template, ctx, Some(tender_id))
+}
+
+fn insert(
+    conn: &mut DbConn,
+    state: &AppState,
+    to: &str,
+    template: &str,
+    ctx: &serde_json::Value,
+    sealed_tender_id: Option<i64>,
+) -> AppResult<i64> {
     let rendered = state.mail.render(template, ctx)?;
     let now = state.clock.now_naive();
     Ok(diesel::insert_into(outbox::table)
@@ -75,6 +99,7 @@ pub fn enqueue(
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
+            outbox::sealed_tender_id.eq(sealed_tender_id),
         ))
         .returning(outbox::id)
         .get_result(conn)?)

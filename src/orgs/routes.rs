@@ -544,21 +544,38 @@ async fn outbox_page(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Tem
     user.require(&[Role::Admin])?;
     let (rows, counts) = db
         .run(|c| {
-            let rows: Vec<OutboxView> = outbox::table
+            use crate::db::schema::tenders;
+            let rows: Vec<(OutboxView, Option<String>)> = outbox::table
+                .left_join(tenders::table)
                 .order(outbox::id.desc())
                 .limit(100)
                 .select((
-                    outbox::id,
-                    outbox::recipient,
-                    outbox::subject,
-                    outbox::status,
-                    outbox::attempts,
-                    outbox::next_attempt_at,
-                    outbox::last_error,
-                    outbox::created_at,
-                    outbox::sent_at,
+                    (
+                        outbox::id,
+                        outbox::recipient,
+                        outbox::subject,
+                        outbox::status,
+                        outbox::attempts,
+                        outbox::next_attempt_at,
+                        outbox::last_error,
+                        outbox::created_at,
+                        outbox::sent_at,
+                    ),
+                    tenders::status.nullable(),
                 ))
                 .load(c)?;
+            // Mails about a sealed bid name the bidder: hidden until the tender is opened.
+            let rows: Vec<OutboxView> = rows
+                .into_iter()
+                .map(|(mut row, tender_status)| {
+                    if tender_status.is_some_and(|s| s != "opened") {
+                        row.recipient = "Bieter (verschlossen bis zur Öffnung)".into();
+                        row.subject = "Mail zu einem verschlossenen Angebot".into();
+                        row.last_error = row.last_error.map(|_| "(verschlossen)".into());
+                    }
+                    row
+                })
+                .collect();
             let counts: Vec<(String, i64)> = outbox::table
                 .group_by(outbox::status)
                 .select((outbox::status, diesel::dsl::count_star()))

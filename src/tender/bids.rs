@@ -263,7 +263,7 @@ pub fn price_sheet_csv(lots: &[Lot], positions: &[TenderPosition], current: &BTr
 }
 
 /// The error a refused bid gets: every missing price listed.
-fn missing_error(missing: &[(i32, i32)], multi_lot: bool) -> AppError {
+fn missing_message(missing: &[(i32, i32)], multi_lot: bool) -> String {
     let list: Vec<String> = missing
         .iter()
         .map(|(lot, pos)| {
@@ -274,21 +274,12 @@ fn missing_error(missing: &[(i32, i32)], multi_lot: bool) -> AppError {
             }
         })
         .collect();
-    AppError::Validation {
-        message: format!(
-            "Das Angebot wurde nicht abgegeben: {} Preis{} fehl{}.",
-            missing.len(),
-            if missing.len() == 1 { "" } else { "e" },
-            if missing.len() == 1 { "t" } else { "en" }
-        ),
-        fields: FieldErrors::from([(
-            "prices".to_string(),
-            vec![format!(
-                "In jedem Los, auf das Sie bieten, braucht jede Position einen Einzelpreis. Es fehlen: {}.",
-                list.join(", ")
-            )],
-        )]),
-    }
+    format!(
+        "In jedem Los, auf das Sie bieten, braucht jede Position einen Einzelpreis. Es fehlen {} Preis{}: {}.",
+        missing.len(),
+        if missing.len() == 1 { "" } else { "e" },
+        list.join(", ")
+    )
 }
 
 fn count_versions(conn: &mut DbConn, tender_id: i64, vendor_id: i64) -> AppResult<i32> {
@@ -348,7 +339,11 @@ pub fn submit(
                 );
                 Vec::new()
             }
-            Coverage::Missing(m) => return Err(missing_error(&m, lots.len() > 1)),
+            // Reported together with every other problem of the form.
+            Coverage::Missing(m) => {
+                errors.insert("prices".into(), vec![missing_message(&m, lots.len() > 1)]);
+                Vec::new()
+            }
         };
         let a_confirmed: Vec<bool> = (0..spec.a_criteria.len())
             .map(|i| input.a_confirmed.get(i).copied().unwrap_or(false))
@@ -457,11 +452,12 @@ pub fn submit(
                 "bid.submitted",
                 "bid",
                 bid_id,
-                json!({ "tender_id": tender_id, "version": version, "receipt_sha256": sha }),
+                // No version: it would link one vendor's submissions before opening.
+                json!({ "tender_id": tender_id, "receipt_sha256": sha }),
             )
             .in_stream(format!("bids:{tender_id}")),
         )?;
-        mail::enqueue(
+        mail::enqueue_sealed(
             c,
             state,
             &user.email,
@@ -477,6 +473,7 @@ pub fn submit(
                 "bid_deadline": t.bid_deadline,
                 "url": format!("{}/ausschreibungen/{}/angebot", state.config.base_url, tender_id),
             }),
+            tender_id,
         )?;
         Ok(Receipt {
             bid_id,
@@ -548,13 +545,14 @@ pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_
             Event::new("bid.withdrawn", "bid", bid_id, json!({ "tender_id": tender_id }))
                 .in_stream(format!("bids:{tender_id}")),
         )?;
-        mail::enqueue(
+        mail::enqueue_sealed(
             c,
             state,
             &user.email,
             "bid_withdrawn",
             &json!({ "name": user.name, "title": t.title, "withdrawn_at": now, "bid_deadline": t.bid_deadline,
                      "url": format!("{}/ausschreibungen/{}/angebot", state.config.base_url, tender_id) }),
+            tender_id,
         )?;
         Ok(())
     })
@@ -621,17 +619,23 @@ pub fn own(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(
     Ok((current, history))
 }
 
-/// The bids that count, with content: the one gate for everyone but the bidder. Refused for
-/// every role until two officers have opened them.
-pub fn opened(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, Vec<BidContent>)> {
+/// The one gate for everyone but the bidder: refused for every role until two officers have
+/// opened the bids; afterwards for the roles that evaluate (officers, and the board reading).
+pub fn opened_meta(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, ())> {
     let t = find(conn, tender_id)?;
+    if !matches!(user.role, Role::Officer | Role::Admin | Role::Board) {
+        return Err(AppError::NotFound);
+    }
     if !t.is_opened() {
-        return Err(match user.role {
-            Role::Officer | Role::Admin | Role::Board => AppError::Forbidden(SEALED.into()),
-            _ => AppError::NotFound,
-        });
+        return Err(AppError::Forbidden(SEALED.into()));
     }
     user.require(OPENED_BID_READERS)?;
+    Ok((t, ()))
+}
+
+/// The bids that count, with content, through the gate of `opened_meta`.
+pub fn opened(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, Vec<BidContent>)> {
+    let (t, ()) = opened_meta(conn, user, tender_id)?;
     let rows: Vec<BidRow> = bids::table
         .filter(bids::tender_id.eq(tender_id))
         .filter(bids::status.eq("submitted"))

@@ -56,6 +56,9 @@ pub struct Tender {
     #[serde(skip)]
     pub opening_record: Option<String>,
     pub opening_record_sha256: Option<String>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancelled_by: Option<i64>,
+    pub cancel_reason: Option<String>,
 }
 
 impl Tender {
@@ -65,7 +68,7 @@ impl Tender {
 
     /// Bids are accepted while published and before the deadline, by server time.
     pub fn accepts_bids(&self, now: NaiveDateTime) -> bool {
-        self.status == "published" && now < self.bid_deadline
+        self.status == "published" && now < self.bid_deadline && self.cancelled_at.is_none()
     }
 
     pub fn is_opened(&self) -> bool {
@@ -77,6 +80,9 @@ impl Tender {
     }
 
     pub fn state_label(&self, now: NaiveDateTime) -> &'static str {
+        if self.cancelled_at.is_some() {
+            return "aufgehoben";
+        }
         match self.status.as_str() {
             "draft" => "Entwurf",
             "published" if now < self.bid_deadline => "veröffentlicht, Angebotsfrist läuft",
@@ -124,6 +130,13 @@ pub struct Lot {
     pub tender_id: i64,
     pub lot_no: i32,
     pub title: String,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancelled_by: Option<i64>,
+    pub cancel_reason: Option<String>,
+    pub tie_winner_bid_id: Option<i64>,
+    pub tie_note: Option<String>,
+    pub tie_decided_by: Option<i64>,
+    pub tie_decided_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -164,6 +177,8 @@ pub struct PublicQuestion {
     pub answered_at: Option<NaiveDateTime>,
     /// Only in the asking vendor's own view.
     pub mine: bool,
+    /// Number in the order of asking, the same for every reader.
+    pub number: usize,
 }
 
 fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
@@ -288,6 +303,14 @@ impl TenderInput {
         };
         let term_justification = optional_text(&self.term_justification);
         let term_months = match self.term_months.trim().parse::<i32>() {
+            Ok(m) if m > 120 => {
+                push(
+                    &mut errors,
+                    "term_months",
+                    "Die Laufzeit kann höchstens 120 Monate betragen.",
+                );
+                m
+            }
             Ok(m) => {
                 if let Err(e) = rules::check_term(m, term_justification.as_deref()) {
                     push(&mut errors, "term_months", e);
@@ -369,13 +392,14 @@ impl TenderInput {
                 }
             };
             let estimate_price = a.estimate_unit_price.and_then(|d| Price::from_decimal(d).ok());
-            match estimate_price {
+            match estimate_price.map(|price| Amount::line_total(max, price)) {
                 // The framework's value is what could be called off: the maximum (§ 3 (4) VgV).
-                Some(price) => {
-                    value += Amount::line_total(max, price)
-                        .map(Amount::to_decimal)
-                        .unwrap_or_default()
-                }
+                Some(Ok(line)) => value += line.to_decimal(),
+                Some(Err(e)) => push(
+                    &mut errors,
+                    "buffer_percent",
+                    format!("Pos. {}: Der Wert der Höchstmenge {e}.", p.position_no),
+                ),
                 None => unpriced.push(p.position_no),
             }
             planned.push(PlannedPosition {
@@ -390,7 +414,12 @@ impl TenderInput {
                 estimate_price,
             });
         }
-        if planned.is_empty() && call.status == "closed" {
+        let with_demand = agg
+            .positions
+            .iter()
+            .filter(|(_, a)| !a.total_quantity.is_zero())
+            .count();
+        if with_demand == 0 && call.status == "closed" {
             push(
                 &mut errors,
                 "assignment",
@@ -508,6 +537,13 @@ pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Tender> {
     Ok(tenders::table.find(id).first(conn)?)
 }
 
+/// The tender inside a write transaction, locked against concurrent changes of the same tender
+/// (PostgreSQL advisory lock on its stream; SQLite's immediate transaction already is exclusive).
+pub fn find_locked(conn: &mut DbConn, id: i64) -> AppResult<Tender> {
+    crate::db::lock_key(conn, &stream(id))?;
+    find(conn, id)
+}
+
 pub fn lots(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<Lot>> {
     Ok(tender_lots::table
         .filter(tender_lots::tender_id.eq(tender_id))
@@ -520,6 +556,18 @@ pub fn positions(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<TenderPosit
         .filter(tender_positions::tender_id.eq(tender_id))
         .order(tender_positions::position_no.asc())
         .load(conn)?)
+}
+
+/// The audit streams of bids still sealed: audit pages leave them out until the opening, so
+/// that not even the timing of submissions shows who bid.
+pub fn sealed_streams(conn: &mut DbConn) -> AppResult<Vec<String>> {
+    Ok(tenders::table
+        .filter(tenders::status.ne("opened"))
+        .select(tenders::id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .map(|id| format!("bids:{id}"))
+        .collect())
 }
 
 /// Who may see a tender: the cooperative always; everyone else once it is published.
@@ -656,7 +704,7 @@ pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &Te
 pub fn update(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, data: &TenderData) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         if t.status != "draft" {
             return Err(AppError::Conflict(
                 "Eine veröffentlichte Ausschreibung kann nicht mehr geändert werden.".into(),
@@ -789,7 +837,7 @@ pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(i64, St
 pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<usize> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         if t.status != "draft" {
             return Err(AppError::Conflict(
                 "Die Ausschreibung ist bereits veröffentlicht.".into(),
@@ -919,7 +967,7 @@ pub fn add_document(
     })?;
     let sha256 = hex::encode(Sha256::digest(bytes));
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         if t.status != "draft" {
             return Err(AppError::Conflict(
                 "Unterlagen lassen sich nur vor der Veröffentlichung ändern.".into(),
@@ -956,7 +1004,7 @@ pub fn add_document(
 pub fn remove_document(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, doc_id: i64) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         if t.status != "draft" {
             return Err(AppError::Conflict(
                 "Unterlagen lassen sich nur vor der Veröffentlichung ändern.".into(),
@@ -1034,13 +1082,19 @@ pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, que
             ))
             .returning(tender_questions::id)
             .get_result(c)?;
-        // The question text is kept in the record; who asked is the event's actor, visible to
-        // the cooperative only, never to other vendors.
+        // The question goes into the record (the Vergabevermerk needs it); who asked is the
+        // event's actor, visible to the cooperative only, never to other vendors.
         audit::record(
             c,
             &state.clock,
             &user.actor(),
-            Event::new("tender.question_asked", "tender", id, json!({ "question_id": qid })).in_stream(stream(id)),
+            Event::new(
+                "tender.question_asked",
+                "tender",
+                id,
+                json!({ "question_id": qid, "question": question }),
+            )
+            .in_stream(stream(id)),
         )?;
         for (email, name) in officers(c)? {
             mail::enqueue(
@@ -1081,7 +1135,7 @@ pub fn answer(
         ));
     }
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         let (question, answered): (String, Option<NaiveDateTime>) = tender_questions::table
             .find(question_id)
             .filter(tender_questions::tender_id.eq(id))
@@ -1090,9 +1144,10 @@ pub fn answer(
         if answered.is_some() {
             return Err(AppError::Conflict("Diese Frage ist bereits beantwortet.".into()));
         }
-        if t.status != "published" {
+        // After the deadline nobody can act on an answer any more.
+        if !t.accepts_bids(state.clock.now_naive()) {
             return Err(AppError::Conflict(
-                "Fragen lassen sich nur beantworten, solange die Ausschreibung läuft.".into(),
+                "Fragen lassen sich nur bis zum Ablauf der Angebotsfrist beantworten.".into(),
             ));
         }
         let now = state.clock.now_naive();
@@ -1144,15 +1199,19 @@ pub fn questions(conn: &mut DbConn, user: Option<&CurrentUser>, tender_id: i64) 
     let own_org = user.filter(|u| u.role == Role::Vendor).map(|u| u.organisation_id);
     Ok(rows
         .into_iter()
-        .filter(|(_, vendor, _, _, answer, _)| cooperative || answer.is_some() || Some(*vendor) == own_org)
-        .map(|(id, vendor, question, asked_at, answer, answered_at)| PublicQuestion {
-            id,
-            question,
-            asked_at,
-            answer,
-            answered_at,
-            mine: Some(vendor) == own_org,
-        })
+        .enumerate()
+        .filter(|(_, (_, vendor, _, _, answer, _))| cooperative || answer.is_some() || Some(*vendor) == own_org)
+        .map(
+            |(i, (id, vendor, question, asked_at, answer, answered_at))| PublicQuestion {
+                number: i + 1,
+                id,
+                question,
+                asked_at,
+                answer,
+                answered_at,
+                mine: Some(vendor) == own_org,
+            },
+        )
         .collect())
 }
 
@@ -1162,7 +1221,7 @@ pub fn questions(conn: &mut DbConn, user: Option<&CurrentUser>, tender_id: i64) 
 pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         let now = state.clock.now_naive();
         if t.status != "published" {
             return Err(AppError::Conflict(match t.status.as_str() {
@@ -1210,7 +1269,7 @@ pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id
 pub fn confirm_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<String> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
-        let t = find(c, id)?;
+        let t = find_locked(c, id)?;
         if t.status != "opening" {
             return Err(AppError::Conflict(if t.status == "opened" {
                 "Die Angebote sind bereits geöffnet.".into()

@@ -158,9 +158,10 @@ async fn new_tender(
     let ctx = db
         .run(move |c| {
             let call = crate::demand::find_call(c, call_id)?;
-            if call.status != "closed" {
+            if !super::calls_ready(c)?.iter().any(|r| r.id == call.id) {
                 return Err(AppError::Conflict(
-                    "Eine Ausschreibung entsteht erst aus einer abgeschlossenen Bedarfsabfrage.".into(),
+                    "Eine Ausschreibung entsteht aus einer abgeschlossenen Bedarfsabfrage, und aus jeder nur einmal."
+                        .into(),
                 ));
             }
             let positions = crate::demand::positions(c, call_id)?;
@@ -281,6 +282,7 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         "is_officer": user.is(Role::Officer),
         "is_vendor": user.is(Role::Vendor),
         "cooperative": is_cooperative(user),
+        "can_read_bids": bids::OPENED_BID_READERS.contains(&user.role) && t.is_opened(),
     });
     if is_cooperative(user) && t.is_published() {
         ctx["bid_count"] = json!(bids::count_current(conn, id)?);
@@ -311,10 +313,12 @@ async fn show(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppStat
 }
 
 /// Redirects with a message, or shows the tender page again with the error at `field`.
+#[allow(clippy::too_many_arguments)]
 async fn after(
     result: AppResult<String>,
     id: i64,
     field: &str,
+    echo: Option<Value>,
     layout: &Layout,
     user: &CurrentUser,
     db: &Db,
@@ -337,13 +341,24 @@ async fn after(
         _ => return Err(e),
     };
     let mut fields = e.field_errors();
+    // A refused action (conflict, second officer) is explained next to the action buttons; the
+    // field it came from may not even be shown any more (e.g. questions after the deadline).
+    let target = if matches!(e, AppError::Validation { .. }) {
+        field
+    } else {
+        "aktion"
+    };
     if fields.is_empty() {
-        fields.insert(field.to_string(), vec![e.user_message()]);
-    } else if field == "aktion" {
-        // Actions have no form fields of their own: every message goes next to the buttons.
-        fields = FieldErrors::from([(field.to_string(), fields.into_values().flatten().collect())]);
+        fields.insert(target.to_string(), vec![e.user_message()]);
+    } else if target == "aktion" || field.starts_with("answer_") || field == "aktion" {
+        // The service names its fields generically; on this page they belong to `field`.
+        let key = if field == "aktion" { "aktion" } else { target };
+        fields = FieldErrors::from([(key.to_string(), fields.into_values().flatten().collect())]);
     }
-    let ctx = detail_ctx(db, state, user, id).await?;
+    let mut ctx = detail_ctx(db, state, user, id).await?;
+    if let Some(echo) = echo {
+        ctx["form"] = echo;
+    }
     let mut page = layout.render_errors("tender/show", ctx, &fields);
     page.0 = status;
     Ok(Either::Right(page))
@@ -356,7 +371,7 @@ async fn publish(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db
         .run(move |c| super::publish(c, &st, &u, id))
         .await
         .map(|n| format!("Die Ausschreibung ist veröffentlicht; {n} Ansprechpersonen freigegebener Lieferanten wurden per E-Mail benachrichtigt. Der Kreis der abrufberechtigten Mitglieder steht jetzt fest."));
-    after(result, id, "aktion", &layout, &user, &db, &state).await
+    after(result, id, "aktion", None, &layout, &user, &db, &state).await
 }
 
 #[derive(FromForm)]
@@ -391,7 +406,7 @@ async fn add_document(
         .run(move |c| super::add_document(c, &st, &u, id, &name, &bytes))
         .await
         .map(|_| "Die Unterlage wurde hinzugefügt; ihr SHA-256-Wert ist gespeichert.".to_string());
-    after(result, id, "file", &layout, &user, &db, &state).await
+    after(result, id, "file", None, &layout, &user, &db, &state).await
 }
 
 #[post("/ausschreibungen/<id>/unterlagen/<doc>/entfernen", data = "<_form>")]
@@ -409,7 +424,7 @@ async fn remove_document(
         .run(move |c| super::remove_document(c, &st, &u, id, doc))
         .await
         .map(|_| "Die Unterlage wurde entfernt.".to_string());
-    after(result, id, "file", &layout, &user, &db, &state).await
+    after(result, id, "file", None, &layout, &user, &db, &state).await
 }
 
 /// A stored document as a download.
@@ -465,7 +480,17 @@ async fn ask(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db,
         .run(move |c| super::ask(c, &st, &u, id, &question))
         .await
         .map(|_| "Ihre Frage wurde an die Vergabestelle übermittelt. Die Antwort erhalten alle Bieter, ohne dass Ihr Unternehmen genannt wird.".to_string());
-    after(result, id, "question", &layout, &user, &db, &state).await
+    after(
+        result,
+        id,
+        "question",
+        Some(Value::Object(form.echo())),
+        &layout,
+        &user,
+        &db,
+        &state,
+    )
+    .await
 }
 
 #[post("/ausschreibungen/<id>/fragen/<q>/antwort", data = "<form>")]
@@ -476,7 +501,19 @@ async fn answer(id: i64, q: i64, form: FormData, layout: Layout, user: CurrentUs
         .run(move |c| super::answer(c, &st, &u, id, q, &text))
         .await
         .map(|n| format!("Die Antwort ist veröffentlicht und ging an {n} Ansprechpersonen der Lieferanten, ohne den Fragenden zu nennen."));
-    after(result, id, "answer", &layout, &user, &db, &state).await
+    let mut echo = serde_json::Map::new();
+    echo.insert(format!("answer_{q}"), json!(form.get("answer")));
+    after(
+        result,
+        id,
+        &format!("answer_{q}"),
+        Some(Value::Object(echo)),
+        &layout,
+        &user,
+        &db,
+        &state,
+    )
+    .await
 }
 
 #[post("/ausschreibungen/<id>/oeffnung", data = "<_form>")]
@@ -486,7 +523,7 @@ async fn start_opening(id: i64, _form: FormData, layout: Layout, user: CurrentUs
         .run(move |c| super::start_opening(c, &st, &u, id))
         .await
         .map(|_| "Die Öffnung ist begonnen. Eine zweite Person der Vergabestelle muss sie jetzt bestätigen; erst dann sind die Angebote lesbar.".to_string());
-    after(result, id, "aktion", &layout, &user, &db, &state).await
+    after(result, id, "aktion", None, &layout, &user, &db, &state).await
 }
 
 #[post("/ausschreibungen/<id>/oeffnung/bestaetigen", data = "<_form>")]
@@ -496,7 +533,7 @@ async fn confirm_opening(id: i64, _form: FormData, layout: Layout, user: Current
         .run(move |c| super::confirm_opening(c, &st, &u, id))
         .await
         .map(|sha| format!("Die Angebote sind geöffnet. Die Niederschrift ist gespeichert (SHA-256 {sha})."));
-    after(result, id, "aktion", &layout, &user, &db, &state).await
+    after(result, id, "aktion", None, &layout, &user, &db, &state).await
 }
 
 // ----------------------------------------------------------------------------- bids
@@ -641,6 +678,7 @@ async fn submit_bid(
             let mut ctx = db.run(move |c| bid_context(c, &st, &u, id)).await?;
             // What the vendor typed comes back, not the stored bid.
             ctx["form"] = json!(form.fields);
+            ctx["chosen_lots"] = json!(form.lots);
             let mut page = layout.render_errors("tender/bid", ctx, &fields);
             page.0 = status;
             Ok(Either::Right(page))

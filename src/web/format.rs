@@ -60,6 +60,18 @@ pub fn datetime_de(utc: NaiveDateTime) -> String {
     format!("{} Uhr", local.format("%d.%m.%Y, %H:%M"))
 }
 
+/// A file size as people read it: "512 Byte", "3,4 KB", "1,2 MB".
+pub fn size_de(bytes: i64) -> String {
+    let (value, unit) = if bytes >= 1024 * 1024 {
+        (Decimal::from(bytes) / Decimal::from(1024 * 1024), "MB")
+    } else if bytes >= 1024 {
+        (Decimal::from(bytes) / Decimal::from(1024), "KB")
+    } else {
+        return format!("{bytes} Byte");
+    };
+    format!("{} {unit}", decimal_de(value.round_dp(1), 0, 1))
+}
+
 /// With seconds, for receipts and records where the exact server time matters.
 pub fn timestamp_de(utc: NaiveDateTime) -> String {
     utc.and_utc()
@@ -108,6 +120,9 @@ pub fn register_filters(tera: &mut Tera) {
     tera.register_filter("datumzeit", |v: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(time_arg(v)?.map(datetime_de).unwrap_or_default()))
     });
+    tera.register_filter("groesse", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(Value::String(size_de(v.as_i64().unwrap_or(0))))
+    });
     tera.register_filter("zeitstempel", |v: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(time_arg(v)?.map(timestamp_de).unwrap_or_default()))
     });
@@ -142,6 +157,13 @@ mod tests {
     fn quantity_drops_trailing_zeros() {
         assert_eq!(quantity_de(dec!(1500.000)), "1.500");
         assert_eq!(quantity_de(dec!(2.5)), "2,5");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_de(512), "512 Byte");
+        assert_eq!(size_de(3482), "3,4 KB");
+        assert_eq!(size_de(20 * 1024 * 1024), "20 MB");
     }
 
     #[test]

@@ -24,7 +24,9 @@ fn count_orgs(conn: &mut DbConn, org_type: OrgType, status: Option<VendorStatus>
 }
 
 fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
+    let sealed = crate::tender::sealed_streams(conn)?;
     let rows: Vec<crate::audit::AuditRow> = audit_events::table
+        .filter(diesel::dsl::not(audit_events::stream.eq_any(sealed)))
         .order(audit_events::id.desc())
         .limit(10)
         .select(crate::audit::AuditRow::as_select())

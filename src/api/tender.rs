@@ -1,0 +1,818 @@
+//! Tenders and sealed bids over the JSON API: the services of `crate::tender` with bearer tokens.
+//! Bid content leaves this module only through `bids::own` (the bidder's own organisation) and
+//! `bids::opened` (the cooperative after the two-officer opening); nothing else reads it.
+
+use super::Body;
+use crate::auth::{ApiUser, CurrentUser};
+use crate::db::{Db, DbConn};
+use crate::domain::evaluation::EvaluationInput;
+use crate::domain::money::{Amount, Price};
+use crate::domain::numbers;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::CsvDownload;
+use crate::tender::bids::{self, BidContent, BidInput, BidRow, Receipt};
+use crate::tender::{self, DocumentMeta, PublicQuestion, TenderInput};
+use crate::AppState;
+use chrono::NaiveDateTime;
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::{ContentType, Header};
+use rocket::response::status;
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, put, routes, Route};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Roles that see how many bids arrived (never what they contain) before opening.
+const COOPERATIVE: &[Role] = &[Role::Officer, Role::Admin, Role::Board];
+
+/// A tender as every reader of it sees it: data, lots, positions, documents, questions and the
+/// entitled members; the cooperative also sees the number of bids.
+fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+    let t = tender::find_readable(conn, user, id)?;
+    let mut v = t.view(state.clock.now_naive());
+    v["lots"] = json!(tender::lots(conn, id)?);
+    v["positions"] = json!(tender::positions(conn, id)?);
+    v["documents"] = json!(tender::documents(conn, id)?);
+    v["questions"] = json!(tender::questions(conn, Some(user), id)?);
+    v["entitled_members"] = json!(tender::entitled_members(conn, &t)?
+        .into_iter()
+        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .collect::<Vec<_>>());
+    if COOPERATIVE.contains(&user.role) {
+        v["bid_count"] = json!(bids::count_current(conn, id)?);
+    }
+    Ok(v)
+}
+
+#[get("/tenders")]
+async fn list(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<Value>>> {
+    let now = state.clock.now_naive();
+    let rows = db.run(move |c| tender::list(c, &user.0)).await?;
+    Ok(Json(rows.iter().map(|t| t.view(now)).collect()))
+}
+
+/// A tender as the API takes it: the deadline as an instant (RFC 3339) instead of local date and
+/// time, the term in whole months, decimals as strings.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApiTenderInput {
+    demand_call_id: Option<i64>,
+    title: String,
+    description: String,
+    procedure: String,
+    buffer_percent: String,
+    bid_deadline: String,
+    urgency_reason: String,
+    term_months: Option<i32>,
+    term_justification: String,
+    evaluation: EvaluationInput,
+    lots: Vec<String>,
+    assignment: BTreeMap<i64, i32>,
+}
+
+impl ApiTenderInput {
+    /// The form input of the services. Without an assignment and with a single lot, every
+    /// position of the call goes into that lot (the services leave out those without demand).
+    fn into_input(self, conn: &mut DbConn, demand_call_id: i64) -> AppResult<TenderInput> {
+        let deadline = match self.bid_deadline.trim() {
+            "" => None,
+            text => Some(
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| {
+                        AppError::field(
+                            "bid_deadline",
+                            "Die Angebotsfrist muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein.",
+                        )
+                    })?
+                    .with_timezone(&chrono_tz::Europe::Berlin),
+            ),
+        };
+        let assignment = if self.assignment.is_empty() && self.lots.len() == 1 {
+            match crate::demand::find_call(conn, demand_call_id) {
+                Ok(_) => crate::demand::positions(conn, demand_call_id)?
+                    .into_iter()
+                    .map(|p| (p.id, 1))
+                    .collect(),
+                Err(_) => BTreeMap::new(),
+            }
+        } else {
+            self.assignment
+        };
+        Ok(TenderInput {
+            demand_call_id,
+            title: self.title,
+            description: self.description,
+            procedure: self.procedure,
+            buffer_percent: self.buffer_percent,
+            deadline_date: deadline.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+            deadline_time: deadline.map(|d| d.format("%H:%M").to_string()).unwrap_or_default(),
+            urgency_reason: self.urgency_reason,
+            term_months: self.term_months.map(|m| m.to_string()).unwrap_or_default(),
+            term_justification: self.term_justification,
+            evaluation: self.evaluation,
+            lots: self.lots,
+            assignment,
+        })
+    }
+}
+
+#[post("/tenders", data = "<body>")]
+async fn create(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    body: Body<ApiTenderInput>,
+) -> AppResult<status::Created<Json<Value>>> {
+    user.0.require(&[Role::Officer])?;
+    let input = body.0;
+    let u = user.0;
+    let (id, v) = db
+        .run(move |c| {
+            let call_id = input.demand_call_id.unwrap_or_default();
+            let data = input.into_input(c, call_id)?.validate(c, state.clock.now_naive())?;
+            let id = tender::create(c, &state, &u, &data)?;
+            let mut v = detail(c, &state, &u, id)?;
+            v["warnings"] = json!(data.warnings);
+            Ok((id, v))
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}")).body(Json(v)))
+}
+
+#[get("/tenders/<id>")]
+async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    Ok(Json(db.run(move |c| detail(c, &state, &user.0, id)).await?))
+}
+
+/// Replaces a draft: data, lots and positions (officer).
+#[put("/tenders/<id>", data = "<body>")]
+async fn update(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ApiTenderInput>) -> AppResult<Json<Value>> {
+    user.0.require(&[Role::Officer])?;
+    let input = body.0;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let call_id = match input.demand_call_id {
+                Some(call) => call,
+                None => tender::find(c, id)?.demand_call_id,
+            };
+            let data = input.into_input(c, call_id)?.validate(c, state.clock.now_naive())?;
+            tender::update(c, &state, &u, id, &data)?;
+            let mut v = detail(c, &state, &u, id)?;
+            v["warnings"] = json!(data.warnings);
+            Ok(v)
+        })
+        .await?,
+    ))
+}
+
+#[post("/tenders/<id>/publish")]
+async fn publish(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    let mailed = db.run(move |c| tender::publish(c, &state, &user.0, id)).await?;
+    Ok(Json(json!({ "status": "published", "vendors_mailed": mailed })))
+}
+
+// ----------------------------------------------------------------------------- documents
+
+/// Uploads a document to a draft; the body is the file as it is, its name in `?name=`.
+#[post("/tenders/<id>/documents?<name>", data = "<data>")]
+async fn add_document(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    name: Option<String>,
+    data: Data<'_>,
+) -> AppResult<status::Created<Json<DocumentMeta>>> {
+    user.0.require(&[Role::Officer])?;
+    // One byte over the limit is enough for the service to refuse the file with its message.
+    let bytes = data
+        .open((tender::MAX_DOCUMENT_BYTES + 1).bytes())
+        .into_bytes()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?
+        .into_inner();
+    let name = name.unwrap_or_default();
+    let u = user.0;
+    let meta = db
+        .run(move |c| {
+            let doc = tender::add_document(c, &state, &u, id, &name, &bytes)?;
+            tender::documents(c, id)?
+                .into_iter()
+                .find(|d| d.id == doc)
+                .ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/documents/{}", meta.id)).body(Json(meta)))
+}
+
+/// A stored file as a download, in its stored type.
+#[derive(rocket::Responder)]
+struct Download {
+    body: Vec<u8>,
+    content_type: ContentType,
+    disposition: Header<'static>,
+}
+
+/// `Content-Disposition` for any file name: an ASCII fallback plus the exact name (RFC 6266).
+fn attachment(file_name: &str) -> Header<'static> {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in file_name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Header::new(
+        "Content-Disposition",
+        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+    )
+}
+
+#[get("/tenders/<id>/documents/<doc>")]
+async fn download_document(user: ApiUser, db: Db, id: i64, doc: i64) -> AppResult<Download> {
+    let (name, content_type, body) = db
+        .run(move |c| {
+            tender::find_readable(c, &user.0, id)?;
+            tender::document(c, id, doc)
+        })
+        .await?;
+    Ok(Download {
+        body,
+        content_type: ContentType::parse_flexible(&content_type).unwrap_or(ContentType::Binary),
+        disposition: attachment(&name),
+    })
+}
+
+#[delete("/tenders/<id>/documents/<doc>")]
+async fn remove_document(user: ApiUser, db: Db, state: AppState, id: i64, doc: i64) -> AppResult<Json<Value>> {
+    db.run(move |c| tender::remove_document(c, &state, &user.0, id, doc))
+        .await?;
+    Ok(Json(json!({ "removed": doc })))
+}
+
+// ----------------------------------------------------------------------------- questions
+
+#[get("/tenders/<id>/questions")]
+async fn questions(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<PublicQuestion>>> {
+    Ok(Json(
+        db.run(move |c| {
+            tender::find_readable(c, &user.0, id)?;
+            tender::questions(c, Some(&user.0), id)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct QuestionBody {
+    #[serde(default)]
+    question: String,
+}
+
+#[post("/tenders/<id>/questions", data = "<body>")]
+async fn ask(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<QuestionBody>,
+) -> AppResult<status::Created<Json<PublicQuestion>>> {
+    let text = body.0.question;
+    let u = user.0;
+    let question = db
+        .run(move |c| {
+            let qid = tender::ask(c, &state, &u, id, &text)?;
+            tender::questions(c, Some(&u), id)?
+                .into_iter()
+                .find(|q| q.id == qid)
+                .ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/questions")).body(Json(question)))
+}
+
+#[derive(Deserialize)]
+struct AnswerBody {
+    #[serde(default)]
+    answer: String,
+}
+
+#[derive(Serialize)]
+struct Answered {
+    #[serde(flatten)]
+    question: PublicQuestion,
+    vendors_mailed: usize,
+}
+
+#[post("/tenders/<id>/questions/<question>/answer", data = "<body>")]
+async fn answer(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    question: i64,
+    body: Body<AnswerBody>,
+) -> AppResult<Json<Answered>> {
+    let text = body.0.answer;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let mailed = tender::answer(c, &state, &u, id, question, &text)?;
+            let q = tender::questions(c, Some(&u), id)?
+                .into_iter()
+                .find(|q| q.id == question)
+                .ok_or(AppError::NotFound)?;
+            Ok(Answered {
+                question: q,
+                vendors_mailed: mailed,
+            })
+        })
+        .await?,
+    ))
+}
+
+// ----------------------------------------------------------------------------- bids
+
+#[derive(Serialize)]
+struct LotTotal {
+    lot_no: i32,
+    total: Amount,
+}
+
+fn lot_totals(totals: &[(i32, Amount)]) -> Vec<LotTotal> {
+    totals
+        .iter()
+        .map(|(lot_no, total)| LotTotal {
+            lot_no: *lot_no,
+            total: *total,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ApiReceipt {
+    bid_id: i64,
+    version: i32,
+    submitted_at: NaiveDateTime,
+    receipt_sha256: String,
+    lot_totals: Vec<LotTotal>,
+}
+
+impl From<Receipt> for ApiReceipt {
+    fn from(r: Receipt) -> Self {
+        ApiReceipt {
+            bid_id: r.bid_id,
+            version: r.version,
+            submitted_at: r.submitted_at,
+            receipt_sha256: r.receipt_sha256,
+            lot_totals: lot_totals(&r.lot_totals),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PositionPrice {
+    position_no: i32,
+    unit_price: Price,
+}
+
+/// A bid with its content, priced by position number.
+#[derive(Serialize)]
+struct ApiBid {
+    bid_id: i64,
+    vendor_id: i64,
+    vendor: String,
+    version: i32,
+    status: String,
+    submitted_at: NaiveDateTime,
+    receipt_sha256: String,
+    lot_totals: Vec<LotTotal>,
+    prices: Vec<PositionPrice>,
+    a_confirmed: Vec<bool>,
+    b_texts: Vec<String>,
+}
+
+impl ApiBid {
+    fn new(b: BidContent, position_no: &HashMap<i64, i32>) -> ApiBid {
+        let mut prices: Vec<PositionPrice> = b
+            .prices
+            .iter()
+            .map(|(pid, price)| PositionPrice {
+                position_no: position_no.get(pid).copied().unwrap_or(0),
+                unit_price: *price,
+            })
+            .collect();
+        prices.sort_unstable_by_key(|p| p.position_no);
+        ApiBid {
+            bid_id: b.bid.id,
+            vendor_id: b.bid.vendor_id,
+            vendor: b.vendor,
+            version: b.bid.version,
+            status: b.bid.status,
+            submitted_at: b.bid.submitted_at,
+            receipt_sha256: b.bid.receipt_sha256,
+            lot_totals: lot_totals(&b.lot_totals),
+            prices,
+            a_confirmed: b.criteria.a_confirmed,
+            b_texts: b.criteria.b_texts,
+        }
+    }
+}
+
+/// One version of the vendor's own bid, without content.
+#[derive(Serialize)]
+struct BidVersion {
+    bid_id: i64,
+    version: i32,
+    status: String,
+    submitted_at: NaiveDateTime,
+    withdrawn_at: Option<NaiveDateTime>,
+    receipt_sha256: String,
+}
+
+impl From<BidRow> for BidVersion {
+    fn from(b: BidRow) -> Self {
+        BidVersion {
+            bid_id: b.id,
+            version: b.version,
+            status: b.status,
+            submitted_at: b.submitted_at,
+            withdrawn_at: b.withdrawn_at,
+            receipt_sha256: b.receipt_sha256,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OwnBid {
+    current: Option<ApiBid>,
+    history: Vec<BidVersion>,
+}
+
+fn position_numbers(conn: &mut DbConn, id: i64) -> AppResult<HashMap<i64, i32>> {
+    Ok(tender::positions(conn, id)?
+        .into_iter()
+        .map(|p| (p.id, p.position_no))
+        .collect())
+}
+
+/// The vendor's own current bid with content, and every version it submitted.
+#[get("/tenders/<id>/bid")]
+async fn own_bid(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OwnBid>> {
+    Ok(Json(
+        db.run(move |c| {
+            let (current, history) = bids::own(c, &user.0, id)?;
+            let numbers = position_numbers(c, id)?;
+            Ok(OwnBid {
+                current: current.map(|b| ApiBid::new(b, &numbers)),
+                history: history.into_iter().map(BidVersion::from).collect(),
+            })
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct PriceIn {
+    position_no: i32,
+    #[serde(default)]
+    unit_price: Value,
+}
+
+#[derive(Deserialize)]
+struct BidBody {
+    #[serde(default)]
+    prices: Vec<PriceIn>,
+    #[serde(default)]
+    lots: Vec<i32>,
+    #[serde(default)]
+    a_confirmed: Vec<bool>,
+    #[serde(default)]
+    b_texts: Vec<String>,
+}
+
+/// A unit price from the API. Plain notation with a decimal point is read as the API documents
+/// it ("0.125" is an eighth of a euro, not 125); anything else as typed in a German form
+/// ("1.234,50").
+fn api_price(text: &str) -> Result<Price, String> {
+    let t = text.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let plain = match digits.split_once('.') {
+        Some((int, frac)) => {
+            !int.is_empty()
+                && !frac.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    };
+    let value = if plain {
+        Decimal::from_str_exact(t).map_err(|_| format!("„{t}“ ist keine Zahl"))?
+    } else {
+        numbers::parse_form(t)?
+    };
+    Price::from_decimal(value).map_err(|e| format!("„{t}“ {e}"))
+}
+
+fn lot_ids(conn: &mut DbConn, id: i64, lot_numbers: &[i32], errors: &mut FieldErrors) -> AppResult<Vec<i64>> {
+    let lots = tender::lots(conn, id)?;
+    let mut out = Vec::new();
+    for n in lot_numbers {
+        match lots.iter().find(|l| l.lot_no == *n) {
+            Some(l) => out.push(l.id),
+            None => errors
+                .entry("lots".into())
+                .or_default()
+                .push(format!("Los {n} gibt es in dieser Ausschreibung nicht.")),
+        }
+    }
+    Ok(out)
+}
+
+fn validation(message: &str, errors: FieldErrors) -> AppError {
+    AppError::Validation {
+        message: message.into(),
+        fields: errors,
+    }
+}
+
+/// Submits (or resubmits) the vendor's bid: prices by position number.
+#[put("/tenders/<id>/bid", data = "<body>")]
+async fn submit_bid(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<BidBody>,
+) -> AppResult<status::Created<Json<ApiReceipt>>> {
+    user.0.require(&[Role::Vendor])?;
+    let body = body.0;
+    let u = user.0;
+    let receipt = db
+        .run(move |c| {
+            // A draft's positions stay hidden: the tender must be readable first.
+            tender::find_readable(c, &u, id)?;
+            let by_no: HashMap<i32, i64> = tender::positions(c, id)?
+                .into_iter()
+                .map(|p| (p.position_no, p.id))
+                .collect();
+            let mut errors = FieldErrors::new();
+            let mut prices = HashMap::with_capacity(body.prices.len());
+            let mut seen = HashSet::with_capacity(body.prices.len());
+            for p in &body.prices {
+                let mut fail = |m: String| errors.entry("prices".into()).or_default().push(m);
+                let Some(pid) = by_no.get(&p.position_no) else {
+                    fail(format!("Pos. {} gibt es in dieser Ausschreibung nicht.", p.position_no));
+                    continue;
+                };
+                if !seen.insert(p.position_no) {
+                    fail(format!("Pos. {} steht mehrfach in der Liste.", p.position_no));
+                    continue;
+                }
+                match &p.unit_price {
+                    Value::Null => {}
+                    Value::String(s) if s.trim().is_empty() => {}
+                    Value::String(s) => match api_price(s) {
+                        Ok(price) => {
+                            prices.insert(*pid, price);
+                        }
+                        Err(e) => fail(format!("Pos. {}: Der Preis {e}.", p.position_no)),
+                    },
+                    _ => fail(format!(
+                        "Pos. {}: Bitte geben Sie den Preis als Zeichenkette an, z. B. \"12.50\".",
+                        p.position_no
+                    )),
+                }
+            }
+            let lots = lot_ids(c, id, &body.lots, &mut errors)?;
+            if !errors.is_empty() {
+                return Err(validation(
+                    "Das Angebot wurde nicht abgegeben; bitte korrigieren Sie die markierten Angaben.",
+                    errors,
+                ));
+            }
+            let input = BidInput {
+                prices,
+                lots,
+                a_confirmed: body.a_confirmed,
+                b_texts: body.b_texts,
+            };
+            bids::submit(c, &state, &u, id, &input)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/bid")).body(Json(receipt.into())))
+}
+
+/// The criteria answers of a price-sheet upload: `a` names each confirmed A-criterion by its
+/// number (1, 2, … or A1, A2, …), `b` gives the B-texts in order.
+fn a_confirmed(numbers: &[String], count: usize, errors: &mut FieldErrors) -> Vec<bool> {
+    let mut confirmed = vec![false; count];
+    for n in numbers {
+        let text = n.trim();
+        let digits = text.strip_prefix(['A', 'a']).unwrap_or(text);
+        match digits.parse::<usize>() {
+            Ok(i) if (1..=count).contains(&i) => confirmed[i - 1] = true,
+            _ => errors.entry("a".into()).or_default().push(if count == 0 {
+                format!("„{text}“: Diese Ausschreibung hat keine Mindestanforderungen (A-Kriterien).")
+            } else {
+                format!("„{text}“ ist kein A-Kriterium dieser Ausschreibung; erlaubt sind 1 bis {count}.")
+            }),
+        }
+    }
+    confirmed
+}
+
+/// Whether a raw upload may be a CSV file (text, Excel's CSV type, or untyped).
+fn csv_like(ct: Option<&ContentType>) -> bool {
+    ct.is_none_or(|ct| {
+        matches!(
+            (ct.top().as_str(), ct.sub().as_str()),
+            ("text", "csv")
+                | ("text", "plain")
+                | ("application", "csv")
+                | ("application", "vnd.ms-excel")
+                | ("application", "octet-stream")
+        )
+    })
+}
+
+/// Submits the vendor's bid from a CSV price sheet (the template of `price-sheet.csv`), all or
+/// nothing; the criteria answers come as query parameters.
+#[put("/tenders/<id>/bid/price-sheet?<a>&<b>", data = "<data>")]
+#[allow(clippy::too_many_arguments)]
+async fn submit_price_sheet(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    a: Vec<String>,
+    b: Vec<String>,
+    content_type: Option<&ContentType>,
+    data: Data<'_>,
+) -> AppResult<status::Created<Json<ApiReceipt>>> {
+    user.0.require(&[Role::Vendor])?;
+    if !csv_like(content_type) {
+        return Err(AppError::BadRequest(
+            "Bitte senden Sie die Preisliste als CSV (Content-Type: text/csv).".into(),
+        ));
+    }
+    let bytes = data
+        .open(32.mebibytes())
+        .into_bytes()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("Die Datei konnte nicht gelesen werden: {e}")))?;
+    if !bytes.is_complete() {
+        return Err(AppError::field("file", "Die Datei ist größer als 32 MiB."));
+    }
+    let bytes = bytes.into_inner();
+    let u = user.0;
+    let receipt = db
+        .run(move |c| {
+            let t = tender::find_readable(c, &u, id)?;
+            let lots = tender::lots(c, id)?;
+            let positions = tender::positions(c, id)?;
+            let prices = bids::prices_from_csv(&positions, &lots, &bytes).map_err(|rows| {
+                validation(
+                    &format!(
+                        "Die Preisliste wurde nicht übernommen: {} Fehler, kein Angebot abgegeben.",
+                        rows.len()
+                    ),
+                    FieldErrors::from([("file".to_string(), rows.iter().map(|e| e.to_string()).collect())]),
+                )
+            })?;
+            let mut errors = FieldErrors::new();
+            let confirmed = a_confirmed(&a, t.spec()?.a_criteria.len(), &mut errors);
+            if !errors.is_empty() {
+                return Err(validation(
+                    "Das Angebot wurde nicht abgegeben; bitte korrigieren Sie die markierten Angaben.",
+                    errors,
+                ));
+            }
+            let input = BidInput {
+                prices,
+                lots: Vec::new(),
+                a_confirmed: confirmed,
+                b_texts: b,
+            };
+            bids::submit(c, &state, &u, id, &input)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/bid")).body(Json(receipt.into())))
+}
+
+#[delete("/tenders/<id>/bid")]
+async fn withdraw_bid(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    db.run(move |c| bids::withdraw(c, &state, &user.0, id)).await?;
+    Ok(Json(json!({ "status": "withdrawn" })))
+}
+
+/// The price sheet template: every position; for a vendor prefilled with its current prices.
+#[get("/tenders/<id>/price-sheet.csv")]
+async fn price_sheet(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
+    let bytes = db
+        .run(move |c| {
+            let current = if user.0.is(Role::Vendor) {
+                bids::own(c, &user.0, id)?.0.map(|b| b.prices).unwrap_or_default()
+            } else {
+                tender::find_readable(c, &user.0, id)?;
+                BTreeMap::new()
+            };
+            let lots = tender::lots(c, id)?;
+            let positions = tender::positions(c, id)?;
+            Ok(bids::price_sheet_csv(&lots, &positions, &current))
+        })
+        .await?;
+    Ok(CsvDownload::new(bytes, &format!("preisblatt-{id}.csv")))
+}
+
+// ----------------------------------------------------------------------------- opening
+
+#[post("/tenders/<id>/opening")]
+async fn start_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    db.run(move |c| tender::start_opening(c, &state, &user.0, id)).await?;
+    Ok(Json(json!({ "status": "opening" })))
+}
+
+#[post("/tenders/<id>/opening/confirm")]
+async fn confirm_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    let sha = db.run(move |c| tender::confirm_opening(c, &state, &user.0, id)).await?;
+    Ok(Json(json!({ "status": "opened", "opening_record_sha256": sha })))
+}
+
+/// The bids that count, with content: only after the opening, only for officers and the board.
+#[get("/tenders/<id>/bids")]
+async fn opened_bids(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<ApiBid>>> {
+    Ok(Json(
+        db.run(move |c| {
+            let (_, opened) = bids::opened(c, &user.0, id)?;
+            let numbers = position_numbers(c, id)?;
+            Ok(opened.into_iter().map(|b| ApiBid::new(b, &numbers)).collect())
+        })
+        .await?,
+    ))
+}
+
+#[get("/tenders/<id>/bids.csv")]
+async fn opened_bids_csv(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
+    let bytes = db
+        .run(move |c| {
+            let (_, opened) = bids::opened(c, &user.0, id)?;
+            let lots = tender::lots(c, id)?;
+            let positions = tender::positions(c, id)?;
+            Ok(bids::opened_csv(&positions, &lots, &opened))
+        })
+        .await?;
+    Ok(CsvDownload::new(bytes, &format!("angebote-{id}.csv")))
+}
+
+#[get("/tenders/<id>/opening-record")]
+async fn opening_record(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Value>> {
+    let (t, html) = db.run(move |c| tender::opening_record(c, &user.0, id)).await?;
+    Ok(Json(json!({
+        "tender_id": t.id,
+        "opened_at": t.opened_at,
+        "sha256": t.opening_record_sha256,
+        "html": html,
+    })))
+}
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        list,
+        create,
+        show,
+        update,
+        publish,
+        add_document,
+        download_document,
+        remove_document,
+        questions,
+        ask,
+        answer,
+        own_bid,
+        submit_bid,
+        submit_price_sheet,
+        withdraw_bid,
+        price_sheet,
+        start_opening,
+        confirm_opening,
+        opened_bids,
+        opened_bids_csv,
+        opening_record
+    ]
+}
