@@ -138,6 +138,7 @@ impl App {
         let rocket = audit::routes::mount(rocket);
         let rocket = demand::routes::mount(rocket);
         let rocket = tender::routes::mount(rocket);
+        let rocket = award::routes::mount(rocket);
         api::mount(rocket)
     }
 }

@@ -50,6 +50,15 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("bid.withdrawn", "Angebot zurückgezogen"),
     ("tender.opening_started", "Öffnung begonnen"),
     ("tender.opened", "Angebote geöffnet"),
+    ("bid.excluded", "Angebot ausgeschlossen"),
+    ("bid.scored", "Angebot bewertet"),
+    ("bid.explanation_requested", "Aufklärung verlangt (§ 60 VgV)"),
+    ("bid.low_decided", "Über niedriges Angebot entschieden"),
+    ("lot.tie_decided", "Losentscheid festgehalten"),
+    ("award.informed", "Zuschlag beschlossen, Bieter informiert (§ 134 GWB)"),
+    ("award.concluded", "Rahmenvereinbarung geschlossen"),
+    ("lot.cancelled", "Los aufgehoben"),
+    ("tender.cancelled", "Ausschreibung aufgehoben"),
 ];
 
 /// German names of the object types.

@@ -1,5 +1,372 @@
-//! Pages of evaluation and award.
-use rocket::{Build, Rocket};
+//! Pages of evaluation and award: the evaluation of an opened tender per lot, the price
+//! comparison (page and CSV), a bid's scores and exclusion, § 60 reviews, tie decisions, award,
+//! conclusion, cancellation, the Vergabevermerk and the framework contract document.
+
+use super::{BidOnLot, LotEvaluation, EXCLUSION_KINDS};
+use crate::auth::csrf::FormData;
+use crate::auth::CurrentUser;
+use crate::db::{Db, DbConn};
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::CsvDownload;
+use crate::web::Layout;
+use crate::AppState;
+use rocket::http::{ContentType, Status};
+use rocket::response::{status, Flash, Redirect};
+use rocket::{get, post, routes, Build, Either, Rocket};
+use rocket_dyn_templates::Template;
+use serde_json::{json, Value};
+
+type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+
+fn lot_view(e: &LotEvaluation) -> Value {
+    let mut v = json!(e);
+    // Rows in rank order with the bid's data next to its score, for the table.
+    let rows: Vec<Value> = e
+        .ranking
+        .iter()
+        .map(|s| {
+            let bid = e.bids.iter().find(|b| b.bid_id == s.bid_id);
+            json!({
+                "score": s,
+                "bid": bid,
+                "low": e.low_flags.iter().find(|f| f.bid_id == s.bid_id),
+                "review": e.reviews.iter().find(|r| r.bid_id == s.bid_id),
+            })
+        })
+        .collect();
+    v["rows"] = json!(rows);
+    v["can_cancel"] = json!(e.lot.cancelled_at.is_none() && e.award.as_ref().is_none_or(|a| a.status != "concluded"));
+    v["excluded"] = json!(e.bids.iter().filter(|b| b.excluded_kind.is_some()).collect::<Vec<_>>());
+    v["tied"] = json!(e
+        .ranking
+        .iter()
+        .filter(|s| s.rank == 1 && s.tied)
+        .map(
+            |s| json!({ "bid_id": s.bid_id, "vendor": e.bids.iter().find(|b| b.bid_id == s.bid_id).map(|b| &b.vendor) })
+        )
+        .collect::<Vec<_>>());
+    v["proposed_vendor"] = json!(e
+        .proposed_bid_id
+        .and_then(|id| e.bids.iter().find(|b| b.bid_id == id))
+        .map(|b| &b.vendor));
+    v
+}
+
+fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+    let (t, lots) = super::evaluation(conn, user, id)?;
+    let now = state.clock.now_naive();
+    let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let spec = t.spec()?;
+    Ok(json!({
+        "tender": t.view(now),
+        "spec": spec,
+        "lots": lots.iter().map(lot_view).collect::<Vec<_>>(),
+        "today": today,
+        "is_officer": user.is(Role::Officer),
+        "kinds": EXCLUSION_KINDS.iter().map(|(k, l)| json!({"value": k, "label": l})).collect::<Vec<_>>(),
+    }))
+}
+
+#[get("/ausschreibungen/<id>/wertung")]
+async fn evaluation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+    let ctx = db.run(move |c| context(c, &state, &user, id)).await?;
+    Ok(layout.render("award/evaluation", ctx))
+}
+
+/// Redirects back to the evaluation with a message, or shows it again with the error.
+async fn after(
+    result: AppResult<String>,
+    id: i64,
+    layout: &Layout,
+    user: &CurrentUser,
+    db: &Db,
+    state: &AppState,
+) -> Page {
+    let e = match result {
+        Ok(message) => {
+            return Ok(Either::Left(Flash::success(
+                Redirect::to(format!("/ausschreibungen/{id}/wertung")),
+                message,
+            )))
+        }
+        Err(e) => e,
+    };
+    let status = match &e {
+        AppError::Validation { .. } => Status::UnprocessableEntity,
+        AppError::Conflict(_) => Status::Conflict,
+        _ => return Err(e),
+    };
+    // Decisions are forms in a long page: every message goes to the summary at the top.
+    let mut messages: Vec<String> = e.field_errors().into_values().flatten().collect();
+    if messages.is_empty() {
+        messages.push(e.user_message());
+    }
+    let fields = FieldErrors::from([("aktion".to_string(), messages)]);
+    let (st, u) = (state.clone(), user.clone());
+    let ctx = db.run(move |c| context(c, &st, &u, id)).await?;
+    let mut page = layout.render_errors("award/evaluation", ctx, &fields);
+    page.0 = status;
+    Ok(Either::Right(page))
+}
+
+fn target(id: i64, form: &FormData) -> BidOnLot {
+    BidOnLot {
+        tender_id: id,
+        lot_id: form.get("lot_id").parse().unwrap_or(0),
+        bid_id: form.get("bid_id").parse().unwrap_or(0),
+    }
+}
+
+#[post("/ausschreibungen/<id>/wertung/ausschluss", data = "<form>")]
+async fn exclude(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let (kind, reason) = (form.get("kind"), form.get("reason"));
+    let t = target(id, &form);
+    let result = db
+        .run(move |c| super::exclude(c, &st, &u, t, &kind, &reason))
+        .await
+        .map(|_| "Das Angebot ist für dieses Los ausgeschlossen; die Rangfolge wurde neu berechnet.".to_string());
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+#[get("/ausschreibungen/<id>/wertung/angebot/<bid>")]
+async fn bid_page(
+    id: i64,
+    bid: i64,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
+    let ctx = db
+        .run(move |c| {
+            let mut ctx = context(c, &state, &user, id)?;
+            let (_, lots) = super::evaluation(c, &user, id)?;
+            let b = lots
+                .iter()
+                .flat_map(|l| l.bids.iter())
+                .find(|b| b.bid_id == bid)
+                .cloned()
+                .ok_or(AppError::NotFound)?;
+            let texts = crate::tender::bids::opened(c, &user, id)?
+                .1
+                .into_iter()
+                .find(|x| x.bid.id == bid)
+                .map(|x| x.criteria.b_texts)
+                .unwrap_or_default();
+            let criteria: Vec<Value> = ctx["spec"]["b_criteria"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let current = b.scores.get(i).cloned().flatten();
+                    json!({
+                        "no": i + 1, "criterion": c, "text": texts.get(i),
+                        "score": current.as_ref().map(|(s, _)| crate::web::format::decimal_de(*s, 0, 2)),
+                        "reason": current.map(|(_, r)| r),
+                    })
+                })
+                .collect();
+            ctx["bid"] = json!(b);
+            ctx["criteria"] = json!(criteria);
+            Ok(ctx)
+        })
+        .await?;
+    Ok(layout.render("award/bid", ctx))
+}
+
+#[post("/ausschreibungen/<id>/wertung/angebot/<bid>/bewertung", data = "<form>")]
+async fn score(id: i64, bid: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let scores: Vec<(String, String)> = (1..=50)
+        .map(|n| (form.get(&format!("score_{n}")), form.get(&format!("reason_{n}"))))
+        .collect();
+    let result = db
+        .run(move |c| super::score(c, &st, &u, id, bid, &scores))
+        .await
+        .map(|_| "Die Bewertung ist gespeichert; die Rangfolge wurde neu berechnet.".to_string());
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+#[post("/ausschreibungen/<id>/wertung/aufklaerung", data = "<form>")]
+async fn request_explanation(
+    id: i64,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let t = target(id, &form);
+    let result = db
+        .run(move |c| super::request_explanation(c, &st, &u, t))
+        .await
+        .map(|_| "Der Bieter wurde per E-Mail um Aufklärung seines Preises gebeten (§ 60 Abs. 1 VgV).".to_string());
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+#[post("/ausschreibungen/<id>/wertung/aufklaerung/entscheidung", data = "<form>")]
+async fn decide_low(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let t = target(id, &form);
+    let accept = form.get("decision") == "accepted";
+    let reason = form.get("reason");
+    let result = db
+        .run(move |c| super::decide_low(c, &st, &u, t, accept, &reason))
+        .await
+        .map(|_| "Die Entscheidung zum ungewöhnlich niedrigen Angebot ist festgehalten.".to_string());
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+#[post("/ausschreibungen/<id>/wertung/gleichstand", data = "<form>")]
+async fn decide_tie(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let t = target(id, &form);
+    let note = form.get("note");
+    let result = db
+        .run(move |c| super::decide_tie(c, &st, &u, t.tender_id, t.lot_id, t.bid_id, &note))
+        .await
+        .map(|_| "Der Losentscheid ist festgehalten.".to_string());
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+#[post("/ausschreibungen/<id>/wertung/zuschlag", data = "<form>")]
+async fn award(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let t = target(id, &form);
+    let reason = form.get("reason");
+    let result = db
+        .run(move |c| {
+            super::award(c, &st, &u, t, &reason)?;
+            let last: chrono::NaiveDate = crate::db::schema::awards::table
+                .filter(crate::db::schema::awards::lot_id.eq(t.lot_id))
+                .select(crate::db::schema::awards::standstill_last_day)
+                .first(c)?;
+            Ok(last)
+        })
+        .await
+        .map(|last| {
+            format!(
+                "Der Zuschlag ist beschlossen; die übrigen Bieter erhalten die Information nach § 134 GWB. Die Wartefrist läuft bis einschließlich {}.",
+                last.format("%d.%m.%Y")
+            )
+        });
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+use diesel::prelude::*;
+
+#[post("/ausschreibungen/<id>/wertung/zuschlag/<award>/abschluss", data = "<_form>")]
+async fn conclude(
+    id: i64,
+    award: i64,
+    _form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let result = db.run(move |c| super::conclude(c, &st, &u, id, award)).await;
+    match result {
+        Ok(contract) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/vertraege/{contract}")),
+            "Die Rahmenvereinbarung ist geschlossen; der Auftragnehmer hat das Zuschlagsschreiben erhalten.",
+        ))),
+        Err(e) => after(Err(e), id, &layout, &user, &db, &state).await,
+    }
+}
+
+#[post("/ausschreibungen/<id>/aufhebung", data = "<form>")]
+async fn cancel(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let lot = form.get("lot_id").parse::<i64>().ok();
+    let reason = form.get("reason");
+    let result = db
+        .run(move |c| super::cancel(c, &st, &u, id, lot, &reason))
+        .await
+        .map(|n| format!("Die Aufhebung ist festgehalten; {n} Ansprechpersonen der Bieter wurden benachrichtigt."));
+    match result {
+        Ok(message) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/ausschreibungen/{id}")),
+            message,
+        ))),
+        // Before opening there is no evaluation page to return to.
+        Err(e @ (AppError::Validation { .. } | AppError::Conflict(_))) if !is_opened(&db, id).await => {
+            Err(AppError::BadRequest(e.user_detail()))
+        }
+        Err(e) => after(Err(e), id, &layout, &user, &db, &state).await,
+    }
+}
+
+async fn is_opened(db: &Db, id: i64) -> bool {
+    db.run(move |c| crate::tender::find(c, id))
+        .await
+        .is_ok_and(|t| t.is_opened())
+}
+
+#[get("/ausschreibungen/<id>/wertung/los/<lot>")]
+async fn price_sheet(
+    id: i64,
+    lot: i64,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
+    let now = state.clock.now_naive();
+    let ctx = db
+        .run(move |c| {
+            let (t, sheet) = super::price_sheet(c, &user, id, lot)?;
+            Ok(json!({ "tender": t.view(now), "sheet": sheet }))
+        })
+        .await?;
+    Ok(layout.render("award/price_sheet", ctx))
+}
+
+#[get("/ausschreibungen/<id>/wertung/los/<lot>/preisspiegel.csv")]
+async fn price_sheet_csv(id: i64, lot: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
+    let (_, sheet) = db.run(move |c| super::price_sheet(c, &user, id, lot)).await?;
+    Ok(CsvDownload::new(
+        super::price_sheet_csv(&sheet),
+        &format!("preisspiegel-{id}-los-{}.csv", sheet.lot.lot_no),
+    ))
+}
+
+#[get("/ausschreibungen/<id>/vergabevermerk")]
+async fn record(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<(ContentType, String)> {
+    let text = db.run(move |c| super::procurement_record(c, &state, &user, id)).await?;
+    Ok((ContentType::HTML, text))
+}
+
+#[get("/vertraege/<id>")]
+async fn contract(id: i64, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
+    let c = db.run(move |c| super::contract(c, &user, id)).await?;
+    Ok((ContentType::HTML, c.document))
+}
+
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket
+    rocket.mount(
+        "/",
+        routes![
+            evaluation,
+            exclude,
+            bid_page,
+            score,
+            request_explanation,
+            decide_low,
+            decide_tie,
+            award,
+            conclude,
+            cancel,
+            price_sheet,
+            price_sheet_csv,
+            record,
+            contract
+        ],
+    )
 }

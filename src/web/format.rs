@@ -115,10 +115,22 @@ pub fn register_filters(tera: &mut Tera) {
         Ok(Value::String(quantity_de(decimal_arg(v)?)))
     });
     tera.register_filter("datum", |v: &Value, _: &HashMap<String, Value>| {
+        // A calendar date (deadlines, terms) is shown as it is; an instant in Berlin time.
+        if let Some(d) = v
+            .as_str()
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        {
+            return Ok(Value::String(d.format("%d.%m.%Y").to_string()));
+        }
         Ok(Value::String(time_arg(v)?.map(date_de).unwrap_or_default()))
     });
     tera.register_filter("datumzeit", |v: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(time_arg(v)?.map(datetime_de).unwrap_or_default()))
+    });
+    tera.register_filter("zahl", |v: &Value, args: &HashMap<String, Value>| {
+        let places = args.get("stellen").and_then(Value::as_u64).unwrap_or(2) as u32;
+        let d = crate::domain::money::round_commercial(decimal_arg(v)?, places);
+        Ok(Value::String(decimal_de(d, places, places)))
     });
     tera.register_filter("groesse", |v: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(size_de(v.as_i64().unwrap_or(0))))
@@ -179,12 +191,16 @@ mod tests {
     fn filters_render_in_templates() {
         let mut tera = Tera::default();
         register_filters(&mut tera);
-        tera.add_raw_template("t", "{{ a | eur }} {{ q | menge }} {{ t | datum }}")
+        tera.add_raw_template("t", "{{ a | eur }} {{ q | menge }} {{ t | datum }} {{ d | datum }}")
             .unwrap();
         let mut ctx = tera::Context::new();
         ctx.insert("a", "1234.5");
         ctx.insert("q", "10.250");
         ctx.insert("t", "2026-01-02T10:00:00");
-        assert_eq!(tera.render("t", &ctx).unwrap(), "1.234,50 € 10,25 02.01.2026");
+        ctx.insert("d", "2027-04-05");
+        assert_eq!(
+            tera.render("t", &ctx).unwrap(),
+            "1.234,50 € 10,25 02.01.2026 05.04.2027"
+        );
     }
 }

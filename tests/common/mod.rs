@@ -2,6 +2,8 @@
 //! PostgreSQL its own schema), a frozen clock, and a mail stub it drives by hand.
 #![allow(dead_code)]
 
+pub mod tender_flow;
+
 use buendel::config::Config;
 use buendel::db::{Backend, Db};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};

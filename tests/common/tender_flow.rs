@@ -1,0 +1,235 @@
+//! Tender flows most tests need: a closed demand call with demand, the officer's tender form,
+//! a published tender, second vendor, multipart posts and bids through the pages.
+
+use super::*;
+use buendel::demand::{self, CallData, DemandEntry, PositionData};
+use buendel::domain::money::{Price, Quantity};
+use buendel::domain::roles::{OrgType, Role, VendorStatus};
+use buendel::orgs::{self, UserData};
+use buendel::tender;
+use chrono::Duration;
+use rocket::http::{ContentType, Status};
+use rocket::local::blocking::Client;
+use std::str::FromStr;
+
+pub fn position(description: &str, cpv: &str, estimate: Option<&str>) -> PositionData {
+    PositionData {
+        catalogue_item_id: None,
+        description: description.into(),
+        unit: "Stück".into(),
+        cpv_code: cpv.into(),
+        estimate_price: estimate.map(|e| Price::from_str(e).unwrap()),
+    }
+}
+
+pub fn q(text: &str) -> Quantity {
+    Quantity::from_str(text).unwrap()
+}
+
+/// A closed call: three positions, member A wants 10/4/–, member B 5/2/–; the third position
+/// has no demand. Returns the call and its position ids.
+pub fn closed_call(app: &TestApp, w: &World, notebook_estimate: &str) -> (i64, Vec<i64>) {
+    let officer = current_user(app, "officer");
+    let mut c = app.conn();
+    let data = CallData {
+        title: "Arbeitsplatz 2027".into(),
+        description: "Notebooks und Monitore".into(),
+        term_months: 48,
+        deadline: app.state.clock.now_naive() + Duration::days(5),
+        all_members: false,
+        member_ids: vec![w.member_a, w.member_b],
+    };
+    let positions = [
+        position("Notebook 14 Zoll", "30213100-6", Some(notebook_estimate)),
+        position("Monitor 24 Zoll", "30231300-0", Some("150")),
+        position("Dockingstation", "30237000-9", None),
+    ];
+    let id = demand::create_call(&mut c, &app.state, &officer, &data, &positions).unwrap();
+    demand::open_call(&mut c, &app.state, &officer, id).unwrap();
+    let ids: Vec<i64> = demand::positions(&mut c, id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    for (buyer, n, m) in [("buyer_a", "10", "4"), ("buyer_b", "5", "2")] {
+        let entries = [
+            DemandEntry {
+                position_id: ids[0],
+                quantity: q(n),
+                reference_price: None,
+            },
+            DemandEntry {
+                position_id: ids[1],
+                quantity: q(m),
+                reference_price: None,
+            },
+        ];
+        demand::save_demand(&mut c, &app.state, &current_user(app, buyer), id, &entries).unwrap();
+    }
+    app.state.clock.advance(Duration::days(6));
+    demand::close_call(&mut c, &app.state, &officer, id).unwrap();
+    (id, ids)
+}
+
+/// The tender form as the officer fills it: two lots; the deadline comes from `with_deadline`.
+pub fn tender_form(call: i64, positions: &[i64]) -> Vec<(String, String)> {
+    vec![
+        ("demand_call_id".into(), call.to_string()),
+        ("title".into(), "Arbeitsplatzausstattung 2027".into()),
+        (
+            "description".into(),
+            "Rahmenvereinbarung über Notebooks und Monitore".into(),
+        ),
+        ("procedure".into(), "".into()),
+        ("buffer_percent".into(), "20".into()),
+        ("deadline_date".into(), String::new()),
+        ("deadline_time".into(), "12:00".into()),
+        ("term_months".into(), "48".into()),
+        ("lot_title_1".into(), "Notebooks".into()),
+        ("lot_title_2".into(), "Monitore".into()),
+        (format!("lot_{}", positions[0]), "1".into()),
+        (format!("lot_{}", positions[1]), "2".into()),
+        ("evaluation.method".into(), "weighted".into()),
+        ("evaluation.a_criteria".into(), "Lieferung in 10 Werktagen".into()),
+        ("evaluation.b_criteria".into(), "Servicekonzept; 100".into()),
+        ("evaluation.price_weight".into(), "70".into()),
+        ("evaluation.quality_weight".into(), "30".into()),
+        ("evaluation.price_formula".into(), "quotient".into()),
+        ("evaluation.score_places".into(), "3".into()),
+    ]
+}
+
+pub fn with_deadline(app: &TestApp, mut form: Vec<(String, String)>, days: i64) -> Vec<(String, String)> {
+    let local = (app.state.clock.now() + Duration::days(days)).with_timezone(&chrono_tz::Europe::Berlin);
+    for (k, v) in form.iter_mut() {
+        if k == "deadline_date" {
+            *v = local.format("%Y-%m-%d").to_string();
+        }
+        if k == "deadline_time" {
+            *v = local.format("%H:%M").to_string();
+        }
+    }
+    form
+}
+
+pub fn post(client: &Client, path: &str, form: &[(String, String)]) -> (Status, String) {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = post_form(client, path, &fields);
+    let status = res.status();
+    let location = res.headers().get_one("Location").map(str::to_string);
+    (
+        status,
+        location.unwrap_or_else(|| res.into_string().unwrap_or_default()),
+    )
+}
+
+pub fn id_from(location: &str) -> i64 {
+    location.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// A second approved vendor with one user `vendor2@test.example`.
+pub fn second_vendor(app: &TestApp) -> i64 {
+    let mut c = app.conn();
+    let now = app.state.clock.now_naive();
+    let data = org_input("Konkurrenz IT AG").validate(OrgType::Vendor).unwrap();
+    let org = orgs::insert_org(&mut c, now, &data, Some(VendorStatus::Approved)).unwrap();
+    let hash = buendel::auth::hash_password(PASSWORD).unwrap();
+    orgs::insert_user(
+        &mut c,
+        now,
+        &UserData {
+            email: "vendor2@test.example".into(),
+            name: "Person vendor2".into(),
+            role: Role::Vendor,
+            organisation_id: org,
+            password: None,
+        },
+        &hash,
+    )
+    .unwrap();
+    org
+}
+
+/// A published tender with a deadline 31 days ahead; returns (tender id, tender position ids).
+pub fn published_tender(app: &TestApp, w: &World) -> (i64, Vec<i64>) {
+    let (call, positions) = closed_call(app, w, "800");
+    let officer = browser(app, "officer");
+    let form = with_deadline(app, tender_form(call, &positions), 31);
+    let (status, location) = post(&officer, "/ausschreibungen", &form);
+    assert_eq!(status, Status::SeeOther, "{location}");
+    let id = id_from(&location);
+    let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
+    assert_eq!(status, Status::SeeOther, "{body}");
+    let mut c = app.conn();
+    let ids = tender::positions(&mut c, id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    (id, ids)
+}
+
+pub fn multipart(
+    client: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> (Status, String) {
+    let boundary = "----buendelgrenze";
+    let token = csrf(client);
+    let mut body = Vec::new();
+    let mut all: Vec<(&str, &str)> = fields.to_vec();
+    all.push(("_csrf", &token));
+    for (k, v) in all {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let res = client
+        .post(path.to_string())
+        .header(ContentType::new("multipart", "form-data").with_params(("boundary", boundary)))
+        .body(body)
+        .dispatch();
+    let status = res.status();
+    let location = res.headers().get_one("Location").map(str::to_string);
+    (
+        status,
+        location.unwrap_or_else(|| res.into_string().unwrap_or_default()),
+    )
+}
+
+/// Submits a bid by form: prices for both positions (notebook, monitor), A confirmed.
+pub fn bid(client: &Client, tender: i64, positions: &[i64], notebook: &str, monitor: &str) -> (Status, String) {
+    let p0 = format!("f[p_{}]", positions[0]);
+    let p1 = format!("f[p_{}]", positions[1]);
+    multipart(
+        client,
+        &format!("/ausschreibungen/{tender}/angebot"),
+        &[
+            (&p0, notebook),
+            (&p1, monitor),
+            ("f[a_1]", "ja"),
+            ("f[b_1]", "Vor-Ort-Service in 24 Stunden"),
+        ],
+        None,
+    )
+}
+
+pub fn receipt_of(client: &Client, tender: i64) -> String {
+    let page = client
+        .get(format!("/ausschreibungen/{tender}/angebot"))
+        .dispatch()
+        .into_string()
+        .unwrap();
+    let marker = "Quittung (SHA-256 des Angebotsinhalts)</dt><dd><code>";
+    let start = page.find(marker).expect("receipt on the page") + marker.len();
+    page[start..start + 64].to_string()
+}
