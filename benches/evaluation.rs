@@ -329,10 +329,11 @@ impl Drop for Database {
     }
 }
 
-/// Multi-row inserts in chunks, per backend (the multi-connection has no batch insert).
+/// Multi-row inserts per backend (the multi-connection has no batch insert), in chunks of at most
+/// 30,000 bind parameters (SQLite allows 32,766).
 macro_rules! insert_batched {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(4_000) {
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {
+        for chunk in $rows.chunks(30_000 / $columns) {
             match &mut *$conn {
                 DbConn::Sqlite(s) => diesel::insert_into($table).values(chunk).execute(s)?,
                 DbConn::Pg(p) => diesel::insert_into($table).values(chunk).execute(p)?,
@@ -528,7 +529,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
                 )
             })
             .collect();
-        insert_batched!(c, tender_positions::table, positions);
+        insert_batched!(c, tender_positions::table, positions, 9);
         let position_ids: Vec<i64> = tender_positions::table
             .filter(tender_positions::tender_id.eq(tender))
             .order(tender_positions::position_no.asc())
@@ -572,7 +573,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
                     )
                 })
                 .collect();
-            insert_batched!(c, bid_prices::table, prices);
+            insert_batched!(c, bid_prices::table, prices, 3);
             let scores: Vec<_> = b
                 .scores
                 .iter()
@@ -588,7 +589,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
                     )
                 })
                 .collect();
-            insert_batched!(c, bid_scores::table, scores);
+            insert_batched!(c, bid_scores::table, scores, 6);
             bid_ids.push(bid);
         }
         Ok((tender, lot, bid_ids))

@@ -90,6 +90,12 @@ impl App {
             .merge(("port", config.port))
             .merge(("template_dir", config.template_dir.clone()))
             .merge(("ident", "buendel"))
+            // Request lines carry query strings (e.g. a bid's criteria texts on the price-sheet
+            // API): only warnings and errors are logged unless ROCKET_LOG_LEVEL says otherwise.
+            .merge((
+                "log_level",
+                std::env::var("ROCKET_LOG_LEVEL").unwrap_or_else(|_| "critical".into()),
+            ))
             .merge((
                 "limits",
                 rocket::data::Limits::default()

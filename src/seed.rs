@@ -1,7 +1,9 @@
 //! Demo data: loads `seed-data/` (cooperative, members, vendors, catalogue, users, demand calls)
 //! into an empty database in one transaction, validated by the same rules as the admin pages;
 //! then plays the demo tenders through the tender and bid services on a clock set to the past,
-//! so that receipts, audit events, mails, entitled members and the opening record are genuine.
+//! so that receipts, audit events, mails, entitled members and the opening record are genuine;
+//! the evaluation, the award with its § 134 information and the conclusion into a framework
+//! contract follow the same way through the award services.
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::hash_password;
@@ -133,7 +135,16 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
     let call_positions: Vec<CallPositionRow> = read(dir, "demand_positions.csv")?;
     let demand: Vec<DemandRow> = read(dir, "demand_lines.csv")?;
     let tender_seed = TenderSeed::read(dir)?;
-    tender_seed.check(dir, &calls, &vendors, &users, &catalogue)?;
+    let today = local_today(state);
+    tender_seed.check(
+        dir,
+        &calls,
+        &vendors,
+        &users,
+        &catalogue,
+        today,
+        state.config.holiday_region(),
+    )?;
     let coop = coop
         .into_iter()
         .next()
@@ -498,6 +509,7 @@ const PUBLISHED_AT: &str = "10:00";
 const DEADLINE_AT: &str = "12:00";
 const OPENING_STARTED_AT: &str = "14:00";
 const OPENING_CONFIRMED_AT: &str = "14:20";
+const CONCLUDED_AT: &str = "10:00";
 
 #[derive(Deserialize)]
 struct TenderRow {
@@ -554,13 +566,78 @@ struct BidPriceRow {
     unit_price: String,
 }
 
-/// tenders.csv, tender_lots.csv, tender_questions.csv, bids.csv and bid_prices.csv.
+/// One evaluation decision on a bid (evaluations.csv).
+#[derive(Deserialize)]
+struct EvaluationRow {
+    tender: String,
+    vendor: String,
+    lot: Option<i32>,
+    action: String,
+    days: i64,
+    time: String,
+    scores: String,
+    reason: String,
+}
+
+/// The award of one lot and, optionally, its conclusion into a framework contract (awards.csv).
+#[derive(Deserialize)]
+struct AwardRow {
+    tender: String,
+    lot: i32,
+    vendor: String,
+    days: i64,
+    time: String,
+    reason: String,
+    concluded_after: Option<i64>,
+}
+
+/// tenders.csv, tender_lots.csv, tender_questions.csv, bids.csv, bid_prices.csv,
+/// evaluations.csv and awards.csv.
 struct TenderSeed {
     tenders: Vec<TenderRow>,
     lots: Vec<LotRow>,
     questions: Vec<QuestionRow>,
     bids: Vec<BidEventRow>,
     prices: Vec<BidPriceRow>,
+    evaluations: Vec<EvaluationRow>,
+    awards: Vec<AwardRow>,
+}
+
+/// Today in the cooperative's local time, by the given state's clock.
+fn local_today(state: &AppState) -> chrono::NaiveDate {
+    state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+}
+
+/// The day (relative to `today`) an award made on day `award_days` is concluded: `after` days
+/// after the last day of its § 134 standstill, computed as the award service computes it.
+fn conclusion_days(award_days: i64, after: i64, today: chrono::NaiveDate, region: holiday_de::GermanRegion) -> i64 {
+    let sent = today + chrono::Duration::days(award_days);
+    let last = crate::domain::standstill::last_day(sent, true, region);
+    (last - today).num_days() + after
+}
+
+/// Scores 0..10 with at most 2 places, as the score service accepts them.
+fn demo_score(text: &str) -> AppResult<rust_decimal::Decimal> {
+    let s =
+        demo_number(text, "evaluations.csv scores")?.ok_or_else(|| seed_error("evaluations.csv", "Punktzahl fehlt"))?;
+    if s < rust_decimal::Decimal::ZERO || s > rust_decimal::Decimal::TEN || s.normalize().scale() > 2 {
+        return Err(seed_error(
+            "evaluations.csv",
+            format!("Punktzahl „{text}“: 0 bis 10, höchstens 2 Nachkommastellen"),
+        ));
+    }
+    Ok(s)
+}
+
+/// Day and local time of a step, for ordering; `None` when the time is not HH:MM.
+fn moment(days: i64, time: &str) -> Option<(i64, chrono::NaiveTime)> {
+    chrono::NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .ok()
+        .map(|t| (days, t))
+}
+
+fn split_bar(text: &str) -> Vec<&str> {
+    text.split('|').map(str::trim).collect()
 }
 
 fn seed_error(file: &str, what: impl std::fmt::Display) -> AppError {
@@ -579,11 +656,15 @@ impl TenderSeed {
             questions: read(dir, "tender_questions.csv")?,
             bids: read(dir, "bids.csv")?,
             prices: read(dir, "bid_prices.csv")?,
+            evaluations: read(dir, "evaluations.csv")?,
+            awards: read(dir, "awards.csv")?,
         })
     }
 
     /// Checks every reference and number before anything is stored, so that the services, which
-    /// run after the first transaction, meet only data they accept.
+    /// run after the first transaction, meet only data they accept. `today` and `region` date the
+    /// standstill periods of the awards.
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         dir: &Path,
@@ -591,6 +672,8 @@ impl TenderSeed {
         vendors: &[VendorRow],
         users: &[UserRow],
         catalogue: &[CatalogueRow],
+        today: chrono::NaiveDate,
+        region: holiday_de::GermanRegion,
     ) -> AppResult<()> {
         let officer = |email: &str, file: &str, key: &str| -> AppResult<()> {
             if users.iter().any(|u| u.email == email && u.role == "officer") {
@@ -759,6 +842,180 @@ impl TenderSeed {
             demo_number(&p.unit_price, "bid_prices.csv unit_price")?
                 .ok_or_else(|| seed_error("bid_prices.csv", "unit_price fehlt"))?;
         }
+        self.check_evaluation(today, region)
+    }
+
+    /// The last bids.csv row of a vendor in a tender, when it is a submission: its current bid.
+    fn current_bid(&self, tender: &str, vendor: &str) -> Option<&BidEventRow> {
+        self.bids
+            .iter()
+            .filter(|b| b.tender == tender && b.vendor == vendor)
+            .max_by_key(|b| moment(b.days, &b.time))
+            .filter(|b| b.action == "submit")
+    }
+
+    /// Whether the vendor's current bid in the tender covers the lot (has prices in it).
+    fn bids_on_lot(&self, tender: &str, vendor: &str, lot: i32) -> bool {
+        let Some(l) = self.lots.iter().find(|l| l.tender == tender && l.lot == lot) else {
+            return false;
+        };
+        self.current_bid(tender, vendor).is_some()
+            && self
+                .prices
+                .iter()
+                .any(|p| p.tender == tender && p.vendor == vendor && lot_positions(l).any(|k| k == p.catalogue_key))
+    }
+
+    /// evaluations.csv and awards.csv: opened tenders, current bids on existing lots, decisions
+    /// after the opening and in a possible order, awards after the evaluation, conclusions after
+    /// the standstill and before today.
+    fn check_evaluation(&self, today: chrono::NaiveDate, region: holiday_de::GermanRegion) -> AppResult<()> {
+        type Moment = (i64, chrono::NaiveTime);
+        let opened = |key: &str, file: &str| -> AppResult<Moment> {
+            match self.tenders.iter().find(|t| t.key == key) {
+                Some(TenderRow {
+                    opening_days: Some(d), ..
+                }) => Ok(moment(*d, OPENING_CONFIRMED_AT).expect("constant time")),
+                _ => Err(seed_error(
+                    file,
+                    format!("„{key}“ ist keine in tenders.csv geöffnete Ausschreibung"),
+                )),
+            }
+        };
+        let when = |days: i64, time: &str, file: &str, what: &str| -> AppResult<Moment> {
+            let at = moment(days, time)
+                .ok_or_else(|| seed_error(file, format!("{what}: Uhrzeit „{time}“ ist nicht HH:MM")))?;
+            if days >= 0 {
+                return Err(seed_error(file, format!("{what}: Tag {days} liegt nicht vor heute")));
+            }
+            Ok(at)
+        };
+        let bidder = |tender: &str, vendor: &str, lot: Option<i32>, file: &str| -> AppResult<()> {
+            let ok = match lot {
+                Some(l) => self.bids_on_lot(tender, vendor, l),
+                None => self.current_bid(tender, vendor).is_some(),
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(seed_error(
+                    file,
+                    format!(
+                        "„{tender} / {vendor}{}“: kein gültiges Angebot laut bids.csv und bid_prices.csv",
+                        lot.map(|l| format!(" / Los {l}")).unwrap_or_default()
+                    ),
+                ))
+            }
+        };
+        let reason = |text: &str, file: &str, what: &str| -> AppResult<()> {
+            if (3..=4000).contains(&text.trim().chars().count()) {
+                Ok(())
+            } else {
+                Err(seed_error(file, format!("{what}: Begründung mit 3 bis 4000 Zeichen")))
+            }
+        };
+        for (i, e) in self.evaluations.iter().enumerate() {
+            let what = format!("„{} / {} / {}“", e.tender, e.vendor, e.action);
+            let opening = opened(&e.tender, "evaluations.csv")?;
+            let at = when(e.days, &e.time, "evaluations.csv", &what)?;
+            if at <= opening {
+                return Err(seed_error("evaluations.csv", format!("{what}: erst nach der Öffnung")));
+            }
+            match (e.action.as_str(), e.lot) {
+                ("score", None) => {
+                    bidder(&e.tender, &e.vendor, None, "evaluations.csv")?;
+                    let scores = split_bar(&e.scores);
+                    let reasons = split_bar(&e.reason);
+                    let answers = self
+                        .current_bid(&e.tender, &e.vendor)
+                        .map(|b| split_bar(&b.quality).len())
+                        .unwrap_or_default();
+                    if scores.len() != reasons.len() || scores.len() != answers {
+                        return Err(seed_error(
+                            "evaluations.csv",
+                            format!("{what}: je B-Kriterium (wie in bids.csv quality) eine Punktzahl und eine Begründung, durch | getrennt"),
+                        ));
+                    }
+                    for (s, r) in scores.iter().zip(&reasons) {
+                        demo_score(s)?;
+                        reason(r, "evaluations.csv", &what)?;
+                    }
+                }
+                ("request_explanation", Some(lot)) => {
+                    bidder(&e.tender, &e.vendor, Some(lot), "evaluations.csv")?;
+                }
+                ("accept_low" | "exclude_low", Some(lot)) => {
+                    bidder(&e.tender, &e.vendor, Some(lot), "evaluations.csv")?;
+                    reason(&e.reason, "evaluations.csv", &what)?;
+                    let requested = self.evaluations[..i].iter().any(|r| {
+                        r.action == "request_explanation"
+                            && r.tender == e.tender
+                            && r.vendor == e.vendor
+                            && r.lot == e.lot
+                            && moment(r.days, &r.time) < Some(at)
+                    });
+                    let decided = self.evaluations[..i].iter().any(|r| {
+                        (r.action == "accept_low" || r.action == "exclude_low")
+                            && r.tender == e.tender
+                            && r.vendor == e.vendor
+                            && r.lot == e.lot
+                    });
+                    if !requested || decided {
+                        return Err(seed_error(
+                            "evaluations.csv",
+                            format!("{what}: genau eine Entscheidung, nach einer früheren Zeile request_explanation zu demselben Los"),
+                        ));
+                    }
+                }
+                ("score", Some(_)) => {
+                    return Err(seed_error(
+                        "evaluations.csv",
+                        format!("{what}: Punktzahlen gelten für das ganze Angebot, bitte ohne Los"),
+                    ))
+                }
+                (other, _) => {
+                    return Err(seed_error(
+                        "evaluations.csv",
+                        format!("{what}: action „{other}“ mit Los: request_explanation, accept_low oder exclude_low; ohne Los: score"),
+                    ))
+                }
+            }
+        }
+        for (i, a) in self.awards.iter().enumerate() {
+            let what = format!("„{} / Los {}“", a.tender, a.lot);
+            let opening = opened(&a.tender, "awards.csv")?;
+            bidder(&a.tender, &a.vendor, Some(a.lot), "awards.csv")?;
+            reason(&a.reason, "awards.csv", &what)?;
+            let at = when(a.days, &a.time, "awards.csv", &what)?;
+            if at <= opening {
+                return Err(seed_error("awards.csv", format!("{what}: erst nach der Öffnung")));
+            }
+            // Scores lock with the first award on any lot of the bid: evaluate first, then award.
+            let late = self
+                .evaluations
+                .iter()
+                .filter(|e| e.tender == a.tender)
+                .any(|e| moment(e.days, &e.time) >= Some(at));
+            if late {
+                return Err(seed_error(
+                    "awards.csv",
+                    format!("{what}: erst nach allen Zeilen der Ausschreibung in evaluations.csv"),
+                ));
+            }
+            if self.awards[..i].iter().any(|o| o.tender == a.tender && o.lot == a.lot) {
+                return Err(seed_error("awards.csv", format!("{what}: doppelt")));
+            }
+            if let Some(after) = a.concluded_after {
+                if after < 1 || conclusion_days(a.days, after, today, region) >= 0 {
+                    return Err(seed_error(
+                        "awards.csv",
+                        format!(
+                            "{what}: concluded_after ab 1 (Tage nach dem letzten Tag der Wartefrist), und der Abschluss muss vor heute liegen"
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -813,6 +1070,12 @@ enum Step {
     Bid(usize),
     StartOpening(usize),
     ConfirmOpening(usize),
+    /// A row of evaluations.csv: score, § 60 request or decision.
+    Evaluate(usize),
+    /// Award a lot (sends the § 134 information).
+    Award(usize),
+    /// Conclude the award into a framework contract after the standstill.
+    Conclude(usize),
 }
 
 /// A service error with what the demo was doing, and every field message.
@@ -837,13 +1100,14 @@ fn load_tenders(
     loaded: &Loaded,
     users: &[UserRow],
 ) -> AppResult<()> {
+    use crate::award;
     use crate::clock::Clock;
     use crate::domain::money::{round_commercial, Price};
     use crate::tender::{self, bids, TenderInput};
     use chrono::Duration;
 
     let now = state.clock.now_naive();
-    let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let today = local_today(state);
     let day = |days: i64| (today + Duration::days(days)).format("%Y-%m-%d").to_string();
     let at = |days: i64, time: &str| -> AppResult<chrono::NaiveDateTime> {
         crate::demand::local_to_utc(&day(days), time)
@@ -867,6 +1131,16 @@ fn load_tenders(
     }
     for (i, b) in seed.bids.iter().enumerate() {
         steps.push((at(b.days, &b.time)?, Step::Bid(i)));
+    }
+    for (i, e) in seed.evaluations.iter().enumerate() {
+        steps.push((at(e.days, &e.time)?, Step::Evaluate(i)));
+    }
+    for (i, a) in seed.awards.iter().enumerate() {
+        steps.push((at(a.days, &a.time)?, Step::Award(i)));
+        if let Some(after) = a.concluded_after {
+            let days = conclusion_days(a.days, after, today, state.config.holiday_region());
+            steps.push((at(days, CONCLUDED_AT)?, Step::Conclude(i)));
+        }
     }
     // Stable: steps at the same minute keep the order above.
     steps.sort_by_key(|(t, _)| *t);
@@ -892,6 +1166,56 @@ fn load_tenders(
 
     let mut tender_ids: HashMap<&str, i64> = HashMap::new();
     let mut question_ids: HashMap<usize, i64> = HashMap::new();
+    let mut award_ids: HashMap<usize, i64> = HashMap::new();
+    let tender_officer = |key: &str| -> &str {
+        seed.tenders
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.officer.as_str())
+            .unwrap_or_default()
+    };
+    // The tender's officer, the tender id and the vendor's current bid on it (with its lot id).
+    let target = |conn: &mut DbConn,
+                  ids: &HashMap<&str, i64>,
+                  tender: &str,
+                  vendor: &str,
+                  lot: Option<i32>|
+     -> AppResult<(crate::auth::CurrentUser, crate::award::BidOnLot)> {
+        use crate::db::schema::bids;
+        let officer = demo_user(conn, tender_officer(tender))?;
+        let tender_id = ids.get(tender).copied().ok_or_else(|| {
+            AppError::Internal(format!(
+                "Ausschreibung „{tender}“ ist zu diesem Zeitpunkt noch nicht angelegt"
+            ))
+        })?;
+        let vendor_id = demo_user(conn, vendor_email(vendor)?)?.organisation_id;
+        let bid_id: i64 = bids::table
+            .filter(bids::tender_id.eq(tender_id))
+            .filter(bids::vendor_id.eq(vendor_id))
+            .filter(bids::status.eq("submitted"))
+            .select(bids::id)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::Internal(format!("„{tender} / {vendor}“: kein gültiges Angebot")))?;
+        let lot_id = match lot {
+            Some(no) => {
+                tender::lots(conn, tender_id)?
+                    .into_iter()
+                    .find(|l| l.lot_no == no)
+                    .ok_or_else(|| AppError::Internal(format!("„{tender}“ hat kein Los {no}")))?
+                    .id
+            }
+            None => 0,
+        };
+        Ok((
+            officer,
+            crate::award::BidOnLot {
+                tender_id,
+                lot_id,
+                bid_id,
+            },
+        ))
+    };
     let tender_id = |ids: &HashMap<&str, i64>, key: &str| -> AppResult<i64> {
         ids.get(key).copied().ok_or_else(|| {
             AppError::Internal(format!(
@@ -1036,6 +1360,45 @@ fn load_tenders(
                 let officer = demo_user(conn, &t.confirmed_by)?;
                 tender::confirm_opening(conn, &past, &officer, tender_id(&tender_ids, &t.key)?)
                     .map_err(during(format!("Öffnung von „{}“ bestätigen", t.key)))?;
+            }
+            Step::Evaluate(i) => {
+                let e = &seed.evaluations[i];
+                let (officer, bid) = target(conn, &tender_ids, &e.tender, &e.vendor, e.lot)?;
+                let what = during(format!("evaluations.csv „{} / {} / {}“", e.tender, e.vendor, e.action));
+                match e.action.as_str() {
+                    "score" => {
+                        let scores: Vec<(String, String)> = split_bar(&e.scores)
+                            .into_iter()
+                            .zip(split_bar(&e.reason))
+                            .map(|(s, r)| (s.to_string(), r.to_string()))
+                            .collect();
+                        award::score(conn, &past, &officer, bid.tender_id, bid.bid_id, &scores).map_err(what)?;
+                    }
+                    "request_explanation" => award::request_explanation(conn, &past, &officer, bid).map_err(what)?,
+                    decision => {
+                        let accept = decision == "accept_low";
+                        award::decide_low(conn, &past, &officer, bid, accept, &e.reason).map_err(what)?;
+                    }
+                }
+            }
+            Step::Award(i) => {
+                let a = &seed.awards[i];
+                let (officer, bid) = target(conn, &tender_ids, &a.tender, &a.vendor, Some(a.lot))?;
+                let id = award::award(conn, &past, &officer, bid, &a.reason).map_err(during(format!(
+                    "awards.csv „{} / Los {} / {}“",
+                    a.tender, a.lot, a.vendor
+                )))?;
+                award_ids.insert(i, id);
+            }
+            Step::Conclude(i) => {
+                let a = &seed.awards[i];
+                let officer = demo_user(conn, tender_officer(&a.tender))?;
+                let award_id = award_ids
+                    .get(&i)
+                    .copied()
+                    .ok_or_else(|| seed_error("awards.csv", "Abschluss vor dem Zuschlag"))?;
+                award::conclude(conn, &past, &officer, tender_id(&tender_ids, &a.tender)?, award_id)
+                    .map_err(during(format!("awards.csv „{} / Los {}“ abschließen", a.tender, a.lot)))?;
             }
         }
     }

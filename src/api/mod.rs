@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: bearer-token authentication, the same services and rules as the
 //! pages, errors as `{code, message, fields}`, and the OpenAPI document that describes it.
 
+pub mod award;
 pub mod demand;
 pub mod openapi;
 pub mod tender;
@@ -308,6 +309,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .mount(BASE, demand::routes())
         .mount(BASE, tender::routes())
+        .mount(BASE, award::routes())
         .mount(
             BASE,
             routes![

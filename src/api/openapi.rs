@@ -458,12 +458,402 @@ fn tender_schemas() -> Vec<(&'static str, Value)> {
     ]
 }
 
+fn lot_params() -> Value {
+    json!([int_path("id"), int_path("lot")])
+}
+
+/// The evaluation and award operations, one entry per path.
+fn award_paths() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "/tenders/{id}/evaluation",
+            json!({
+                "get": op("Wertung aller Lose nach der Öffnung: Angebote mit Ausschlüssen und Bewertungen, Rangfolge nach der veröffentlichten Methode, ungewöhnlich niedrige Angebote, Aufklärungen, Hinderungsgründe, vorgeschlagenes Angebot, Zuschlag (Vergabestelle, Vorstand)", "200", ok(schema_ref("Evaluation"), "Wertung"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/price-comparison",
+            json!({
+                "get": op("Preisspiegel eines Loses: Positionen × Bieter mit Einzelpreisen und Zeilensummen auf die geschätzten Mengen, Mittelwert, Minimum, Abweichungen (Vergabestelle, Vorstand)", "200", ok(schema_ref("PriceComparison"), "Preisspiegel"), json!({ "parameters": lot_params() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/price-comparison.csv",
+            json!({
+                "get": op("Preisspiegel eines Loses als CSV (Vergabestelle, Vorstand)", "200", json!({ "description": "CSV (;, Dezimalkomma, UTF-8 mit BOM)", "content": { "text/csv": {} } }), json!({ "parameters": lot_params() }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/exclusions",
+            json!({
+                "post": op("Angebot für dieses Los mit Grund ausschließen (Vergabestelle); bis zum Zuschlag", "200", ok(schema_ref("LotEvaluation"), "Neue Wertung des Loses"), json!({ "parameters": lot_params(), "requestBody": body("ExclusionInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/bids/{bid}/scores",
+            json!({
+                "put": op("B-Kriterien eines Angebots bewerten, je Kriterium in ihrer Reihenfolge Punktzahl 0 bis 10 (höchstens 2 Nachkommastellen) mit Begründung; ersetzt die vorige Bewertung (Vergabestelle)", "200", ok(schema_ref("Evaluation"), "Neue Wertung aller Lose"), json!({ "parameters": [int_path("id"), int_path("bid")], "requestBody": body("ScoresInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/explanations",
+            json!({
+                "post": op("Aufklärung eines ungewöhnlich niedrigen Angebots verlangen (§ 60 Abs. 1 VgV); der Bieter erhält eine E-Mail (Vergabestelle)", "200", ok(schema_ref("LotEvaluation"), "Neue Wertung des Loses"), json!({ "parameters": lot_params(), "requestBody": body("BidChoice") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/explanations/{bid}/decision",
+            json!({
+                "post": op("Nach der Aufklärung entscheiden: Angebot annehmen oder ausschließen, mit Begründung (Vergabestelle)", "200", ok(schema_ref("LotEvaluation"), "Neue Wertung des Loses"), json!({ "parameters": [int_path("id"), int_path("lot"), int_path("bid")], "requestBody": body("LowDecisionInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/tie-decision",
+            json!({
+                "post": op("Losentscheid bei Gleichstand auf Rang 1 festhalten: das gezogene Angebot und wie gezogen wurde (Vergabestelle)", "200", ok(schema_ref("LotEvaluation"), "Neue Wertung des Loses"), json!({ "parameters": lot_params(), "requestBody": body("TieDecisionInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/lots/{lot}/award",
+            json!({
+                "post": op("Zuschlag auf das nach der veröffentlichten Methode beste Angebot beschließen: die übrigen Bieter erhalten die Information nach § 134 GWB, die Wartefrist beginnt (Vergabestelle)", "201", ok(schema_ref("Award"), "Zuschlag beschlossen"), json!({ "parameters": lot_params(), "requestBody": body("AwardInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/awards/{award}/conclude",
+            json!({
+                "post": op("Nach Ablauf der Wartefrist den Vertrag schließen: Rahmenvereinbarung mit den Preisen des Zuschlags, Laufzeit, Höchstmengen und -wert, abrufberechtigten Mitgliedern und gespeichertem Vertragsdokument (Vergabestelle); vorher 409", "201", ok(schema_ref("Contract"), "Rahmenvereinbarung geschlossen"), json!({ "parameters": [int_path("id"), int_path("award")] }))
+            }),
+        ),
+        (
+            "/tenders/{id}/cancel",
+            json!({
+                "post": op("Ausschreibung oder ein Los mit Begründung aufheben; die Bieter werden benachrichtigt; nicht nach Vertragsschluss (Vergabestelle)", "200", ok(json!({ "type": "object", "properties": {
+                    "status": { "type": "string", "enum": ["cancelled"] },
+                    "lot_id": { "type": "integer", "format": "int64", "nullable": true },
+                    "tender_cancelled": { "type": "boolean", "description": "Ob damit die ganze Ausschreibung aufgehoben ist" },
+                    "bidders_mailed": { "type": "integer", "description": "Benachrichtigte Ansprechpersonen der Bieter" }
+                } }), "Aufgehoben"), json!({ "parameters": id_param(), "requestBody": body("CancelInput") }))
+            }),
+        ),
+        (
+            "/tenders/{id}/procurement-record",
+            json!({
+                "get": op("Der Vergabevermerk, jetzt aus den Ereignissen und Entscheidungen der Ausschreibung erstellt (HTML) mit SHA-256 (Vergabestelle, Vorstand)", "200", ok(schema_ref("ProcurementRecord"), "Vergabevermerk"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/contracts/{id}",
+            json!({
+                "get": op("Eine Rahmenvereinbarung ohne Dokument, mit Positionen und abrufberechtigten Mitgliedern (Genossenschaft, der Auftragnehmer, Einkauf abrufberechtigter Mitglieder)", "200", ok(schema_ref("Contract"), "Rahmenvereinbarung"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/contracts/{id}/document",
+            json!({
+                "get": op("Das beim Vertragsschluss gespeicherte Vertragsdokument (HTML); sein SHA-256 steht in der Rahmenvereinbarung", "200", json!({ "description": "HTML", "content": { "text/html": { "schema": { "type": "string" } } } }), json!({ "parameters": id_param() }))
+            }),
+        ),
+    ]
+}
+
+fn award_schemas() -> Vec<(&'static str, Value)> {
+    let nullable_string = json!({ "type": "string", "nullable": true });
+    let nullable_id = json!({ "type": "integer", "format": "int64", "nullable": true });
+    let id = json!({ "type": "integer", "format": "int64" });
+    vec![
+        (
+            "Evaluation",
+            json!({
+                "type": "object",
+                "properties": {
+                    "tender_id": id,
+                    "title": { "type": "string" },
+                    "status": { "type": "string" },
+                    "cancelled_at": nullable_string,
+                    "evaluation": { "$ref": "#/components/schemas/EvaluationSpec" },
+                    "lots": { "type": "array", "items": { "$ref": "#/components/schemas/LotEvaluation" } }
+                }
+            }),
+        ),
+        (
+            "LotEvaluation",
+            json!({
+                "type": "object",
+                "properties": {
+                    "lot": { "$ref": "#/components/schemas/Lot" },
+                    "estimate_total": { "type": "string", "nullable": true, "description": "Σ geschätzte Menge × Schätzpreis, wenn jede Position einen Schätzpreis hat" },
+                    "bids": { "type": "array", "items": { "$ref": "#/components/schemas/EvaluatedBid" } },
+                    "ranking": { "type": "array", "items": { "$ref": "#/components/schemas/Ranking" }, "description": "Die wertbaren Angebote in Rangfolge" },
+                    "low_flags": { "type": "array", "items": { "$ref": "#/components/schemas/LowFlag" } },
+                    "reviews": { "type": "array", "items": { "$ref": "#/components/schemas/LowReview" } },
+                    "award": { "allOf": [{ "$ref": "#/components/schemas/Award" }], "nullable": true },
+                    "blockers": { "type": "array", "items": { "type": "string" }, "description": "Warum der Zuschlag noch nicht möglich ist (leer, wenn er es ist)" },
+                    "proposed_bid_id": { "type": "integer", "format": "int64", "nullable": true, "description": "Das Angebot, auf das der Zuschlag erteilt werden kann" }
+                }
+            }),
+        ),
+        (
+            "EvaluatedBid",
+            json!({
+                "type": "object",
+                "properties": {
+                    "bid_id": id,
+                    "vendor_id": id,
+                    "vendor": { "type": "string" },
+                    "submitted_at": { "type": "string" },
+                    "total": { "type": "string", "description": "Summe des Loses, EUR netto" },
+                    "a_confirmed": { "type": "array", "items": { "type": "boolean" } },
+                    "excluded_kind": { "type": "string", "nullable": true, "enum": ["incomplete", "a_criterion", "abnormally_low", "other", null] },
+                    "excluded_label": nullable_string,
+                    "excluded_reason": nullable_string,
+                    "scores": { "type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "criterion_no": { "type": "integer" },
+                            "criterion": { "type": "string" },
+                            "score": { "type": "string", "nullable": true, "description": "0 bis 10; null, solange nicht bewertet" },
+                            "reason": nullable_string
+                        }
+                    } }
+                }
+            }),
+        ),
+        (
+            "Ranking",
+            json!({
+                "type": "object",
+                "properties": {
+                    "bid_id": id,
+                    "total": { "type": "string" },
+                    "price_points": { "type": "string", "nullable": true, "description": "Gewichtete Methode: Preispunkte, exakt" },
+                    "quality_points": { "type": "string", "nullable": true, "description": "Gewichtete Methode: Qualitätspunkte, exakt" },
+                    "performance": { "type": "string", "nullable": true, "description": "UfAB: Leistungspunkte L, exakt" },
+                    "score": { "type": "string", "description": "Wertungszahl, einmal auf die veröffentlichten Stellen gerundet: Summe, Punkte oder Z" },
+                    "in_band": { "type": "boolean", "nullable": true, "description": "Erweiterte Richtwertmethode: im Schwankungsbereich" },
+                    "rank": { "type": "integer", "description": "1, 1, 3 …" },
+                    "tied": { "type": "boolean" }
+                }
+            }),
+        ),
+        (
+            "LowFlag",
+            json!({
+                "type": "object",
+                "description": "Ungewöhnlich niedriges Angebot (§ 60 VgV)",
+                "properties": {
+                    "bid_id": id,
+                    "below_next_percent": { "type": "string", "nullable": true },
+                    "below_estimate_percent": { "type": "string", "nullable": true }
+                }
+            }),
+        ),
+        (
+            "LowReview",
+            json!({
+                "type": "object",
+                "properties": {
+                    "bid_id": id,
+                    "requested_at": { "type": "string" },
+                    "decision": { "type": "string", "nullable": true, "enum": ["accepted", "excluded", null] },
+                    "reason": nullable_string
+                }
+            }),
+        ),
+        (
+            "Award",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": id,
+                    "tender_id": id,
+                    "lot_id": id,
+                    "bid_id": id,
+                    "vendor_id": id,
+                    "reason": { "type": "string" },
+                    "status": { "type": "string", "enum": ["informed", "concluded"] },
+                    "decided_by": id,
+                    "informed_at": { "type": "string", "description": "Versand der Information nach § 134 GWB, UTC" },
+                    "standstill_last_day": { "type": "string", "format": "date", "description": "Letzter Tag der Wartefrist" },
+                    "conclusion_possible_from": { "type": "string", "format": "date", "description": "Erster Tag, an dem der Vertrag geschlossen werden kann" },
+                    "concluded_by": nullable_id,
+                    "concluded_at": nullable_string
+                }
+            }),
+        ),
+        (
+            "PriceComparison",
+            json!({
+                "type": "object",
+                "properties": {
+                    "tender_id": id,
+                    "lot": { "$ref": "#/components/schemas/Lot" },
+                    "estimate_total": nullable_string,
+                    "bidders": { "type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "bid_id": id,
+                            "vendor": { "type": "string" },
+                            "total": { "type": "string" },
+                            "excluded": { "type": "boolean" },
+                            "deviation_from_lowest": { "type": "string", "nullable": true, "description": "In Prozent, 2 Stellen" },
+                            "deviation_from_estimate": { "type": "string", "nullable": true, "description": "In Prozent, 2 Stellen" }
+                        }
+                    } },
+                    "rows": { "type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "position": { "$ref": "#/components/schemas/TenderPosition" },
+                            "cells": { "type": "array", "description": "Je Bieter in der Reihenfolge von bidders", "items": {
+                                "type": "object",
+                                "properties": {
+                                    "bid_id": id,
+                                    "unit_price": nullable_string,
+                                    "line_total": { "type": "string", "nullable": true, "description": "Geschätzte Menge × Einzelpreis, kaufmännisch auf Cent" }
+                                }
+                            } },
+                            "mean_price": { "type": "string", "nullable": true, "description": "Über die wertbaren Angebote, 4 Stellen" },
+                            "min_price": nullable_string
+                        }
+                    } }
+                }
+            }),
+        ),
+        (
+            "Contract",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": id,
+                    "number": { "type": "string" },
+                    "tender_id": id,
+                    "lot_id": id,
+                    "award_id": id,
+                    "vendor_id": id,
+                    "vendor": { "type": "string" },
+                    "term_start": { "type": "string", "format": "date" },
+                    "term_end": { "type": "string", "format": "date" },
+                    "max_value": { "type": "string", "description": "Höchstwert, EUR netto" },
+                    "document_sha256": { "type": "string", "description": "SHA-256 des gespeicherten Vertragsdokuments" },
+                    "created_at": { "type": "string" },
+                    "positions": { "type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "position_id": id,
+                            "position_no": { "type": "integer" },
+                            "description": { "type": "string" },
+                            "unit": { "type": "string" },
+                            "cpv_code": { "type": "string" },
+                            "unit_price": { "type": "string" },
+                            "max_quantity": { "type": "string" },
+                            "max_value": { "type": "string" }
+                        }
+                    } },
+                    "members": { "type": "array", "items": { "type": "object", "properties": { "id": id, "name": { "type": "string" } } } }
+                }
+            }),
+        ),
+        (
+            "ProcurementRecord",
+            json!({
+                "type": "object",
+                "properties": {
+                    "tender_id": id,
+                    "sha256": { "type": "string", "description": "SHA-256 des HTML-Textes" },
+                    "html": { "type": "string" }
+                }
+            }),
+        ),
+        (
+            "ExclusionInput",
+            json!({
+                "type": "object",
+                "required": ["bid_id", "kind", "reason"],
+                "properties": {
+                    "bid_id": id,
+                    "kind": { "type": "string", "enum": ["incomplete", "a_criterion", "abnormally_low", "other"] },
+                    "reason": { "type": "string", "minLength": 3, "maxLength": 4000 }
+                }
+            }),
+        ),
+        (
+            "ScoresInput",
+            json!({
+                "type": "object",
+                "required": ["scores"],
+                "properties": {
+                    "scores": { "type": "array", "description": "Je B-Kriterium in seiner Reihenfolge", "items": {
+                        "type": "object",
+                        "required": ["score", "reason"],
+                        "properties": {
+                            "score": { "type": "string", "description": "0 bis 10, höchstens 2 Nachkommastellen; Dezimalpunkt (7.5) oder Dezimalkomma (7,5)" },
+                            "reason": { "type": "string", "minLength": 3 }
+                        }
+                    } }
+                }
+            }),
+        ),
+        (
+            "BidChoice",
+            json!({
+                "type": "object",
+                "required": ["bid_id"],
+                "properties": { "bid_id": id }
+            }),
+        ),
+        (
+            "LowDecisionInput",
+            json!({
+                "type": "object",
+                "required": ["accept", "reason"],
+                "properties": {
+                    "accept": { "type": "boolean", "description": "true: Preis aufgeklärt, Angebot bleibt; false: Angebot wird ausgeschlossen" },
+                    "reason": { "type": "string", "minLength": 3, "maxLength": 4000 }
+                }
+            }),
+        ),
+        (
+            "TieDecisionInput",
+            json!({
+                "type": "object",
+                "required": ["bid_id", "note"],
+                "properties": {
+                    "bid_id": { "type": "integer", "format": "int64", "description": "Das gezogene Angebot" },
+                    "note": { "type": "string", "minLength": 3, "maxLength": 4000, "description": "Wie und von wem gezogen wurde" }
+                }
+            }),
+        ),
+        (
+            "AwardInput",
+            json!({
+                "type": "object",
+                "required": ["bid_id", "reason"],
+                "properties": {
+                    "bid_id": id,
+                    "reason": { "type": "string", "minLength": 3, "maxLength": 4000, "description": "Geht mit der Information nach § 134 GWB an die übrigen Bieter" }
+                }
+            }),
+        ),
+        (
+            "CancelInput",
+            json!({
+                "type": "object",
+                "required": ["reason"],
+                "properties": {
+                    "lot_id": { "type": "integer", "format": "int64", "description": "Nur dieses Los; ohne: die ganze Ausschreibung" },
+                    "reason": { "type": "string", "minLength": 3, "maxLength": 4000 }
+                }
+            }),
+        ),
+    ]
+}
+
 pub fn document() -> Value {
     let mut doc = base_document();
-    for (path, item) in tender_paths() {
+    for (path, item) in tender_paths().into_iter().chain(award_paths()) {
         doc["paths"][path] = item;
     }
-    for (name, schema) in tender_schemas() {
+    for (name, schema) in tender_schemas().into_iter().chain(award_schemas()) {
         doc["components"]["schemas"][name] = schema;
     }
     doc

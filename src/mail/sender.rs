@@ -97,7 +97,8 @@ fn finish(
         Err(e) => {
             let attempts = row.attempts + 1;
             let status = if attempts >= max_attempts { "failed" } else { "pending" };
-            log::warn!("mail {} to {} failed (attempt {attempts}): {e}", row.id, row.recipient);
+            // No recipient in the log: a bid receipt's recipient is the (sealed) bidder.
+            log::warn!("mail {} failed (attempt {attempts}): {e}", row.id);
             diesel::update(mine)
                 .set((
                     outbox::status.eq(status),

@@ -311,19 +311,21 @@ pub fn submit(
 ) -> AppResult<Receipt> {
     user.require(&[Role::Vendor])?;
     write_tx(conn, |c| {
+        // The tender's lock: a submission and the opening never interleave, even across
+        // instances whose clocks differ by a little.
+        lock_key(c, &super::stream(tender_id))?;
         let t = find_readable(c, user, tender_id)?;
         let now = state.clock.now_naive();
         if !t.accepts_bids(now) {
             return Err(deadline_error(&t, now));
         }
         require_approved_vendor(c, user)?;
-        // One submission per vendor and tender at a time (SQLite's write transaction already is).
-        lock_key(c, &format!("bid:{tender_id}:{}", user.organisation_id))?;
         let spec = t.spec()?;
         let lots = lots(c, tender_id)?;
         let positions = positions(c, tender_id)?;
         let bp = bid_positions(&positions, &lots);
-        if let Some(unknown) = input.prices.keys().find(|id| !positions.iter().any(|p| p.id == **id)) {
+        let known: std::collections::HashSet<i64> = positions.iter().map(|p| p.id).collect();
+        if let Some(unknown) = input.prices.keys().find(|id| !known.contains(id)) {
             return Err(AppError::field(
                 "prices",
                 format!("Die Position mit der Kennung {unknown} gehört nicht zu dieser Ausschreibung."),
@@ -507,7 +509,9 @@ fn insert_prices(conn: &mut DbConn, rows: &[(i64, i64, i64)]) -> AppResult<()> {
 }
 
 fn deadline_error(t: &Tender, now: NaiveDateTime) -> AppError {
-    if t.status == "published" || now >= t.bid_deadline {
+    if t.cancelled_at.is_some() {
+        AppError::Conflict("Die Ausschreibung ist aufgehoben; es werden keine Angebote mehr angenommen.".into())
+    } else if t.status == "published" || now >= t.bid_deadline {
         AppError::Conflict(format!(
             "Die Angebotsfrist ist am {} abgelaufen; es werden keine Angebote mehr angenommen oder zurückgezogen.",
             crate::web::format::datetime_de(t.bid_deadline)
@@ -521,12 +525,14 @@ fn deadline_error(t: &Tender, now: NaiveDateTime) -> AppError {
 pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_id: i64) -> AppResult<()> {
     user.require(&[Role::Vendor])?;
     write_tx(conn, |c| {
+        // The tender's lock: a submission and the opening never interleave, even across
+        // instances whose clocks differ by a little.
+        lock_key(c, &super::stream(tender_id))?;
         let t = find_readable(c, user, tender_id)?;
         let now = state.clock.now_naive();
         if !t.accepts_bids(now) {
             return Err(deadline_error(&t, now));
         }
-        lock_key(c, &format!("bid:{tender_id}:{}", user.organisation_id))?;
         let current: Option<i64> = bids::table
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::vendor_id.eq(user.organisation_id))
@@ -700,7 +706,7 @@ pub fn opened_csv(positions: &[TenderPosition], lots: &[Lot], bids: &[BidContent
         "Zeilensumme (EUR netto)",
     ]);
     for b in bids {
-        let submitted = crate::web::format::datetime_de(b.bid.submitted_at);
+        let submitted = crate::web::format::timestamp_de(b.bid.submitted_at);
         for p in positions {
             let Some(price) = b.prices.get(&p.id) else { continue };
             let line = Amount::line_total(p.estimate_quantity, *price)

@@ -54,6 +54,22 @@ fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
         .collect())
 }
 
+/// Tenders that need this user: the officer's running ones (not cancelled), the vendor's open
+/// ones (accepting bids).
+fn active_tenders(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
+    let tenders = crate::tender::list(conn, user)?;
+    Ok(tenders
+        .into_iter()
+        .filter(|t| t.cancelled_at.is_none())
+        .filter(|t| match user.role {
+            Role::Vendor => t.accepts_bids(now),
+            _ => true,
+        })
+        .take(10)
+        .map(|t| t.view(now))
+        .collect())
+}
+
 fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
     let mut ctx = json!({ "role": user.role.code() });
     match user.role {
@@ -84,6 +100,7 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
         }
         Role::Officer => {
             ctx["calls"] = pending_calls(conn, user, now)?;
+            ctx["tenders"] = active_tenders(conn, user, now)?;
             ctx["counts"] = json!({
                 "members": count_orgs(conn, OrgType::Member, None)?,
                 "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
@@ -104,6 +121,8 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
             ctx["organisation"] = json!(org);
             if user.role == Role::Buyer {
                 ctx["calls"] = pending_calls(conn, user, now)?;
+            } else {
+                ctx["tenders"] = active_tenders(conn, user, now)?;
             }
         }
     }

@@ -233,3 +233,204 @@ pub fn receipt_of(client: &Client, tender: i64) -> String {
     let start = page.find(marker).expect("receipt on the page") + marker.len();
     page[start..start + 64].to_string()
 }
+
+// ----------------------------------------------------------------------------- service-level flows
+
+/// An approved vendor firm `name` with one vendor account `<key>@test.example` (password
+/// `PASSWORD`), so that `current_user(app, key)` and `browser(app, key)` work for it.
+pub fn vendor_firm(app: &TestApp, key: &str, name: &str) -> i64 {
+    let mut c = app.conn();
+    let now = app.state.clock.now_naive();
+    let data = org_input(name).validate(OrgType::Vendor).unwrap();
+    let org = orgs::insert_org(&mut c, now, &data, Some(VendorStatus::Approved)).unwrap();
+    orgs::insert_user(
+        &mut c,
+        now,
+        &UserData {
+            email: format!("{key}@test.example"),
+            name: format!("Person {key}"),
+            role: Role::Vendor,
+            organisation_id: org,
+            password: None,
+        },
+        shared_hash(),
+    )
+    .unwrap();
+    org
+}
+
+/// A demand need: (description, estimate unit price, quantity of member A, quantity of member B);
+/// an empty quantity is no demand of that member.
+pub type Need<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// A closed call of members A and B with one position per need (advances the clock six days).
+/// Returns the call and its position ids.
+pub fn closed_call_with(app: &TestApp, w: &World, title: &str, needs: &[Need]) -> (i64, Vec<i64>) {
+    const CPV: [&str; 3] = ["30213100-6", "30231300-0", "30237000-9"];
+    let officer = current_user(app, "officer");
+    let mut c = app.conn();
+    let data = CallData {
+        title: title.into(),
+        description: format!("Bedarf für {title}"),
+        term_months: 48,
+        deadline: app.state.clock.now_naive() + Duration::days(5),
+        all_members: false,
+        member_ids: vec![w.member_a, w.member_b],
+    };
+    let positions: Vec<PositionData> = needs
+        .iter()
+        .enumerate()
+        .map(|(i, (description, estimate, _, _))| position(description, CPV[i % CPV.len()], Some(estimate)))
+        .collect();
+    let id = demand::create_call(&mut c, &app.state, &officer, &data, &positions).unwrap();
+    demand::open_call(&mut c, &app.state, &officer, id).unwrap();
+    let ids: Vec<i64> = demand::positions(&mut c, id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    for (buyer, column) in [("buyer_a", 0), ("buyer_b", 1)] {
+        let entries: Vec<DemandEntry> = needs
+            .iter()
+            .zip(&ids)
+            .filter_map(|((_, _, a, b), id)| {
+                let quantity = if column == 0 { a } else { b };
+                (!quantity.is_empty()).then(|| DemandEntry {
+                    position_id: *id,
+                    quantity: q(quantity),
+                    reference_price: None,
+                })
+            })
+            .collect();
+        if !entries.is_empty() {
+            demand::save_demand(&mut c, &app.state, &current_user(app, buyer), id, &entries).unwrap();
+        }
+    }
+    app.state.clock.advance(Duration::days(6));
+    demand::close_call(&mut c, &app.state, &officer, id).unwrap();
+    (id, ids)
+}
+
+/// A tender from the closed `call` through the services (validate, create, publish): one lot
+/// "Gesamtleistung" with every position, the given evaluation, the deadline 31 days ahead.
+/// Returns the tender id and its positions.
+pub fn service_tender(
+    app: &TestApp,
+    call: i64,
+    title: &str,
+    evaluation: buendel::domain::evaluation::EvaluationInput,
+) -> (i64, Vec<tender::TenderPosition>) {
+    let officer = current_user(app, "officer");
+    let mut c = app.conn();
+    let now = app.state.clock.now_naive();
+    let call_positions = demand::positions(&mut c, call).unwrap();
+    let deadline = (app.state.clock.now() + Duration::days(31)).with_timezone(&chrono_tz::Europe::Berlin);
+    let input = tender::TenderInput {
+        demand_call_id: call,
+        title: title.into(),
+        description: format!("Rahmenvereinbarung: {title}"),
+        buffer_percent: "20".into(),
+        deadline_date: deadline.format("%Y-%m-%d").to_string(),
+        deadline_time: deadline.format("%H:%M").to_string(),
+        term_months: "48".into(),
+        evaluation,
+        lots: vec!["Gesamtleistung".into()],
+        assignment: call_positions.iter().map(|p| (p.id, 1)).collect(),
+        ..Default::default()
+    };
+    let data = input.validate(&mut c, now).unwrap();
+    let id = tender::create(&mut c, &app.state, &officer, &data).unwrap();
+    tender::publish(&mut c, &app.state, &officer, id).unwrap();
+    (id, tender::positions(&mut c, id).unwrap())
+}
+
+/// Submits a bid through the service as `<key>@test.example`: unit prices (plain decimal
+/// notation) in position order, every A-criterion confirmed, a text per B-criterion. Returns the
+/// bid id.
+pub fn service_bid(
+    app: &TestApp,
+    key: &str,
+    tender_id: i64,
+    positions: &[tender::TenderPosition],
+    prices: &[&str],
+) -> i64 {
+    let vendor = current_user(app, key);
+    let input = tender::bids::BidInput {
+        prices: positions
+            .iter()
+            .zip(prices)
+            .map(|(p, price)| (p.id, Price::from_str(price).unwrap()))
+            .collect(),
+        lots: Vec::new(),
+        a_confirmed: vec![true; 5],
+        b_texts: vec![format!("Konzept von {key}"); 5],
+    };
+    tender::bids::submit(&mut app.conn(), &app.state, &vendor, tender_id, &input)
+        .unwrap()
+        .bid_id
+}
+
+/// Moves the clock ten minutes past the bid deadline and opens the bids with two officers.
+pub fn open_by_two_officers(app: &TestApp, tender_id: i64) {
+    let mut c = app.conn();
+    let deadline = tender::find(&mut c, tender_id).unwrap().bid_deadline;
+    app.state.clock.set((deadline + Duration::minutes(10)).and_utc());
+    tender::start_opening(&mut c, &app.state, &current_user(app, "officer"), tender_id).unwrap();
+    tender::confirm_opening(&mut c, &app.state, &current_user(app, "officer2"), tender_id).unwrap();
+}
+
+/// A logged-in browser for `vendor2@test.example` (see `second_vendor`).
+pub fn vendor2_browser(app: &TestApp) -> Client {
+    let c = app.client();
+    assert_eq!(login(&c, "vendor2@test.example"), Status::SeeOther);
+    c
+}
+
+/// An opened tender (two officers) with two bids by form: the vendor's and the second
+/// vendor's, each (notebook, monitor) unit prices. Returns (tender, positions, lots).
+pub fn opened_with_bids(
+    app: &TestApp,
+    w: &World,
+    ours: (&str, &str),
+    theirs: (&str, &str),
+) -> (i64, Vec<i64>, Vec<i64>) {
+    second_vendor(app);
+    let (id, positions) = published_tender(app, w);
+    let vendor = browser(app, "vendor");
+    let (status, body) = bid(&vendor, id, &positions, ours.0, ours.1);
+    assert_eq!(status, Status::SeeOther, "{body}");
+    let rival = vendor2_browser(app);
+    let (status, body) = bid(&rival, id, &positions, theirs.0, theirs.1);
+    assert_eq!(status, Status::SeeOther, "{body}");
+    let deadline = tender::find(&mut app.conn(), id).unwrap().bid_deadline;
+    app.state.clock.set((deadline + Duration::minutes(10)).and_utc());
+    let officer = browser(app, "officer");
+    assert_eq!(
+        post(&officer, &format!("/ausschreibungen/{id}/oeffnung"), &[]).0,
+        Status::SeeOther
+    );
+    let officer2 = browser(app, "officer2");
+    assert_eq!(
+        post(&officer2, &format!("/ausschreibungen/{id}/oeffnung/bestaetigen"), &[]).0,
+        Status::SeeOther
+    );
+    let lots = tender::lots(&mut app.conn(), id)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    (id, positions, lots)
+}
+
+/// The id of the current bid of the vendor firm named `vendor_name` on a tender.
+pub fn submitted_bid_id(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64 {
+    use buendel::db::schema::{bids, organisations};
+    bids::table
+        .inner_join(organisations::table)
+        .filter(bids::tender_id.eq(tender_id))
+        .filter(bids::status.eq("submitted"))
+        .filter(organisations::name.eq(vendor_name))
+        .select(bids::id)
+        .first(&mut *app.conn())
+        .unwrap()
+}

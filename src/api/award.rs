@@ -1,0 +1,707 @@
+//! Evaluation and award over the JSON API: the services of `crate::award` with bearer tokens.
+//! Bid content is read only through the sealed gate of the services (`tender::bids::opened_meta`):
+//! officers and the board, after the two-officer opening. Every decision is the officer's.
+
+use super::Body;
+use crate::auth::{ApiUser, CurrentUser};
+use crate::award::{self, Award, BidOnLot, ContractRow, LotBid, LotEvaluation, LowReview, PriceSheet, SheetBidder};
+use crate::db::schema::{contract_members, contract_positions, organisations, tender_lots, tender_positions};
+use crate::db::{Db, DbConn};
+use crate::domain::evaluation::EvaluationSpec;
+use crate::domain::money::{Amount, Price, Quantity};
+use crate::domain::roles::Role;
+use crate::domain::scoring::{LowFlag, Scored};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::CsvDownload;
+use crate::tender::{self, Lot, TenderPosition};
+use crate::AppState;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rocket::http::ContentType;
+use rocket::response::status;
+use rocket::serde::json::Json;
+use rocket::{get, post, put, routes, Route};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+// ----------------------------------------------------------------------------- evaluation
+
+/// An award with the first day the contract may be concluded (the day after the standstill).
+#[derive(Serialize)]
+struct ApiAward {
+    #[serde(flatten)]
+    award: Award,
+    conclusion_possible_from: NaiveDate,
+}
+
+impl From<Award> for ApiAward {
+    fn from(award: Award) -> Self {
+        ApiAward {
+            conclusion_possible_from: award.standstill_last_day + chrono::Duration::days(1),
+            award,
+        }
+    }
+}
+
+/// The score of one B-criterion; `score` and `reason` are null until the officer scored it.
+#[derive(Serialize)]
+struct CriterionScore {
+    criterion_no: i32,
+    criterion: String,
+    score: Option<Decimal>,
+    reason: Option<String>,
+}
+
+/// A bid on one lot as the evaluation sees it.
+#[derive(Serialize)]
+struct EvaluatedBid {
+    bid_id: i64,
+    vendor_id: i64,
+    vendor: String,
+    submitted_at: NaiveDateTime,
+    total: Amount,
+    a_confirmed: Vec<bool>,
+    excluded_kind: Option<String>,
+    excluded_label: Option<&'static str>,
+    excluded_reason: Option<String>,
+    scores: Vec<CriterionScore>,
+}
+
+impl EvaluatedBid {
+    fn new(b: LotBid, spec: &EvaluationSpec) -> EvaluatedBid {
+        let scores = spec
+            .b_criteria
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let current = b.scores.get(i).cloned().flatten();
+                CriterionScore {
+                    criterion_no: i as i32 + 1,
+                    criterion: c.name.clone(),
+                    score: current.as_ref().map(|(s, _)| *s),
+                    reason: current.map(|(_, r)| r),
+                }
+            })
+            .collect();
+        EvaluatedBid {
+            bid_id: b.bid_id,
+            vendor_id: b.vendor_id,
+            vendor: b.vendor,
+            submitted_at: b.submitted_at,
+            total: b.total,
+            a_confirmed: b.a_confirmed,
+            excluded_kind: b.excluded_kind,
+            excluded_label: b.excluded_label,
+            excluded_reason: b.excluded_reason,
+            scores,
+        }
+    }
+}
+
+/// Everything decided and computed for one lot.
+#[derive(Serialize)]
+struct ApiLotEvaluation {
+    lot: Lot,
+    estimate_total: Option<Decimal>,
+    bids: Vec<EvaluatedBid>,
+    ranking: Vec<Scored>,
+    low_flags: Vec<LowFlag>,
+    reviews: Vec<LowReview>,
+    award: Option<ApiAward>,
+    blockers: Vec<String>,
+    proposed_bid_id: Option<i64>,
+}
+
+impl ApiLotEvaluation {
+    fn new(e: LotEvaluation, spec: &EvaluationSpec) -> ApiLotEvaluation {
+        ApiLotEvaluation {
+            lot: e.lot,
+            estimate_total: e.estimate_total,
+            bids: e.bids.into_iter().map(|b| EvaluatedBid::new(b, spec)).collect(),
+            ranking: e.ranking,
+            low_flags: e.low_flags,
+            reviews: e.reviews,
+            award: e.award.map(ApiAward::from),
+            blockers: e.blockers,
+            proposed_bid_id: e.proposed_bid_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Evaluation {
+    tender_id: i64,
+    title: String,
+    status: String,
+    cancelled_at: Option<NaiveDateTime>,
+    evaluation: EvaluationSpec,
+    lots: Vec<ApiLotEvaluation>,
+}
+
+fn evaluation_of(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<Evaluation> {
+    let (t, lots) = award::evaluation(conn, user, id)?;
+    let spec = t.spec()?;
+    Ok(Evaluation {
+        tender_id: t.id,
+        title: t.title,
+        status: t.status,
+        cancelled_at: t.cancelled_at,
+        lots: lots.into_iter().map(|l| ApiLotEvaluation::new(l, &spec)).collect(),
+        evaluation: spec,
+    })
+}
+
+/// A lot of the tender, or 404 (also for a lot of another tender).
+fn lot_of(conn: &mut DbConn, tender_id: i64, lot_id: i64) -> AppResult<Lot> {
+    Ok(tender_lots::table
+        .find(lot_id)
+        .filter(tender_lots::tender_id.eq(tender_id))
+        .first(conn)?)
+}
+
+/// One lot's evaluation, through the same gate as the whole evaluation.
+fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: i64, lot_id: i64) -> AppResult<ApiLotEvaluation> {
+    let (t, ()) = tender::bids::opened_meta(conn, user, id)?;
+    let spec = t.spec()?;
+    let lot = lot_of(conn, id, lot_id)?;
+    Ok(ApiLotEvaluation::new(award::evaluate_lot(conn, &t, &spec, lot)?, &spec))
+}
+
+#[get("/tenders/<id>/evaluation")]
+async fn evaluation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Evaluation>> {
+    Ok(Json(db.run(move |c| evaluation_of(c, &user.0, id)).await?))
+}
+
+// ----------------------------------------------------------------------------- price comparison
+
+#[derive(Serialize)]
+struct ComparisonCell {
+    bid_id: i64,
+    unit_price: Option<Decimal>,
+    line_total: Option<Decimal>,
+}
+
+#[derive(Serialize)]
+struct ComparisonRow {
+    position: TenderPosition,
+    cells: Vec<ComparisonCell>,
+    mean_price: Option<Decimal>,
+    min_price: Option<Decimal>,
+}
+
+/// The Preisspiegel of a lot: positions × bidders, line totals on the estimated quantities.
+#[derive(Serialize)]
+struct PriceComparison {
+    tender_id: i64,
+    lot: Lot,
+    estimate_total: Option<Decimal>,
+    bidders: Vec<SheetBidder>,
+    rows: Vec<ComparisonRow>,
+}
+
+impl From<PriceSheet> for PriceComparison {
+    fn from(s: PriceSheet) -> Self {
+        let ids: Vec<i64> = s.bidders.iter().map(|b| b.bid_id).collect();
+        let rows = s
+            .rows
+            .into_iter()
+            .map(|r| ComparisonRow {
+                cells: ids
+                    .iter()
+                    .zip(&r.cells)
+                    .map(|(bid_id, cell)| ComparisonCell {
+                        bid_id: *bid_id,
+                        unit_price: cell.map(|(u, _)| u),
+                        line_total: cell.map(|(_, l)| l),
+                    })
+                    .collect(),
+                position: r.position,
+                mean_price: r.mean_price,
+                min_price: r.min_price,
+            })
+            .collect();
+        PriceComparison {
+            tender_id: s.lot.tender_id,
+            lot: s.lot,
+            estimate_total: s.estimate_total,
+            bidders: s.bidders,
+            rows,
+        }
+    }
+}
+
+#[get("/tenders/<id>/lots/<lot>/price-comparison")]
+async fn price_comparison(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult<Json<PriceComparison>> {
+    let (_, sheet) = db.run(move |c| award::price_sheet(c, &user.0, id, lot)).await?;
+    Ok(Json(sheet.into()))
+}
+
+#[get("/tenders/<id>/lots/<lot>/price-comparison.csv")]
+async fn price_comparison_csv(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult<CsvDownload> {
+    let (_, sheet) = db.run(move |c| award::price_sheet(c, &user.0, id, lot)).await?;
+    Ok(CsvDownload::new(
+        award::price_sheet_csv(&sheet),
+        &format!("preisspiegel-{id}-los-{}.csv", sheet.lot.lot_no),
+    ))
+}
+
+// ----------------------------------------------------------------------------- decisions
+
+fn missing_bid() -> AppError {
+    AppError::field("bid_id", "Bitte geben Sie das Angebot an (bid_id).")
+}
+
+/// The bid on a lot of the tender a decision is about; the lot must belong to the tender.
+fn target(conn: &mut DbConn, tender_id: i64, lot_id: i64, bid_id: Option<i64>) -> AppResult<BidOnLot> {
+    lot_of(conn, tender_id, lot_id)?;
+    Ok(BidOnLot {
+        tender_id,
+        lot_id,
+        bid_id: bid_id.ok_or_else(missing_bid)?,
+    })
+}
+
+/// Renames the fields of a validation error to those of the JSON body.
+fn rename_fields(e: AppError, name: impl Fn(&str) -> String) -> AppError {
+    match e {
+        AppError::Validation { message, fields } => {
+            let mut renamed = FieldErrors::new();
+            for (k, v) in fields {
+                renamed.entry(name(&k)).or_default().extend(v);
+            }
+            AppError::Validation {
+                message,
+                fields: renamed,
+            }
+        }
+        other => other,
+    }
+}
+
+#[derive(Deserialize)]
+struct ExclusionBody {
+    #[serde(default)]
+    bid_id: Option<i64>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Excludes a bid from one lot with a reason (officer); answers with the lot's new evaluation.
+#[post("/tenders/<id>/lots/<lot>/exclusions", data = "<body>")]
+async fn exclude(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    lot: i64,
+    body: Body<ExclusionBody>,
+) -> AppResult<Json<ApiLotEvaluation>> {
+    user.0.require(&[Role::Officer])?;
+    let body = body.0;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let t = target(c, id, lot, body.bid_id)?;
+            award::exclude(c, &state, &u, t, &body.kind, &body.reason)?;
+            lot_evaluation(c, &u, id, lot)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ScoreIn {
+    #[serde(default)]
+    score: Value,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct ScoresBody {
+    #[serde(default)]
+    scores: Vec<ScoreIn>,
+}
+
+/// A score from the API as the service reads it. Plain notation with a decimal point is read as
+/// the API documents it ("7.500" is seven and a half, not 7500); anything else as typed in a
+/// German form ("7,5").
+fn form_score(text: &str) -> String {
+    let t = text.trim();
+    let plain = match t.split_once('.') {
+        Some((int, frac)) => {
+            !int.is_empty()
+                && !frac.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    };
+    match plain.then(|| Decimal::from_str_exact(t).ok()).flatten() {
+        Some(d) => d.to_string().replace('.', ","),
+        None => t.to_string(),
+    }
+}
+
+/// Records the B-criterion scores of a bid, in the criteria's order (officer); answers with
+/// the evaluation of every lot.
+#[put("/tenders/<id>/bids/<bid>/scores", data = "<body>")]
+async fn score(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    bid: i64,
+    body: Body<ScoresBody>,
+) -> AppResult<Json<Evaluation>> {
+    user.0.require(&[Role::Officer])?;
+    let body = body.0;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let count = tender::find(c, id)?.spec()?.b_criteria.len();
+            let mut errors = FieldErrors::new();
+            if body.scores.len() > count {
+                errors.entry("scores".into()).or_default().push(format!(
+                    "Diese Ausschreibung hat {count} B-Kriterien; gesendet wurden {} Bewertungen.",
+                    body.scores.len()
+                ));
+            }
+            let mut pairs = Vec::with_capacity(body.scores.len());
+            for (i, s) in body.scores.iter().enumerate() {
+                let score = match &s.score {
+                    Value::Null => String::new(),
+                    Value::String(text) => form_score(text),
+                    _ => {
+                        errors.entry("scores".into()).or_default().push(format!(
+                            "B{}: Bitte geben Sie die Punktzahl als Zeichenkette an, z. B. \"7,5\".",
+                            i + 1
+                        ));
+                        String::new()
+                    }
+                };
+                pairs.push((score, s.reason.clone()));
+            }
+            if !errors.is_empty() {
+                return Err(AppError::fields(errors));
+            }
+            award::score(c, &state, &u, id, bid, &pairs).map_err(|e| rename_fields(e, |_| "scores".into()))?;
+            evaluation_of(c, &u, id)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ExplanationBody {
+    #[serde(default)]
+    bid_id: Option<i64>,
+}
+
+/// § 60 VgV: asks the vendor of a flagged bid to explain its price (officer).
+#[post("/tenders/<id>/lots/<lot>/explanations", data = "<body>")]
+async fn request_explanation(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    lot: i64,
+    body: Body<ExplanationBody>,
+) -> AppResult<Json<ApiLotEvaluation>> {
+    user.0.require(&[Role::Officer])?;
+    let bid_id = body.0.bid_id;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let t = target(c, id, lot, bid_id)?;
+            award::request_explanation(c, &state, &u, t)?;
+            lot_evaluation(c, &u, id, lot)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct LowDecisionBody {
+    #[serde(default)]
+    accept: Option<bool>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Decides on an abnormally low bid after its explanation: accepted, or excluded (officer).
+#[post("/tenders/<id>/lots/<lot>/explanations/<bid>/decision", data = "<body>")]
+async fn decide_low(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    lot: i64,
+    bid: i64,
+    body: Body<LowDecisionBody>,
+) -> AppResult<Json<ApiLotEvaluation>> {
+    user.0.require(&[Role::Officer])?;
+    let body = body.0;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let t = target(c, id, lot, Some(bid))?;
+            let accept = body.accept.ok_or_else(|| {
+                AppError::field(
+                    "accept",
+                    "Bitte geben Sie an, ob das Angebot angenommen (true) oder ausgeschlossen (false) wird.",
+                )
+            })?;
+            award::decide_low(c, &state, &u, t, accept, &body.reason)?;
+            lot_evaluation(c, &u, id, lot)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct TieBody {
+    #[serde(default)]
+    bid_id: Option<i64>,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records how a tie at rank 1 was decided by drawing lots, naming the drawn bid (officer).
+#[post("/tenders/<id>/lots/<lot>/tie-decision", data = "<body>")]
+async fn decide_tie(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    lot: i64,
+    body: Body<TieBody>,
+) -> AppResult<Json<ApiLotEvaluation>> {
+    user.0.require(&[Role::Officer])?;
+    let body = body.0;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let t = target(c, id, lot, body.bid_id)?;
+            award::decide_tie(c, &state, &u, id, lot, t.bid_id, &body.note)
+                .map_err(|e| rename_fields(e, |k| if k == "winner" { "bid_id".into() } else { k.into() }))?;
+            lot_evaluation(c, &u, id, lot)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct AwardBody {
+    #[serde(default)]
+    bid_id: Option<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Awards a lot to its best-ranked bid (officer): the other bidders get the § 134 GWB
+/// information and the standstill starts.
+#[post("/tenders/<id>/lots/<lot>/award", data = "<body>")]
+async fn award_lot(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    lot: i64,
+    body: Body<AwardBody>,
+) -> AppResult<status::Created<Json<ApiAward>>> {
+    user.0.require(&[Role::Officer])?;
+    let body = body.0;
+    let u = user.0;
+    let a = db
+        .run(move |c| {
+            let t = target(c, id, lot, body.bid_id)?;
+            let award_id = award::award(c, &state, &u, t, &body.reason)?;
+            award::awards_of(c, id)?
+                .into_values()
+                .find(|a| a.id == award_id)
+                .ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/evaluation")).body(Json(a.into())))
+}
+
+// ----------------------------------------------------------------------------- contracts
+
+#[derive(Serialize)]
+struct ContractPosition {
+    position_id: i64,
+    position_no: i32,
+    description: String,
+    unit: String,
+    cpv_code: String,
+    unit_price: Price,
+    max_quantity: Quantity,
+    max_value: Amount,
+}
+
+#[derive(Serialize)]
+struct ContractMember {
+    id: i64,
+    name: String,
+}
+
+/// A framework contract without its document: data, positions with prices and maximum
+/// quantities, and the entitled members.
+#[derive(Serialize)]
+struct ContractDetail {
+    #[serde(flatten)]
+    contract: ContractRow,
+    vendor: String,
+    positions: Vec<ContractPosition>,
+    members: Vec<ContractMember>,
+}
+
+type PositionRow = (i64, i32, String, String, String, Price, Quantity);
+
+fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<ContractDetail> {
+    let contract = award::contract(conn, user, id)?;
+    let vendor: String = organisations::table
+        .find(contract.vendor_id)
+        .select(organisations::name)
+        .first(conn)?;
+    let rows: Vec<PositionRow> = contract_positions::table
+        .inner_join(tender_positions::table)
+        .filter(contract_positions::contract_id.eq(id))
+        .order(tender_positions::position_no.asc())
+        .select((
+            contract_positions::position_id,
+            tender_positions::position_no,
+            tender_positions::description,
+            tender_positions::unit,
+            tender_positions::cpv_code,
+            contract_positions::unit_price,
+            contract_positions::max_quantity,
+        ))
+        .load(conn)?;
+    let mut positions = Vec::with_capacity(rows.len());
+    for (position_id, position_no, description, unit, cpv_code, unit_price, max_quantity) in rows {
+        positions.push(ContractPosition {
+            max_value: Amount::line_total(max_quantity, unit_price).map_err(|e| AppError::Internal(e.to_string()))?,
+            position_id,
+            position_no,
+            description,
+            unit,
+            cpv_code,
+            unit_price,
+            max_quantity,
+        });
+    }
+    let members = contract_members::table
+        .inner_join(organisations::table)
+        .filter(contract_members::contract_id.eq(id))
+        .order(organisations::name.asc())
+        .select((organisations::id, organisations::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .map(|(id, name)| ContractMember { id, name })
+        .collect();
+    Ok(ContractDetail {
+        contract,
+        vendor,
+        positions,
+        members,
+    })
+}
+
+/// Concludes an award after its standstill into the framework contract (officer).
+#[post("/tenders/<id>/awards/<award_id>/conclude")]
+async fn conclude(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    award_id: i64,
+) -> AppResult<status::Created<Json<ContractDetail>>> {
+    let u = user.0;
+    let contract = db
+        .run(move |c| {
+            let contract_id = award::conclude(c, &state, &u, id, award_id)?;
+            contract_detail(c, &u, contract_id)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/contracts/{}", contract.contract.id)).body(Json(contract)))
+}
+
+#[get("/contracts/<id>")]
+async fn contract(user: ApiUser, db: Db, id: i64) -> AppResult<Json<ContractDetail>> {
+    Ok(Json(db.run(move |c| contract_detail(c, &user.0, id)).await?))
+}
+
+/// The stored contract document (HTML) as rendered at conclusion; its SHA-256 is in the contract.
+#[get("/contracts/<id>/document")]
+async fn contract_document(user: ApiUser, db: Db, id: i64) -> AppResult<(ContentType, String)> {
+    let c = db.run(move |c| award::contract(c, &user.0, id)).await?;
+    Ok((ContentType::HTML, c.document))
+}
+
+// ----------------------------------------------------------------------------- cancellation, record
+
+#[derive(Deserialize)]
+struct CancelBody {
+    #[serde(default)]
+    lot_id: Option<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Cancels the whole tender or one lot (Aufhebung) with a reason; the bidders are mailed (officer).
+#[post("/tenders/<id>/cancel", data = "<body>")]
+async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<CancelBody>) -> AppResult<Json<Value>> {
+    let body = body.0;
+    let u = user.0;
+    Ok(Json(
+        db.run(move |c| {
+            let mailed = award::cancel(c, &state, &u, id, body.lot_id, &body.reason)?;
+            let t = tender::find(c, id)?;
+            Ok(json!({
+                "status": "cancelled",
+                "lot_id": body.lot_id,
+                "tender_cancelled": t.cancelled_at.is_some(),
+                "bidders_mailed": mailed,
+            }))
+        })
+        .await?,
+    ))
+}
+
+/// The Vergabevermerk rendered now from the tender's audit events and decisions.
+#[get("/tenders/<id>/procurement-record")]
+async fn procurement_record(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+    let html = db
+        .run(move |c| award::procurement_record(c, &state, &user.0, id))
+        .await?;
+    Ok(Json(json!({
+        "tender_id": id,
+        "sha256": hex::encode(Sha256::digest(html.as_bytes())),
+        "html": html,
+    })))
+}
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        evaluation,
+        price_comparison,
+        price_comparison_csv,
+        exclude,
+        score,
+        request_explanation,
+        decide_low,
+        decide_tie,
+        award_lot,
+        conclude,
+        contract,
+        contract_document,
+        cancel,
+        procurement_record
+    ]
+}
