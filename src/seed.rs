@@ -618,13 +618,11 @@ fn conclusion_days(award_days: i64, after: i64, today: chrono::NaiveDate, region
 
 /// Scores 0..10 with at most 2 places, as the score service accepts them.
 fn demo_score(text: &str) -> AppResult<rust_decimal::Decimal> {
-    let s =
-        demo_number(text, "evaluations.csv scores")?.ok_or_else(|| seed_error("evaluations.csv", "Punktzahl fehlt"))?;
+    let s = demo_number(text, "Punktzahl")?.ok_or_else(|| AppError::Internal("Punktzahl fehlt".into()))?;
     if s < rust_decimal::Decimal::ZERO || s > rust_decimal::Decimal::TEN || s.normalize().scale() > 2 {
-        return Err(seed_error(
-            "evaluations.csv",
-            format!("Punktzahl „{text}“: 0 bis 10, höchstens 2 Nachkommastellen"),
-        ));
+        return Err(AppError::Internal(format!(
+            "Punktzahl „{text}“: 0 bis 10, höchstens 2 Nachkommastellen"
+        )));
     }
     Ok(s)
 }
@@ -891,6 +889,14 @@ impl TenderSeed {
             Ok(at)
         };
         let bidder = |tender: &str, vendor: &str, lot: Option<i32>, file: &str| -> AppResult<()> {
+            if let Some(l) = lot {
+                if !self.lots.iter().any(|x| x.tender == tender && x.lot == l) {
+                    return Err(seed_error(
+                        file,
+                        format!("„{tender}“ hat laut tender_lots.csv kein Los {l}"),
+                    ));
+                }
+            }
             let ok = match lot {
                 Some(l) => self.bids_on_lot(tender, vendor, l),
                 None => self.current_bid(tender, vendor).is_some(),
@@ -933,11 +939,15 @@ impl TenderSeed {
                     if scores.len() != reasons.len() || scores.len() != answers {
                         return Err(seed_error(
                             "evaluations.csv",
-                            format!("{what}: je B-Kriterium (wie in bids.csv quality) eine Punktzahl und eine Begründung, durch | getrennt"),
+                            format!(
+                                "{what}: je B-Kriterium (wie in bids.csv quality) eine Punktzahl \
+                                 und eine Begründung, durch | getrennt"
+                            ),
                         ));
                     }
                     for (s, r) in scores.iter().zip(&reasons) {
-                        demo_score(s)?;
+                        demo_score(s)
+                            .map_err(|e| seed_error("evaluations.csv", format!("{what}: {}", e.user_detail())))?;
                         reason(r, "evaluations.csv", &what)?;
                     }
                 }
@@ -963,7 +973,10 @@ impl TenderSeed {
                     if !requested || decided {
                         return Err(seed_error(
                             "evaluations.csv",
-                            format!("{what}: genau eine Entscheidung, nach einer früheren Zeile request_explanation zu demselben Los"),
+                            format!(
+                                "{what}: genau eine Entscheidung, nach einer früheren Zeile \
+                                 request_explanation zu demselben Los"
+                            ),
                         ));
                     }
                 }
@@ -976,7 +989,10 @@ impl TenderSeed {
                 (other, _) => {
                     return Err(seed_error(
                         "evaluations.csv",
-                        format!("{what}: action „{other}“ mit Los: request_explanation, accept_low oder exclude_low; ohne Los: score"),
+                        format!(
+                            "{what}: action „{other}“ mit Los: request_explanation, accept_low \
+                             oder exclude_low; ohne Los: score"
+                        ),
                     ))
                 }
             }
@@ -1010,7 +1026,8 @@ impl TenderSeed {
                     return Err(seed_error(
                         "awards.csv",
                         format!(
-                            "{what}: concluded_after ab 1 (Tage nach dem letzten Tag der Wartefrist), und der Abschluss muss vor heute liegen"
+                            "{what}: concluded_after ab 1 (Tage nach dem letzten Tag der \
+                             Wartefrist), und der Abschluss muss vor heute liegen"
                         ),
                     ));
                 }

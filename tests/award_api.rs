@@ -579,7 +579,7 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
         let lot1 = &eval["lots"][0];
         assert_eq!(lot1["low_flags"][0]["bid_id"], ours, "{lot1}");
         assert!(lot1["blockers"].to_string().contains("ungewöhnlich niedrig"), "{lot1}");
-        assert!(lot1["proposed_bid_id"] == ours);
+        assert_eq!(lot1["proposed_bid_id"], ours);
 
         // § 60: explanation first, then a decision with a reason.
         let explanations = format!("{base}/lots/{}/explanations", lots[0]);

@@ -606,6 +606,254 @@ fn demo_tenders_are_played_through_the_services_one_sealed_and_one_opened() {
 }
 
 #[test]
+fn demo_tender_is_evaluated_awarded_and_concluded_into_framework_contracts() {
+    use buendel::award;
+    use buendel::db::schema::{award_notices, bid_prices, contract_positions, contracts, outbox, users};
+    use buendel::domain::standstill;
+    use sha2::{Digest, Sha256};
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).expect("seed");
+        let now = app.state.clock.now_naive();
+        let local = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+        let region = app.state.config.holiday_region();
+        let officer = buendel::seed::demo_user(&mut c, "vergabe@buendel.example").unwrap();
+        let mut tender_ids: Vec<i64> = contracts::table
+            .select(contracts::tender_id)
+            .distinct()
+            .load(&mut *c)
+            .unwrap();
+        tender_ids.sort();
+        assert_eq!(tender_ids.len(), 1, "one demo tender ends in framework contracts");
+        let tender_id = tender_ids[0];
+        let (_, evaluation) = award::evaluation(&mut c, &officer, tender_id).unwrap();
+        assert_eq!(evaluation.len(), 2);
+        let positions = buendel::tender::positions(&mut c, tender_id).unwrap();
+        let mut pages: Vec<String> = vec![
+            format!("/ausschreibungen/{tender_id}/wertung"),
+            format!("/ausschreibungen/{tender_id}/vergabevermerk"),
+        ];
+        let mut contract_numbers = Vec::new();
+        let mut contract_pages = Vec::new();
+        let mut winners = Vec::new();
+        for lot in &evaluation {
+            pages.push(format!("/ausschreibungen/{tender_id}/wertung/los/{}", lot.lot.id));
+            // Evaluation finished: every bid scored, § 60 flags decided, the best bid won.
+            assert!(lot.blockers.is_empty(), "Los {}: {:?}", lot.lot.lot_no, lot.blockers);
+            assert!(lot.bids.iter().all(|b| b.scores.iter().all(Option::is_some)));
+            for flag in &lot.low_flags {
+                let review = lot
+                    .reviews
+                    .iter()
+                    .find(|r| r.bid_id == flag.bid_id)
+                    .expect("§ 60 review");
+                assert!(review.decision.is_some() && review.reason.as_deref().is_some_and(|r| r.len() > 20));
+            }
+            let a = lot.award.as_ref().expect("every lot awarded");
+            assert_eq!(Some(a.bid_id), lot.proposed_bid_id);
+            assert_eq!(a.status, "concluded");
+            // The standstill as § 134 GWB counts it ended before the conclusion, which is past.
+            assert_eq!(
+                a.standstill_last_day,
+                standstill::last_day(local(a.informed_at), true, region)
+            );
+            let concluded_at = a.concluded_at.expect("concluded");
+            assert!(local(concluded_at) > a.standstill_last_day && concluded_at < now);
+
+            // § 134 information: a notice with rank and reason, and a mail, for every other bidder.
+            let notices: Vec<(i64, i64, Option<i32>, String)> = award_notices::table
+                .filter(award_notices::award_id.eq(a.id))
+                .order(award_notices::bid_id.asc())
+                .select((
+                    award_notices::bid_id,
+                    award_notices::vendor_id,
+                    award_notices::bid_rank,
+                    award_notices::reason,
+                ))
+                .load(&mut *c)
+                .unwrap();
+            let mut others: Vec<i64> = lot.bids.iter().map(|b| b.bid_id).filter(|id| *id != a.bid_id).collect();
+            others.sort();
+            assert!(!others.is_empty(), "Los {} had competition", lot.lot.lot_no);
+            assert_eq!(notices.iter().map(|n| n.0).collect::<Vec<_>>(), others);
+            for (bid_id, vendor_id, rank, reason) in &notices {
+                let scored = lot.ranking.iter().find(|s| s.bid_id == *bid_id).expect("ranked");
+                assert_eq!(*rank, Some(scored.rank as i32));
+                assert!(scored.rank > 1 && !reason.is_empty());
+                let emails: Vec<String> = users::table
+                    .filter(users::organisation_id.eq(vendor_id))
+                    .select(users::email)
+                    .load(&mut *c)
+                    .unwrap();
+                let informed: Vec<String> = outbox::table
+                    .filter(outbox::recipient.eq_any(&emails))
+                    .filter(outbox::subject.like(format!("Information nach § 134 GWB:%Los {}", lot.lot.lot_no)))
+                    .select(outbox::body_text)
+                    .load(&mut *c)
+                    .unwrap();
+                assert_eq!(informed.len(), emails.len(), "§ 134 mail to vendor {vendor_id}");
+                let own_rank = format!("Rang {} von", scored.rank);
+                assert!(informed
+                    .iter()
+                    .all(|m| m.contains(&own_rank) && m.contains(reason.as_str())));
+            }
+
+            // The framework contract: its document as hashed, its maximum value as the sum of
+            // maximum quantity × winning unit price over its positions.
+            let (contract_id, number, max_value, document, sha): (i64, String, Amount, String, String) =
+                contracts::table
+                    .filter(contracts::award_id.eq(a.id))
+                    .select((
+                        contracts::id,
+                        contracts::number,
+                        contracts::max_value,
+                        contracts::document,
+                        contracts::document_sha256,
+                    ))
+                    .first(&mut *c)
+                    .expect("a contract per concluded award");
+            assert_eq!(hex::encode(Sha256::digest(document.as_bytes())), sha);
+            assert!(document.contains(&number) && number.starts_with("RV-"));
+            let lines: Vec<(i64, Price, Quantity)> = contract_positions::table
+                .filter(contract_positions::contract_id.eq(contract_id))
+                .select((
+                    contract_positions::position_id,
+                    contract_positions::unit_price,
+                    contract_positions::max_quantity,
+                ))
+                .load(&mut *c)
+                .unwrap();
+            let lot_positions: Vec<_> = positions.iter().filter(|p| p.lot_id == lot.lot.id).collect();
+            assert_eq!(lines.len(), lot_positions.len());
+            let mut sum = Amount::ZERO;
+            for (position_id, price, max_quantity) in &lines {
+                let p = lot_positions
+                    .iter()
+                    .find(|p| p.id == *position_id)
+                    .expect("a lot position");
+                assert_eq!(*max_quantity, p.max_quantity);
+                let bid_price: Price = bid_prices::table
+                    .filter(bid_prices::bid_id.eq(a.bid_id))
+                    .filter(bid_prices::position_id.eq(position_id))
+                    .select(bid_prices::unit_price)
+                    .first(&mut *c)
+                    .unwrap();
+                assert_eq!(*price, bid_price);
+                sum = sum
+                    .checked_add(Amount::line_total(*max_quantity, *price).unwrap())
+                    .unwrap();
+            }
+            assert!(!sum.is_zero());
+            assert_eq!(max_value, sum, "{number}");
+            let letters: i64 = outbox::table
+                .filter(outbox::subject.eq(format!(
+                    "Zuschlag: Rahmenvereinbarung {number} – {}",
+                    buendel::tender::find(&mut c, tender_id).unwrap().title
+                )))
+                .count()
+                .get_result(&mut *c)
+                .unwrap();
+            assert!(letters >= 1, "award letter for {number}");
+            pages.push(format!("/vertraege/{contract_id}"));
+            contract_pages.push(format!("/vertraege/{contract_id}"));
+            contract_numbers.push(number);
+            winners.push(a.vendor_id);
+        }
+        winners.dedup();
+        assert_eq!(winners.len(), 2, "the two lots go to different vendors");
+        assert!(audit::verify(&mut c).unwrap().is_ok());
+        drop(c);
+
+        // The pages show it to the cooperative's officer.
+        let client = app.client();
+        assert_eq!(
+            login_with(&client, "vergabe@buendel.example", buendel::seed::DEMO_PASSWORD),
+            Status::SeeOther
+        );
+        for page in &pages {
+            let res = client.get(page.as_str()).dispatch();
+            assert_eq!(res.status(), Status::Ok, "{page}");
+            let body = res.into_string().unwrap();
+            assert!(!body.contains("Fehlercode"), "{page} shows an error page");
+        }
+        let vermerk = client
+            .get(format!("/ausschreibungen/{tender_id}/vergabevermerk"))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        for number in &contract_numbers {
+            assert!(vermerk.contains(number.as_str()), "Vergabevermerk lacks {number}");
+        }
+        // A vendor sees the contract it won and no other.
+        let vendor = app.client();
+        assert_eq!(
+            login_with(
+                &vendor,
+                "vertrieb@mainbogen-systemhaus.example",
+                buendel::seed::DEMO_PASSWORD
+            ),
+            Status::SeeOther
+        );
+        let seen: Vec<Status> = contract_pages
+            .iter()
+            .map(|page| vendor.get(page.as_str()).dispatch().status())
+            .collect();
+        assert_eq!(seen.iter().filter(|s| **s == Status::Ok).count(), 1, "{seen:?}");
+        assert_eq!(seen.iter().filter(|s| **s == Status::NotFound).count(), 1, "{seen:?}");
+    });
+}
+
+#[test]
+fn demo_evaluations_and_awards_are_checked_before_anything_is_stored() {
+    // Each broken variant of the seed is refused with a message naming the file, on an empty
+    // database that stays empty.
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "awards.csv",
+            "software-2026;2;mainbogen-systemhaus",
+            "software-2026;3;mainbogen-systemhaus",
+        ),
+        ("awards.csv", ";1\n", ";-5\n"),
+        ("evaluations.csv", ";score;-38;09:30;7|5;", ";score;-38;09:30;7|11;"),
+        (
+            "evaluations.csv",
+            "2;request_explanation;-38;11:30",
+            "2;request_explanation;-30;11:30",
+        ),
+    ];
+    each_backend(|b| {
+        for (file, from, to) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            for entry in std::fs::read_dir("seed-data").unwrap() {
+                let path = entry.unwrap().path();
+                let target = dir.path().join(path.file_name().unwrap());
+                if path.is_dir() {
+                    std::fs::create_dir(&target).unwrap();
+                    for doc in std::fs::read_dir(&path).unwrap() {
+                        let doc = doc.unwrap().path();
+                        std::fs::copy(&doc, target.join(doc.file_name().unwrap())).unwrap();
+                    }
+                } else {
+                    std::fs::copy(&path, &target).unwrap();
+                }
+            }
+            let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            assert!(text.contains(from), "{file}: {from}");
+            std::fs::write(dir.path().join(file), text.replacen(from, to, 1)).unwrap();
+            let app = TestApp::new(b);
+            let mut c = app.conn();
+            let Err(err) = buendel::seed::load(&mut c, &app.state, dir.path()) else {
+                panic!("{file} with „{to}“ was accepted");
+            };
+            let detail = err.user_detail();
+            assert!(detail.contains(file), "{to}: {detail}");
+            assert!(buendel::seed::is_empty(&mut c).unwrap(), "{to}");
+        }
+    });
+}
+
+#[test]
 fn registering_an_address_that_has_an_account_answers_alike_and_warns_its_owner() {
     each_backend(|b| {
         let app = TestApp::new(b);

@@ -614,18 +614,18 @@ fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<
 }
 
 /// Concludes an award after its standstill into the framework contract (officer).
-#[post("/tenders/<id>/awards/<award_id>/conclude")]
+#[post("/tenders/<id>/awards/<award>/conclude")]
 async fn conclude(
     user: ApiUser,
     db: Db,
     state: AppState,
     id: i64,
-    award_id: i64,
+    award: i64,
 ) -> AppResult<status::Created<Json<ContractDetail>>> {
     let u = user.0;
     let contract = db
         .run(move |c| {
-            let contract_id = award::conclude(c, &state, &u, id, award_id)?;
+            let contract_id = award::conclude(c, &state, &u, id, award)?;
             contract_detail(c, &u, contract_id)
         })
         .await?;

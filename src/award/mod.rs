@@ -102,6 +102,8 @@ pub struct LotEvaluation {
     pub blockers: Vec<String>,
     /// The bid the officer may award: the single best-ranked, or the drawn one of a tie.
     pub proposed_bid_id: Option<i64>,
+    /// The framework contract, once concluded.
+    pub contract_id: Option<i64>,
 }
 
 fn require_readable(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<Tender> {
@@ -310,7 +312,13 @@ pub fn evaluate_lot(conn: &mut DbConn, t: &Tender, spec: &EvaluationSpec, lot: L
             }
         },
     };
+    let contract_id: Option<i64> = contracts::table
+        .filter(contracts::lot_id.eq(lot.id))
+        .select(contracts::id)
+        .first(conn)
+        .optional()?;
     Ok(LotEvaluation {
+        contract_id,
         lot,
         estimate_total: estimate,
         bids,
@@ -627,18 +635,23 @@ pub fn score(
         let t = tender::find_locked(c, tender_id)?;
         require_open_for_decisions(&t)?;
         let spec = t.spec()?;
-        let vendor_id: i64 = bids::table
-            .find(bid_id)
+        let (vendor_id, vendor): (i64, String) = bids::table
+            .inner_join(organisations::table)
+            .filter(bids::id.eq(bid_id))
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::status.eq("submitted"))
-            .select(bids::vendor_id)
+            .select((bids::vendor_id, organisations::name))
             .first(c)?;
-        let lots: Vec<i64> = bid_lots::table
+        // Scores count for every lot of the bid: refused once a lot where the bid competes
+        // is awarded (its ranking is decided); a lot it was excluded from does not matter.
+        let lots: Vec<(i64, Option<String>)> = bid_lots::table
             .filter(bid_lots::bid_id.eq(bid_id))
-            .select(bid_lots::lot_id)
+            .select((bid_lots::lot_id, bid_lots::excluded_kind))
             .load(c)?;
-        for l in &lots {
-            require_undecided(c, *l)?;
+        for (l, excluded) in &lots {
+            if excluded.is_none() {
+                require_undecided(c, *l)?;
+            }
         }
         let mut errors = crate::error::FieldErrors::new();
         let mut parsed = Vec::new();
@@ -690,7 +703,7 @@ pub fn score(
                 "bid.scored",
                 "bid",
                 bid_id,
-                json!({ "tender_id": tender_id, "vendor_id": vendor_id, "scores": parsed.iter().map(|(n, s, r)| json!({"criterion": n, "score": s, "reason": r})).collect::<Vec<_>>() }),
+                json!({ "tender_id": tender_id, "vendor_id": vendor_id, "vendor": vendor, "scores": parsed.iter().map(|(n, s, r)| json!({"criterion": n, "score": s, "reason": r})).collect::<Vec<_>>() }),
             )
             .in_stream(stream(tender_id)),
         )?;
@@ -780,6 +793,7 @@ pub fn decide_low(
     write_tx(conn, |c| {
         let t = tender::find_locked(c, tender_id)?;
         require_open_for_decisions(&t)?;
+        find_lot(c, tender_id, lot_id)?;
         require_undecided(c, lot_id)?;
         let (_, vendor) = bid_on_lot(c, tender_id, lot_id, bid_id)?;
         let pending: Option<Option<String>> = low_bid_reviews::table
@@ -848,8 +862,8 @@ pub fn decide_tie(
     write_tx(conn, |c| {
         let t = tender::find_locked(c, tender_id)?;
         require_open_for_decisions(&t)?;
-        require_undecided(c, lot_id)?;
         let lot = find_lot(c, tender_id, lot_id)?;
+        require_undecided(c, lot_id)?;
         let eval = evaluate_lot(c, &t, &t.spec()?, lot)?;
         let leaders: Vec<i64> = eval.ranking.iter().filter(|s| s.rank == 1).map(|s| s.bid_id).collect();
         if leaders.len() < 2 {
@@ -857,7 +871,7 @@ pub fn decide_tie(
         }
         if !leaders.contains(&winner_bid_id) {
             return Err(AppError::field(
-                "winner",
+                "bid_id",
                 "Gezogen werden kann nur eines der gleichrangigen Angebote.",
             ));
         }
@@ -917,8 +931,8 @@ pub fn award(
     write_tx(conn, |c| {
         let t = tender::find_locked(c, tender_id)?;
         require_open_for_decisions(&t)?;
-        require_undecided(c, lot_id)?;
         let lot = find_lot(c, tender_id, lot_id)?;
+        require_undecided(c, lot_id)?;
         let eval = evaluate_lot(c, &t, &t.spec()?, lot.clone())?;
         if !eval.blockers.is_empty() {
             return Err(AppError::Conflict(format!(
@@ -960,13 +974,19 @@ pub fn award(
                 .iter()
                 .find(|s| s.bid_id == b.bid_id)
                 .map(|s| s.rank as i32);
+            // The rank and the scores are told by the mail; the reason says why.
+            let tied_at_top = rank == Some(1) && lot.tie_winner_bid_id == Some(bid_id);
             let why = match (&b.excluded_label, &b.excluded_reason) {
-                (Some(label), Some(r)) => format!("Ihr Angebot wurde ausgeschlossen: {label}. {r}"),
-                _ => format!(
-                    "Ihr Angebot belegt nach der veröffentlichten Wertungsmethode Rang {}. {reason}",
-                    rank.unwrap_or(0)
+                (Some(label), Some(r)) => format!("Ihr Angebot wurde ausgeschlossen ({label}): {r}"),
+                _ if tied_at_top => format!(
+                    "Ihr Angebot lag mit dem Zuschlagsangebot gleichauf auf Rang 1; der Losentscheid fiel auf das Angebot von {} ({}). {reason}",
+                    winner.vendor,
+                    lot.tie_note.as_deref().unwrap_or("Losentscheid")
                 ),
+                _ => reason.clone(),
             };
+            let own_score = eval.ranking.iter().find(|s| s.bid_id == b.bid_id).map(|s| s.score);
+            let winner_score = eval.ranking.iter().find(|s| s.bid_id == bid_id).map(|s| s.score);
             diesel::insert_into(award_notices::table)
                 .values((
                     award_notices::award_id.eq(award_id),
@@ -984,6 +1004,7 @@ pub fn award(
                     "award_information",
                     &json!({ "name": name, "vendor": b.vendor, "title": t.title, "lot_no": lot.lot_no, "lot_title": lot.title,
                              "winner": winner.vendor, "rank": rank, "bidders": eval.ranking.len(), "reason": why,
+                             "own_score": own_score, "winner_score": winner_score, "lowest_price": t.spec()?.method == crate::domain::evaluation::Method::LowestPrice,
                              "last_day": last_day, "sent_at": now }),
                 )?;
                 informed += 1;

@@ -208,8 +208,9 @@ pub fn abnormally_low(spec: &EvaluationSpec, totals: &[(i64, Decimal)], estimate
     let below = |own: Decimal, reference: Decimal| -> Decimal { (reference - own) / reference * Decimal::ONE_HUNDRED };
     let mut flags = Vec::new();
     for (i, (bid, own)) in sorted.iter().enumerate() {
-        // The next-lowest bid above this one (the next in ascending order).
-        let next = sorted.get(i + 1).map(|(_, t)| *t).filter(|t| !t.is_zero());
+        // The next-lowest bid: the lowest total above this one, so that equal totals are
+        // judged alike.
+        let next = sorted[i + 1..].iter().map(|(_, t)| *t).find(|t| t > own);
         let by_next = next
             .map(|n| below(*own, n))
             .filter(|p| *p >= spec.abnormally_low_next_percent && !spec.abnormally_low_next_percent.is_zero());
@@ -408,6 +409,9 @@ mod tests {
         assert_eq!(f[0].bid_id, 2);
         assert_eq!(f[0].below_next_percent, Some(dec!(21.00)));
         assert_eq!(f[0].below_estimate_percent, Some(dec!(34.17)));
+        // Equal lowest totals get the same flag.
+        let f = abnormally_low(&s, &[(1, dec!(80)), (2, dec!(80)), (3, dec!(100))], None);
+        assert_eq!(f.iter().map(|x| x.bid_id).collect::<Vec<_>>(), vec![1, 2]);
         // Exactly 20 % counts ("at least").
         let f = abnormally_low(&s, &[(1, dec!(100)), (2, dec!(80))], None);
         assert_eq!(f[0].below_next_percent, Some(dec!(20.00)));

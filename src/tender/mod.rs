@@ -651,6 +651,41 @@ fn insert_structure(conn: &mut DbConn, id: i64, data: &TenderData) -> AppResult<
     Ok(())
 }
 
+/// What an officer sets on a draft, the same for creating and updating it.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = tenders, treat_none_as_null = true)]
+struct TenderChanges<'a> {
+    title: &'a str,
+    description: &'a str,
+    procedure: &'static str,
+    buffer_percent: String,
+    estimated_value: Amount,
+    threshold: Amount,
+    bid_deadline: NaiveDateTime,
+    urgency_reason: Option<&'a str>,
+    term_months: i32,
+    term_justification: Option<&'a str>,
+    evaluation: String,
+}
+
+impl<'a> TenderChanges<'a> {
+    fn of(data: &'a TenderData) -> AppResult<TenderChanges<'a>> {
+        Ok(TenderChanges {
+            title: &data.title,
+            description: &data.description,
+            procedure: procedure_code(data.procedure),
+            buffer_percent: data.buffer_percent.to_string(),
+            estimated_value: data.estimated_value,
+            threshold: data.threshold,
+            bid_deadline: data.bid_deadline,
+            urgency_reason: data.urgency_reason.as_deref(),
+            term_months: data.term_months,
+            term_justification: data.term_justification.as_deref(),
+            evaluation: evaluation_text(&data.evaluation)?,
+        })
+    }
+}
+
 fn evaluation_text(spec: &EvaluationSpec) -> AppResult<String> {
     serde_json::to_string(spec).map_err(|e| AppError::Internal(format!("evaluation: {e}")))
 }
@@ -672,17 +707,7 @@ pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &Te
         let id: i64 = diesel::insert_into(tenders::table)
             .values((
                 tenders::demand_call_id.eq(data.demand_call_id),
-                tenders::title.eq(&data.title),
-                tenders::description.eq(&data.description),
-                tenders::procedure.eq(procedure_code(data.procedure)),
-                tenders::buffer_percent.eq(data.buffer_percent.to_string()),
-                tenders::estimated_value.eq(data.estimated_value),
-                tenders::threshold.eq(data.threshold),
-                tenders::bid_deadline.eq(data.bid_deadline),
-                tenders::urgency_reason.eq(&data.urgency_reason),
-                tenders::term_months.eq(data.term_months),
-                tenders::term_justification.eq(&data.term_justification),
-                tenders::evaluation.eq(evaluation_text(&data.evaluation)?),
+                TenderChanges::of(data)?,
                 tenders::status.eq("draft"),
                 tenders::created_by.eq(user.id),
                 tenders::created_at.eq(state.clock.now_naive()),
@@ -717,19 +742,7 @@ pub fn update(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, 
             ));
         }
         diesel::update(tenders::table.find(id))
-            .set((
-                tenders::title.eq(&data.title),
-                tenders::description.eq(&data.description),
-                tenders::procedure.eq(procedure_code(data.procedure)),
-                tenders::buffer_percent.eq(data.buffer_percent.to_string()),
-                tenders::estimated_value.eq(data.estimated_value),
-                tenders::threshold.eq(data.threshold),
-                tenders::bid_deadline.eq(data.bid_deadline),
-                tenders::urgency_reason.eq(&data.urgency_reason),
-                tenders::term_months.eq(data.term_months),
-                tenders::term_justification.eq(&data.term_justification),
-                tenders::evaluation.eq(evaluation_text(&data.evaluation)?),
-            ))
+            .set(TenderChanges::of(data)?)
             .execute(c)?;
         diesel::delete(tender_positions::table.filter(tender_positions::tender_id.eq(id))).execute(c)?;
         diesel::delete(tender_lots::table.filter(tender_lots::tender_id.eq(id))).execute(c)?;
