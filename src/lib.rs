@@ -5,6 +5,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod award;
+pub mod calloff;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -145,6 +146,7 @@ impl App {
         let rocket = demand::routes::mount(rocket);
         let rocket = tender::routes::mount(rocket);
         let rocket = award::routes::mount(rocket);
+        let rocket = calloff::routes::mount(rocket);
         api::mount(rocket)
     }
 }

@@ -214,10 +214,7 @@ fn weighted_score_and_line_total_at_the_midpoint_round_half_away_from_zero() {
             &app,
             &w,
             "Rundung auf der Mitte",
-            &[
-                ("Notebook 14 Zoll", "110", "6", "4"),
-                ("Dockingstation", "45", "2", ""),
-            ],
+            &[("Notebook 14 Zoll", "110", "6", "4"), ("Dockingstation", "45", "2", "")],
             evaluation("weighted", "Servicekonzept; 3\nNachhaltigkeit; 1"),
             &[("anna", &["100", "40"]), ("bert", &["125.531", "12.3425"])],
         );
@@ -467,40 +464,45 @@ fn ufab_extended_band_picks_another_winner_than_the_simple_method() {
 
 // ----------------------------------------------------------------------------- 4. tie
 
+/// Pos. 1: 10 pieces (estimate 51 €), pos. 2: 3 + 1 = 4 pieces (estimate 28 €);
+/// estimate 510 + 112 = 622,00 €. Lowest price.
+///   anna: 10 × 50 + 4 × 25   = 500 + 100 = 600,00
+///   bert: 10 × 48 + 4 × 30   = 480 + 120 = 600,00
+///   cora: 10 × 52 + 4 × 32,5 = 520 + 130 = 650,00
+/// anna and bert share rank 1, cora is 3rd. § 60: anna 0 % below bert, bert 7,7 % below cora,
+/// 3,5 % below the estimate: nothing flagged.
+fn tie_tender(app: &TestApp, w: &World) -> Golden {
+    let g = golden(
+        app,
+        w,
+        "Gleichstand",
+        &[
+            ("Notebook 14 Zoll", "51", "6", "4"),
+            ("Monitor 24 Zoll", "28", "3", "1"),
+        ],
+        evaluation("lowest_price", ""),
+        &[
+            ("anna", &["50", "25"]),
+            ("bert", &["48", "30"]),
+            ("cora", &["52", "32.5"]),
+        ],
+    );
+    assert_eq!(
+        ranking(app, &g),
+        vec![
+            ("anna", dec!(600.00), 1, true),
+            ("bert", dec!(600.00), 1, true),
+            ("cora", dec!(650.00), 3, false),
+        ]
+    );
+    g
+}
+
 #[test]
 fn tie_at_rank_one_needs_the_drawing_of_lots_before_award() {
     each_backend(|b| {
         let (app, w) = setup(b);
-        // Pos. 1: 10 pieces (estimate 51 €), pos. 2: 3 + 1 = 4 pieces (estimate 28 €);
-        // estimate 510 + 112 = 622,00 €. Lowest price.
-        //   anna: 10 × 50 + 4 × 25   = 500 + 100 = 600,00
-        //   bert: 10 × 48 + 4 × 30   = 480 + 120 = 600,00
-        //   cora: 10 × 52 + 4 × 32,5 = 520 + 130 = 650,00
-        // anna and bert share rank 1, cora is 3rd. § 60: anna 0 % below bert, bert 7,7 % below
-        // cora, 3,5 % below the estimate: nothing flagged.
-        let g = golden(
-            &app,
-            &w,
-            "Gleichstand",
-            &[
-                ("Notebook 14 Zoll", "51", "6", "4"),
-                ("Monitor 24 Zoll", "28", "3", "1"),
-            ],
-            evaluation("lowest_price", ""),
-            &[
-                ("anna", &["50", "25"]),
-                ("bert", &["48", "30"]),
-                ("cora", &["52", "32.5"]),
-            ],
-        );
-        assert_eq!(
-            ranking(&app, &g),
-            vec![
-                ("anna", dec!(600.00), 1, true),
-                ("bert", dec!(600.00), 1, true),
-                ("cora", dec!(650.00), 3, false),
-            ]
-        );
+        let g = tie_tender(&app, &w);
         let e = lot(&app, &g);
         assert!(e.low_flags.is_empty(), "{:?}", e.low_flags);
         assert_eq!(e.proposed_bid_id, None);
@@ -527,7 +529,10 @@ fn tie_at_rank_one_needs_the_drawing_of_lots_before_award() {
             ],
         );
         assert_eq!(status, Status::UnprocessableEntity);
-        assert!(body.contains("Gezogen werden kann nur eines der gleichrangigen Angebote."), "{body}");
+        assert!(
+            body.contains("Gezogen werden kann nur eines der gleichrangigen Angebote."),
+            "{body}"
+        );
         let note = "Los gezogen durch Person officer2 im Beisein von Person officer";
         let (status, body) = post(
             &officer,
@@ -560,42 +565,75 @@ fn tie_at_rank_one_needs_the_drawing_of_lots_before_award() {
     });
 }
 
+/// Regression (found by this file, fixed in 357c67c): the tied bidder that was not drawn was told
+/// "Rang 1 von 3" and, as the reason, only that the winner's bid is the most economical; the
+/// drawing of lots that decided against it was not mentioned. § 134 GWB wants the reason its bid
+/// is not taken (DESIGN: "winner's name, own rank, reason").
+#[test]
+fn tie_loser_is_told_that_the_drawing_of_lots_decided() {
+    each_backend(|b| {
+        let (app, w) = setup(b);
+        let g = tie_tender(&app, &w);
+        let note = "Los gezogen durch Person officer2 im Beisein von Person officer";
+        award::decide_tie(
+            &mut app.conn(),
+            &app.state,
+            &current_user(&app, "officer"),
+            g.id,
+            g.lot,
+            g.bid("bert"),
+            note,
+        )
+        .unwrap();
+        award_to(&app, &g, "bert").unwrap();
+        let info = notice(&app, &g, "anna");
+        assert!(
+            info.contains("Angebot von Bert IT KG") && info.contains("Losentscheid") && info.contains(note),
+            "the § 134 information to the tied bidder not drawn should name the drawing of lots as the reason:\n{info}"
+        );
+    });
+}
+
 // ----------------------------------------------------------------------------- 5. § 60 VgV
 
-/// One position, 6 + 4 = 10 pieces, estimate 1 040 € → 10 400,00 €; lowest price, § 60 at
-/// 20 % below the next-lowest bid or the estimate.
-///   anna 10 × 800   =  8 000,00
+/// One position, 6 + 4 = 10 pieces, estimate 1 140 € → 11 400,00 €; lowest price. The tender
+/// publishes its own § 60 settings: flag at 15 % below the next-lowest bid or 25 % below the
+/// estimate (not the defaults of 20 %).
+///   anna 10 × 850   =  8 500,00
 ///   bert 10 × 1 000 = 10 000,00
 ///   cora 10 × 1 050 = 10 500,00
-/// anna: (10 000 − 8 000) / 10 000 = 20,00 % below bert — exactly the setting, "at least" → flagged;
-///       (10 400 − 8 000) / 10 400 = 23,0769… → 23,08 % below the estimate → flagged.
-/// bert: 500 / 10 500 = 4,76 % below cora, 400 / 10 400 = 3,85 % below the estimate → not flagged.
+/// anna: (10 000 − 8 500) / 10 000 = 15,00 % below bert — exactly the setting, "at least" → flagged;
+///       (11 400 − 8 500) / 11 400 = 25,4385… → 25,44 % below the estimate (≥ 25) → flagged.
+/// bert: 500 / 10 500 = 4,76 % below cora, 1 400 / 11 400 = 12,28 % below the estimate → not flagged.
 fn low_bid_tender(app: &TestApp, w: &World, title: &str) -> Golden {
+    let mut spec = evaluation("lowest_price", "");
+    spec.abnormally_low_next_percent = "15".into();
+    spec.abnormally_low_estimate_percent = "25".into();
     let g = golden(
         app,
         w,
         title,
-        &[("Notebook 14 Zoll", "1040", "6", "4")],
-        evaluation("lowest_price", ""),
-        &[("anna", &["800"]), ("bert", &["1000"]), ("cora", &["1050"])],
+        &[("Notebook 14 Zoll", "1140", "6", "4")],
+        spec,
+        &[("anna", &["850"]), ("bert", &["1000"]), ("cora", &["1050"])],
     );
     let e = lot(app, &g);
     assert_eq!(
         e.low_flags,
         vec![LowFlag {
             bid_id: g.bid("anna"),
-            below_next_percent: Some(dec!(20.00)),
-            below_estimate_percent: Some(dec!(23.08)),
+            below_next_percent: Some(dec!(15.00)),
+            below_estimate_percent: Some(dec!(25.44)),
         }]
     );
-    assert_eq!(e.estimate_total, Some(dec!(10400.00)));
+    assert_eq!(e.estimate_total, Some(dec!(11400.00)));
     let blocker =
         "Das Angebot von Anna Systeme GmbH ist ungewöhnlich niedrig (§ 60 VgV); bitte Aufklärung verlangen und entscheiden.";
     assert_eq!(e.blockers, vec![blocker.to_string()]);
     assert!(conflict(award_to(app, &g, "anna")).contains(blocker));
     let page = evaluation_page(app, &g);
     assert!(
-        page.contains("20,00 % unter dem nächsten Angebot; 23,08 % unter der Schätzung") && page.contains(blocker),
+        page.contains("15,00 % unter dem nächsten Angebot; 25,44 % unter der Schätzung") && page.contains(blocker),
         "{page}"
     );
     // No decision without asking the vendor first; only a flagged bid can be asked.
@@ -703,13 +741,10 @@ fn abnormally_low_bid_excluded_after_explanation_gives_way() {
         );
         assert_eq!(status, Status::SeeOther, "{body}");
         // Without anna: bert 10 000 (rank 1), cora 10 500 (rank 2); bert is 4,76 % below cora and
-        // 3,85 % below the estimate: nothing flagged, nothing blocks.
+        // 12,28 % below the estimate: nothing flagged, nothing blocks.
         assert_eq!(
             ranking(&app, &g),
-            vec![
-                ("bert", dec!(10000.00), 1, false),
-                ("cora", dec!(10500.00), 2, false),
-            ]
+            vec![("bert", dec!(10000.00), 1, false), ("cora", dec!(10500.00), 2, false)]
         );
         let e = lot(&app, &g);
         assert!(e.low_flags.is_empty() && e.blockers.is_empty(), "{e:?}");
@@ -721,13 +756,69 @@ fn abnormally_low_bid_excluded_after_explanation_gives_way() {
         let info = notice(&app, &g, "anna");
         assert!(
             info.contains("Angebot von Bert IT KG")
-                && info.contains(
-                    "Ihr Angebot wurde ausgeschlossen: Ungewöhnlich niedriger Preis nicht aufgeklärt (§ 60 VgV). Kalkulation nicht nachvollziehbar."
-                )
+                && info.contains("Ihr Angebot wurde ausgeschlossen")
+                && info.contains("Ungewöhnlich niedriger Preis nicht aufgeklärt (§ 60 VgV)")
+                && info.contains("Kalkulation nicht nachvollziehbar.")
                 && !info.contains("Rang"),
             "{info}"
         );
         assert!(notice(&app, &g, "cora").contains("Rang 2 von 2"));
+    });
+}
+
+/// Regression (found by this file, fixed in 357c67c): two equal lowest totals got different § 60
+/// flags.
+/// One position, 6 + 4 = 10 pieces, estimate 900 € → 9 000,00 €; lowest price, § 60 at 20 % / 20 %.
+///   anna 10 × 800   =  8 000,00
+///   bert 10 × 800   =  8 000,00
+///   cora 10 × 1 000 = 10 000,00
+/// Below the estimate: 1 000 / 9 000 = 11,1 % for both → not flagged that way.
+/// Below the next-lowest valid bid, by hand, under either reading of the rule: if it is the
+/// next-lowest *other* bid, that is the equal twin, 0,00 % → neither flagged; if it is the next
+/// *higher* total, that is cora's, (10 000 − 8 000) / 10 000 = 20,00 % → both flagged.
+///
+/// The same total must get the same flag (equal treatment, § 97 (2) GWB); the code compared
+/// anna with bert (0 %) but bert with cora (20 %) and flagged only bert.
+#[test]
+fn equal_lowest_totals_get_the_same_abnormally_low_flag() {
+    each_backend(|b| {
+        let (app, w) = setup(b);
+        let g = golden(
+            &app,
+            &w,
+            "Gleiche Preise und Paragraf 60",
+            &[("Notebook 14 Zoll", "900", "6", "4")],
+            evaluation("lowest_price", ""),
+            &[("anna", &["800"]), ("bert", &["800"]), ("cora", &["1000"])],
+        );
+        assert_eq!(
+            ranking(&app, &g),
+            vec![
+                ("anna", dec!(8000.00), 1, true),
+                ("bert", dec!(8000.00), 1, true),
+                ("cora", dec!(10000.00), 3, false),
+            ]
+        );
+        let e = lot(&app, &g);
+        let flags: Vec<(&str, Option<Decimal>, Option<Decimal>)> = e
+            .low_flags
+            .iter()
+            .map(|f| (g.key(f.bid_id), f.below_next_percent, f.below_estimate_percent))
+            .collect();
+        // The rule as settled: the next-lowest bid is the lowest total *above* one's own → both
+        // equal bids are 20,00 % below cora, "at least" 20 % → both flagged, none by the estimate.
+        assert_eq!(
+            flags,
+            vec![("anna", Some(dec!(20.00)), None), ("bert", Some(dec!(20.00)), None)],
+            "equal totals, equal § 60 flags"
+        );
+        let page = evaluation_page(&app, &g);
+        assert_eq!(
+            page.matches("<strong>Ungewöhnlich niedrig</strong>: 20,00 % unter dem nächsten Angebot")
+                .count(),
+            2,
+            "{page}"
+        );
     });
 }
 
@@ -804,9 +895,9 @@ fn excluded_winner_gives_way_and_price_points_follow_the_lowest_valid_bid() {
         let info = notice(&app, &g, "anna");
         assert!(
             info.contains("Angebot von Bert IT KG")
-                && info.contains(
-                    "Ihr Angebot wurde ausgeschlossen: A-Kriterium (Mindestanforderung) nicht erfüllt. Herstellergarantie nur 12 Monate."
-                )
+                && info.contains("Ihr Angebot wurde ausgeschlossen")
+                && info.contains("A-Kriterium (Mindestanforderung) nicht erfüllt")
+                && info.contains("Herstellergarantie nur 12 Monate.")
                 && !info.contains("Rang"),
             "{info}"
         );
@@ -821,7 +912,9 @@ fn excluded_winner_gives_way_and_price_points_follow_the_lowest_valid_bid() {
 // ----------------------------------------------------------------------------- 7. standstill
 
 fn at(rfc3339: &str) -> chrono::DateTime<Utc> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().with_timezone(&Utc)
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 #[test]

@@ -736,6 +736,9 @@ fn award_schemas() -> Vec<(&'static str, Value)> {
                     "max_value": { "type": "string", "description": "Höchstwert, EUR netto" },
                     "document_sha256": { "type": "string", "description": "SHA-256 des gespeicherten Vertragsdokuments" },
                     "created_at": { "type": "string" },
+                    "called_value": { "type": "string", "description": "Abgerufener Wert, EUR netto" },
+                    "alert_utilisation_at": { "type": ["string", "null"], "description": "Wann die 80-%-Warnung versandt wurde" },
+                    "alert_expiry_at": { "type": ["string", "null"], "description": "Wann die Warnung 90 Tage vor Laufzeitende versandt wurde" },
                     "positions": { "type": "array", "items": {
                         "type": "object",
                         "properties": {

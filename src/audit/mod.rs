@@ -59,6 +59,13 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("award.concluded", "Rahmenvereinbarung geschlossen"),
     ("lot.cancelled", "Los aufgehoben"),
     ("tender.cancelled", "Ausschreibung aufgehoben"),
+    ("calloff.placed", "Abruf bestellt"),
+    ("calloff.confirmed", "Abruf bestätigt"),
+    ("calloff.rejected", "Abruf abgelehnt"),
+    ("calloff.delivered", "Abruf geliefert"),
+    ("calloff.cancelled", "Abruf storniert"),
+    ("contract.alert_utilisation", "Warnung: 80 % ausgeschöpft"),
+    ("contract.alert_expiry", "Warnung: Laufzeitende in 90 Tagen"),
 ];
 
 /// German names of the object types.
@@ -70,6 +77,8 @@ pub const OBJECT_TYPES: &[(&str, &str)] = &[
     ("demand_position", "Position einer Bedarfsabfrage"),
     ("tender", "Ausschreibung"),
     ("bid", "Angebot"),
+    ("calloff", "Abruf"),
+    ("contract", "Rahmenvereinbarung"),
 ];
 
 fn label_of(table: &[(&str, &'static str)], code: &str) -> Option<&'static str> {

@@ -1197,7 +1197,7 @@ pub fn conclude(
                 "award_letter",
                 &json!({ "name": name, "vendor": vendor.0, "title": t.title, "lot_no": lot.lot_no, "lot_title": lot.title,
                          "number": number, "term_start": today, "term_end": term_end, "max_value": max_value, "sha256": sha,
-                         "url": format!("{}/vertraege/{}", state.config.base_url, contract_id) }),
+                         "url": format!("{}/vertraege/{}/dokument", state.config.base_url, contract_id) }),
             )?;
         }
         audit::record(
@@ -1422,6 +1422,9 @@ pub struct ContractRow {
     pub document: String,
     pub document_sha256: String,
     pub created_at: NaiveDateTime,
+    pub called_value: Amount,
+    pub alert_utilisation_at: Option<NaiveDateTime>,
+    pub alert_expiry_at: Option<NaiveDateTime>,
 }
 
 /// A contract for those who may see it: the cooperative, the vendor, entitled members' buyers.

@@ -343,7 +343,7 @@ async fn record(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResul
     Ok((ContentType::HTML, text))
 }
 
-#[get("/vertraege/<id>")]
+#[get("/vertraege/<id>/dokument")]
 async fn contract(id: i64, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
     let c = db.run(move |c| super::contract(c, &user, id)).await?;
     Ok((ContentType::HTML, c.document))

@@ -369,6 +369,9 @@ diesel::table! {
         document -> Text,
         document_sha256 -> Text,
         created_at -> Timestamp,
+        called_value -> BigInt,
+        alert_utilisation_at -> Nullable<Timestamp>,
+        alert_expiry_at -> Nullable<Timestamp>,
     }
 }
 
@@ -378,6 +381,7 @@ diesel::table! {
         position_id -> BigInt,
         unit_price -> BigInt,
         max_quantity -> BigInt,
+        called_quantity -> BigInt,
     }
 }
 
@@ -385,10 +389,50 @@ diesel::table! {
     contract_members (contract_id, member_id) {
         contract_id -> BigInt,
         member_id -> BigInt,
+        quota_value -> Nullable<BigInt>,
+        called_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    calloffs (id) {
+        id -> BigInt,
+        number -> Text,
+        contract_id -> BigInt,
+        member_id -> BigInt,
+        ordered_by -> BigInt,
+        status -> Text,
+        delivery_address -> Text,
+        cost_centre -> Text,
+        leitweg_id -> Nullable<Text>,
+        note -> Text,
+        total -> BigInt,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        rejected_at -> Nullable<Timestamp>,
+        reject_reason -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        document -> Text,
+        document_sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    calloff_lines (calloff_id, position_id) {
+        calloff_id -> BigInt,
+        position_id -> BigInt,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        line_total -> BigInt,
     }
 }
 
 diesel::joinable!(tender_lots -> tenders (tender_id));
+diesel::joinable!(calloffs -> contracts (contract_id));
+diesel::joinable!(calloffs -> organisations (member_id));
+diesel::joinable!(calloff_lines -> calloffs (calloff_id));
+diesel::joinable!(calloff_lines -> tender_positions (position_id));
 diesel::joinable!(tender_positions -> tender_lots (lot_id));
 diesel::joinable!(tender_members -> organisations (member_id));
 diesel::joinable!(bids -> organisations (vendor_id));
@@ -441,4 +485,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     contracts,
     contract_positions,
     contract_members,
+    calloffs,
+    calloff_lines,
 );

@@ -2,6 +2,7 @@
 //! Routes and services call into these; everything here is tested with many small cases.
 
 pub mod bid;
+pub mod calloff;
 pub mod cpv;
 pub mod demand;
 pub mod evaluation;

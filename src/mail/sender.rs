@@ -164,6 +164,12 @@ pub async fn run(state: AppState, db: Db, transport: Transport) {
             if let Err(e) = db.run(move |c| prune_login_failures(c, now)).await {
                 log::error!("housekeeping: {}", e.user_detail());
             }
+            // Contracts entering their last 90 days: each alerted once (marked in the database,
+            // so several instances do not repeat it).
+            let st = state.clone();
+            if let Err(e) = db.run(move |c| crate::calloff::expiry_alerts(c, &st)).await {
+                log::error!("expiry alerts: {}", e.user_detail());
+            }
         }
         if let Err(e) = process_once(&state, &db, &transport).await {
             log::error!("mail sender: {}", e.user_detail());

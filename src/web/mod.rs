@@ -64,6 +64,7 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/", "Start"),
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
+            ("/vertraege", "Verträge"),
             ("/verwaltung/mitglieder", "Mitglieder"),
             ("/verwaltung/lieferanten", "Lieferanten"),
             ("/verwaltung/benutzer", "Benutzer"),
@@ -75,20 +76,27 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/", "Start"),
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
+            ("/vertraege", "Verträge"),
             ("/katalog", "Katalog"),
         ],
         Some(Role::Board) => vec![
             ("/", "Start"),
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
+            ("/vertraege", "Verträge"),
             ("/protokoll", "Protokoll"),
         ],
         Some(Role::Buyer) => vec![
             ("/", "Start"),
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
+            ("/vertraege", "Verträge und Abrufe"),
         ],
-        Some(Role::Vendor) => vec![("/", "Start"), ("/ausschreibungen", "Ausschreibungen")],
+        Some(Role::Vendor) => vec![
+            ("/", "Start"),
+            ("/ausschreibungen", "Ausschreibungen"),
+            ("/vertraege", "Verträge und Abrufe"),
+        ],
     };
     items
         .into_iter()

@@ -1,0 +1,820 @@
+//! Call-offs against framework contracts (lifecycle steps 7 and 8): the contract register with
+//! remaining volume, orders that never exceed a maximum even under concurrency, the order life
+//! (confirm, reject, deliver, cancel), member quotas and the 80 % / 90-day alerts.
+
+pub mod routes;
+
+use crate::audit::{self, Event};
+use crate::auth::CurrentUser;
+use crate::award::ContractRow;
+use crate::db::schema::{
+    calloff_lines, calloffs, contract_members, contract_positions, contracts, organisations, tender_positions, users,
+};
+use crate::db::{write_tx, DbConn};
+use crate::domain::calloff::{self as rules, PositionLimit};
+use crate::domain::identifiers;
+use crate::domain::money::{Amount, Price, Quantity};
+use crate::domain::numbers;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::{mail, AppState};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// A contract position with what is left of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterPosition {
+    pub position_id: i64,
+    pub position_no: i32,
+    pub description: String,
+    pub unit: String,
+    pub unit_price: Price,
+    pub max_quantity: Quantity,
+    pub called_quantity: Quantity,
+    pub remaining: Quantity,
+}
+
+/// A contract as the register shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterEntry {
+    #[serde(flatten)]
+    pub contract: ContractRow,
+    pub vendor: String,
+    pub lot_title: String,
+    pub remaining_value: Amount,
+    pub utilisation_percent: rust_decimal::Decimal,
+    pub active: bool,
+    pub exhausted: bool,
+}
+
+fn today(state: &AppState) -> NaiveDate {
+    state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+}
+
+fn entry(conn: &mut DbConn, state: &AppState, c: ContractRow) -> AppResult<RegisterEntry> {
+    let vendor: String = organisations::table
+        .find(c.vendor_id)
+        .select(organisations::name)
+        .first(conn)?;
+    let lot_title: String = crate::db::schema::tender_lots::table
+        .find(c.lot_id)
+        .select(crate::db::schema::tender_lots::title)
+        .first(conn)?;
+    let remaining_value = Amount::from_minor(c.max_value.minor() - c.called_value.minor()).unwrap_or(Amount::ZERO);
+    let today = today(state);
+    Ok(RegisterEntry {
+        utilisation_percent: rules::utilisation_percent(c.called_value, c.max_value),
+        active: rules::is_active(today, c.term_start, c.term_end),
+        exhausted: remaining_value.minor() == 0,
+        remaining_value,
+        vendor,
+        lot_title,
+        contract: c,
+    })
+}
+
+/// The contracts `user` may see: all for the cooperative, its own for a vendor, the entitled
+/// ones for a buyer's member.
+pub fn register(conn: &mut DbConn, state: &AppState, user: &CurrentUser) -> AppResult<Vec<RegisterEntry>> {
+    let all = contracts::table
+        .order(contracts::id.desc())
+        .select(ContractRow::as_select());
+    let rows: Vec<ContractRow> = match user.role {
+        Role::Officer | Role::Admin | Role::Board => all.load(conn)?,
+        Role::Vendor => all.filter(contracts::vendor_id.eq(user.organisation_id)).load(conn)?,
+        Role::Buyer => {
+            let mine = contract_members::table
+                .filter(contract_members::member_id.eq(user.organisation_id))
+                .select(contract_members::contract_id);
+            all.filter(contracts::id.eq_any(mine)).load(conn)?
+        }
+    };
+    rows.into_iter().map(|c| entry(conn, state, c)).collect()
+}
+
+/// One contract with its positions and what is left, for those who may see it.
+pub fn detail(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<(RegisterEntry, Vec<RegisterPosition>)> {
+    let c = crate::award::contract(conn, user, id)?;
+    let positions = positions(conn, id)?;
+    Ok((entry(conn, state, c)?, positions))
+}
+
+pub fn positions(conn: &mut DbConn, contract_id: i64) -> AppResult<Vec<RegisterPosition>> {
+    let rows: Vec<(i64, i32, String, String, Price, Quantity, Quantity)> = contract_positions::table
+        .inner_join(tender_positions::table)
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .order(tender_positions::position_no.asc())
+        .select((
+            contract_positions::position_id,
+            tender_positions::position_no,
+            tender_positions::description,
+            tender_positions::unit,
+            contract_positions::unit_price,
+            contract_positions::max_quantity,
+            contract_positions::called_quantity,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(position_id, position_no, description, unit, unit_price, max, called)| {
+                let limit = PositionLimit {
+                    position_id,
+                    position_no,
+                    unit_price,
+                    max_quantity: max,
+                    called_quantity: called,
+                };
+                RegisterPosition {
+                    remaining: limit.remaining(),
+                    position_id,
+                    position_no,
+                    description,
+                    unit,
+                    unit_price,
+                    max_quantity: max,
+                    called_quantity: called,
+                }
+            },
+        )
+        .collect())
+}
+
+/// A call-off as entered, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct CalloffInput {
+    /// Position id → quantity as typed (German or plain notation); empty means none.
+    pub quantities: Vec<(i64, String)>,
+    pub delivery_address: String,
+    pub cost_centre: String,
+    pub leitweg_id: String,
+    pub note: String,
+}
+
+/// What `place` accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Placed {
+    pub id: i64,
+    pub number: String,
+    pub total: Amount,
+}
+
+fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
+    errors.entry(field.to_string()).or_default().push(message.into());
+}
+
+struct Valid {
+    lines: Vec<(i64, Quantity)>,
+    delivery_address: String,
+    cost_centre: String,
+    leitweg_id: Option<String>,
+    note: String,
+}
+
+fn validate(input: &CalloffInput, positions: &[RegisterPosition]) -> AppResult<Valid> {
+    let mut errors = FieldErrors::new();
+    let mut lines = Vec::new();
+    for (position_id, text) in &input.quantities {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let no = positions
+            .iter()
+            .find(|p| p.position_id == *position_id)
+            .map(|p| p.position_no)
+            .unwrap_or(0);
+        match numbers::parse_form(text).map_err(|e| e.to_string()).and_then(|d| {
+            Quantity::from_decimal(d)
+                .and_then(Quantity::positive)
+                .map_err(|e| format!("„{}“ {e}", text.trim()))
+        }) {
+            Ok(q) => lines.push((*position_id, q)),
+            Err(e) => push(
+                &mut errors,
+                &format!("q_{position_id}"),
+                format!("Pos. {no}: Die Menge {e}."),
+            ),
+        }
+    }
+    let delivery_address = input.delivery_address.trim().to_string();
+    if !(5..=500).contains(&delivery_address.chars().count()) {
+        push(
+            &mut errors,
+            "delivery_address",
+            "Bitte geben Sie die Lieferanschrift an (5 bis 500 Zeichen).",
+        );
+    }
+    let cost_centre = input.cost_centre.trim().to_string();
+    if !(1..=50).contains(&cost_centre.chars().count()) {
+        push(
+            &mut errors,
+            "cost_centre",
+            "Bitte geben Sie die Kostenstelle an (bis 50 Zeichen).",
+        );
+    }
+    let leitweg_id = match input.leitweg_id.trim() {
+        "" => None,
+        l => match identifiers::leitweg_id(l) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                push(&mut errors, "leitweg_id", e);
+                None
+            }
+        },
+    };
+    let note = input.note.trim().to_string();
+    if note.chars().count() > 1000 {
+        push(
+            &mut errors,
+            "note",
+            "Die Bemerkung darf höchstens 1000 Zeichen lang sein.",
+        );
+    }
+    if errors.is_empty() && lines.is_empty() {
+        push(
+            &mut errors,
+            "lines",
+            "Bitte geben Sie für mindestens eine Position eine Menge an.",
+        );
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    Ok(Valid {
+        lines,
+        delivery_address,
+        cost_centre,
+        leitweg_id,
+        note,
+    })
+}
+
+fn stream(contract_id: i64) -> String {
+    format!("contract:{contract_id}")
+}
+
+fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, String)>> {
+    Ok(users::table
+        .filter(users::organisation_id.eq(vendor_id))
+        .filter(users::active.eq(true))
+        .filter(users::role.eq(Role::Vendor.code()))
+        .select((users::email, users::name))
+        .load(conn)?)
+}
+
+/// Places a call-off. The limits are checked once for a message that says what is left, and
+/// enforced by guarded updates of the running totals in the same transaction, so that parallel
+/// call-offs (other threads, other instances) can never take more than the maximum together.
+pub fn place(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    contract_id: i64,
+    input: &CalloffInput,
+) -> AppResult<Placed> {
+    user.require(&[Role::Buyer])?;
+    write_tx(conn, |c| {
+        let contract: ContractRow = contracts::table
+            .find(contract_id)
+            .select(ContractRow::as_select())
+            .first(c)?;
+        let member: Option<(Option<Amount>, Amount)> = contract_members::table
+            .filter(contract_members::contract_id.eq(contract_id))
+            .filter(contract_members::member_id.eq(user.organisation_id))
+            .select((contract_members::quota_value, contract_members::called_value))
+            .first(c)
+            .optional()?;
+        let Some((quota, member_called)) = member else {
+            return Err(AppError::NotFound);
+        };
+        let today = today(state);
+        if !rules::is_active(today, contract.term_start, contract.term_end) {
+            return Err(AppError::Conflict(format!(
+                "Die Rahmenvereinbarung {} gilt vom {} bis {}; heute sind keine Abrufe möglich.",
+                contract.number,
+                contract.term_start.format("%d.%m.%Y"),
+                contract.term_end.format("%d.%m.%Y")
+            )));
+        }
+        let positions = positions(c, contract_id)?;
+        let valid = validate(input, &positions)?;
+        let limits: Vec<PositionLimit> = positions
+            .iter()
+            .map(|p| PositionLimit {
+                position_id: p.position_id,
+                position_no: p.position_no,
+                unit_price: p.unit_price,
+                max_quantity: p.max_quantity,
+                called_quantity: p.called_quantity,
+            })
+            .collect();
+        let value_left =
+            Amount::from_minor(contract.max_value.minor() - contract.called_value.minor()).unwrap_or(Amount::ZERO);
+        let quota_left = quota.map(|q| Amount::from_minor(q.minor() - member_called.minor()).unwrap_or(Amount::ZERO));
+        let unit = |id: i64| {
+            positions
+                .iter()
+                .find(|p| p.position_id == id)
+                .map(|p| p.unit.clone())
+                .unwrap_or_default()
+        };
+        let (mut lines, total) =
+            rules::check(&limits, &valid.lines, value_left, quota_left, unit).map_err(|problems| {
+                AppError::Validation {
+                    message: "Der Abruf wurde nicht angenommen; nichts wurde bestellt.".into(),
+                    fields: FieldErrors::from([("lines".to_string(), problems)]),
+                }
+            })?;
+        // Fixed order of row locks: two call-offs never wait on each other in a circle.
+        lines.sort_unstable_by_key(|l| l.position_id);
+        let race = || {
+            AppError::Conflict(
+                "Ein anderer Abruf war schneller; die Restmenge reicht nicht mehr. Bitte prüfen Sie die verbleibenden Mengen."
+                    .into(),
+            )
+        };
+        for l in &lines {
+            let n = diesel::update(
+                contract_positions::table
+                    .filter(contract_positions::contract_id.eq(contract_id))
+                    .filter(contract_positions::position_id.eq(l.position_id))
+                    .filter(
+                        (contract_positions::called_quantity + l.quantity.minor()).le(contract_positions::max_quantity),
+                    ),
+            )
+            .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + l.quantity.minor()))
+            .execute(c)?;
+            if n != 1 {
+                return Err(race());
+            }
+        }
+        let n = diesel::update(
+            contracts::table
+                .filter(contracts::id.eq(contract_id))
+                .filter((contracts::called_value + total.minor()).le(contracts::max_value)),
+        )
+        .set(contracts::called_value.eq(contracts::called_value + total.minor()))
+        .execute(c)?;
+        if n != 1 {
+            return Err(race());
+        }
+        let member_row = contract_members::table
+            .filter(contract_members::contract_id.eq(contract_id))
+            .filter(contract_members::member_id.eq(user.organisation_id));
+        let n = match quota {
+            Some(_) => diesel::update(member_row.filter(
+                (contract_members::called_value + total.minor()).le(contract_members::quota_value.assume_not_null()),
+            ))
+            .set(contract_members::called_value.eq(contract_members::called_value + total.minor()))
+            .execute(c)?,
+            None => diesel::update(member_row)
+                .set(contract_members::called_value.eq(contract_members::called_value + total.minor()))
+                .execute(c)?,
+        };
+        if n != 1 {
+            return Err(race());
+        }
+        let now = state.clock.now_naive();
+        let id: i64 = diesel::insert_into(calloffs::table)
+            .values((
+                calloffs::number.eq(format!("pending-{}-{}", contract_id, crate::auth::random_token())),
+                calloffs::contract_id.eq(contract_id),
+                calloffs::member_id.eq(user.organisation_id),
+                calloffs::ordered_by.eq(user.id),
+                calloffs::status.eq("placed"),
+                calloffs::delivery_address.eq(&valid.delivery_address),
+                calloffs::cost_centre.eq(&valid.cost_centre),
+                calloffs::leitweg_id.eq(&valid.leitweg_id),
+                calloffs::note.eq(&valid.note),
+                calloffs::total.eq(total),
+                calloffs::created_at.eq(now),
+                calloffs::document.eq(""),
+                calloffs::document_sha256.eq(""),
+            ))
+            .returning(calloffs::id)
+            .get_result(c)?;
+        let number = format!("AB-{}-{id:06}", chrono::Datelike::year(&today));
+        let vendor: (String, String, String, String) = organisations::table
+            .find(contract.vendor_id)
+            .select((
+                organisations::name,
+                organisations::street,
+                organisations::postal_code,
+                organisations::city,
+            ))
+            .first(c)?;
+        let doc_lines: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| {
+                let p = positions.iter().find(|p| p.position_id == l.position_id);
+                json!({
+                    "position_no": p.map(|p| p.position_no), "description": p.map(|p| &p.description),
+                    "unit": p.map(|p| &p.unit), "quantity": l.quantity, "unit_price": l.unit_price, "line_total": l.line_total,
+                })
+            })
+            .collect();
+        let document = state.documents.render(
+            "calloff_order",
+            &json!({
+                "number": number, "contract": contract, "member": user.organisation_name, "ordered_by": user.name,
+                "vendor": { "name": vendor.0, "street": vendor.1, "postal_code": vendor.2, "city": vendor.3 },
+                "delivery_address": valid.delivery_address, "cost_centre": valid.cost_centre,
+                "leitweg_id": valid.leitweg_id, "note": valid.note, "lines": doc_lines, "total": total, "created_at": now,
+            }),
+        )?;
+        let sha = hex::encode(Sha256::digest(document.as_bytes()));
+        diesel::update(calloffs::table.find(id))
+            .set((
+                calloffs::number.eq(&number),
+                calloffs::document.eq(&document),
+                calloffs::document_sha256.eq(&sha),
+            ))
+            .execute(c)?;
+        for l in &lines {
+            diesel::insert_into(calloff_lines::table)
+                .values((
+                    calloff_lines::calloff_id.eq(id),
+                    calloff_lines::position_id.eq(l.position_id),
+                    calloff_lines::quantity.eq(l.quantity),
+                    calloff_lines::unit_price.eq(l.unit_price),
+                    calloff_lines::line_total.eq(l.line_total),
+                ))
+                .execute(c)?;
+        }
+        audit::record(
+            c,
+            &state.clock,
+            &user.actor(),
+            Event::new(
+                "calloff.placed",
+                "calloff",
+                id,
+                json!({ "number": number, "contract_id": contract_id, "member_id": user.organisation_id, "total": total, "lines": lines.len(), "document_sha256": sha }),
+            )
+            .in_stream(stream(contract_id)),
+        )?;
+        for (email, name) in vendor_users(c, contract.vendor_id)? {
+            mail::enqueue(
+                c,
+                state,
+                &email,
+                "calloff_placed",
+                &json!({ "name": name, "number": number, "contract": contract.number, "member": user.organisation_name,
+                         "total": total, "sha256": sha, "url": format!("{}/abrufe/{}", state.config.base_url, id) }),
+            )?;
+        }
+        utilisation_alert(c, state, contract_id)?;
+        Ok(Placed { id, number, total })
+    })
+}
+
+/// Sends the 80 % alert once: the guarded update marks it, only the call-off that crosses the
+/// threshold (on any instance) sends the mails.
+fn utilisation_alert(conn: &mut DbConn, state: &AppState, contract_id: i64) -> AppResult<()> {
+    let (number, called, max): (String, Amount, Amount) = contracts::table
+        .find(contract_id)
+        .select((contracts::number, contracts::called_value, contracts::max_value))
+        .first(conn)?;
+    if !rules::utilisation_alert_due(called, max) {
+        return Ok(());
+    }
+    let now = state.clock.now_naive();
+    let marked = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(contract_id))
+            .filter(contracts::alert_utilisation_at.is_null()),
+    )
+    .set(contracts::alert_utilisation_at.eq(Some(now)))
+    .execute(conn)?;
+    if marked == 1 {
+        let percent = rules::utilisation_percent(called, max);
+        alert_mails(
+            conn,
+            state,
+            contract_id,
+            &number,
+            "contract_alert_utilisation",
+            json!({ "percent": percent }),
+        )?;
+        audit::record(
+            conn,
+            &state.clock,
+            &crate::audit::Actor::system("Abrufüberwachung"),
+            Event::new(
+                "contract.alert_utilisation",
+                "contract",
+                contract_id,
+                json!({ "percent": percent }),
+            )
+            .in_stream(stream(contract_id)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Officers and the buyers of entitled members.
+fn alert_mails(
+    conn: &mut DbConn,
+    state: &AppState,
+    contract_id: i64,
+    number: &str,
+    template: &str,
+    extra: serde_json::Value,
+) -> AppResult<usize> {
+    let members = contract_members::table
+        .filter(contract_members::contract_id.eq(contract_id))
+        .select(contract_members::member_id);
+    let recipients: Vec<(String, String)> = users::table
+        .filter(users::active.eq(true))
+        .filter(
+            users::role.eq(Role::Officer.code()).or(users::role
+                .eq(Role::Buyer.code())
+                .and(users::organisation_id.eq_any(members))),
+        )
+        .select((users::email, users::name))
+        .load(conn)?;
+    for (email, name) in &recipients {
+        let mut ctx = extra.clone();
+        ctx["name"] = json!(name);
+        ctx["number"] = json!(number);
+        ctx["url"] = json!(format!("{}/vertraege/{}", state.config.base_url, contract_id));
+        mail::enqueue(conn, state, email, template, &ctx)?;
+    }
+    Ok(recipients.len())
+}
+
+/// Sends the 90-day expiry alert once per contract; run by the background task.
+pub fn expiry_alerts(conn: &mut DbConn, state: &AppState) -> AppResult<usize> {
+    let today = today(state);
+    let due: Vec<(i64, String, NaiveDate)> = contracts::table
+        .filter(contracts::alert_expiry_at.is_null())
+        .filter(contracts::term_end.ge(today))
+        .select((contracts::id, contracts::number, contracts::term_end))
+        .load(conn)?;
+    let mut sent = 0;
+    for (id, number, end) in due
+        .into_iter()
+        .filter(|(_, _, end)| rules::expiry_alert_due(today, *end))
+    {
+        sent += write_tx(conn, |c| {
+            let marked = diesel::update(
+                contracts::table
+                    .filter(contracts::id.eq(id))
+                    .filter(contracts::alert_expiry_at.is_null()),
+            )
+            .set(contracts::alert_expiry_at.eq(Some(state.clock.now_naive())))
+            .execute(c)?;
+            if marked != 1 {
+                return Ok(0);
+            }
+            audit::record(
+                c,
+                &state.clock,
+                &crate::audit::Actor::system("Abrufüberwachung"),
+                Event::new("contract.alert_expiry", "contract", id, json!({ "term_end": end })).in_stream(stream(id)),
+            )?;
+            alert_mails(
+                c,
+                state,
+                id,
+                &number,
+                "contract_alert_expiry",
+                json!({ "term_end": end }),
+            )
+        })?;
+    }
+    Ok(sent)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = calloffs)]
+pub struct Calloff {
+    pub id: i64,
+    pub number: String,
+    pub contract_id: i64,
+    pub member_id: i64,
+    pub ordered_by: i64,
+    pub status: String,
+    pub delivery_address: String,
+    pub cost_centre: String,
+    pub leitweg_id: Option<String>,
+    pub note: String,
+    pub total: Amount,
+    pub created_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub rejected_at: Option<NaiveDateTime>,
+    pub reject_reason: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    #[serde(skip)]
+    pub document: String,
+    pub document_sha256: String,
+}
+
+impl Calloff {
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "placed" => "bestellt, Bestätigung ausstehend",
+            "confirmed" => "vom Lieferanten bestätigt",
+            "rejected" => "vom Lieferanten abgelehnt",
+            "delivered" => "geliefert",
+            _ => "storniert",
+        }
+    }
+}
+
+/// A call-off for those who may see it: the ordering member's buyers, the contract's vendor,
+/// the cooperative. Others get "not found".
+pub fn find(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<(Calloff, i64)> {
+    let c: Calloff = calloffs::table.find(id).select(Calloff::as_select()).first(conn)?;
+    let vendor_id: i64 = contracts::table
+        .find(c.contract_id)
+        .select(contracts::vendor_id)
+        .first(conn)?;
+    let allowed = match user.role {
+        Role::Officer | Role::Admin | Role::Board => true,
+        Role::Buyer => c.member_id == user.organisation_id,
+        Role::Vendor => vendor_id == user.organisation_id,
+    };
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
+    Ok((c, vendor_id))
+}
+
+/// Call-offs `user` may see, newest first, optionally of one contract.
+pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<i64>) -> AppResult<Vec<Calloff>> {
+    let mut q = calloffs::table
+        .order(calloffs::id.desc())
+        .select(Calloff::as_select())
+        .into_boxed();
+    if let Some(cid) = contract_id {
+        q = q.filter(calloffs::contract_id.eq(cid));
+    }
+    match user.role {
+        Role::Officer | Role::Admin | Role::Board => {}
+        Role::Buyer => q = q.filter(calloffs::member_id.eq(user.organisation_id)),
+        Role::Vendor => {
+            let mine = contracts::table
+                .filter(contracts::vendor_id.eq(user.organisation_id))
+                .select(contracts::id);
+            q = q.filter(calloffs::contract_id.eq_any(mine));
+        }
+    }
+    Ok(q.limit(500).load(conn)?)
+}
+
+/// Gives back a call-off's volume (cancelled before confirmation, or rejected by the vendor).
+fn release(conn: &mut DbConn, c: &Calloff) -> AppResult<()> {
+    let lines: Vec<(i64, Quantity)> = calloff_lines::table
+        .filter(calloff_lines::calloff_id.eq(c.id))
+        .select((calloff_lines::position_id, calloff_lines::quantity))
+        .load(conn)?;
+    for (position_id, q) in lines {
+        diesel::update(
+            contract_positions::table
+                .filter(contract_positions::contract_id.eq(c.contract_id))
+                .filter(contract_positions::position_id.eq(position_id)),
+        )
+        .set(contract_positions::called_quantity.eq(contract_positions::called_quantity - q.minor()))
+        .execute(conn)?;
+    }
+    diesel::update(contracts::table.find(c.contract_id))
+        .set(contracts::called_value.eq(contracts::called_value - c.total.minor()))
+        .execute(conn)?;
+    diesel::update(
+        contract_members::table
+            .filter(contract_members::contract_id.eq(c.contract_id))
+            .filter(contract_members::member_id.eq(c.member_id)),
+    )
+    .set(contract_members::called_value.eq(contract_members::called_value - c.total.minor()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The next step of a call-off's life, by whom it may be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Vendor of the contract, while placed.
+    Confirm,
+    /// Vendor of the contract, while placed; frees the volume.
+    Reject,
+    /// Ordering member's buyer, once confirmed.
+    Deliver,
+    /// Ordering member's buyer, before confirmation; frees the volume.
+    Cancel,
+}
+
+pub fn advance(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    step: Step,
+    reason: &str,
+) -> AppResult<Calloff> {
+    write_tx(conn, |c| {
+        let (calloff, vendor_id) = find(c, user, id)?;
+        let (role_ok, from) = match step {
+            Step::Confirm | Step::Reject => (user.role == Role::Vendor && vendor_id == user.organisation_id, "placed"),
+            Step::Deliver => (
+                user.role == Role::Buyer && calloff.member_id == user.organisation_id,
+                "confirmed",
+            ),
+            Step::Cancel => (
+                user.role == Role::Buyer && calloff.member_id == user.organisation_id,
+                "placed",
+            ),
+        };
+        if !role_ok {
+            return Err(AppError::forbidden());
+        }
+        let now = state.clock.now_naive();
+        // Guarded on the status: two clicks, two instances — one step happens once.
+        let target = calloffs::table
+            .filter(calloffs::id.eq(id))
+            .filter(calloffs::status.eq(from));
+        let n = match step {
+            Step::Confirm => diesel::update(target)
+                .set((calloffs::status.eq("confirmed"), calloffs::confirmed_at.eq(Some(now))))
+                .execute(c)?,
+            Step::Reject => {
+                let reason = reason.trim();
+                if reason.chars().count() < 3 {
+                    return Err(AppError::field("reason", "Bitte begründen Sie die Ablehnung."));
+                }
+                diesel::update(target)
+                    .set((
+                        calloffs::status.eq("rejected"),
+                        calloffs::rejected_at.eq(Some(now)),
+                        calloffs::reject_reason.eq(Some(reason)),
+                    ))
+                    .execute(c)?
+            }
+            Step::Deliver => diesel::update(target)
+                .set((calloffs::status.eq("delivered"), calloffs::delivered_at.eq(Some(now))))
+                .execute(c)?,
+            Step::Cancel => diesel::update(target)
+                .set((calloffs::status.eq("cancelled"), calloffs::cancelled_at.eq(Some(now))))
+                .execute(c)?,
+        };
+        if n != 1 {
+            return Err(AppError::Conflict(format!(
+                "Der Abruf {} ist {}; dieser Schritt ist nicht (mehr) möglich.",
+                calloff.number,
+                calloff.status_label()
+            )));
+        }
+        if matches!(step, Step::Reject | Step::Cancel) {
+            release(c, &calloff)?;
+        }
+        let action = match step {
+            Step::Confirm => "calloff.confirmed",
+            Step::Reject => "calloff.rejected",
+            Step::Deliver => "calloff.delivered",
+            Step::Cancel => "calloff.cancelled",
+        };
+        audit::record(
+            c,
+            &state.clock,
+            &user.actor(),
+            Event::new(
+                action,
+                "calloff",
+                id,
+                json!({ "number": calloff.number, "reason": reason.trim() }),
+            )
+            .in_stream(stream(calloff.contract_id)),
+        )?;
+        // The other side hears of it.
+        let to: Vec<(String, String)> = match step {
+            Step::Confirm | Step::Reject => users::table
+                .filter(users::organisation_id.eq(calloff.member_id))
+                .filter(users::role.eq(Role::Buyer.code()))
+                .filter(users::active.eq(true))
+                .select((users::email, users::name))
+                .load(c)?,
+            Step::Deliver | Step::Cancel => vendor_users(c, vendor_id)?,
+        };
+        let updated: Calloff = calloffs::table.find(id).select(Calloff::as_select()).first(c)?;
+        for (email, name) in to {
+            mail::enqueue(
+                c,
+                state,
+                &email,
+                "calloff_status",
+                &json!({ "name": name, "number": updated.number, "status": updated.status_label(), "reason": reason.trim(),
+                         "url": format!("{}/abrufe/{}", state.config.base_url, id) }),
+            )?;
+        }
+        Ok(updated)
+    })
+}

@@ -1,0 +1,212 @@
+//! Call-off rules without storage (lifecycle step 8): a contract's remaining volume, what a
+//! call-off may take, utilisation, and when the 80 % and 90-day alerts are due.
+
+use super::money::{Amount, Price, Quantity};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Alert when this share of the maximum value is called off (DESIGN step 7).
+pub const ALERT_UTILISATION_PERCENT: i64 = 80;
+/// Alert this many days before the contract ends.
+pub const ALERT_EXPIRY_DAYS: i64 = 90;
+
+/// A contract position as a call-off sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionLimit {
+    pub position_id: i64,
+    pub position_no: i32,
+    pub unit_price: Price,
+    pub max_quantity: Quantity,
+    pub called_quantity: Quantity,
+}
+
+impl PositionLimit {
+    pub fn remaining(&self) -> Quantity {
+        Quantity::from_minor(self.max_quantity.minor() - self.called_quantity.minor()).unwrap_or(Quantity::ZERO)
+    }
+}
+
+/// A priced line of a call-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PricedLine {
+    pub position_id: i64,
+    pub quantity: Quantity,
+    pub unit_price: Price,
+    pub line_total: Amount,
+}
+
+/// Prices the requested lines and checks them against what is left: per position, the
+/// contract's maximum value and the member's quota. Every refusal reason at once, each saying
+/// what is left.
+pub fn check(
+    limits: &[PositionLimit],
+    lines: &[(i64, Quantity)],
+    value_left: Amount,
+    quota_left: Option<Amount>,
+    unit: impl Fn(i64) -> String,
+) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
+    let mut problems = Vec::new();
+    let mut priced = Vec::with_capacity(lines.len());
+    let mut total = Amount::ZERO;
+    for (position_id, quantity) in lines {
+        let Some(limit) = limits.iter().find(|l| l.position_id == *position_id) else {
+            problems.push("Eine Position gehört nicht zu dieser Rahmenvereinbarung.".to_string());
+            continue;
+        };
+        if quantity.minor() <= 0 {
+            problems.push(format!("Pos. {}: Die Menge muss größer als 0 sein.", limit.position_no));
+            continue;
+        }
+        if quantity.minor() > limit.remaining().minor() {
+            problems.push(format!(
+                "Pos. {}: Es sind nur noch {} {} abrufbar (Höchstmenge {}); angefragt {}.",
+                limit.position_no,
+                crate::web::format::quantity_de(limit.remaining().to_decimal()),
+                unit(limit.position_id),
+                crate::web::format::quantity_de(limit.max_quantity.to_decimal()),
+                crate::web::format::quantity_de(quantity.to_decimal()),
+            ));
+            continue;
+        }
+        match Amount::line_total(*quantity, limit.unit_price).and_then(|l| Ok((l, total.checked_add(l)?))) {
+            Ok((line_total, sum)) => {
+                total = sum;
+                priced.push(PricedLine {
+                    position_id: *position_id,
+                    quantity: *quantity,
+                    unit_price: limit.unit_price,
+                    line_total,
+                });
+            }
+            Err(e) => problems.push(format!("Pos. {}: Der Betrag {e}.", limit.position_no)),
+        }
+    }
+    if lines.is_empty() {
+        problems.push("Bitte geben Sie für mindestens eine Position eine Menge an.".to_string());
+    }
+    if problems.is_empty() && total.minor() > value_left.minor() {
+        problems.push(format!(
+            "Der Abruf ({}) überschreitet den verbleibenden Höchstwert der Rahmenvereinbarung ({}).",
+            crate::web::format::money_de(total.to_decimal()),
+            crate::web::format::money_de(value_left.to_decimal())
+        ));
+    }
+    if let Some(q) = quota_left.filter(|q| problems.is_empty() && total.minor() > q.minor()) {
+        problems.push(format!(
+            "Der Abruf ({}) überschreitet das verbleibende Kontingent Ihres Hauses ({}).",
+            crate::web::format::money_de(total.to_decimal()),
+            crate::web::format::money_de(q.to_decimal())
+        ));
+    }
+    if problems.is_empty() {
+        Ok((priced, total))
+    } else {
+        Err(problems)
+    }
+}
+
+/// Utilisation in percent, two places (display; alerts compare exactly).
+pub fn utilisation_percent(called: Amount, max: Amount) -> Decimal {
+    if max.minor() == 0 {
+        return Decimal::ONE_HUNDRED;
+    }
+    (Decimal::from(called.minor()) * Decimal::ONE_HUNDRED / Decimal::from(max.minor())).round_dp(2)
+}
+
+/// Whether called reaches the alert share of max, exactly: called × 100 ≥ max × 80.
+pub fn utilisation_alert_due(called: Amount, max: Amount) -> bool {
+    i128::from(called.minor()) * 100 >= i128::from(max.minor()) * i128::from(ALERT_UTILISATION_PERCENT)
+}
+
+/// Whether `today` is within the last 90 days of a term ending on `term_end`.
+pub fn expiry_alert_due(today: NaiveDate, term_end: NaiveDate) -> bool {
+    today <= term_end && (term_end - today).num_days() <= ALERT_EXPIRY_DAYS
+}
+
+/// A contract accepts call-offs on the days of its term.
+pub fn is_active(today: NaiveDate, term_start: NaiveDate, term_end: NaiveDate) -> bool {
+    term_start <= today && today <= term_end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn q(s: &str) -> Quantity {
+        Quantity::from_str(s).unwrap()
+    }
+    fn a(s: &str) -> Amount {
+        Amount::from_str(s).unwrap()
+    }
+
+    fn limits() -> Vec<PositionLimit> {
+        vec![
+            PositionLimit {
+                position_id: 1,
+                position_no: 1,
+                unit_price: Price::from_str("800").unwrap(),
+                max_quantity: q("18"),
+                called_quantity: q("10"),
+            },
+            PositionLimit {
+                position_id: 2,
+                position_no: 2,
+                unit_price: Price::from_str("0.3333").unwrap(),
+                max_quantity: q("1000"),
+                called_quantity: q("0"),
+            },
+        ]
+    }
+
+    fn unit(_: i64) -> String {
+        "Stück".into()
+    }
+
+    #[test]
+    fn prices_lines_and_sums_rounded_line_totals() {
+        let (lines, total) = check(&limits(), &[(1, q("2")), (2, q("3"))], a("100000"), None, unit).unwrap();
+        assert_eq!(lines[1].line_total, a("1.00"));
+        assert_eq!(total, a("1601.00"));
+    }
+
+    #[test]
+    fn exactly_the_rest_is_allowed_one_more_is_not() {
+        assert!(check(&limits(), &[(1, q("8"))], a("100000"), None, unit).is_ok());
+        let e = check(&limits(), &[(1, q("8.001"))], a("100000"), None, unit).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].contains("nur noch 8 Stück") && e[0].contains("Höchstmenge 18"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn value_and_quota_limits_say_what_is_left() {
+        let e = check(&limits(), &[(1, q("2"))], a("1599.99"), None, unit).unwrap_err();
+        assert!(e[0].contains("1.599,99 €"), "{e:?}");
+        let e = check(&limits(), &[(1, q("2"))], a("5000"), Some(a("800")), unit).unwrap_err();
+        assert!(e[0].contains("Kontingent") && e[0].contains("800,00 €"), "{e:?}");
+        assert!(check(&limits(), &[(1, q("1"))], a("5000"), Some(a("800")), unit).is_ok());
+    }
+
+    #[test]
+    fn unknown_positions_and_empty_orders_are_refused() {
+        assert!(check(&limits(), &[(9, q("1"))], a("1"), None, unit).is_err());
+        assert!(check(&limits(), &[], a("1"), None, unit).is_err());
+    }
+
+    #[test]
+    fn alerts() {
+        assert!(!utilisation_alert_due(a("79.99"), a("100")));
+        assert!(utilisation_alert_due(a("80"), a("100")));
+        assert_eq!(utilisation_percent(a("1"), a("3")), Decimal::from_str("33.33").unwrap());
+        let end = NaiveDate::from_ymd_opt(2027, 3, 31).unwrap();
+        assert!(!expiry_alert_due(end - chrono::Duration::days(91), end));
+        assert!(expiry_alert_due(end - chrono::Duration::days(90), end));
+        assert!(!expiry_alert_due(end + chrono::Duration::days(1), end));
+        assert!(is_active(end, end - chrono::Duration::days(10), end));
+        assert!(!is_active(end + chrono::Duration::days(1), end, end));
+    }
+}

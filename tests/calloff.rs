@@ -1,0 +1,336 @@
+//! Call-offs on both backends: the register, each refusal (not active, not entitled, over a
+//! maximum), cancel frees volume, the order life, the 80 % alert once, and 50 parallel call-offs
+//! racing for the last units of a position.
+
+mod common;
+
+use buendel::award::{self, BidOnLot};
+use buendel::calloff::{self, CalloffInput, Step};
+use buendel::db::schema::{contract_positions, contracts, outbox};
+use buendel::domain::money::{Amount, Quantity};
+use buendel::domain::roles::{OrgType, Role};
+use buendel::error::AppError;
+use buendel::orgs::{self, UserData};
+use chrono::Duration;
+use common::tender_flow::*;
+use common::*;
+use diesel::prelude::*;
+use rocket::http::Status;
+
+/// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
+fn contract(app: &TestApp, w: &World) -> (i64, i64) {
+    let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
+    let officer = current_user(app, "officer");
+    let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
+    let theirs = submitted_bid_id(app, tender_id, "Konkurrenz IT AG");
+    let mut c = app.conn();
+    for (bid, score) in [(ours, "8"), (theirs, "5")] {
+        award::score(
+            &mut c,
+            &app.state,
+            &officer,
+            tender_id,
+            bid,
+            &[(score.into(), "geprüft".into())],
+        )
+        .unwrap();
+    }
+    let target = BidOnLot {
+        tender_id,
+        lot_id: lots[0],
+        bid_id: ours,
+    };
+    let award_id = award::award(&mut c, &app.state, &officer, target, "bestes Angebot").unwrap();
+    app.state.clock.advance(Duration::days(20));
+    let contract_id = award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
+    let position: i64 = contract_positions::table
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .select(contract_positions::position_id)
+        .first(&mut *c)
+        .unwrap();
+    (contract_id, position)
+}
+
+fn order(position: i64, quantity: &str) -> CalloffInput {
+    CalloffInput {
+        quantities: vec![(position, quantity.to_string())],
+        delivery_address: "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
+        cost_centre: "4711".into(),
+        leitweg_id: String::new(),
+        note: String::new(),
+    }
+}
+
+fn called(app: &TestApp, contract_id: i64) -> (i64, i64) {
+    let q: i64 = contract_positions::table
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .select(contract_positions::called_quantity)
+        .first(&mut *app.conn())
+        .unwrap();
+    let v: Amount = contracts::table
+        .find(contract_id)
+        .select(contracts::called_value)
+        .first(&mut *app.conn())
+        .unwrap();
+    (q / 1000, v.minor() / 100)
+}
+
+#[test]
+fn call_offs_respect_every_limit_and_cancel_frees_volume() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (contract_id, position) = contract(&app, &w);
+        let buyer_a = current_user(&app, "buyer_a");
+        let buyer_b = current_user(&app, "buyer_b");
+        let mut c = app.conn();
+
+        let first = calloff::place(&mut c, &app.state, &buyer_a, contract_id, &order(position, "5")).unwrap();
+        assert_eq!(first.total.to_decimal().to_string(), "4000.00");
+        assert!(first.number.starts_with("AB-"));
+        assert_eq!(called(&app, contract_id), (5, 4000));
+
+        // More than is left: refused, saying what is left, nothing stored.
+        let e = calloff::place(&mut c, &app.state, &buyer_b, contract_id, &order(position, "14")).unwrap_err();
+        let msg = e.field_errors()["lines"].join(" ");
+        assert!(msg.contains("nur noch 13 Stück"), "{msg}");
+        assert_eq!(called(&app, contract_id), (5, 4000));
+
+        // A member not entitled (added after publication) does not even see the contract.
+        let now = app.state.clock.now_naive();
+        let late = orgs::insert_org(
+            &mut c,
+            now,
+            &org_input("Stadt Cedorf").validate(OrgType::Member).unwrap(),
+            None,
+        )
+        .unwrap();
+        let hash = buendel::auth::hash_password(PASSWORD).unwrap();
+        orgs::insert_user(
+            &mut c,
+            now,
+            &UserData {
+                email: "buyer_c@test.example".into(),
+                name: "Person buyer_c".into(),
+                role: Role::Buyer,
+                organisation_id: late,
+                password: None,
+            },
+            &hash,
+        )
+        .unwrap();
+        let buyer_c = current_user(&app, "buyer_c");
+        assert!(matches!(
+            calloff::place(&mut c, &app.state, &buyer_c, contract_id, &order(position, "1")),
+            Err(AppError::NotFound)
+        ));
+        // Vendors and officers do not call off.
+        for who in ["vendor", "officer"] {
+            assert!(matches!(
+                calloff::place(
+                    &mut c,
+                    &app.state,
+                    &current_user(&app, who),
+                    contract_id,
+                    &order(position, "1")
+                ),
+                Err(AppError::Forbidden(_))
+            ));
+        }
+        // Bad input: a German message per field, nothing stored.
+        let mut bad = order(position, "1,0001");
+        bad.cost_centre = String::new();
+        bad.leitweg_id = "nicht-gueltig".into();
+        let e = calloff::place(&mut c, &app.state, &buyer_b, contract_id, &bad).unwrap_err();
+        let fields = e.field_errors();
+        assert!(
+            fields.contains_key(&format!("q_{position}"))
+                && fields.contains_key("cost_centre")
+                && fields.contains_key("leitweg_id"),
+            "{fields:?}"
+        );
+
+        // Cancel before confirmation frees the volume; afterwards the vendor cannot confirm it.
+        calloff::advance(&mut c, &app.state, &buyer_a, first.id, Step::Cancel, "").unwrap();
+        assert_eq!(called(&app, contract_id), (0, 0));
+        let vendor = current_user(&app, "vendor");
+        assert!(matches!(
+            calloff::advance(&mut c, &app.state, &vendor, first.id, Step::Confirm, ""),
+            Err(AppError::Conflict(_))
+        ));
+
+        // Now 18 fit exactly; the life of an order: confirm, deliver.
+        let all = calloff::place(&mut c, &app.state, &buyer_b, contract_id, &order(position, "18")).unwrap();
+        assert_eq!(called(&app, contract_id), (18, 14400));
+        // Another member's buyer cannot touch it; the other vendor does not see it.
+        assert!(matches!(
+            calloff::advance(&mut c, &app.state, &buyer_a, all.id, Step::Cancel, ""),
+            Err(AppError::NotFound)
+        ));
+        calloff::advance(&mut c, &app.state, &vendor, all.id, Step::Confirm, "").unwrap();
+        assert!(matches!(
+            calloff::advance(&mut c, &app.state, &buyer_b, all.id, Step::Cancel, ""),
+            Err(AppError::Conflict(_))
+        ));
+        calloff::advance(&mut c, &app.state, &buyer_b, all.id, Step::Deliver, "").unwrap();
+        // Exhausted: the register says so, the next call-off is refused.
+        let e = calloff::place(&mut c, &app.state, &buyer_a, contract_id, &order(position, "1")).unwrap_err();
+        assert!(e.field_errors()["lines"][0].contains("nur noch 0 Stück"));
+        let register = calloff::register(&mut c, &app.state, &buyer_a).unwrap();
+        assert!(register[0].exhausted);
+
+        // After the term: not active.
+        let end: chrono::NaiveDate = contracts::table
+            .find(contract_id)
+            .select(contracts::term_end)
+            .first(&mut *c)
+            .unwrap();
+        app.state
+            .clock
+            .set((end + Duration::days(1)).and_hms_opt(12, 0, 0).unwrap().and_utc());
+        calloff::advance(&mut c, &app.state, &vendor, first.id, Step::Reject, "x").unwrap_err();
+        let e = calloff::place(&mut c, &app.state, &buyer_a, contract_id, &order(position, "1")).unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(ref m) if m.contains("keine Abrufe")),
+            "{e:?}"
+        );
+    });
+}
+
+#[test]
+fn the_80_percent_alert_fires_once_and_buyers_order_through_the_page() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (contract_id, position) = contract(&app, &w);
+        let alerts = |app: &TestApp| -> i64 {
+            outbox::table
+                .filter(outbox::subject.like("%ausgeschöpft"))
+                .count()
+                .get_result(&mut *app.conn())
+                .unwrap()
+        };
+        let browser_a = browser(&app, "buyer_a");
+        let page = browser_a
+            .get(format!("/vertraege/{contract_id}"))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(
+            page.contains("14.400,00 €") && page.contains("Verbindlich abrufen"),
+            "{page}"
+        );
+        let (status, location) = post(
+            &browser_a,
+            &format!("/vertraege/{contract_id}/abrufe"),
+            &[
+                (format!("q_{position}"), "14".into()),
+                (
+                    "delivery_address".into(),
+                    "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
+                ),
+                ("cost_centre".into(), "4711".into()),
+            ],
+        );
+        assert_eq!(status, Status::SeeOther, "{location}");
+        assert_eq!(alerts(&app), 0, "77,8 % is below 80 %");
+        let (status, body) = post(
+            &browser_a,
+            &format!("/vertraege/{contract_id}/abrufe"),
+            &[
+                (format!("q_{position}"), "5".into()),
+                (
+                    "delivery_address".into(),
+                    "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
+                ),
+                ("cost_centre".into(), "4711".into()),
+            ],
+        );
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert!(body.contains("nur noch 4 Stück"), "{body}");
+        let (status, _) = post(
+            &browser_a,
+            &format!("/vertraege/{contract_id}/abrufe"),
+            &[
+                (format!("q_{position}"), "1".into()),
+                (
+                    "delivery_address".into(),
+                    "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
+                ),
+                ("cost_centre".into(), "4711".into()),
+            ],
+        );
+        assert_eq!(status, Status::SeeOther);
+        // 15 of 18 (83,3 %): officers (2) and the buyers of both entitled members (2) are told.
+        assert_eq!(alerts(&app), 4);
+        let buyer_b = current_user(&app, "buyer_b");
+        calloff::place(
+            &mut app.conn(),
+            &app.state,
+            &buyer_b,
+            contract_id,
+            &order(position, "1"),
+        )
+        .unwrap();
+        assert_eq!(alerts(&app), 4, "only once");
+        // The vendor got each order; other vendors see neither contract nor order.
+        let orders: i64 = outbox::table
+            .filter(outbox::recipient.eq("vendor@test.example"))
+            .filter(outbox::subject.like("Neuer Abruf%"))
+            .count()
+            .get_result(&mut *app.conn())
+            .unwrap();
+        assert_eq!(orders, 3);
+        let rival = vendor2_browser(&app);
+        assert_eq!(
+            rival.get(format!("/vertraege/{contract_id}")).dispatch().status(),
+            Status::NotFound
+        );
+        assert_eq!(
+            rival.get(format!("/abrufe/{}", 1)).dispatch().status(),
+            Status::NotFound
+        );
+    });
+}
+
+#[test]
+fn fifty_parallel_call_offs_never_exceed_the_maximum() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (contract_id, position) = contract(&app, &w);
+        let buyers = [current_user(&app, "buyer_a"), current_user(&app, "buyer_b")];
+        // 50 requests of 1 unit race for the 18 units there are.
+        let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..50)
+                .map(|i| {
+                    let (app, buyer) = (&app, &buyers[i % 2]);
+                    s.spawn(move || {
+                        let mut c = app.conn();
+                        match calloff::place(&mut c, &app.state, buyer, contract_id, &order(position, "1")) {
+                            Ok(_) => Ok(()),
+                            Err(AppError::Validation { .. } | AppError::Conflict(_)) => Err("refused".into()),
+                            Err(e) => Err(format!("unexpected: {e:?}")),
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        let unexpected: Vec<&String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .filter(|e| *e != "refused")
+            .collect();
+        assert!(unexpected.is_empty(), "{unexpected:?}");
+        assert_eq!(ok, 18, "exactly the call-offs that fit");
+        assert_eq!(called(&app, contract_id), (18, 14400));
+        let max: Quantity = contract_positions::table
+            .filter(contract_positions::contract_id.eq(contract_id))
+            .select(contract_positions::max_quantity)
+            .first(&mut *app.conn())
+            .unwrap();
+        assert_eq!(max.minor(), 18_000);
+    });
+}
