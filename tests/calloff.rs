@@ -334,3 +334,105 @@ fn fifty_parallel_call_offs_never_exceed_the_maximum() {
         assert_eq!(max.minor(), 18_000);
     });
 }
+
+#[test]
+fn order_by_csv_export_per_member_and_quota() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (contract_id, position) = contract(&app, &w);
+        let browser_a = browser(&app, "buyer_a");
+        // The template names the position; a filled-in file orders, a bad one names each bad row.
+        let template = browser_a
+            .get(format!("/vertraege/{contract_id}/vorlage.csv"))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(
+            template.contains("Notebook 14 Zoll") && template.contains("Verbleibend"),
+            "{template}"
+        );
+        let path = format!("/vertraege/{contract_id}/abrufe.csv");
+        let address = [("delivery_address", "Rathaus, Marktplatz 1"), ("cost_centre", "4711")];
+        let (status, body) = multipart(
+            &browser_a,
+            &path,
+            &address,
+            Some(("abruf.csv", b"Pos.;Menge\n1;x\n9;1\n")),
+        );
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert!(body.contains("Zeile 2") && body.contains("Zeile 3"), "{body}");
+        assert_eq!(called(&app, contract_id), (0, 0));
+        let (status, location) = multipart(
+            &browser_a,
+            &path,
+            &address,
+            Some(("abruf.csv", "Pos.;Menge\n1;3\n".as_bytes())),
+        );
+        assert_eq!(status, Status::SeeOther, "{location}");
+        assert_eq!(called(&app, contract_id), (3, 2400));
+        let buyer_b = current_user(&app, "buyer_b");
+        calloff::place(
+            &mut app.conn(),
+            &app.state,
+            &buyer_b,
+            contract_id,
+            &order(position, "2"),
+        )
+        .unwrap();
+
+        // Each buyer exports its own member's lines only; the officer sees both.
+        let mine = browser_a.get("/abrufe.csv").dispatch().into_string().unwrap();
+        assert!(mine.contains("Stadt Adorf") && !mine.contains("Stadt Bedorf"), "{mine}");
+        let all = browser(&app, "officer")
+            .get(format!("/abrufe.csv?vertrag={contract_id}&von=01.01.2026"))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(all.contains("Stadt Adorf") && all.contains("Stadt Bedorf"), "{all}");
+        let bad = browser_a.get("/abrufe.csv?von=morgen").dispatch();
+        assert_eq!(bad.status(), Status::BadRequest);
+
+        // A quota of 3 200 € for member B: 2 units (1 600 €) called, 2 more fit, a third does not.
+        let officer = browser(&app, "officer");
+        let (status, body) = post(
+            &officer,
+            &format!("/vertraege/{contract_id}/kontingente"),
+            &[
+                ("member_id".into(), w.member_b.to_string()),
+                ("quota".into(), "1.000".into()),
+            ],
+        );
+        assert_eq!(status, Status::UnprocessableEntity, "below what B already called");
+        assert!(body.contains("bereits 1.600,00 €"), "{body}");
+        let (status, _) = post(
+            &officer,
+            &format!("/vertraege/{contract_id}/kontingente"),
+            &[
+                ("member_id".into(), w.member_b.to_string()),
+                ("quota".into(), "3.200,00".into()),
+            ],
+        );
+        assert_eq!(status, Status::SeeOther);
+        assert!(matches!(
+            browser(&app, "buyer_a")
+                .post(format!("/vertraege/{contract_id}/kontingente"))
+                .dispatch()
+                .status(),
+            Status::Forbidden | Status::UnprocessableEntity | Status::BadRequest
+        ));
+        let mut c = app.conn();
+        calloff::place(&mut c, &app.state, &buyer_b, contract_id, &order(position, "2")).unwrap();
+        let e = calloff::place(&mut c, &app.state, &buyer_b, contract_id, &order(position, "1")).unwrap_err();
+        assert!(e.field_errors()["lines"][0].contains("Kontingent"), "{e:?}");
+        // Member A has no quota and may still order.
+        calloff::place(
+            &mut c,
+            &app.state,
+            &current_user(&app, "buyer_a"),
+            contract_id,
+            &order(position, "1"),
+        )
+        .unwrap();
+    });
+}

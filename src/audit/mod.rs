@@ -66,6 +66,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("calloff.cancelled", "Abruf storniert"),
     ("contract.alert_utilisation", "Warnung: 80 % ausgeschöpft"),
     ("contract.alert_expiry", "Warnung: Laufzeitende in 90 Tagen"),
+    ("contract.quota_set", "Kontingent festgelegt"),
 ];
 
 /// German names of the object types.

@@ -2,6 +2,7 @@
 //! remaining volume, orders that never exceed a maximum even under concurrency, the order life
 //! (confirm, reject, deliver, cancel), member quotas and the 80 % / 90-day alerts.
 
+pub mod extra;
 pub mod routes;
 
 use crate::audit::{self, Event};
@@ -817,4 +818,85 @@ pub fn advance(
         }
         Ok(updated)
     })
+}
+
+// --- for the API
+
+/// One line of a call-off with the contract position it orders.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalloffLine {
+    pub position_id: i64,
+    pub position_no: i32,
+    pub description: String,
+    pub unit: String,
+    pub quantity: Quantity,
+    pub unit_price: Price,
+    pub line_total: Amount,
+}
+
+/// The lines of a call-off in position order; the caller has checked that `user` may see it.
+pub fn lines(conn: &mut DbConn, calloff_id: i64) -> AppResult<Vec<CalloffLine>> {
+    let rows: Vec<(i64, i32, String, String, Quantity, Price, Amount)> = calloff_lines::table
+        .inner_join(tender_positions::table)
+        .filter(calloff_lines::calloff_id.eq(calloff_id))
+        .order(tender_positions::position_no.asc())
+        .select((
+            calloff_lines::position_id,
+            tender_positions::position_no,
+            tender_positions::description,
+            tender_positions::unit,
+            calloff_lines::quantity,
+            calloff_lines::unit_price,
+            calloff_lines::line_total,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(position_id, position_no, description, unit, quantity, unit_price, line_total)| CalloffLine {
+                position_id,
+                position_no,
+                description,
+                unit,
+                quantity,
+                unit_price,
+                line_total,
+            },
+        )
+        .collect())
+}
+
+/// Call-offs `user` may see (the same rule as `list`), newest first, at most 500: optionally of
+/// one contract, and created at or after `from` and before `until` (UTC).
+pub fn list_created(
+    conn: &mut DbConn,
+    user: &CurrentUser,
+    contract_id: Option<i64>,
+    from: Option<NaiveDateTime>,
+    until: Option<NaiveDateTime>,
+) -> AppResult<Vec<Calloff>> {
+    let mut q = calloffs::table
+        .order(calloffs::id.desc())
+        .select(Calloff::as_select())
+        .into_boxed();
+    if let Some(cid) = contract_id {
+        q = q.filter(calloffs::contract_id.eq(cid));
+    }
+    if let Some(from) = from {
+        q = q.filter(calloffs::created_at.ge(from));
+    }
+    if let Some(until) = until {
+        q = q.filter(calloffs::created_at.lt(until));
+    }
+    match user.role {
+        Role::Officer | Role::Admin | Role::Board => {}
+        Role::Buyer => q = q.filter(calloffs::member_id.eq(user.organisation_id)),
+        Role::Vendor => {
+            let mine = contracts::table
+                .filter(contracts::vendor_id.eq(user.organisation_id))
+                .select(contracts::id);
+            q = q.filter(calloffs::contract_id.eq_any(mine));
+        }
+    }
+    Ok(q.limit(500).load(conn)?)
 }

@@ -8,12 +8,15 @@ use crate::db::schema::{contract_members, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::CsvDownload;
 use crate::web::Layout;
 use crate::AppState;
 use diesel::prelude::*;
-use rocket::http::ContentType;
+use rocket::form::Form;
+use rocket::fs::TempFile;
+use rocket::http::{ContentType, CookieJar};
 use rocket::response::{status, Flash, Redirect};
-use rocket::{get, post, routes, Build, Either, Rocket};
+use rocket::{get, post, routes, Build, Either, FromForm, Rocket};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
@@ -42,15 +45,18 @@ async fn register(layout: Layout, user: CurrentUser, db: Db, state: AppState) ->
 
 fn contract_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
     let (entry, positions) = super::detail(conn, state, user, id)?;
-    let members: Vec<(
+    type MemberRow = (
+        i64,
         String,
         Option<crate::domain::money::Amount>,
         crate::domain::money::Amount,
-    )> = contract_members::table
+    );
+    let members: Vec<MemberRow> = contract_members::table
         .inner_join(organisations::table)
         .filter(contract_members::contract_id.eq(id))
         .order(organisations::name.asc())
         .select((
+            organisations::id,
             organisations::name,
             contract_members::quota_value,
             contract_members::called_value,
@@ -64,14 +70,14 @@ fn contract_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id:
             v
         })
         .collect();
-    // Buyers see their own member's figures only; the cooperative sees every member's.
+    // Buyers see their own member's quota only; the cooperative sees every member's.
     let members: Vec<Value> = members
         .into_iter()
-        .map(|(name, quota, called)| {
-            if matches!(user.role, Role::Officer | Role::Admin | Role::Board) {
-                json!({ "name": name, "quota": quota, "called": called })
+        .map(|(member_id, name, quota, called)| {
+            if matches!(user.role, Role::Officer | Role::Admin | Role::Board) || member_id == user.organisation_id {
+                json!({ "id": member_id, "name": name, "quota": quota, "called": called })
             } else {
-                json!({ "name": name })
+                json!({ "id": member_id, "name": name })
             }
         })
         .collect();
@@ -105,8 +111,22 @@ async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: D
         leitweg_id: form.get("leitweg_id"),
         note: form.get("note"),
     };
+    let echo = Value::Object(form.echo());
     let (u, st) = (user.clone(), state.clone());
     let result = db.run(move |c| super::place(c, &st, &u, id, &input)).await;
+    placed_or_page(result, id, echo, &layout, &user, &db, &state).await
+}
+
+/// To the new order, or the contract's page again with what was wrong and what was typed.
+async fn placed_or_page(
+    result: AppResult<super::Placed>,
+    id: i64,
+    echo: Value,
+    layout: &Layout,
+    user: &CurrentUser,
+    db: &Db,
+    state: &AppState,
+) -> Page {
     match result {
         Ok(placed) => Ok(Either::Left(Flash::success(
             Redirect::to(format!("/abrufe/{}", placed.id)),
@@ -124,7 +144,7 @@ async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: D
             }
             let (u, st) = (user.clone(), state.clone());
             let mut ctx = db.run(move |c| contract_context(c, &st, &u, id)).await?;
-            ctx["form"] = Value::Object(form.echo());
+            ctx["form"] = echo;
             let mut page = layout.render_errors("calloff/contract", ctx, &fields);
             page.0 = status;
             Ok(Either::Right(page))
@@ -197,6 +217,123 @@ async fn advance(
     }
 }
 
+#[get("/vertraege/<id>/vorlage.csv")]
+async fn template(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
+    let bytes = db.run(move |c| super::extra::template(c, &state, &user, id)).await?;
+    Ok(CsvDownload::new(bytes, &format!("abruf-vorlage-{id}.csv")))
+}
+
+#[derive(FromForm)]
+pub struct OrderUpload<'r> {
+    #[field(name = "_csrf")]
+    csrf: Option<String>,
+    file: Option<TempFile<'r>>,
+    delivery_address: Option<String>,
+    cost_centre: Option<String>,
+    leitweg_id: Option<String>,
+    note: Option<String>,
+}
+
+#[post("/vertraege/<id>/abrufe.csv", data = "<upload>")]
+async fn place_csv(
+    id: i64,
+    upload: Form<OrderUpload<'_>>,
+    jar: &CookieJar<'_>,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
+    crate::auth::csrf::verify(jar, upload.csrf.as_deref().unwrap_or(""))?;
+    let bytes = match &upload.file {
+        Some(f) if f.len() > 0 => crate::import::read_upload(f).await?,
+        _ => Vec::new(),
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let input = CalloffInput {
+        quantities: Vec::new(),
+        delivery_address: text(&upload.delivery_address),
+        cost_centre: text(&upload.cost_centre),
+        leitweg_id: text(&upload.leitweg_id),
+        note: text(&upload.note),
+    };
+    let echo = json!({
+        "delivery_address": input.delivery_address, "cost_centre": input.cost_centre,
+        "leitweg_id": input.leitweg_id, "note": input.note,
+    });
+    let (u, st) = (user.clone(), state.clone());
+    let result = db
+        .run(move |c| super::extra::place_csv(c, &st, &u, id, &bytes, input))
+        .await;
+    placed_or_page(result, id, echo, &layout, &user, &db, &state).await
+}
+
+/// The export of call-off lines; a buyer gets its own member's only.
+#[get("/abrufe.csv?<vertrag>&<mitglied>&<von>&<bis>")]
+async fn export(
+    vertrag: Option<i64>,
+    mitglied: Option<i64>,
+    von: Option<&str>,
+    bis: Option<&str>,
+    user: CurrentUser,
+    db: Db,
+) -> AppResult<CsvDownload> {
+    let date = |v: Option<&str>, what: &str| -> AppResult<Option<chrono::NaiveDate>> {
+        match v.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .or_else(|_| chrono::NaiveDate::parse_from_str(v, "%d.%m.%Y"))
+                .map(Some)
+                .map_err(|_| AppError::BadRequest(format!("„{v}“ ist kein Datum für „{what}“ (TT.MM.JJJJ)."))),
+        }
+    };
+    let filter = super::extra::ExportFilter {
+        contract_id: vertrag,
+        member_id: mitglied,
+        from: date(von, "von")?,
+        to: date(bis, "bis")?,
+    };
+    let bytes = db.run(move |c| super::extra::export(c, &user, &filter)).await?;
+    Ok(CsvDownload::new(bytes, "abrufe.csv"))
+}
+
+#[post("/vertraege/<id>/kontingente", data = "<form>")]
+async fn set_quota(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    user.require(&[Role::Officer])?;
+    let member: i64 = form.get("member_id").parse().unwrap_or(0);
+    let quota = match form.get("quota").as_str() {
+        "" => Ok(None),
+        t => crate::domain::numbers::parse_form(t)
+            .and_then(|d| crate::domain::money::Amount::from_decimal(d).map_err(|e| format!("„{t}“ {e}")))
+            .map(Some)
+            .map_err(|e| AppError::field("quota", format!("Das Kontingent {e}."))),
+    };
+    let (u, st) = (user.clone(), state.clone());
+    let result = match quota {
+        Ok(q) => db
+            .run(move |c| super::extra::set_quota(c, &st, &u, id, member, q))
+            .await
+            .map(|_| "Das Kontingent ist gespeichert; es gilt ab dem nächsten Abruf wie ein Höchstwert.".to_string()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => Ok(Either::Left(Flash::success(
+            Redirect::to(format!("/vertraege/{id}")),
+            m,
+        ))),
+        Err(e @ AppError::Validation { .. }) => {
+            let fields = e.field_errors();
+            let (u, st) = (user.clone(), state.clone());
+            let ctx = db.run(move |c| contract_context(c, &st, &u, id)).await?;
+            Ok(Either::Right(layout.render_errors("calloff/contract", ctx, &fields)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket.mount("/", routes![register, contract, place, calloff, document, advance])
+    rocket.mount(
+        "/",
+        routes![register, contract, place, calloff, document, advance, template, place_csv, export, set_quota],
+    )
 }

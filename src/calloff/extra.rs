@@ -1,0 +1,271 @@
+//! Call-offs in German Excel CSV (order by file, template, export per member, contract and
+//! period) and member quotas set by officers.
+
+use super::{positions, Calloff, CalloffInput};
+use crate::audit::{self, Event};
+use crate::auth::CurrentUser;
+use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, organisations, tender_positions};
+use crate::db::{write_tx, DbConn};
+use crate::domain::money::{Amount, Price, Quantity};
+use crate::domain::numbers;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::import::{self, RowError, Table};
+use crate::AppState;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde_json::json;
+
+/// The order template: every position with price and what is left.
+pub fn template(conn: &mut DbConn, state: &AppState, user: &CurrentUser, contract_id: i64) -> AppResult<Vec<u8>> {
+    let (_, positions) = super::detail(conn, state, user, contract_id)?;
+    let mut out = import::GermanCsv::new();
+    out.row([
+        "Pos.",
+        "Beschreibung",
+        "Einheit",
+        "Einzelpreis (EUR netto)",
+        "Verbleibend",
+        "Menge",
+    ]);
+    for p in &positions {
+        out.row([
+            p.position_no.to_string(),
+            p.description.clone(),
+            p.unit.clone(),
+            import::decimal_cell(p.unit_price.to_decimal(), 2),
+            import::decimal_cell(p.remaining.to_decimal(), 0),
+            String::new(),
+        ]);
+    }
+    Ok(out.finish())
+}
+
+/// Quantities from an order file (columns "Pos." and "Menge"); every bad row is reported and
+/// nothing is ordered from a file with errors.
+pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) -> AppResult<Vec<(i64, String)>> {
+    let positions = positions(conn, contract_id)?;
+    let refuse = |errors: Vec<RowError>| AppError::Validation {
+        message: format!(
+            "Die Datei wurde nicht übernommen: {} Fehler, nichts bestellt.",
+            errors.len()
+        ),
+        fields: FieldErrors::from([("file".to_string(), errors.iter().map(|e| e.to_string()).collect())]),
+    };
+    let table = Table::parse(bytes).map_err(|e| refuse(vec![e]))?;
+    let (pos_col, qty_col) = match (
+        table.column(&["pos.", "pos", "position"], "Pos."),
+        table.column(&["menge", "quantity"], "Menge"),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => return Err(refuse(a.err().into_iter().chain(b.err()).collect())),
+    };
+    let style = table.decimal_style(&[qty_col]);
+    let mut errors = Vec::new();
+    let mut out: Vec<(i64, String)> = Vec::new();
+    for (line, row) in &table.rows {
+        let pos_text = import::cell(row, pos_col).unwrap_or("");
+        let qty_text = import::cell(row, qty_col).unwrap_or("");
+        if qty_text.is_empty() {
+            continue;
+        }
+        let Some(p) = pos_text
+            .parse::<i32>()
+            .ok()
+            .and_then(|n| positions.iter().find(|p| p.position_no == n))
+        else {
+            errors.push(RowError {
+                line: *line,
+                column: "Pos.".into(),
+                reason: format!("„{pos_text}“ ist keine Position dieser Rahmenvereinbarung."),
+            });
+            continue;
+        };
+        if out.iter().any(|(id, _)| *id == p.position_id) {
+            errors.push(RowError {
+                line: *line,
+                column: "Pos.".into(),
+                reason: format!("Pos. {} steht mehrfach in der Datei.", p.position_no),
+            });
+            continue;
+        }
+        match numbers::parse(qty_text, style) {
+            // Normalised to plain notation: `place` reads it again with the form rules.
+            Ok(d) => out.push((p.position_id, d.to_string().replace('.', ","))),
+            Err(e) => errors.push(RowError {
+                line: *line,
+                column: "Menge".into(),
+                reason: format!("Die Menge {e}."),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(refuse(errors));
+    }
+    Ok(out)
+}
+
+/// Places a call-off from an order file plus the form's address fields.
+pub fn place_csv(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    contract_id: i64,
+    bytes: &[u8],
+    mut input: CalloffInput,
+) -> AppResult<super::Placed> {
+    user.require(&[Role::Buyer])?;
+    // Only entitled buyers learn anything about the contract's positions.
+    super::detail(conn, state, user, contract_id)?;
+    input.quantities = quantities_from_csv(conn, contract_id, bytes)?;
+    super::place(conn, state, user, contract_id, &input)
+}
+
+/// Export filter; `None` means all the user may see.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    pub contract_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+type ExportRow = (
+    String,
+    chrono::NaiveDateTime,
+    String,
+    String,
+    String,
+    i32,
+    String,
+    Quantity,
+    Price,
+    Amount,
+);
+
+/// Call-off lines as German Excel CSV, per member, contract and period; a buyer only ever gets
+/// its own member's lines, a vendor those of its contracts.
+pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> AppResult<Vec<u8>> {
+    let visible: Vec<Calloff> = super::list(conn, user, filter.contract_id)?;
+    let ids: Vec<i64> = visible
+        .iter()
+        .filter(|c| filter.member_id.is_none_or(|m| c.member_id == m))
+        .filter(|c| filter.from.is_none_or(|f| c.created_at.date() >= f))
+        .filter(|c| filter.to.is_none_or(|t| c.created_at.date() <= t))
+        .map(|c| c.id)
+        .collect();
+    let rows: Vec<ExportRow> = calloff_lines::table
+        .inner_join(
+            calloffs::table
+                .inner_join(contracts::table)
+                .inner_join(organisations::table),
+        )
+        .inner_join(tender_positions::table)
+        .filter(calloff_lines::calloff_id.eq_any(&ids))
+        .order((calloffs::id.asc(), tender_positions::position_no.asc()))
+        .select((
+            calloffs::number,
+            calloffs::created_at,
+            calloffs::status,
+            organisations::name,
+            contracts::number,
+            tender_positions::position_no,
+            tender_positions::description,
+            calloff_lines::quantity,
+            calloff_lines::unit_price,
+            calloff_lines::line_total,
+        ))
+        .load(conn)?;
+    let mut out = import::GermanCsv::new();
+    out.row([
+        "Abruf",
+        "Datum",
+        "Status",
+        "Mitglied",
+        "Rahmenvereinbarung",
+        "Pos.",
+        "Beschreibung",
+        "Menge",
+        "Einzelpreis (EUR netto)",
+        "Summe (EUR netto)",
+    ]);
+    for (number, at, status, member, contract, no, description, q, p, total) in rows {
+        out.row([
+            number,
+            crate::web::format::datetime_de(at),
+            status,
+            member,
+            contract,
+            no.to_string(),
+            description,
+            import::decimal_cell(q.to_decimal(), 0),
+            import::decimal_cell(p.to_decimal(), 2),
+            import::decimal_cell(total.to_decimal(), 2),
+        ]);
+    }
+    Ok(out.finish())
+}
+
+/// Sets (or with `None` removes) a member's quota on a contract (officer). A quota cannot be
+/// below what the member has already called off, nor above the contract's maximum value.
+pub fn set_quota(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    contract_id: i64,
+    member_id: i64,
+    quota: Option<Amount>,
+) -> AppResult<()> {
+    user.require(&[Role::Officer])?;
+    write_tx(conn, |c| {
+        crate::db::lock_key(c, &format!("contract:{contract_id}"))?;
+        let max: Amount = contracts::table
+            .find(contract_id)
+            .select(contracts::max_value)
+            .first(c)?;
+        let called: Amount = contract_members::table
+            .filter(contract_members::contract_id.eq(contract_id))
+            .filter(contract_members::member_id.eq(member_id))
+            .select(contract_members::called_value)
+            .first(c)?;
+        if let Some(q) = quota {
+            if q.minor() < called.minor() {
+                return Err(AppError::field(
+                    "quota",
+                    format!(
+                        "Das Mitglied hat bereits {} abgerufen; das Kontingent kann nicht darunter liegen.",
+                        crate::web::format::money_de(called.to_decimal())
+                    ),
+                ));
+            }
+            if q.minor() > max.minor() {
+                return Err(AppError::field(
+                    "quota",
+                    format!(
+                        "Das Kontingent kann den Höchstwert der Rahmenvereinbarung ({}) nicht übersteigen.",
+                        crate::web::format::money_de(max.to_decimal())
+                    ),
+                ));
+            }
+        }
+        diesel::update(
+            contract_members::table
+                .filter(contract_members::contract_id.eq(contract_id))
+                .filter(contract_members::member_id.eq(member_id)),
+        )
+        .set(contract_members::quota_value.eq(quota))
+        .execute(c)?;
+        audit::record(
+            c,
+            &state.clock,
+            &user.actor(),
+            Event::new(
+                "contract.quota_set",
+                "contract",
+                contract_id,
+                json!({ "member_id": member_id, "quota": quota }),
+            ),
+        )?;
+        Ok(())
+    })
+}
