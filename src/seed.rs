@@ -145,6 +145,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
         today,
         state.config.holiday_region(),
     )?;
+    tender_seed.check_calloffs(&call_positions, &demand, &users, today, state.config.holiday_region())?;
     let coop = coop
         .into_iter()
         .next()
@@ -591,6 +592,51 @@ struct AwardRow {
     concluded_after: Option<i64>,
 }
 
+/// A call-off against a concluded lot's framework contract and its life after (calloffs.csv).
+#[derive(Deserialize)]
+struct CalloffRow {
+    tender: String,
+    lot: i32,
+    buyer: String,
+    days: i64,
+    time: String,
+    positions: String,
+    delivery_address: String,
+    cost_centre: String,
+    leitweg_id: String,
+    note: String,
+    status: String,
+    status_days: Option<i64>,
+    status_time: String,
+    delivered_days: Option<i64>,
+    delivered_time: String,
+    reason: String,
+}
+
+/// The final states a call-off of calloffs.csv may end in.
+const CALLOFF_STATUSES: [&str; 5] = ["placed", "confirmed", "delivered", "rejected", "cancelled"];
+
+/// Positions of a call-off: `Pos:Menge` pairs separated by `|`, quantities written the German way.
+fn calloff_positions(text: &str) -> AppResult<Vec<(i32, rust_decimal::Decimal)>> {
+    split_bar(text)
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (no, quantity) = pair
+                .split_once(':')
+                .ok_or_else(|| seed_error("calloffs.csv", format!("„{pair}“ ist nicht Pos:Menge")))?;
+            let no: i32 = no
+                .trim()
+                .parse()
+                .map_err(|_| seed_error("calloffs.csv", format!("„{pair}“: Positionsnummer")))?;
+            let q = demo_number(quantity, "calloffs.csv Menge")?
+                .filter(|q| *q > rust_decimal::Decimal::ZERO)
+                .ok_or_else(|| seed_error("calloffs.csv", format!("„{pair}“: Menge größer als 0")))?;
+            Ok((no, q))
+        })
+        .collect()
+}
+
 /// tenders.csv, tender_lots.csv, tender_questions.csv, bids.csv, bid_prices.csv,
 /// evaluations.csv and awards.csv.
 struct TenderSeed {
@@ -601,6 +647,7 @@ struct TenderSeed {
     prices: Vec<BidPriceRow>,
     evaluations: Vec<EvaluationRow>,
     awards: Vec<AwardRow>,
+    calloffs: Vec<CalloffRow>,
 }
 
 /// Today in the cooperative's local time, by the given state's clock.
@@ -656,6 +703,7 @@ impl TenderSeed {
             prices: read(dir, "bid_prices.csv")?,
             evaluations: read(dir, "evaluations.csv")?,
             awards: read(dir, "awards.csv")?,
+            calloffs: read(dir, "calloffs.csv")?,
         })
     }
 
@@ -1037,6 +1085,160 @@ impl TenderSeed {
     }
 }
 
+impl TenderSeed {
+    /// The awards.csv row a call-off refers to, with the day (relative to `today`) its contract
+    /// is concluded; `None` when the lot is not awarded and concluded.
+    fn concluded(
+        &self,
+        tender: &str,
+        lot: i32,
+        today: chrono::NaiveDate,
+        region: holiday_de::GermanRegion,
+    ) -> Option<(usize, i64)> {
+        self.awards
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.tender == tender && a.lot == lot)
+            .and_then(|(i, a)| {
+                a.concluded_after
+                    .map(|after| (i, conclusion_days(a.days, after, today, region)))
+            })
+    }
+
+    /// calloffs.csv: concluded contracts, buyers of entitled members (those with demand for a
+    /// tendered position), positions of the lot, the fields as the call-off form wants them, and
+    /// every step after the conclusion, in the order of the call-off's life and before today.
+    /// Whether the volume suffices is the call-off service's to say.
+    fn check_calloffs(
+        &self,
+        call_positions: &[CallPositionRow],
+        demand: &[DemandRow],
+        users: &[UserRow],
+        today: chrono::NaiveDate,
+        region: holiday_de::GermanRegion,
+    ) -> AppResult<()> {
+        const FILE: &str = "calloffs.csv";
+        for (i, r) in self.calloffs.iter().enumerate() {
+            let what = format!("Zeile {} („{} / Los {} / {}“)", i + 2, r.tender, r.lot, r.buyer);
+            let fail = |m: &str| seed_error(FILE, format!("{what}: {m}"));
+            let (_, concluded) = self
+                .concluded(&r.tender, r.lot, today, region)
+                .ok_or_else(|| fail("das Los ist laut awards.csv nicht als Rahmenvereinbarung geschlossen"))?;
+            let tender = self
+                .tenders
+                .iter()
+                .find(|t| t.key == r.tender)
+                .ok_or_else(|| fail("Ausschreibung nicht in tenders.csv"))?;
+            let lot = self
+                .lots
+                .iter()
+                .find(|l| l.tender == r.tender && l.lot == r.lot)
+                .ok_or_else(|| fail("Los nicht in tender_lots.csv"))?;
+            let tendered = |key: &str| {
+                self.lots
+                    .iter()
+                    .filter(|l| l.tender == r.tender)
+                    .any(|l| lot_positions(l).any(|k| k == key))
+            };
+            let member = users
+                .iter()
+                .find(|u| u.email == r.buyer && u.role == "buyer")
+                .map(|u| u.organisation.as_str())
+                .ok_or_else(|| fail("kein Konto mit Rolle buyer in users.csv"))?;
+            let entitled = demand
+                .iter()
+                .any(|d| d.call == tender.call && d.member == member && tendered(&d.catalogue_key));
+            if !entitled {
+                return Err(fail(&format!(
+                    "„{member}“ hat keinen Bedarf in „{}“ gemeldet und ist nicht abrufberechtigt",
+                    tender.call
+                )));
+            }
+            let numbered: Vec<&str> = call_positions
+                .iter()
+                .filter(|p| p.call == tender.call)
+                .map(|p| p.catalogue_key.as_str())
+                .collect();
+            let positions = calloff_positions(&r.positions)?;
+            if positions.is_empty() {
+                return Err(fail("mindestens eine Position"));
+            }
+            for (k, (no, _)) in positions.iter().enumerate() {
+                let key = usize::try_from(*no)
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|n| numbered.get(n))
+                    .copied();
+                if !key.is_some_and(|key| lot_positions(lot).any(|l| l == key)) {
+                    return Err(fail(&format!("Pos. {no} gehört nicht zu Los {}", r.lot)));
+                }
+                if positions[..k].iter().any(|(other, _)| other == no) {
+                    return Err(fail(&format!("Pos. {no} doppelt")));
+                }
+            }
+            if !(5..=500).contains(&r.delivery_address.trim().chars().count())
+                || !(1..=50).contains(&r.cost_centre.trim().chars().count())
+                || r.note.trim().chars().count() > 1000
+            {
+                return Err(fail(
+                    "Lieferanschrift 5 bis 500 Zeichen, Kostenstelle 1 bis 50, Bemerkung bis 1000",
+                ));
+            }
+            if !r.leitweg_id.trim().is_empty() {
+                crate::domain::identifiers::leitweg_id(&r.leitweg_id).map_err(|e| fail(&format!("Leitweg-ID: {e}")))?;
+            }
+            // Steps in days after the conclusion (10:00 on its day), each not before the last.
+            let step = |days: Option<i64>, time: &str, name: &str| -> AppResult<(i64, chrono::NaiveTime)> {
+                let days = days.ok_or_else(|| fail(&format!("{name}: Tag fehlt")))?;
+                let at =
+                    moment(days, time).ok_or_else(|| fail(&format!("{name}: Uhrzeit „{time}“ ist nicht HH:MM")))?;
+                if concluded + days >= 0 {
+                    return Err(fail(&format!(
+                        "{name}: Tag {days} nach dem Vertragsschluss liegt nicht vor heute"
+                    )));
+                }
+                Ok(at)
+            };
+            let placed = step(Some(r.days), &r.time, "Abruf")?;
+            if placed <= moment(0, CONCLUDED_AT).expect("constant time") {
+                return Err(fail(&format!(
+                    "Abruf erst nach dem Vertragsschluss (Tag 0, {CONCLUDED_AT} Uhr)"
+                )));
+            }
+            if !CALLOFF_STATUSES.contains(&r.status.as_str()) {
+                return Err(fail(&format!(
+                    "status „{}“: placed, confirmed, delivered, rejected oder cancelled",
+                    r.status
+                )));
+            }
+            let answered = (r.status != "placed")
+                .then(|| step(r.status_days, &r.status_time, "status_days"))
+                .transpose()?;
+            let delivered = (r.status == "delivered")
+                .then(|| step(r.delivered_days, &r.delivered_time, "delivered_days"))
+                .transpose()?;
+            let in_order = answered.is_none_or(|a| a > placed) && delivered.is_none_or(|d| Some(d) > answered);
+            let unused = (r.status == "placed" && (r.status_days.is_some() || !r.status_time.trim().is_empty()))
+                || (r.status != "delivered" && (r.delivered_days.is_some() || !r.delivered_time.trim().is_empty()));
+            if !in_order || unused {
+                return Err(fail(
+                    "Bestätigung, Ablehnung oder Stornierung (status_days) nach dem Abruf, Lieferung \
+                     (delivered_days) nach der Bestätigung, nur soweit der Status sie hat",
+                ));
+            }
+            let reason = r.reason.trim().chars().count();
+            if (r.status == "rejected" && reason < 3)
+                || (reason > 0 && !matches!(r.status.as_str(), "rejected" | "cancelled"))
+            {
+                return Err(fail(
+                    "reason: Begründung (mindestens 3 Zeichen) bei rejected, optional bei cancelled, sonst leer",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A demo account as the services see a logged-in user.
 pub fn demo_user(conn: &mut DbConn, email: &str) -> AppResult<crate::auth::CurrentUser> {
     use crate::db::schema::users;
@@ -1093,6 +1295,12 @@ enum Step {
     Award(usize),
     /// Conclude the award into a framework contract after the standstill.
     Conclude(usize),
+    /// A row of calloffs.csv: the buyer places the call-off.
+    PlaceCalloff(usize),
+    /// The vendor confirms or rejects it, or the buyer cancels it.
+    AnswerCalloff(usize),
+    /// The buyer records the delivery.
+    DeliverCalloff(usize),
 }
 
 /// A service error with what the demo was doing, and every field message.
@@ -1159,6 +1367,23 @@ fn load_tenders(
             steps.push((at(days, CONCLUDED_AT)?, Step::Conclude(i)));
         }
     }
+    for (i, r) in seed.calloffs.iter().enumerate() {
+        let (_, concluded) = seed
+            .concluded(&r.tender, r.lot, today, state.config.holiday_region())
+            .ok_or_else(|| {
+                seed_error(
+                    "calloffs.csv",
+                    format!("„{} / Los {}“ nicht geschlossen", r.tender, r.lot),
+                )
+            })?;
+        steps.push((at(concluded + r.days, &r.time)?, Step::PlaceCalloff(i)));
+        if let Some(d) = r.status_days {
+            steps.push((at(concluded + d, &r.status_time)?, Step::AnswerCalloff(i)));
+        }
+        if let Some(d) = r.delivered_days {
+            steps.push((at(concluded + d, &r.delivered_time)?, Step::DeliverCalloff(i)));
+        }
+    }
     // Stable: steps at the same minute keep the order above.
     steps.sort_by_key(|(t, _)| *t);
     let Some((first, _)) = steps.first() else {
@@ -1184,6 +1409,9 @@ fn load_tenders(
     let mut tender_ids: HashMap<&str, i64> = HashMap::new();
     let mut question_ids: HashMap<usize, i64> = HashMap::new();
     let mut award_ids: HashMap<usize, i64> = HashMap::new();
+    // awards.csv row → framework contract id; calloffs.csv row → call-off id.
+    let mut contract_ids: HashMap<usize, i64> = HashMap::new();
+    let mut calloff_ids: HashMap<usize, i64> = HashMap::new();
     let tender_officer = |key: &str| -> &str {
         seed.tenders
             .iter()
@@ -1414,8 +1642,74 @@ fn load_tenders(
                     .get(&i)
                     .copied()
                     .ok_or_else(|| seed_error("awards.csv", "Abschluss vor dem Zuschlag"))?;
-                award::conclude(conn, &past, &officer, tender_id(&tender_ids, &a.tender)?, award_id)
+                let contract_id = award::conclude(conn, &past, &officer, tender_id(&tender_ids, &a.tender)?, award_id)
                     .map_err(during(format!("awards.csv „{} / Los {}“ abschließen", a.tender, a.lot)))?;
+                contract_ids.insert(i, contract_id);
+            }
+            Step::PlaceCalloff(i) => {
+                let r = &seed.calloffs[i];
+                let what = format!(
+                    "calloffs.csv Zeile {} („{} / Los {} / {}“)",
+                    i + 2,
+                    r.tender,
+                    r.lot,
+                    r.buyer
+                );
+                let contract_id = seed
+                    .concluded(&r.tender, r.lot, today, state.config.holiday_region())
+                    .and_then(|(a, _)| contract_ids.get(&a).copied())
+                    .ok_or_else(|| seed_error("calloffs.csv", format!("{what}: Abruf vor dem Vertragsschluss")))?;
+                let buyer = demo_user(conn, &r.buyer)?;
+                let positions = crate::calloff::positions(conn, contract_id)?;
+                let mut quantities = Vec::new();
+                for (no, q) in calloff_positions(&r.positions)? {
+                    let p = positions
+                        .iter()
+                        .find(|p| p.position_no == no)
+                        .ok_or_else(|| seed_error("calloffs.csv", format!("{what}: Pos. {no} nicht im Vertrag")))?;
+                    // As a buyer types it: decimal comma, no thousands separators.
+                    quantities.push((p.position_id, q.normalize().to_string().replace('.', ",")));
+                }
+                let input = crate::calloff::CalloffInput {
+                    quantities,
+                    delivery_address: r.delivery_address.clone(),
+                    cost_centre: r.cost_centre.clone(),
+                    leitweg_id: r.leitweg_id.clone(),
+                    note: r.note.clone(),
+                };
+                let placed = crate::calloff::place(conn, &past, &buyer, contract_id, &input).map_err(during(what))?;
+                calloff_ids.insert(i, placed.id);
+            }
+            Step::AnswerCalloff(i) | Step::DeliverCalloff(i) => {
+                use crate::calloff::Step as Life;
+                let r = &seed.calloffs[i];
+                let deliver = matches!(step, Step::DeliverCalloff(_));
+                let what = format!("calloffs.csv Zeile {} („{} / {}“)", i + 2, r.buyer, r.status);
+                let id = calloff_ids
+                    .get(&i)
+                    .copied()
+                    .ok_or_else(|| seed_error("calloffs.csv", format!("{what}: Schritt vor dem Abruf")))?;
+                let (life, actor) = match (deliver, r.status.as_str()) {
+                    (true, _) => (Life::Deliver, r.buyer.clone()),
+                    (false, "cancelled") => (Life::Cancel, r.buyer.clone()),
+                    (false, status) => {
+                        let vendor = seed
+                            .awards
+                            .iter()
+                            .find(|a| a.tender == r.tender && a.lot == r.lot)
+                            .map(|a| a.vendor.as_str())
+                            .unwrap_or_default();
+                        let life = if status == "rejected" {
+                            Life::Reject
+                        } else {
+                            Life::Confirm
+                        };
+                        (life, vendor_email(vendor)?.to_string())
+                    }
+                };
+                let user = demo_user(conn, &actor)?;
+                let reason = if deliver { "" } else { r.reason.as_str() };
+                crate::calloff::advance(conn, &past, &user, id, life, reason).map_err(during(what))?;
             }
         }
     }

@@ -976,3 +976,169 @@ fn old_login_failures_are_pruned() {
         assert_eq!(count(&mut c), 0);
     });
 }
+
+#[test]
+fn demo_calloffs_never_exceed_a_maximum_and_show_every_state() {
+    use buendel::db::schema::{calloff_lines, calloffs, contract_members, contract_positions, contracts};
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).expect("seed");
+        let now = app.state.clock.now_naive();
+        let contracts: Vec<(
+            i64,
+            String,
+            Amount,
+            Amount,
+            Option<chrono::NaiveDateTime>,
+            chrono::NaiveDateTime,
+        )> = contracts::table
+            .order(contracts::id)
+            .select((
+                contracts::id,
+                contracts::number,
+                contracts::called_value,
+                contracts::max_value,
+                contracts::alert_utilisation_at,
+                contracts::created_at,
+            ))
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(contracts.len(), 2);
+        let mut alerted = 0;
+        for (id, number, called_value, max_value, alert, concluded_at) in &contracts {
+            let orders: Vec<(i64, i64, String, Amount, chrono::NaiveDateTime)> = calloffs::table
+                .filter(calloffs::contract_id.eq(id))
+                .select((
+                    calloffs::id,
+                    calloffs::member_id,
+                    calloffs::status,
+                    calloffs::total,
+                    calloffs::created_at,
+                ))
+                .load(&mut *c)
+                .unwrap();
+            assert!(orders.len() >= 3, "{number} has call-offs");
+            let live: Vec<i64> = orders
+                .iter()
+                .filter(|o| o.2 != "cancelled" && o.2 != "rejected")
+                .map(|o| o.0)
+                .collect();
+            for o in &orders {
+                assert!(
+                    o.4 > *concluded_at && o.4 < now,
+                    "{number}: call-off {} after conclusion, before now",
+                    o.0
+                );
+            }
+            // Per position: what the live call-offs hold is the running total, within the maximum.
+            let positions: Vec<(i64, Quantity, Quantity)> = contract_positions::table
+                .filter(contract_positions::contract_id.eq(id))
+                .select((
+                    contract_positions::position_id,
+                    contract_positions::called_quantity,
+                    contract_positions::max_quantity,
+                ))
+                .load(&mut *c)
+                .unwrap();
+            for (position_id, called, max) in &positions {
+                let held: i64 = calloff_lines::table
+                    .filter(calloff_lines::calloff_id.eq_any(&live))
+                    .filter(calloff_lines::position_id.eq(position_id))
+                    .select(calloff_lines::quantity)
+                    .load::<Quantity>(&mut *c)
+                    .unwrap()
+                    .iter()
+                    .map(|q| q.minor())
+                    .sum();
+                assert_eq!(held, called.minor(), "{number} position {position_id}");
+                assert!(
+                    called.minor() <= max.minor(),
+                    "{number} position {position_id} over its maximum"
+                );
+            }
+            // The value: live totals are the contract's called value and every member's share.
+            let sum = |member: Option<i64>| -> i64 {
+                orders
+                    .iter()
+                    .filter(|o| live.contains(&o.0) && member.is_none_or(|m| m == o.1))
+                    .map(|o| o.3.minor())
+                    .sum()
+            };
+            assert_eq!(sum(None), called_value.minor(), "{number}");
+            assert!(
+                called_value.minor() <= max_value.minor(),
+                "{number} over its maximum value"
+            );
+            let members: Vec<(i64, Amount)> = contract_members::table
+                .filter(contract_members::contract_id.eq(id))
+                .select((contract_members::member_id, contract_members::called_value))
+                .load(&mut *c)
+                .unwrap();
+            for o in &orders {
+                assert!(
+                    members.iter().any(|m| m.0 == o.1),
+                    "{number}: only entitled members call off"
+                );
+            }
+            for (member, called) in &members {
+                assert_eq!(sum(Some(*member)), called.minor(), "{number} member {member}");
+            }
+            let over_80 = called_value.minor() * 100 > max_value.minor() * 80;
+            assert_eq!(
+                over_80,
+                alert.is_some(),
+                "{number}: the 80 % alert exactly when crossed"
+            );
+            alerted += usize::from(over_80);
+        }
+        assert_eq!(alerted, 1, "one contract over 80 %, the other lower");
+        let mut statuses: Vec<String> = calloffs::table
+            .select(calloffs::status)
+            .distinct()
+            .load(&mut *c)
+            .unwrap();
+        statuses.sort();
+        assert_eq!(statuses, ["cancelled", "confirmed", "delivered", "placed", "rejected"]);
+        let reasons: Vec<Option<String>> = calloffs::table
+            .filter(calloffs::status.eq("rejected"))
+            .select(calloffs::reject_reason)
+            .load(&mut *c)
+            .unwrap();
+        assert!(reasons.iter().all(|r| r.as_deref().is_some_and(|r| r.len() > 20)));
+        assert!(audit::verify(&mut c).unwrap().is_ok());
+        let ids: Vec<(i64, i64)> = calloffs::table
+            .select((calloffs::id, calloffs::contract_id))
+            .load(&mut *c)
+            .unwrap();
+        drop(c);
+
+        // An entitled buyer sees the register, the contracts and the own call-offs.
+        let client = app.client();
+        assert_eq!(
+            login_with(&client, "einkauf@uni-frankfurt.example", buendel::seed::DEMO_PASSWORD),
+            Status::SeeOther
+        );
+        let mut pages = vec!["/vertraege".to_string()];
+        pages.extend(contracts.iter().map(|c| format!("/vertraege/{}", c.0)));
+        let own: Vec<i64> = {
+            let mut c = app.conn();
+            let me = buendel::seed::demo_user(&mut c, "einkauf@uni-frankfurt.example").unwrap();
+            calloffs::table
+                .filter(calloffs::member_id.eq(me.organisation_id))
+                .select(calloffs::id)
+                .load(&mut *c)
+                .unwrap()
+        };
+        assert!(!own.is_empty() && own.len() < ids.len());
+        pages.extend(own.iter().map(|id| format!("/abrufe/{id}")));
+        for page in &pages {
+            let res = client.get(page.as_str()).dispatch();
+            assert_eq!(res.status(), Status::Ok, "{page}");
+            assert!(
+                !res.into_string().unwrap().contains("Fehlercode"),
+                "{page} shows an error page"
+            );
+        }
+    });
+}

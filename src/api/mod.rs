@@ -2,6 +2,7 @@
 //! pages, errors as `{code, message, fields}`, and the OpenAPI document that describes it.
 
 pub mod award;
+pub mod calloff;
 pub mod demand;
 pub mod openapi;
 pub mod tender;
@@ -310,6 +311,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount(BASE, demand::routes())
         .mount(BASE, tender::routes())
         .mount(BASE, award::routes())
+        .mount(BASE, calloff::routes())
         .mount(
             BASE,
             routes![

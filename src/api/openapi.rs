@@ -851,12 +851,238 @@ fn award_schemas() -> Vec<(&'static str, Value)> {
     ]
 }
 
+fn calloff_step(summary: &str, request: Option<&str>) -> Value {
+    let mut extra = json!({ "parameters": id_param() });
+    if let Some(schema) = request {
+        extra["requestBody"] = body(schema);
+    }
+    op(
+        summary,
+        "200",
+        ok(schema_ref("CalloffDetail"), "Der geänderte Abruf"),
+        extra,
+    )
+}
+
+/// The contract register and call-off operations, one entry per path.
+fn calloff_paths() -> Vec<(&'static str, Value)> {
+    let date_query = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string", "format": "date" }, "description": description });
+    vec![
+        (
+            "/contracts",
+            json!({
+                "get": op("Vertragsregister: die sichtbaren Rahmenvereinbarungen mit Restwert, Ausschöpfung und Zustand (Genossenschaft: alle; Lieferant: die eigenen; Einkauf: die des abrufberechtigten Mitglieds)", "200", ok(list_of("RegisterEntry"), "Register"), json!({}))
+            }),
+        ),
+        (
+            "/contracts/{id}/positions",
+            json!({
+                "get": op("Die Positionen einer Rahmenvereinbarung mit Vertragspreis, Höchstmenge, abgerufener und verbleibender Menge", "200", ok(list_of("RegisterPosition"), "Positionen"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/contracts/{id}/calloffs",
+            json!({
+                "post": op("Verbindlich abrufen (Einkauf eines abrufberechtigten Mitglieds): Positionen nach Nummer mit Mengen zu Vertragspreisen; abgelehnt mit Grund, wenn der Vertrag nicht gilt (409) oder eine Höchstmenge, der Höchstwert oder das Kontingent überschritten würde (422, nichts wird bestellt); der Lieferant erhält die Bestellung per E-Mail", "201", ok(schema_ref("CalloffPlaced"), "Bestellt"), json!({ "parameters": id_param(), "requestBody": body("CalloffInput") }))
+            }),
+        ),
+        (
+            "/calloffs",
+            json!({
+                "get": op("Die sichtbaren Abrufe, neueste zuerst, höchstens 500 (Genossenschaft: alle; Einkauf: die des eigenen Mitglieds; Lieferant: die an ihn gerichteten)", "200", ok(list_of("Calloff"), "Abrufe"), json!({
+                    "parameters": [
+                        { "name": "contract_id", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "Nur Abrufe dieser Rahmenvereinbarung" },
+                        date_query("from", "Bestellt ab diesem Tag (JJJJ-MM-TT, deutsche Zeit, einschließlich)"),
+                        date_query("to", "Bestellt bis zu diesem Tag (JJJJ-MM-TT, deutsche Zeit, einschließlich)")
+                    ]
+                }))
+            }),
+        ),
+        (
+            "/calloffs/{id}",
+            json!({
+                "get": op("Ein Abruf mit seinen Zeilen (das bestellende Mitglied, der Lieferant des Vertrags, die Genossenschaft)", "200", ok(schema_ref("CalloffDetail"), "Abruf"), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/calloffs/{id}/document",
+            json!({
+                "get": op("Das beim Abruf gespeicherte Bestelldokument (HTML); sein SHA-256 steht im Abruf", "200", json!({ "description": "HTML", "content": { "text/html": { "schema": { "type": "string" } } } }), json!({ "parameters": id_param() }))
+            }),
+        ),
+        (
+            "/calloffs/{id}/confirm",
+            json!({ "post": calloff_step("Bestellten Abruf bestätigen (Lieferant des Vertrags); sonst 409", None) }),
+        ),
+        (
+            "/calloffs/{id}/reject",
+            json!({ "post": calloff_step("Bestellten Abruf mit Begründung ablehnen (Lieferant des Vertrags); die Menge wird wieder frei", Some("RejectInput")) }),
+        ),
+        (
+            "/calloffs/{id}/deliver",
+            json!({ "post": calloff_step("Bestätigten Abruf als geliefert melden (Einkauf des bestellenden Mitglieds)", None) }),
+        ),
+        (
+            "/calloffs/{id}/cancel",
+            json!({ "post": calloff_step("Abruf vor der Bestätigung stornieren (Einkauf des bestellenden Mitglieds); die Menge wird wieder frei; danach 409", None) }),
+        ),
+    ]
+}
+
+fn calloff_schemas() -> Vec<(&'static str, Value)> {
+    let nullable_string = json!({ "type": "string", "nullable": true });
+    let id = json!({ "type": "integer", "format": "int64" });
+    vec![
+        (
+            "RegisterEntry",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": id,
+                    "number": { "type": "string" },
+                    "tender_id": id,
+                    "lot_id": id,
+                    "award_id": id,
+                    "vendor_id": id,
+                    "vendor": { "type": "string" },
+                    "lot_title": { "type": "string" },
+                    "term_start": { "type": "string", "format": "date" },
+                    "term_end": { "type": "string", "format": "date" },
+                    "max_value": { "type": "string", "description": "Höchstwert, EUR netto" },
+                    "called_value": { "type": "string", "description": "Abgerufener Wert, EUR netto" },
+                    "remaining_value": { "type": "string", "description": "Restwert = Höchstwert − abgerufener Wert, EUR netto" },
+                    "utilisation_percent": { "type": "string", "description": "Ausschöpfung des Höchstwerts in Prozent" },
+                    "active": { "type": "boolean", "description": "Heute innerhalb der Laufzeit" },
+                    "exhausted": { "type": "boolean", "description": "Höchstwert erreicht (EuGH C-23/20): keine Abrufe mehr" },
+                    "document_sha256": { "type": "string", "description": "SHA-256 des gespeicherten Vertragsdokuments" },
+                    "created_at": { "type": "string" },
+                    "alert_utilisation_at": { "type": "string", "nullable": true, "description": "Wann die 80-%-Warnung versandt wurde" },
+                    "alert_expiry_at": { "type": "string", "nullable": true, "description": "Wann die Warnung 90 Tage vor Laufzeitende versandt wurde" }
+                }
+            }),
+        ),
+        (
+            "RegisterPosition",
+            json!({
+                "type": "object",
+                "properties": {
+                    "position_id": id,
+                    "position_no": { "type": "integer" },
+                    "description": { "type": "string" },
+                    "unit": { "type": "string" },
+                    "unit_price": { "type": "string", "description": "Vertragspreis, EUR netto" },
+                    "max_quantity": { "type": "string" },
+                    "called_quantity": { "type": "string" },
+                    "remaining": { "type": "string", "description": "Noch abrufbare Menge" }
+                }
+            }),
+        ),
+        (
+            "CalloffInput",
+            json!({
+                "type": "object",
+                "required": ["lines", "delivery_address", "cost_centre"],
+                "properties": {
+                    "lines": { "type": "array", "minItems": 1, "items": {
+                        "type": "object",
+                        "required": ["position_no", "quantity"],
+                        "properties": {
+                            "position_no": { "type": "integer", "description": "Positionsnummer der Rahmenvereinbarung" },
+                            "quantity": { "type": "string", "description": "> 0, höchstens 3 Nachkommastellen; Dezimalpunkt (2.5) oder deutsche Schreibweise (2,5)" }
+                        }
+                    } },
+                    "delivery_address": { "type": "string", "minLength": 5, "maxLength": 500 },
+                    "cost_centre": { "type": "string", "minLength": 1, "maxLength": 50 },
+                    "leitweg_id": { "type": "string", "nullable": true, "description": "Für die E-Rechnung, mit Prüfziffer" },
+                    "note": { "type": "string", "nullable": true, "maxLength": 1000 }
+                }
+            }),
+        ),
+        (
+            "CalloffPlaced",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": id,
+                    "number": { "type": "string", "description": "Abrufnummer (AB-…)" },
+                    "total": { "type": "string", "description": "Σ Menge × Vertragspreis, je Zeile kaufmännisch auf Cent gerundet, EUR netto" }
+                }
+            }),
+        ),
+        (
+            "Calloff",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": id,
+                    "number": { "type": "string" },
+                    "contract_id": id,
+                    "member_id": id,
+                    "ordered_by": id,
+                    "status": { "type": "string", "enum": ["placed", "confirmed", "rejected", "delivered", "cancelled"] },
+                    "status_label": { "type": "string" },
+                    "delivery_address": { "type": "string" },
+                    "cost_centre": { "type": "string" },
+                    "leitweg_id": nullable_string,
+                    "note": { "type": "string" },
+                    "total": { "type": "string", "description": "EUR netto" },
+                    "created_at": { "type": "string", "description": "UTC" },
+                    "confirmed_at": nullable_string,
+                    "rejected_at": nullable_string,
+                    "reject_reason": nullable_string,
+                    "delivered_at": nullable_string,
+                    "cancelled_at": nullable_string,
+                    "document_sha256": { "type": "string", "description": "SHA-256 des gespeicherten Bestelldokuments" }
+                }
+            }),
+        ),
+        (
+            "CalloffDetail",
+            json!({
+                "allOf": [
+                    { "$ref": "#/components/schemas/Calloff" },
+                    { "type": "object", "properties": {
+                        "lines": { "type": "array", "items": { "$ref": "#/components/schemas/CalloffLine" } }
+                    } }
+                ]
+            }),
+        ),
+        (
+            "CalloffLine",
+            json!({
+                "type": "object",
+                "properties": {
+                    "position_id": id,
+                    "position_no": { "type": "integer" },
+                    "description": { "type": "string" },
+                    "unit": { "type": "string" },
+                    "quantity": { "type": "string" },
+                    "unit_price": { "type": "string", "description": "Vertragspreis, EUR netto" },
+                    "line_total": { "type": "string", "description": "Menge × Vertragspreis, kaufmännisch auf Cent" }
+                }
+            }),
+        ),
+        (
+            "RejectInput",
+            json!({
+                "type": "object",
+                "required": ["reason"],
+                "properties": { "reason": { "type": "string", "minLength": 3 } }
+            }),
+        ),
+    ]
+}
+
 pub fn document() -> Value {
     let mut doc = base_document();
-    for (path, item) in tender_paths().into_iter().chain(award_paths()) {
+    for (path, item) in tender_paths().into_iter().chain(award_paths()).chain(calloff_paths()) {
         doc["paths"][path] = item;
     }
-    for (name, schema) in tender_schemas().into_iter().chain(award_schemas()) {
+    for (name, schema) in tender_schemas()
+        .into_iter()
+        .chain(award_schemas())
+        .chain(calloff_schemas())
+    {
         doc["components"]["schemas"][name] = schema;
     }
     doc

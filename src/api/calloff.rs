@@ -1,0 +1,344 @@
+//! The contract register and call-offs over the JSON API: the services of `crate::calloff` with
+//! bearer tokens. Buyers order for their own member against contracts it is entitled to, the
+//! contract's vendor confirms or rejects, the buyer reports delivery or cancels before
+//! confirmation; the limits are those of the services, checked in their transaction.
+
+use super::Body;
+use crate::auth::{ApiUser, CurrentUser};
+use crate::calloff::{self, Calloff, CalloffInput, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
+use crate::db::{Db, DbConn};
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::AppState;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use rocket::http::ContentType;
+use rocket::response::status;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashSet;
+
+// ----------------------------------------------------------------------------- contracts
+
+/// The contracts the user may see, with remaining value, utilisation and state.
+#[get("/contracts")]
+async fn register(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<RegisterEntry>>> {
+    Ok(Json(db.run(move |c| calloff::register(c, &state, &user.0)).await?))
+}
+
+/// The positions of a contract with prices, maximum, called and remaining quantities.
+#[get("/contracts/<id>/positions")]
+async fn positions(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Vec<RegisterPosition>>> {
+    let (_, positions) = db.run(move |c| calloff::detail(c, &state, &user.0, id)).await?;
+    Ok(Json(positions))
+}
+
+#[derive(Deserialize)]
+struct LineIn {
+    #[serde(default)]
+    position_no: Option<i32>,
+    #[serde(default)]
+    quantity: Value,
+}
+
+#[derive(Deserialize)]
+struct CalloffBody {
+    #[serde(default)]
+    lines: Vec<LineIn>,
+    #[serde(default)]
+    delivery_address: String,
+    #[serde(default)]
+    cost_centre: String,
+    #[serde(default)]
+    leitweg_id: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// A quantity from the API as the service reads it. Plain notation with a decimal point is read
+/// as the API documents it ("1.250" is one and a quarter, not 1250); anything else as typed in a
+/// German form ("2,5").
+fn form_quantity(text: &str) -> String {
+    let t = text.trim();
+    let plain = match t.split_once('.') {
+        Some((int, frac)) => {
+            !int.is_empty()
+                && !frac.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    };
+    match plain.then(|| Decimal::from_str_exact(t).ok()).flatten() {
+        Some(d) => d.to_string().replace('.', ","),
+        None => t.to_string(),
+    }
+}
+
+/// Names the service's per-position quantity fields (`q_<position id>`) as the body does: `lines`.
+fn body_fields(e: AppError) -> AppError {
+    match e {
+        AppError::Validation { message, fields } => {
+            let mut renamed = FieldErrors::new();
+            for (k, v) in fields {
+                let name = if k.starts_with("q_") { "lines".to_string() } else { k };
+                renamed.entry(name).or_default().extend(v);
+            }
+            AppError::Validation {
+                message,
+                fields: renamed,
+            }
+        }
+        other => other,
+    }
+}
+
+const REFUSED: &str = "Der Abruf wurde nicht angenommen; nichts wurde bestellt.";
+
+/// The service input of a call-off body: position numbers become the contract's position ids.
+fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppResult<CalloffInput> {
+    let positions = calloff::positions(conn, contract_id)?;
+    let mut errors = FieldErrors::new();
+    let mut quantities = Vec::with_capacity(body.lines.len());
+    let mut seen = HashSet::with_capacity(body.lines.len());
+    for (i, line) in body.lines.iter().enumerate() {
+        let mut fail = |m: String| errors.entry("lines".into()).or_default().push(m);
+        let Some(no) = line.position_no else {
+            fail(format!(
+                "Zeile {}: Bitte geben Sie die Positionsnummer an (position_no).",
+                i + 1
+            ));
+            continue;
+        };
+        let Some(p) = positions.iter().find(|p| p.position_no == no) else {
+            fail(format!("Pos. {no} gibt es in dieser Rahmenvereinbarung nicht."));
+            continue;
+        };
+        if !seen.insert(no) {
+            fail(format!("Pos. {no} steht mehrfach in der Liste."));
+            continue;
+        }
+        match &line.quantity {
+            Value::String(s) if !s.trim().is_empty() => quantities.push((p.position_id, form_quantity(s))),
+            Value::Null | Value::String(_) => fail(format!("Pos. {no}: Bitte geben Sie die Menge an.")),
+            _ => fail(format!(
+                "Pos. {no}: Bitte geben Sie die Menge als Zeichenkette an, z. B. \"2,5\"."
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation {
+            message: REFUSED.into(),
+            fields: errors,
+        });
+    }
+    Ok(CalloffInput {
+        quantities,
+        delivery_address: body.delivery_address,
+        cost_centre: body.cost_centre,
+        leitweg_id: body.leitweg_id.unwrap_or_default(),
+        note: body.note.unwrap_or_default(),
+    })
+}
+
+/// Places a call-off for the buyer's member at contract prices; the vendor gets it by mail.
+#[post("/contracts/<id>/calloffs", data = "<body>")]
+async fn place(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<CalloffBody>,
+) -> AppResult<status::Created<Json<Placed>>> {
+    user.0.require(&[Role::Buyer])?;
+    let body = body.0;
+    let u = user.0;
+    let placed = db
+        .run(move |c| {
+            // A contract the member is not entitled to stays unknown, positions and all.
+            crate::award::contract(c, &u, id)?;
+            let input = calloff_input(c, id, body)?;
+            calloff::place(c, &state, &u, id, &input).map_err(body_fields)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/calloffs/{}", placed.id)).body(Json(placed)))
+}
+
+// ----------------------------------------------------------------------------- call-offs
+
+/// A call-off with its state in German.
+#[derive(Serialize)]
+struct ApiCalloff {
+    #[serde(flatten)]
+    calloff: Calloff,
+    status_label: &'static str,
+}
+
+impl From<Calloff> for ApiCalloff {
+    fn from(calloff: Calloff) -> Self {
+        ApiCalloff {
+            status_label: calloff.status_label(),
+            calloff,
+        }
+    }
+}
+
+/// A call-off with its lines.
+#[derive(Serialize)]
+struct CalloffDetail {
+    #[serde(flatten)]
+    calloff: ApiCalloff,
+    lines: Vec<CalloffLine>,
+}
+
+fn detail_of(conn: &mut DbConn, calloff: Calloff) -> AppResult<CalloffDetail> {
+    let lines = calloff::lines(conn, calloff.id)?;
+    Ok(CalloffDetail {
+        calloff: calloff.into(),
+        lines,
+    })
+}
+
+/// The first instant (UTC) of a calendar day in German time.
+fn day_start(day: NaiveDate) -> NaiveDateTime {
+    let local = day.and_time(NaiveTime::MIN);
+    chrono_tz::Europe::Berlin
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(local)
+}
+
+fn date_param(name: &str, value: Option<&str>, errors: &mut FieldErrors) -> Option<NaiveDate> {
+    let text = value.map(str::trim).filter(|s| !s.is_empty())?;
+    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.entry(name.into()).or_default().push(format!(
+                "„{text}“ ist kein gültiges Datum; bitte im Format JJJJ-MM-TT angeben, z. B. 2026-03-31."
+            ));
+            None
+        }
+    }
+}
+
+/// The user's visible call-offs, newest first: optionally of one contract, and ordered from and
+/// to a day (both inclusive, German time).
+#[get("/calloffs?<contract_id>&<from>&<to>")]
+async fn list(
+    user: ApiUser,
+    db: Db,
+    contract_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> AppResult<Json<Vec<ApiCalloff>>> {
+    let mut errors = FieldErrors::new();
+    let contract_id = match contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.entry("contract_id".into()).or_default().push(format!(
+                    "„{text}“ ist keine Vertrags-ID; bitte geben Sie eine ganze Zahl an."
+                ));
+                None
+            }
+        },
+    };
+    let from = date_param("from", from.as_deref(), &mut errors);
+    let to = date_param("to", to.as_deref(), &mut errors);
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            errors
+                .entry("to".into())
+                .or_default()
+                .push("Das Enddatum (to) liegt vor dem Anfangsdatum (from).".into());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let from = from.map(day_start);
+    let until = to.map(|t| day_start(t.succ_opt().unwrap_or(t)));
+    let rows = db
+        .run(move |c| calloff::list_created(c, &user.0, contract_id, from, until))
+        .await?;
+    Ok(Json(rows.into_iter().map(ApiCalloff::from).collect()))
+}
+
+#[get("/calloffs/<id>")]
+async fn show(user: ApiUser, db: Db, id: i64) -> AppResult<Json<CalloffDetail>> {
+    Ok(Json(
+        db.run(move |c| {
+            let (calloff, _) = calloff::find(c, &user.0, id)?;
+            detail_of(c, calloff)
+        })
+        .await?,
+    ))
+}
+
+/// The order document (HTML) stored when the call-off was placed; its SHA-256 is in the call-off.
+#[get("/calloffs/<id>/document")]
+async fn document(user: ApiUser, db: Db, id: i64) -> AppResult<(ContentType, String)> {
+    let (c, _) = db.run(move |c| calloff::find(c, &user.0, id)).await?;
+    Ok((ContentType::HTML, c.document))
+}
+
+async fn advance(
+    db: Db,
+    state: AppState,
+    user: CurrentUser,
+    id: i64,
+    step: Step,
+    reason: String,
+) -> AppResult<Json<CalloffDetail>> {
+    Ok(Json(
+        db.run(move |c| {
+            let calloff = calloff::advance(c, &state, &user, id, step, &reason)?;
+            detail_of(c, calloff)
+        })
+        .await?,
+    ))
+}
+
+/// The vendor of the contract confirms a placed call-off.
+#[post("/calloffs/<id>/confirm")]
+async fn confirm(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
+    advance(db, state, user.0, id, Step::Confirm, String::new()).await
+}
+
+#[derive(Deserialize)]
+struct RejectBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// The vendor of the contract rejects a placed call-off with a reason; its volume is free again.
+#[post("/calloffs/<id>/reject", data = "<body>")]
+async fn reject(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<RejectBody>,
+) -> AppResult<Json<CalloffDetail>> {
+    advance(db, state, user.0, id, Step::Reject, body.0.reason).await
+}
+
+/// The ordering member's buyer reports a confirmed call-off as delivered.
+#[post("/calloffs/<id>/deliver")]
+async fn deliver(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
+    advance(db, state, user.0, id, Step::Deliver, String::new()).await
+}
+
+/// The ordering member's buyer cancels a call-off before confirmation; its volume is free again.
+#[post("/calloffs/<id>/cancel")]
+async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
+    advance(db, state, user.0, id, Step::Cancel, String::new()).await
+}
+
+pub fn routes() -> Vec<Route> {
+    routes![register, positions, place, list, show, document, confirm, reject, deliver, cancel]
+}
