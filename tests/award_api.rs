@@ -7,10 +7,10 @@ mod common;
 
 use buendel::domain::standstill;
 use chrono::Duration;
+use common::api::*;
 use common::tender_flow::*;
 use common::*;
 use rocket::http::{ContentType, Method, Status};
-use rocket::local::blocking::{Client, LocalResponse};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -36,94 +36,6 @@ fn tokens(app: &TestApp) -> Tokens {
         vendor: t("vendor"),
         vendor2: api_token(&vendor2_browser(app)),
     }
-}
-
-fn send<'c>(api: &'c Client, method: Method, path: &str, token: &str, body: &Value) -> LocalResponse<'c> {
-    api.req(method, path.to_string())
-        .header(bearer(token))
-        .header(ContentType::JSON)
-        .body(body.to_string())
-        .dispatch()
-}
-
-fn get<'c>(api: &'c Client, path: &str, token: &str) -> LocalResponse<'c> {
-    api.get(path.to_string()).header(bearer(token)).dispatch()
-}
-
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("{v} is a string"))).unwrap()
-}
-
-/// The status and JSON body of a response.
-fn answer(res: LocalResponse<'_>) -> (Status, Value) {
-    let status = res.status();
-    let text = res.into_string().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}")),
-    )
-}
-
-// ----------------------------------------------------------------------------- OpenAPI check
-
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
-        Some(r) => {
-            let mut node = doc;
-            for seg in r.trim_start_matches("#/").split('/') {
-                node = &node[seg];
-            }
-            resolve(doc, node)
-        }
-        None => schema,
-    }
-}
-
-/// The properties of a schema, following `$ref` and merging `allOf`.
-fn properties<'a>(doc: &'a Value, schema: &'a Value) -> Vec<(&'a String, &'a Value)> {
-    let schema = resolve(doc, schema);
-    let mut out: Vec<(&String, &Value)> = schema["properties"]
-        .as_object()
-        .map(|p| p.iter().collect())
-        .unwrap_or_default();
-    for part in schema["allOf"].as_array().into_iter().flatten() {
-        out.extend(properties(doc, part));
-    }
-    out
-}
-
-/// Every field of `value`, at every depth the schema describes, is documented.
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
-    let schema = resolve(doc, schema);
-    match value {
-        Value::Array(items) => {
-            let item_schema = &schema["items"];
-            if !item_schema.is_null() {
-                for (i, item) in items.iter().enumerate() {
-                    check(doc, item_schema, item, &format!("{at}[{i}]"));
-                }
-            }
-        }
-        Value::Object(object) => {
-            let props = properties(doc, schema);
-            if props.is_empty() {
-                return;
-            }
-            for (key, v) in object {
-                let Some((_, sub)) = props.iter().find(|(name, _)| *name == key) else {
-                    panic!("{at}.{key} is not documented");
-                };
-                check(doc, sub, v, &format!("{at}.{key}"));
-            }
-        }
-        _ => {}
-    }
-}
-
-fn assert_documented(doc: &Value, path: &str, method: &str, code: &str, body: &Value) {
-    let schema = &doc["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"];
-    assert!(!schema.is_null(), "{method} {path} {code} has a schema");
-    check(doc, schema, body, &format!("{method} {path}"));
 }
 
 // ----------------------------------------------------------------------------- tests

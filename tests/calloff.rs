@@ -4,7 +4,6 @@
 
 mod common;
 
-use buendel::award::{self, BidOnLot};
 use buendel::calloff::{self, CalloffInput, Step};
 use buendel::db::schema::{contract_positions, contracts, outbox};
 use buendel::domain::money::{Amount, Quantity};
@@ -16,40 +15,6 @@ use common::tender_flow::*;
 use common::*;
 use diesel::prelude::*;
 use rocket::http::Status;
-
-/// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
-fn contract(app: &TestApp, w: &World) -> (i64, i64) {
-    let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
-    let officer = current_user(app, "officer");
-    let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
-    let theirs = submitted_bid_id(app, tender_id, "Konkurrenz IT AG");
-    let mut c = app.conn();
-    for (bid, score) in [(ours, "8"), (theirs, "5")] {
-        award::score(
-            &mut c,
-            &app.state,
-            &officer,
-            tender_id,
-            bid,
-            &[(score.into(), "geprüft".into())],
-        )
-        .unwrap();
-    }
-    let target = BidOnLot {
-        tender_id,
-        lot_id: lots[0],
-        bid_id: ours,
-    };
-    let award_id = award::award(&mut c, &app.state, &officer, target, "bestes Angebot").unwrap();
-    app.state.clock.advance(Duration::days(20));
-    let contract_id = award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
-    let position: i64 = contract_positions::table
-        .filter(contract_positions::contract_id.eq(contract_id))
-        .select(contract_positions::position_id)
-        .first(&mut *c)
-        .unwrap();
-    (contract_id, position)
-}
 
 fn order(position: i64, quantity: &str) -> CalloffInput {
     CalloffInput {
@@ -80,7 +45,7 @@ fn call_offs_respect_every_limit_and_cancel_frees_volume() {
     each_backend(|b| {
         let app = TestApp::new(b);
         let w = app.world();
-        let (contract_id, position) = contract(&app, &w);
+        let (contract_id, position) = concluded_contract(&app, &w);
         let buyer_a = current_user(&app, "buyer_a");
         let buyer_b = current_user(&app, "buyer_b");
         let mut c = app.conn();
@@ -202,7 +167,7 @@ fn the_80_percent_alert_fires_once_and_buyers_order_through_the_page() {
     each_backend(|b| {
         let app = TestApp::new(b);
         let w = app.world();
-        let (contract_id, position) = contract(&app, &w);
+        let (contract_id, position) = concluded_contract(&app, &w);
         let alerts = |app: &TestApp| -> i64 {
             outbox::table
                 .filter(outbox::subject.like("%ausgeschöpft"))
@@ -298,7 +263,7 @@ fn fifty_parallel_call_offs_never_exceed_the_maximum() {
     each_backend(|b| {
         let app = TestApp::new(b);
         let w = app.world();
-        let (contract_id, position) = contract(&app, &w);
+        let (contract_id, position) = concluded_contract(&app, &w);
         let buyers = [current_user(&app, "buyer_a"), current_user(&app, "buyer_b")];
         // 50 requests of 1 unit race for the 18 units there are.
         let results: Vec<Result<(), String>> = std::thread::scope(|s| {
@@ -340,7 +305,7 @@ fn order_by_csv_export_per_member_and_quota() {
     each_backend(|b| {
         let app = TestApp::new(b);
         let w = app.world();
-        let (contract_id, position) = contract(&app, &w);
+        let (contract_id, position) = concluded_contract(&app, &w);
         let browser_a = browser(&app, "buyer_a");
         // The template names the position; a filled-in file orders, a bad one names each bad row.
         let template = browser_a

@@ -6,54 +6,17 @@
 
 mod common;
 
-use buendel::award::{self, BidOnLot};
-use buendel::db::schema::contract_positions;
 use buendel::domain::roles::{OrgType, Role};
 use buendel::orgs::{self, UserData};
 use chrono::Duration;
+use common::api::*;
 use common::tender_flow::*;
 use common::*;
-use diesel::prelude::*;
 use rocket::http::{ContentType, Method, Status};
 use rocket::local::blocking::{Client, LocalResponse};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::str::FromStr;
-
-/// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
-fn contract(app: &TestApp, w: &World) -> (i64, i64) {
-    let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
-    let officer = current_user(app, "officer");
-    let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
-    let theirs = submitted_bid_id(app, tender_id, "Konkurrenz IT AG");
-    let mut c = app.conn();
-    for (bid, score) in [(ours, "8"), (theirs, "5")] {
-        award::score(
-            &mut c,
-            &app.state,
-            &officer,
-            tender_id,
-            bid,
-            &[(score.into(), "geprüft".into())],
-        )
-        .unwrap();
-    }
-    let target = BidOnLot {
-        tender_id,
-        lot_id: lots[0],
-        bid_id: ours,
-    };
-    let award_id = award::award(&mut c, &app.state, &officer, target, "bestes Angebot").unwrap();
-    app.state.clock.advance(Duration::days(20));
-    let contract_id = award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
-    let position: i64 = contract_positions::table
-        .filter(contract_positions::contract_id.eq(contract_id))
-        .select(contract_positions::position_id)
-        .first(&mut *c)
-        .unwrap();
-    (contract_id, position)
-}
 
 /// A buyer of a member added after publication: not entitled to call off.
 fn late_buyer(app: &TestApp) {
@@ -82,34 +45,8 @@ fn late_buyer(app: &TestApp) {
     .unwrap();
 }
 
-fn send<'c>(api: &'c Client, method: Method, path: &str, token: &str, body: &Value) -> LocalResponse<'c> {
-    api.req(method, path.to_string())
-        .header(bearer(token))
-        .header(ContentType::JSON)
-        .body(body.to_string())
-        .dispatch()
-}
-
 fn post<'c>(api: &'c Client, path: &str, token: &str) -> LocalResponse<'c> {
     api.post(path.to_string()).header(bearer(token)).dispatch()
-}
-
-fn get<'c>(api: &'c Client, path: &str, token: &str) -> LocalResponse<'c> {
-    api.get(path.to_string()).header(bearer(token)).dispatch()
-}
-
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("{v} is a string"))).unwrap()
-}
-
-/// The status and JSON body of a response.
-fn answer(res: LocalResponse<'_>) -> (Status, Value) {
-    let status = res.status();
-    let text = res.into_string().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}")),
-    )
 }
 
 fn order(lines: Value) -> Value {
@@ -120,65 +57,6 @@ fn order(lines: Value) -> Value {
     })
 }
 
-// ----------------------------------------------------------------------------- OpenAPI check
-
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
-        Some(r) => {
-            let mut node = doc;
-            for seg in r.trim_start_matches("#/").split('/') {
-                node = &node[seg];
-            }
-            resolve(doc, node)
-        }
-        None => schema,
-    }
-}
-
-/// The properties of a schema, following `$ref` and merging `allOf`.
-fn properties<'a>(doc: &'a Value, schema: &'a Value) -> Vec<(&'a String, &'a Value)> {
-    let schema = resolve(doc, schema);
-    let mut out: Vec<(&String, &Value)> = schema["properties"]
-        .as_object()
-        .map(|p| p.iter().collect())
-        .unwrap_or_default();
-    for part in schema["allOf"].as_array().into_iter().flatten() {
-        out.extend(properties(doc, part));
-    }
-    out
-}
-
-/// Every field of `value`, at every depth the schema describes, is documented.
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
-    let schema = resolve(doc, schema);
-    match value {
-        Value::Array(items) => {
-            let item_schema = &schema["items"];
-            assert!(!item_schema.is_null(), "{at}: array without item schema");
-            for (i, item) in items.iter().enumerate() {
-                check(doc, item_schema, item, &format!("{at}[{i}]"));
-            }
-        }
-        Value::Object(object) => {
-            let props = properties(doc, schema);
-            assert!(!props.is_empty(), "{at}: object without documented properties");
-            for (key, v) in object {
-                let Some((_, sub)) = props.iter().find(|(name, _)| *name == key) else {
-                    panic!("{at}.{key} is not documented");
-                };
-                check(doc, sub, v, &format!("{at}.{key}"));
-            }
-        }
-        _ => {}
-    }
-}
-
-fn assert_documented(doc: &Value, path: &str, method: &str, code: &str, body: &Value) {
-    let schema = &doc["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"];
-    assert!(!schema.is_null(), "{method} {path} {code} has a schema");
-    check(doc, schema, body, &format!("{method} {path}"));
-}
-
 // ----------------------------------------------------------------------------- tests
 
 #[test]
@@ -186,7 +64,7 @@ fn buyers_call_off_through_the_api_within_every_limit() {
     each_backend(|b| {
         let app = TestApp::new(b);
         let w = app.world();
-        let (contract_id, position) = contract(&app, &w);
+        let (contract_id, position) = concluded_contract(&app, &w);
         late_buyer(&app);
         let t = |key: &str| api_token(&browser(&app, key));
         let (buyer_a, buyer_b, buyer_c, vendor, officer) =

@@ -2,6 +2,7 @@
 //! PostgreSQL its own schema), a frozen clock, and a mail stub it drives by hand.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod tender_flow;
 
 use buendel::config::Config;

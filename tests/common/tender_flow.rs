@@ -434,3 +434,37 @@ pub fn submitted_bid_id(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64
         .first(&mut *app.conn())
         .unwrap()
 }
+
+/// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
+pub fn concluded_contract(app: &TestApp, w: &World) -> (i64, i64) {
+    let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
+    let officer = current_user(app, "officer");
+    let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
+    let theirs = submitted_bid_id(app, tender_id, "Konkurrenz IT AG");
+    let mut c = app.conn();
+    for (bid, score) in [(ours, "8"), (theirs, "5")] {
+        buendel::award::score(
+            &mut c,
+            &app.state,
+            &officer,
+            tender_id,
+            bid,
+            &[(score.into(), "geprüft".into())],
+        )
+        .unwrap();
+    }
+    let target = buendel::award::BidOnLot {
+        tender_id,
+        lot_id: lots[0],
+        bid_id: ours,
+    };
+    let award_id = buendel::award::award(&mut c, &app.state, &officer, target, "bestes Angebot").unwrap();
+    app.state.clock.advance(Duration::days(20));
+    let contract_id = buendel::award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
+    let position: i64 = buendel::db::schema::contract_positions::table
+        .filter(buendel::db::schema::contract_positions::contract_id.eq(contract_id))
+        .select(buendel::db::schema::contract_positions::position_id)
+        .first(&mut *c)
+        .unwrap();
+    (contract_id, position)
+}
