@@ -1,0 +1,456 @@
+//! Helper of benches/load-calloffs.sh: prepares a demo database for a call-off load test, runs the
+//! bare-transaction baseline in the same run, and checks the totals afterwards.
+//!
+//! cargo run --release --example calloff_load -- prepare  <DATABASE_URL>
+//!     Lifts the maxima (quantity, value, member quotas) of the demo's first concluded contract
+//!     (for the HTTP load) and its last one (for the baseline) to practically unlimited; prints
+//!     shell assignments CONTRACT=…, POSITION=…, BUYER=… (a buyer of an entitled member) and
+//!     BASE_CONTRACT=…, BASE_POSITION=…, BASE_MEMBER=…, BASE_USER=…, BASE_TOTAL=… (for pgbench).
+//! cargo run --release --example calloff_load -- cap <DATABASE_URL> <contract> <units>
+//!     Each position of the contract may take `units` more than it has (for the breach check).
+//! cargo run --release --example calloff_load -- baseline <DATABASE_URL> <min|full> <threads> <secs>
+//!     The bare transaction in a loop, through the app's own pool and `write_tx` (BEGIN IMMEDIATE
+//!     on SQLite): `min` = one guarded UPDATE + one INSERT (the reference); `full` = every
+//!     write a call-off makes (three guarded updates, the call-off, its number, its line, an audit
+//!     event after reading the stream's last hash, an outbox mail), without reads, rendering or
+//!     HTTP. Prints "baseline <mode> <threads> <ops> <ops/s>".
+//! cargo run --release --example calloff_load -- place <DATABASE_URL> <buyer e-mail> <threads> <secs>
+//!     `calloff::place` itself in a loop on the first contract (one unit of its first position),
+//!     in process: the service without HTTP, session and page. Prints "place <threads> <ops> <ops/s>".
+//! cargo run --release --example calloff_load -- check <DATABASE_URL> <contract>
+//!     Prints called/maximum per position and the sum of the stored lines; exits 1 on a breach.
+
+use buendel::db::schema::{
+    audit_events, calloff_lines, calloffs, contract_members, contract_positions, contracts, outbox, users,
+};
+use buendel::db::{write_tx, Db, DbConn};
+use buendel::error::AppError;
+use diesel::prelude::*;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// 10⁸ units (Quantity: 3 places, at most 999 999 999,999) and 10¹² € (Amount: at most 9,99 · 10¹² €).
+const UNLIMITED_UNITS: i64 = 100_000_000;
+const UNLIMITED_VALUE: i64 = 100_000_000_000_000;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+    let result = match arg(0).as_str() {
+        "prepare" => prepare(&arg(1)),
+        "cap" => cap(&arg(1), arg(2).parse().unwrap_or(0), arg(3).parse().unwrap_or(0)),
+        "baseline" => baseline(
+            &arg(1),
+            &arg(2),
+            arg(3).parse().unwrap_or(1),
+            arg(4).parse().unwrap_or(5),
+        ),
+        "check" => check(&arg(1), arg(2).parse().unwrap_or(0)),
+        "place" => place(
+            &arg(1),
+            &arg(2),
+            arg(3).parse().unwrap_or(1),
+            arg(4).parse().unwrap_or(5),
+        ),
+        _ => {
+            eprintln!("usage: calloff_load prepare|baseline|check … (see the file's header)");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("calloff_load: {e:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The first contract takes the HTTP load; the last one (another one when the demo has two) takes
+/// the bare baseline, so that the load contract's stored lines always add up to its running total.
+fn prepare(url: &str) -> Result<bool, AppError> {
+    let db = Db::connect(url, 1)?;
+    let mut c = db.get()?;
+    let ids: Vec<i64> = contracts::table
+        .order(contracts::id.asc())
+        .select(contracts::id)
+        .load(&mut *c)?;
+    let (Some(&contract_id), Some(&base_id)) = (ids.first(), ids.last()) else {
+        return Err(AppError::Internal("no concluded contract: start with --demo".into()));
+    };
+    if contract_id == base_id {
+        eprintln!("warning: one contract only; the baseline writes to the load contract too");
+    }
+    let member_id: i64 = contract_members::table
+        .filter(contract_members::contract_id.eq(contract_id))
+        .order(contract_members::member_id.asc())
+        .select(contract_members::member_id)
+        .first(&mut *c)?;
+    let buyer: String = users::table
+        .filter(users::organisation_id.eq(member_id))
+        .filter(users::role.eq("buyer"))
+        .filter(users::active.eq(true))
+        .order(users::id.asc())
+        .select(users::email)
+        .first(&mut *c)?;
+    let position_id: i64 = contract_positions::table
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .order(contract_positions::position_id.asc())
+        .select(contract_positions::position_id)
+        .first(&mut *c)?;
+    write_tx(&mut c, |c| {
+        for id in [contract_id, base_id] {
+            limit(c, id, UNLIMITED_UNITS)?;
+            diesel::update(contracts::table.find(id))
+                .set(contracts::max_value.eq(contracts::called_value + UNLIMITED_VALUE))
+                .execute(c)?;
+            diesel::update(contract_members::table.filter(contract_members::contract_id.eq(id)))
+                .set(contract_members::quota_value.eq(None::<i64>))
+                .execute(c)?;
+        }
+        Ok(())
+    })?;
+    let t = target(&mut c)?;
+    println!("CONTRACT={contract_id}\nPOSITION={position_id}\nBUYER={buyer}");
+    println!(
+        "BASE_CONTRACT={}\nBASE_POSITION={}\nBASE_MEMBER={}\nBASE_USER={}\nBASE_TOTAL={}",
+        t.contract_id,
+        t.position_id,
+        t.member_id,
+        t.user_id,
+        (t.unit_price + 50) / 100
+    );
+    Ok(true)
+}
+
+/// Each position of `contract_id` may take `units` more than it has.
+fn limit(c: &mut DbConn, contract_id: i64, units: i64) -> Result<(), AppError> {
+    diesel::update(contract_positions::table.filter(contract_positions::contract_id.eq(contract_id)))
+        .set(contract_positions::max_quantity.eq(contract_positions::called_quantity + units * 1000))
+        .execute(c)?;
+    Ok(())
+}
+
+fn cap(url: &str, contract_id: i64, units: i64) -> Result<bool, AppError> {
+    let db = Db::connect(url, 1)?;
+    let mut c = db.get()?;
+    write_tx(&mut c, |c| limit(c, contract_id, units))?;
+    Ok(true)
+}
+
+struct Target {
+    contract_id: i64,
+    position_id: i64,
+    member_id: i64,
+    user_id: i64,
+    unit_price: i64,
+}
+
+fn target(c: &mut DbConn) -> Result<Target, AppError> {
+    let contract_id: i64 = contracts::table
+        .order(contracts::id.desc())
+        .select(contracts::id)
+        .first(c)?;
+    let (position_id, unit_price): (i64, i64) = contract_positions::table
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .order(contract_positions::position_id.asc())
+        .select((contract_positions::position_id, contract_positions::unit_price))
+        .first(c)?;
+    let member_id: i64 = contract_members::table
+        .filter(contract_members::contract_id.eq(contract_id))
+        .order(contract_members::member_id.asc())
+        .select(contract_members::member_id)
+        .first(c)?;
+    let user_id: i64 = users::table
+        .filter(users::organisation_id.eq(member_id))
+        .order(users::id.asc())
+        .select(users::id)
+        .first(c)?;
+    Ok(Target {
+        contract_id,
+        position_id,
+        member_id,
+        user_id,
+        unit_price,
+    })
+}
+
+/// One bare call-off transaction; false when a guard refused.
+fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError> {
+    let now = chrono::Utc::now().naive_utc();
+    let total = (t.unit_price + 50) / 100; // one unit, 4 places → cents
+    write_tx(c, |c| {
+        let ok = diesel::update(
+            contract_positions::table
+                .filter(contract_positions::contract_id.eq(t.contract_id))
+                .filter(contract_positions::position_id.eq(t.position_id))
+                .filter((contract_positions::called_quantity + 1000).le(contract_positions::max_quantity)),
+        )
+        .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + 1000))
+        .execute(c)?;
+        if ok != 1 {
+            return Ok(false);
+        }
+        if full {
+            diesel::update(
+                contracts::table
+                    .filter(contracts::id.eq(t.contract_id))
+                    .filter((contracts::called_value + total).le(contracts::max_value)),
+            )
+            .set(contracts::called_value.eq(contracts::called_value + total))
+            .execute(c)?;
+            diesel::update(
+                contract_members::table
+                    .filter(contract_members::contract_id.eq(t.contract_id))
+                    .filter(contract_members::member_id.eq(t.member_id)),
+            )
+            .set(contract_members::called_value.eq(contract_members::called_value + total))
+            .execute(c)?;
+        }
+        let id: i64 = diesel::insert_into(calloffs::table)
+            .values((
+                calloffs::number.eq(format!("pending-{n}")),
+                calloffs::contract_id.eq(t.contract_id),
+                calloffs::member_id.eq(t.member_id),
+                calloffs::ordered_by.eq(t.user_id),
+                calloffs::status.eq("placed"),
+                calloffs::delivery_address.eq("Rathaus, Marktplatz 1, 64283 Darmstadt"),
+                calloffs::cost_centre.eq("4711"),
+                calloffs::leitweg_id.eq(None::<String>),
+                calloffs::note.eq(""),
+                calloffs::total.eq(total),
+                calloffs::created_at.eq(now),
+                calloffs::document.eq(""),
+                calloffs::document_sha256.eq(""),
+            ))
+            .returning(calloffs::id)
+            .get_result(c)?;
+        if !full {
+            return Ok(true);
+        }
+        diesel::update(calloffs::table.find(id))
+            .set((
+                calloffs::number.eq(format!("BL-{n}")),
+                calloffs::document.eq("x".repeat(4000)),
+                calloffs::document_sha256.eq("0".repeat(64)),
+            ))
+            .execute(c)?;
+        diesel::insert_into(calloff_lines::table)
+            .values((
+                calloff_lines::calloff_id.eq(id),
+                calloff_lines::position_id.eq(t.position_id),
+                calloff_lines::quantity.eq(1000_i64),
+                calloff_lines::unit_price.eq(t.unit_price),
+                calloff_lines::line_total.eq(total),
+            ))
+            .execute(c)?;
+        let stream = format!("baseline:{}", t.contract_id);
+        buendel::db::lock_key(c, &stream)?;
+        let last: Option<i64> = audit_events::table
+            .filter(audit_events::stream.eq(&stream))
+            .order(audit_events::seq.desc())
+            .select(audit_events::seq)
+            .first(c)
+            .optional()?;
+        diesel::insert_into(audit_events::table)
+            .values((
+                audit_events::stream.eq(&stream),
+                audit_events::seq.eq(last.unwrap_or(0) + 1),
+                audit_events::actor_user_id.eq(Some(t.user_id)),
+                audit_events::actor_label.eq("Baseline"),
+                audit_events::action.eq("calloff.placed"),
+                audit_events::object_type.eq("calloff"),
+                audit_events::object_id.eq(id.to_string()),
+                audit_events::occurred_at.eq(now),
+                audit_events::details.eq("{\"lines\":1}"),
+                audit_events::prev_hash.eq("0".repeat(64)),
+                audit_events::hash.eq("1".repeat(64)),
+            ))
+            .execute(c)?;
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::recipient.eq("vendor@baseline.example"),
+                outbox::subject.eq("Neuer Abruf"),
+                outbox::body_text.eq("x".repeat(600)),
+                outbox::body_html.eq("x".repeat(1500)),
+                outbox::status.eq("pending"),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(now),
+                outbox::created_at.eq(now),
+            ))
+            .execute(c)?;
+        Ok(true)
+    })
+}
+
+fn baseline(url: &str, mode: &str, threads: usize, secs: u64) -> Result<bool, AppError> {
+    let full = match mode {
+        "min" => false,
+        "full" => true,
+        other => return Err(AppError::Internal(format!("mode {other}: min or full"))),
+    };
+    let db = Db::connect(url, threads as u32)?;
+    let t = target(&mut *db.get()?)?;
+    let nonce: u32 = rand::random();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let counts: Vec<Result<u64, AppError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                let (db, t) = (&db, &t);
+                s.spawn(move || {
+                    let mut c = db.get()?;
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        if !one(&mut c, t, full, &format!("{nonce:08x}-{k}-{n}"))? {
+                            return Err(AppError::Internal("cap reached: prepare first".into()));
+                        }
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut ops = 0;
+    for c in counts {
+        ops += c?;
+    }
+    println!("baseline {mode} {threads} {ops} {:.0}", ops as f64 / elapsed);
+    Ok(true)
+}
+
+fn place(url: &str, buyer: &str, threads: usize, secs: u64) -> Result<bool, AppError> {
+    use buendel::db::schema::organisations;
+    let vars: std::collections::HashMap<String, String> = [
+        ("DATABASE_URL", url),
+        ("BUENDEL_MAIL_TRANSPORT", "stub"),
+        ("BUENDEL_POOL_SIZE", &threads.to_string()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let config = buendel::config::Config::from_map(&vars, false).map_err(|e| AppError::Internal(e.join("; ")))?;
+    let app = buendel::App::prepare(config).map_err(AppError::Internal)?;
+    let mut c = app.db.get()?;
+    let contract_id: i64 = contracts::table
+        .order(contracts::id.asc())
+        .select(contracts::id)
+        .first(&mut *c)?;
+    let position_id: i64 = contract_positions::table
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .order(contract_positions::position_id.asc())
+        .select(contract_positions::position_id)
+        .first(&mut *c)?;
+    let (id, email, name, role, organisation_id, organisation_name, org_type): (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+    ) = users::table
+        .inner_join(organisations::table)
+        .filter(users::email.eq(buyer))
+        .select((
+            users::id,
+            users::email,
+            users::name,
+            users::role,
+            users::organisation_id,
+            organisations::name,
+            organisations::org_type,
+        ))
+        .first(&mut *c)?;
+    drop(c);
+    let user = buendel::auth::CurrentUser {
+        id,
+        email,
+        name,
+        role: role.parse().map_err(|_| AppError::Internal("role".into()))?,
+        organisation_id,
+        organisation_name,
+        org_type: org_type.parse().map_err(|_| AppError::Internal("org type".into()))?,
+        credential_id: 0,
+    };
+    let input = buendel::calloff::CalloffInput {
+        quantities: vec![(position_id, "1".into())],
+        delivery_address: "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
+        cost_centre: "4711".into(),
+        ..Default::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let counts: Vec<Result<u64, AppError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (app, user, input) = (&app, &user, &input);
+                s.spawn(move || {
+                    let mut c = app.db.get()?;
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        buendel::calloff::place(&mut c, &app.state, user, contract_id, input)?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut ops = 0;
+    for c in counts {
+        ops += c?;
+    }
+    println!("place {threads} {ops} {:.0}", ops as f64 / elapsed);
+    Ok(true)
+}
+
+fn check(url: &str, contract_id: i64) -> Result<bool, AppError> {
+    let db = Db::connect(url, 1)?;
+    let mut c = db.get()?;
+    let positions: Vec<(i64, i64, i64)> = contract_positions::table
+        .filter(contract_positions::contract_id.eq(contract_id))
+        .select((
+            contract_positions::position_id,
+            contract_positions::called_quantity,
+            contract_positions::max_quantity,
+        ))
+        .load(&mut *c)?;
+    let mut ok = true;
+    for (position_id, called, max) in positions {
+        let lines: Vec<i64> = calloff_lines::table
+            .inner_join(calloffs::table)
+            .filter(calloffs::contract_id.eq(contract_id))
+            .filter(calloffs::status.ne("cancelled"))
+            .filter(calloffs::status.ne("rejected"))
+            .filter(calloff_lines::position_id.eq(position_id))
+            .select(calloff_lines::quantity)
+            .load(&mut *c)?;
+        let sum: i64 = lines.iter().sum();
+        let fine = called <= max && sum == called;
+        ok &= fine;
+        println!(
+            "position {position_id}: called {} of max {} units, lines {} units in {} call-offs: {}",
+            called / 1000,
+            max / 1000,
+            sum / 1000,
+            lines.len(),
+            if fine { "ok" } else { "BREACH" }
+        );
+    }
+    let (value, max): (i64, i64) = contracts::table
+        .find(contract_id)
+        .select((contracts::called_value, contracts::max_value))
+        .first(&mut *c)?;
+    if value > max {
+        println!("contract value {value} > max {max}: BREACH");
+        ok = false;
+    }
+    Ok(ok)
+}
