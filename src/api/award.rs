@@ -487,8 +487,7 @@ async fn decide_tie(
     Ok(Json(
         db.run(move |c| {
             let t = target(c, id, lot, body.bid_id)?;
-            award::decide_tie(c, &state, &u, id, lot, t.bid_id, &body.note)
-                .map_err(|e| rename_fields(e, |k| if k == "winner" { "bid_id".into() } else { k.into() }))?;
+            award::decide_tie(c, &state, &u, id, lot, t.bid_id, &body.note)?;
             lot_evaluation(c, &u, id, lot)
         })
         .await?,

@@ -133,12 +133,15 @@ impl CallInput {
             );
         }
         let term_months = match self.term_months.trim().parse::<i32>() {
-            Ok(m) if (1..=120).contains(&m) => m,
+            Ok(m) if (1..=crate::domain::tender::MAX_TERM_MONTHS).contains(&m) => m,
             _ => {
                 push(
                     &mut errors,
                     "term_months",
-                    "Bitte geben Sie die geplante Laufzeit in Monaten an (1 bis 120).",
+                    format!(
+                        "Bitte geben Sie die geplante Laufzeit in Monaten an (1 bis {}).",
+                        crate::domain::tender::MAX_TERM_MONTHS
+                    ),
                 );
                 0
             }

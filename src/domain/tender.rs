@@ -25,6 +25,8 @@ pub const EU_OPEN_URGENT_DAYS: i64 = 15;
 pub const NATIONAL_WARNING_DAYS: i64 = 10;
 /// § 21 (6) VgV: framework agreements run at most four years unless justified.
 pub const MAX_FRAMEWORK_MONTHS: i32 = 48;
+/// No term is planned or tendered beyond ten years, justified or not (a plausibility bound).
+pub const MAX_TERM_MONTHS: i32 = 120;
 
 /// The outcome of a deadline check: an error blocks publication, a warning is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]

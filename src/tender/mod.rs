@@ -303,11 +303,14 @@ impl TenderInput {
         };
         let term_justification = optional_text(&self.term_justification);
         let term_months = match self.term_months.trim().parse::<i32>() {
-            Ok(m) if m > 120 => {
+            Ok(m) if m > rules::MAX_TERM_MONTHS => {
                 push(
                     &mut errors,
                     "term_months",
-                    "Die Laufzeit kann höchstens 120 Monate betragen.",
+                    format!(
+                        "Die Laufzeit kann höchstens {} Monate betragen.",
+                        rules::MAX_TERM_MONTHS
+                    ),
                 );
                 m
             }
