@@ -9,7 +9,7 @@
 #      and calloff::place itself in a loop in process (the service without HTTP, session and page)
 #   3. closed loop: oha, C connections for DUR seconds -> maximum call-off throughput
 #   4. fixed rate (oha -q with latency correction, i.e. without coordinated omission) at 70 % of the
-#      min-baseline rate and at lower RATES -> p50/p99 per rate
+#      maximum call-off throughput of step 3 and at the fixed RATES -> p50/p99 per rate
 #   5. breach check: only 300 units left, 1000 call-offs with 32 connections -> exactly 300 placed,
 #      running total = maximum, stored lines = running total; server log free of "database is locked"
 #      and of 500s
@@ -81,19 +81,36 @@ run_backend() {
   local b1
   b1=$($helper baseline "$url" min 1 "$DUR"); echo "$b1  [mode threads ops ops/s]"
   $helper baseline "$url" min 4 "$DUR"
-  $helper baseline "$url" full 1 "$DUR"
+  local b2
+  b2=$($helper baseline "$url" full 1 "$DUR"); echo "$b2"
+  local full_rate=${b2##* }
   if [ "$name" = postgres ]; then
     $helper baseline "$url" full 4 "$DUR"
-    cat > "$work/pgbench.sql" <<SQL
+    cat > "$work/pgbench-min.sql" <<SQL
 BEGIN;
 UPDATE contract_positions SET called_quantity = called_quantity + 1000 WHERE contract_id = $BASE_CONTRACT AND position_id = $BASE_POSITION AND called_quantity + 1000 <= max_quantity;
 INSERT INTO calloffs (number, contract_id, member_id, ordered_by, status, delivery_address, cost_centre, note, total, created_at, document, document_sha256) VALUES ('pgb-' || :client_id || '-' || md5(random()::text || clock_timestamp()::text), $BASE_CONTRACT, $BASE_MEMBER, $BASE_USER, 'placed', 'Rathaus, Marktplatz 1, 64283 Darmstadt', '4711', '', $BASE_TOTAL, now(), '', '');
 COMMIT;
 SQL
-    for clients in 1 8; do
-      echo -n "pgbench min -c $clients: "
-      PGOPTIONS="-csearch_path=$schema" pgbench -n -f "$work/pgbench.sql" -c $clients -j $clients -T "$DUR" "$PG_URL" 2>&1 \
-        | grep -E "^tps|latency average" | tr '\n' ' '; echo
+    # The call-off's own transaction, statement for statement as calloff::place sends it.
+    cat > "$work/pgbench-full.sql" <<SQL
+BEGIN;
+SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id \\gset
+INSERT INTO calloffs (id, number, contract_id, member_id, ordered_by, status, delivery_address, cost_centre, leitweg_id, note, total, created_at, document, document_sha256) VALUES (:id, 'PGB-' || :id, $BASE_CONTRACT, $BASE_MEMBER, $BASE_USER, 'placed', 'Rathaus, Marktplatz 1, 64283 Darmstadt', '4711', NULL, '', $BASE_TOTAL, now(), repeat('x', $DOCUMENT_BYTES), repeat('0', 64));
+INSERT INTO calloff_lines (calloff_id, position_id, quantity, unit_price, line_total) VALUES (:id, $BASE_POSITION, 1000, $BASE_PRICE, $BASE_TOTAL);
+INSERT INTO audit_events (stream, seq, actor_user_id, actor_label, action, object_type, object_id, occurred_at, details, prev_hash, hash) VALUES ('pgbench:' || :id, 1, $BASE_USER, 'Baseline', 'calloff.placed', 'calloff', :id, now(), '$DETAILS', repeat('0', 64), repeat('1', 64));
+INSERT INTO outbox (recipient, subject, body_text, body_html, status, attempts, next_attempt_at, created_at) VALUES ('vendor@baseline.example', 'Neuer Abruf', repeat('x', $MAIL_TEXT_BYTES), repeat('x', $MAIL_HTML_BYTES), 'pending', 0, now(), now());
+UPDATE contract_positions SET called_quantity = called_quantity + 1000 WHERE contract_id = $BASE_CONTRACT AND position_id = $BASE_POSITION AND called_quantity + 1000 <= max_quantity;
+UPDATE contracts SET called_value = called_value + $BASE_TOTAL WHERE id = $BASE_CONTRACT AND called_value + $BASE_TOTAL <= max_value RETURNING called_value, max_value, alert_utilisation_at;
+UPDATE contract_members SET called_value = called_value + $BASE_TOTAL WHERE contract_id = $BASE_CONTRACT AND member_id = $BASE_MEMBER AND (quota_value IS NULL OR called_value + $BASE_TOTAL <= quota_value);
+COMMIT;
+SQL
+    for script in min full; do
+      for clients in 1 8; do
+        echo -n "pgbench $script -c $clients: "
+        PGOPTIONS="-csearch_path=$schema" pgbench -n -f "$work/pgbench-$script.sql" -c $clients -j $clients -T "$DUR" "$PG_URL" 2>&1 \
+          | grep -E "^tps|latency average" | tr '\n' ' '; echo
+      done
     done
   fi
   local base_rate=${b1##* }
@@ -125,11 +142,16 @@ SQL
     echo "(perf report: $out)"
   fi
 
+  local max_rate
+  max_rate=$(jq '.summary.requestsPerSec | floor' "$work/closed.json")
+  echo "ratio to the bare transactions: $(awk -v a="$max_rate" -v b="$base_rate" -v f="$full_rate" \
+    'BEGIN { printf "%.2f x min (%s/s), %.2f x full (%s/s)", a / b, b, a / f, f }')"
+
   echo "--- fixed rate (latency-corrected), ${DUR}s each"
-  local target=$(( base_rate * 7 / 10 ))
+  local target=$(( max_rate * 7 / 10 ))
   for rate in $target $RATES; do
     "${load[@]}" -z "${DUR}s" -c 64 -q "$rate" --latency-correction > "$work/rate.json"
-    echo "rate $rate/s$([ "$rate" = "$target" ] && echo " (70 % of baseline $base_rate/s)"): $(summary "$work/rate.json")"
+    echo "rate $rate/s$([ "$rate" = "$target" ] && echo " (70 % of the maximum call-off throughput $max_rate/s)"): $(summary "$work/rate.json")"
   done
 
   echo "--- breach check: 300 units left, 1000 call-offs, 32 connections"

@@ -121,6 +121,10 @@ fn prepare(url: &str) -> Result<bool, AppError> {
         t.user_id,
         (t.unit_price + 50) / 100
     );
+    println!(
+        "BASE_PRICE={}\nDOCUMENT_BYTES={DOCUMENT_BYTES}\nMAIL_TEXT_BYTES={MAIL_TEXT_BYTES}\nMAIL_HTML_BYTES={MAIL_HTML_BYTES}\nDETAILS='{DETAILS}'",
+        t.unit_price
+    );
     Ok(true)
 }
 
@@ -176,41 +180,66 @@ fn target(c: &mut DbConn) -> Result<Target, AppError> {
     })
 }
 
-/// One bare call-off transaction; false when a guard refused.
+/// One bare call-off transaction; false when a guard refused. `min`: the guarded UPDATE and one
+/// INSERT. `full`: the writes of `calloff::place` in its order — the next id, the call-off with
+/// number and document, its line, the first event of its audit stream, the vendor's mail, then
+/// the guarded updates of position, contract (RETURNING the totals for the alert check) and
+/// member — without the reads, the rendering and HTTP.
 fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError> {
     let now = chrono::Utc::now().naive_utc();
     let total = (t.unit_price + 50) / 100; // one unit, 4 places → cents
-    write_tx(c, |c| {
-        let ok = diesel::update(
+    let guarded_position = |c: &mut DbConn| -> Result<bool, AppError> {
+        Ok(diesel::update(
             contract_positions::table
                 .filter(contract_positions::contract_id.eq(t.contract_id))
                 .filter(contract_positions::position_id.eq(t.position_id))
                 .filter((contract_positions::called_quantity + 1000).le(contract_positions::max_quantity)),
         )
         .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + 1000))
-        .execute(c)?;
-        if ok != 1 {
-            return Ok(false);
+        .execute(c)?
+            == 1)
+    };
+    write_tx(c, |c| {
+        if !full {
+            if !guarded_position(c)? {
+                return Ok(false);
+            }
+            diesel::insert_into(calloffs::table)
+                .values((
+                    calloffs::number.eq(format!("BL-{n}")),
+                    calloffs::contract_id.eq(t.contract_id),
+                    calloffs::member_id.eq(t.member_id),
+                    calloffs::ordered_by.eq(t.user_id),
+                    calloffs::status.eq("placed"),
+                    calloffs::delivery_address.eq("Rathaus, Marktplatz 1, 64283 Darmstadt"),
+                    calloffs::cost_centre.eq("4711"),
+                    calloffs::leitweg_id.eq(None::<String>),
+                    calloffs::note.eq(""),
+                    calloffs::total.eq(total),
+                    calloffs::created_at.eq(now),
+                    calloffs::document.eq(""),
+                    calloffs::document_sha256.eq(""),
+                ))
+                .execute(c)?;
+            return Ok(true);
         }
-        if full {
-            diesel::update(
-                contracts::table
-                    .filter(contracts::id.eq(t.contract_id))
-                    .filter((contracts::called_value + total).le(contracts::max_value)),
-            )
-            .set(contracts::called_value.eq(contracts::called_value + total))
-            .execute(c)?;
-            diesel::update(
-                contract_members::table
-                    .filter(contract_members::contract_id.eq(t.contract_id))
-                    .filter(contract_members::member_id.eq(t.member_id)),
-            )
-            .set(contract_members::called_value.eq(contract_members::called_value + total))
-            .execute(c)?;
+        #[derive(QueryableByName)]
+        struct Next {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
         }
-        let id: i64 = diesel::insert_into(calloffs::table)
+        let sql = match c {
+            DbConn::Pg(_) => "SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id",
+            DbConn::Sqlite(_) => {
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'calloffs'), 0), \
+             COALESCE((SELECT MAX(id) FROM calloffs), 0)) + 1 AS id"
+            }
+        };
+        let id = diesel::sql_query(sql).get_result::<Next>(c)?.id;
+        diesel::insert_into(calloffs::table)
             .values((
-                calloffs::number.eq(format!("pending-{n}")),
+                calloffs::id.eq(id),
+                calloffs::number.eq(format!("BL-{n}")),
                 calloffs::contract_id.eq(t.contract_id),
                 calloffs::member_id.eq(t.member_id),
                 calloffs::ordered_by.eq(t.user_id),
@@ -221,18 +250,7 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
                 calloffs::note.eq(""),
                 calloffs::total.eq(total),
                 calloffs::created_at.eq(now),
-                calloffs::document.eq(""),
-                calloffs::document_sha256.eq(""),
-            ))
-            .returning(calloffs::id)
-            .get_result(c)?;
-        if !full {
-            return Ok(true);
-        }
-        diesel::update(calloffs::table.find(id))
-            .set((
-                calloffs::number.eq(format!("BL-{n}")),
-                calloffs::document.eq("x".repeat(4000)),
+                calloffs::document.eq(DOCUMENT.as_str()),
                 calloffs::document_sha256.eq("0".repeat(64)),
             ))
             .execute(c)?;
@@ -245,25 +263,17 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
                 calloff_lines::line_total.eq(total),
             ))
             .execute(c)?;
-        let stream = format!("baseline:{}", t.contract_id);
-        buendel::db::lock_key(c, &stream)?;
-        let last: Option<i64> = audit_events::table
-            .filter(audit_events::stream.eq(&stream))
-            .order(audit_events::seq.desc())
-            .select(audit_events::seq)
-            .first(c)
-            .optional()?;
         diesel::insert_into(audit_events::table)
             .values((
-                audit_events::stream.eq(&stream),
-                audit_events::seq.eq(last.unwrap_or(0) + 1),
+                audit_events::stream.eq(format!("baseline:{id}")),
+                audit_events::seq.eq(1_i64),
                 audit_events::actor_user_id.eq(Some(t.user_id)),
                 audit_events::actor_label.eq("Baseline"),
                 audit_events::action.eq("calloff.placed"),
                 audit_events::object_type.eq("calloff"),
                 audit_events::object_id.eq(id.to_string()),
                 audit_events::occurred_at.eq(now),
-                audit_events::details.eq("{\"lines\":1}"),
+                audit_events::details.eq(DETAILS),
                 audit_events::prev_hash.eq("0".repeat(64)),
                 audit_events::hash.eq("1".repeat(64)),
             ))
@@ -272,17 +282,49 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
             .values((
                 outbox::recipient.eq("vendor@baseline.example"),
                 outbox::subject.eq("Neuer Abruf"),
-                outbox::body_text.eq("x".repeat(600)),
-                outbox::body_html.eq("x".repeat(1500)),
+                outbox::body_text.eq(MAIL_TEXT.as_str()),
+                outbox::body_html.eq(MAIL_HTML.as_str()),
                 outbox::status.eq("pending"),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
                 outbox::created_at.eq(now),
             ))
             .execute(c)?;
-        Ok(true)
+        if !guarded_position(c)? {
+            return Ok(false);
+        }
+        let totals: Option<(i64, i64)> = diesel::update(
+            contracts::table
+                .filter(contracts::id.eq(t.contract_id))
+                .filter((contracts::called_value + total).le(contracts::max_value)),
+        )
+        .set(contracts::called_value.eq(contracts::called_value + total))
+        .returning((contracts::called_value, contracts::max_value))
+        .get_result(c)
+        .optional()?;
+        let member =
+            diesel::update(
+                contract_members::table
+                    .filter(contract_members::contract_id.eq(t.contract_id))
+                    .filter(contract_members::member_id.eq(t.member_id))
+                    .filter(contract_members::quota_value.is_null().or(
+                        (contract_members::called_value + total).le(contract_members::quota_value.assume_not_null()),
+                    )),
+            )
+            .set(contract_members::called_value.eq(contract_members::called_value + total))
+            .execute(c)?;
+        Ok(totals.is_some() && member == 1)
     })
 }
+
+/// Sizes as a real call-off of one line writes them (order document, mail bodies, event).
+static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| "x".repeat(DOCUMENT_BYTES));
+static MAIL_TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| "x".repeat(MAIL_TEXT_BYTES));
+static MAIL_HTML: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| "x".repeat(MAIL_HTML_BYTES));
+const DOCUMENT_BYTES: usize = 1900;
+const MAIL_TEXT_BYTES: usize = 380;
+const MAIL_HTML_BYTES: usize = 680;
+const DETAILS: &str = r#"{"contract_id":1,"document_sha256":"0000000000000000000000000000000000000000000000000000000000000000","lines":1,"member_id":4,"number":"AB-2026-000123","total":"1234.56"}"#;
 
 fn baseline(url: &str, mode: &str, threads: usize, secs: u64) -> Result<bool, AppError> {
     let full = match mode {

@@ -36,6 +36,7 @@ pub struct AppState {
     pub mail: Arc<MailTemplates>,
     pub documents: Arc<documents::DocumentTemplates>,
     pub sessions: Arc<auth::SessionCache>,
+    pub contract_terms: Arc<calloff::TermsCache>,
 }
 
 #[rocket::async_trait]
@@ -73,6 +74,7 @@ impl App {
         Ok(App {
             state: AppState {
                 sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
+                contract_terms: Arc::default(),
                 config: Arc::new(config),
                 clock,
                 mail: Arc::new(mail),

@@ -5,7 +5,7 @@
 mod common;
 
 use buendel::calloff::{self, CalloffInput, Step};
-use buendel::db::schema::{contract_positions, contracts, outbox};
+use buendel::db::schema::{audit_events, calloff_lines, calloffs, contract_positions, contracts, outbox};
 use buendel::domain::money::{Amount, Quantity};
 use buendel::domain::roles::{OrgType, Role};
 use buendel::error::AppError;
@@ -55,11 +55,23 @@ fn call_offs_respect_every_limit_and_cancel_frees_volume() {
         assert!(first.number.starts_with("AB-"));
         assert_eq!(called(&app, contract_id), (5, 4000));
 
-        // More than is left: refused, saying what is left, nothing stored.
+        // More than is left: refused, saying what is left, nothing stored — neither the order,
+        // its lines, its audit event nor the vendor's mail, though they are written before the
+        // guarded updates refuse.
+        let stored = |c: &mut buendel::db::DbConn| -> (i64, i64, i64, i64) {
+            (
+                calloffs::table.count().get_result(c).unwrap(),
+                calloff_lines::table.count().get_result(c).unwrap(),
+                audit_events::table.count().get_result(c).unwrap(),
+                outbox::table.count().get_result(c).unwrap(),
+            )
+        };
+        let before = stored(&mut c);
         let e = calloff::place(&mut c, &app.state, &buyer_b, contract_id, &order(position, "14")).unwrap_err();
         let msg = e.field_errors()["lines"].join(" ");
         assert!(msg.contains("nur noch 13 Stück"), "{msg}");
         assert_eq!(called(&app, contract_id), (5, 4000));
+        assert_eq!(stored(&mut c), before);
 
         // A member not entitled (added after publication) does not even see the contract.
         let now = app.state.clock.now_naive();
@@ -297,6 +309,16 @@ fn fifty_parallel_call_offs_never_exceed_the_maximum() {
             .first(&mut *app.conn())
             .unwrap();
         assert_eq!(max.minor(), 18_000);
+        // Each placed call-off opened its own audit stream; the refused ones left nothing, and
+        // the chain is intact.
+        let placed: Vec<String> = audit_events::table
+            .filter(audit_events::action.eq("calloff.placed"))
+            .select(audit_events::stream)
+            .load(&mut *app.conn())
+            .unwrap();
+        assert_eq!(placed.len(), 18);
+        assert_eq!(placed.iter().collect::<std::collections::HashSet<_>>().len(), 18);
+        assert!(buendel::audit::verify(&mut app.conn()).unwrap().is_ok());
     });
 }
 

@@ -257,11 +257,23 @@ pub fn record(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event) -> 
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_string()),
     };
+    append(conn, clock, actor, event, seq, &prev_hash)
+}
+
+/// Records the first event of a stream whose object the same transaction has just created (a
+/// call-off): nobody else can write to the stream yet, so neither its lock nor its last hash is
+/// needed. Should the stream exist after all, the unique (stream, seq) key refuses the event and
+/// with it the whole transaction, so the chain can never fork.
+pub fn record_first(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event) -> AppResult<()> {
+    append(conn, clock, actor, event, 1, GENESIS_HASH)
+}
+
+fn append(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event, seq: i64, prev_hash: &str) -> AppResult<()> {
     let occurred_at = clock.now_naive();
     let details =
         serde_json::to_string(&event.details).map_err(|e| AppError::Internal(format!("audit details: {e}")))?;
     let hash = compute_hash(
-        &prev_hash,
+        prev_hash,
         &event.stream,
         seq,
         actor.user_id,
@@ -283,7 +295,7 @@ pub fn record(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event) -> 
             object_id: &event.object_id,
             occurred_at,
             details: &details,
-            prev_hash: &prev_hash,
+            prev_hash,
             hash: &hash,
         })
         .execute(conn)?;

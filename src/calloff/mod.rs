@@ -180,7 +180,7 @@ struct Valid {
     note: String,
 }
 
-fn validate(input: &CalloffInput, positions: &[RegisterPosition]) -> AppResult<Valid> {
+fn validate(input: &CalloffInput, positions: &[TermsPosition]) -> AppResult<Valid> {
     let mut errors = FieldErrors::new();
     let mut lines = Vec::new();
     for (position_id, text) in &input.quantities {
@@ -258,10 +258,6 @@ fn validate(input: &CalloffInput, positions: &[RegisterPosition]) -> AppResult<V
     })
 }
 
-fn stream(contract_id: i64) -> String {
-    format!("contract:{contract_id}")
-}
-
 fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, String)>> {
     Ok(users::table
         .filter(users::organisation_id.eq(vendor_id))
@@ -271,9 +267,117 @@ fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, Str
         .load(conn)?)
 }
 
-/// Places a call-off. The limits are checked once for a message that says what is left, and
-/// enforced by guarded updates of the running totals in the same transaction, so that parallel
-/// call-offs (other threads, other instances) can never take more than the maximum together.
+/// What never changes on a concluded contract: its terms, priced positions and entitled
+/// members (frozen at publication). Running totals, quotas and alert markers are not in here.
+#[derive(Debug, Clone)]
+pub struct ContractTerms {
+    pub number: String,
+    pub tender_id: i64,
+    pub lot_id: i64,
+    pub vendor_id: i64,
+    pub term_start: NaiveDate,
+    pub term_end: NaiveDate,
+    pub positions: Vec<TermsPosition>,
+    pub members: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TermsPosition {
+    pub position_id: i64,
+    pub position_no: i32,
+    pub description: String,
+    pub unit: String,
+    pub unit_price: Price,
+}
+
+/// Contract terms by contract id, kept for the life of the process. Safe with several
+/// instances: a concluded contract's terms are written once, in the transaction that creates
+/// it, and never changed.
+#[derive(Debug, Default)]
+pub struct TermsCache(std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<ContractTerms>>>);
+
+/// More contracts than a cooperative concludes in decades; past it the cache starts afresh.
+const TERMS_CACHE_LIMIT: usize = 10_000;
+
+impl TermsCache {
+    pub fn get(&self, conn: &mut DbConn, contract_id: i64) -> AppResult<std::sync::Arc<ContractTerms>> {
+        if let Some(t) = self.0.read().ok().and_then(|m| m.get(&contract_id).cloned()) {
+            return Ok(t);
+        }
+        let terms = std::sync::Arc::new(load_terms(conn, contract_id)?);
+        if let Ok(mut m) = self.0.write() {
+            if m.len() >= TERMS_CACHE_LIMIT {
+                m.clear();
+            }
+            m.insert(contract_id, terms.clone());
+        }
+        Ok(terms)
+    }
+}
+
+fn load_terms(conn: &mut DbConn, contract_id: i64) -> AppResult<ContractTerms> {
+    let (number, tender_id, lot_id, vendor_id, term_start, term_end): (String, i64, i64, i64, NaiveDate, NaiveDate) =
+        contracts::table
+            .find(contract_id)
+            .select((
+                contracts::number,
+                contracts::tender_id,
+                contracts::lot_id,
+                contracts::vendor_id,
+                contracts::term_start,
+                contracts::term_end,
+            ))
+            .first(conn)?;
+    let positions = positions(conn, contract_id)?
+        .into_iter()
+        .map(|p| TermsPosition {
+            position_id: p.position_id,
+            position_no: p.position_no,
+            description: p.description,
+            unit: p.unit,
+            unit_price: p.unit_price,
+        })
+        .collect();
+    let members = contract_members::table
+        .filter(contract_members::contract_id.eq(contract_id))
+        .order(contract_members::member_id.asc())
+        .select(contract_members::member_id)
+        .load(conn)?;
+    Ok(ContractTerms {
+        number,
+        tender_id,
+        lot_id,
+        vendor_id,
+        term_start,
+        term_end,
+        positions,
+        members,
+    })
+}
+
+/// The id the next call-off gets, known before it is stored so that its number and document
+/// are written once: PostgreSQL's sequence (taken outside any lock); on SQLite the write lock
+/// of the transaction is held, so the next rowid is ours.
+fn next_calloff_id(conn: &mut DbConn) -> AppResult<i64> {
+    #[derive(QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let sql = match conn {
+        DbConn::Pg(_) => "SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id",
+        DbConn::Sqlite(_) => {
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'calloffs'), 0), \
+             COALESCE((SELECT MAX(id) FROM calloffs), 0)) + 1 AS id"
+        }
+    };
+    Ok(diesel::sql_query(sql).get_result::<Next>(conn)?.id)
+}
+
+/// Places a call-off. Everything but the running totals is written first; the guarded updates
+/// of the totals come last, just before COMMIT, so the hot rows of a busy contract are locked
+/// (PostgreSQL) for the shortest time, and no two call-offs together ever take more than a
+/// maximum, on any number of instances. A refusal is explained with what is left.
 pub fn place(
     conn: &mut DbConn,
     state: &AppState,
@@ -282,111 +386,77 @@ pub fn place(
     input: &CalloffInput,
 ) -> AppResult<Placed> {
     user.require(&[Role::Buyer])?;
-    write_tx(conn, |c| {
-        let contract: ContractRow = contracts::table
-            .find(contract_id)
-            .select(ContractRow::as_select())
-            .first(c)?;
-        let member: Option<(Option<Amount>, Amount)> = contract_members::table
-            .filter(contract_members::contract_id.eq(contract_id))
-            .filter(contract_members::member_id.eq(user.organisation_id))
-            .select((contract_members::quota_value, contract_members::called_value))
-            .first(c)
-            .optional()?;
-        let Some((quota, member_called)) = member else {
-            return Err(AppError::NotFound);
-        };
-        let today = today(state);
-        if !rules::is_active(today, contract.term_start, contract.term_end) {
-            return Err(AppError::Conflict(format!(
-                "Die Rahmenvereinbarung {} gilt vom {} bis {}; heute sind keine Abrufe möglich.",
-                contract.number,
-                contract.term_start.format("%d.%m.%Y"),
-                contract.term_end.format("%d.%m.%Y")
-            )));
-        }
-        let positions = positions(c, contract_id)?;
-        let valid = validate(input, &positions)?;
-        let limits: Vec<PositionLimit> = positions
-            .iter()
-            .map(|p| PositionLimit {
-                position_id: p.position_id,
-                position_no: p.position_no,
-                unit_price: p.unit_price,
-                max_quantity: p.max_quantity,
-                called_quantity: p.called_quantity,
+    let terms = match state.contract_terms.get(conn, contract_id) {
+        Err(AppError::NotFound) => return Err(AppError::NotFound),
+        other => other?,
+    };
+    if terms.members.binary_search(&user.organisation_id).is_err() {
+        return Err(AppError::NotFound);
+    }
+    let today = today(state);
+    if !rules::is_active(today, terms.term_start, terms.term_end) {
+        return Err(AppError::Conflict(format!(
+            "Die Rahmenvereinbarung {} gilt vom {} bis {}; heute sind keine Abrufe möglich.",
+            terms.number,
+            terms.term_start.format("%d.%m.%Y"),
+            terms.term_end.format("%d.%m.%Y")
+        )));
+    }
+    let valid = validate(input, &terms.positions)?;
+    let fixed: Vec<PositionLimit> = terms
+        .positions
+        .iter()
+        .map(|p| PositionLimit {
+            position_id: p.position_id,
+            position_no: p.position_no,
+            unit_price: p.unit_price,
+            max_quantity: Quantity::ZERO,
+            called_quantity: Quantity::ZERO,
+        })
+        .collect();
+    let (mut lines, total) = rules::price(&fixed, &valid.lines).map_err(refused)?;
+    // Fixed order of row locks: two call-offs never wait on each other in a circle.
+    lines.sort_unstable_by_key(|l| l.position_id);
+    let position = |id: i64| terms.positions.iter().find(|p| p.position_id == id);
+    let doc_lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            let p = position(l.position_id);
+            json!({
+                "position_no": p.map(|p| p.position_no), "description": p.map(|p| &p.description),
+                "unit": p.map(|p| &p.unit), "quantity": l.quantity, "unit_price": l.unit_price, "line_total": l.line_total,
             })
-            .collect();
-        let value_left =
-            Amount::from_minor(contract.max_value.minor() - contract.called_value.minor()).unwrap_or(Amount::ZERO);
-        let quota_left = quota.map(|q| Amount::from_minor(q.minor() - member_called.minor()).unwrap_or(Amount::ZERO));
-        let unit = |id: i64| {
-            positions
-                .iter()
-                .find(|p| p.position_id == id)
-                .map(|p| p.unit.clone())
-                .unwrap_or_default()
-        };
-        let (mut lines, total) =
-            rules::check(&limits, &valid.lines, value_left, quota_left, unit).map_err(|problems| {
-                AppError::Validation {
-                    message: "Der Abruf wurde nicht angenommen; nichts wurde bestellt.".into(),
-                    fields: FieldErrors::from([("lines".to_string(), problems)]),
-                }
-            })?;
-        // Fixed order of row locks: two call-offs never wait on each other in a circle.
-        lines.sort_unstable_by_key(|l| l.position_id);
-        let race = || {
-            AppError::Conflict(
-                "Ein anderer Abruf war schneller; die Restmenge reicht nicht mehr. Bitte prüfen Sie die verbleibenden Mengen."
-                    .into(),
-            )
-        };
-        for l in &lines {
-            let n = diesel::update(
-                contract_positions::table
-                    .filter(contract_positions::contract_id.eq(contract_id))
-                    .filter(contract_positions::position_id.eq(l.position_id))
-                    .filter(
-                        (contract_positions::called_quantity + l.quantity.minor()).le(contract_positions::max_quantity),
-                    ),
-            )
-            .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + l.quantity.minor()))
-            .execute(c)?;
-            if n != 1 {
-                return Err(race());
-            }
-        }
-        let n = diesel::update(
-            contracts::table
-                .filter(contracts::id.eq(contract_id))
-                .filter((contracts::called_value + total.minor()).le(contracts::max_value)),
-        )
-        .set(contracts::called_value.eq(contracts::called_value + total.minor()))
-        .execute(c)?;
-        if n != 1 {
-            return Err(race());
-        }
-        let member_row = contract_members::table
-            .filter(contract_members::contract_id.eq(contract_id))
-            .filter(contract_members::member_id.eq(user.organisation_id));
-        let n = match quota {
-            Some(_) => diesel::update(member_row.filter(
-                (contract_members::called_value + total.minor()).le(contract_members::quota_value.assume_not_null()),
+        })
+        .collect();
+    write_tx(conn, |c| {
+        let vendor: (String, String, String, String) = organisations::table
+            .find(terms.vendor_id)
+            .select((
+                organisations::name,
+                organisations::street,
+                organisations::postal_code,
+                organisations::city,
             ))
-            .set(contract_members::called_value.eq(contract_members::called_value + total.minor()))
-            .execute(c)?,
-            None => diesel::update(member_row)
-                .set(contract_members::called_value.eq(contract_members::called_value + total.minor()))
-                .execute(c)?,
-        };
-        if n != 1 {
-            return Err(race());
-        }
+            .first(c)?;
+        let id = next_calloff_id(c)?;
+        let number = format!("AB-{}-{id:06}", chrono::Datelike::year(&today));
         let now = state.clock.now_naive();
-        let id: i64 = diesel::insert_into(calloffs::table)
+        let document = state.documents.render(
+            "calloff_order",
+            &json!({
+                "number": number,
+                "contract": { "number": terms.number, "term_start": terms.term_start, "term_end": terms.term_end },
+                "member": user.organisation_name, "ordered_by": user.name,
+                "vendor": { "name": vendor.0, "street": vendor.1, "postal_code": vendor.2, "city": vendor.3 },
+                "delivery_address": valid.delivery_address, "cost_centre": valid.cost_centre,
+                "leitweg_id": valid.leitweg_id, "note": valid.note, "lines": doc_lines, "total": total, "created_at": now,
+            }),
+        )?;
+        let sha = hex::encode(Sha256::digest(document.as_bytes()));
+        diesel::insert_into(calloffs::table)
             .values((
-                calloffs::number.eq(format!("pending-{}-{}", contract_id, crate::auth::random_token())),
+                calloffs::id.eq(id),
+                calloffs::number.eq(&number),
                 calloffs::contract_id.eq(contract_id),
                 calloffs::member_id.eq(user.organisation_id),
                 calloffs::ordered_by.eq(user.id),
@@ -397,44 +467,6 @@ pub fn place(
                 calloffs::note.eq(&valid.note),
                 calloffs::total.eq(total),
                 calloffs::created_at.eq(now),
-                calloffs::document.eq(""),
-                calloffs::document_sha256.eq(""),
-            ))
-            .returning(calloffs::id)
-            .get_result(c)?;
-        let number = format!("AB-{}-{id:06}", chrono::Datelike::year(&today));
-        let vendor: (String, String, String, String) = organisations::table
-            .find(contract.vendor_id)
-            .select((
-                organisations::name,
-                organisations::street,
-                organisations::postal_code,
-                organisations::city,
-            ))
-            .first(c)?;
-        let doc_lines: Vec<serde_json::Value> = lines
-            .iter()
-            .map(|l| {
-                let p = positions.iter().find(|p| p.position_id == l.position_id);
-                json!({
-                    "position_no": p.map(|p| p.position_no), "description": p.map(|p| &p.description),
-                    "unit": p.map(|p| &p.unit), "quantity": l.quantity, "unit_price": l.unit_price, "line_total": l.line_total,
-                })
-            })
-            .collect();
-        let document = state.documents.render(
-            "calloff_order",
-            &json!({
-                "number": number, "contract": contract, "member": user.organisation_name, "ordered_by": user.name,
-                "vendor": { "name": vendor.0, "street": vendor.1, "postal_code": vendor.2, "city": vendor.3 },
-                "delivery_address": valid.delivery_address, "cost_centre": valid.cost_centre,
-                "leitweg_id": valid.leitweg_id, "note": valid.note, "lines": doc_lines, "total": total, "created_at": now,
-            }),
-        )?;
-        let sha = hex::encode(Sha256::digest(document.as_bytes()));
-        diesel::update(calloffs::table.find(id))
-            .set((
-                calloffs::number.eq(&number),
                 calloffs::document.eq(&document),
                 calloffs::document_sha256.eq(&sha),
             ))
@@ -450,7 +482,7 @@ pub fn place(
                 ))
                 .execute(c)?;
         }
-        audit::record(
+        audit::record_first(
             c,
             &state.clock,
             &user.actor(),
@@ -459,34 +491,171 @@ pub fn place(
                 "calloff",
                 id,
                 json!({ "number": number, "contract_id": contract_id, "member_id": user.organisation_id, "total": total, "lines": lines.len(), "document_sha256": sha }),
-            )
-            .in_stream(stream(contract_id)),
+            ),
         )?;
-        for (email, name) in vendor_users(c, contract.vendor_id)? {
+        for (email, name) in vendor_users(c, terms.vendor_id)? {
             mail::enqueue(
                 c,
                 state,
                 &email,
                 "calloff_placed",
-                &json!({ "name": name, "number": number, "contract": contract.number, "member": user.organisation_name,
+                &json!({ "name": name, "number": number, "contract": terms.number, "member": user.organisation_name,
                          "total": total, "sha256": sha, "url": format!("{}/abrufe/{}", state.config.base_url, id) }),
             )?;
         }
-        utilisation_alert(c, state, contract_id)?;
+        take_volume(c, state, user, contract_id, &terms, &lines, total)?;
         Ok(Placed { id, number, total })
     })
 }
 
+fn refused(problems: Vec<String>) -> AppError {
+    AppError::Validation {
+        message: "Der Abruf wurde nicht angenommen; nichts wurde bestellt.".into(),
+        fields: FieldErrors::from([("lines".to_string(), problems)]),
+    }
+}
+
+/// The guarded updates of the running totals (positions in id order, the contract, the
+/// member), then the 80 % alert if this call-off crossed it. A guard that does not hold refuses
+/// the call-off with what is left, read in the same transaction.
+fn take_volume(
+    c: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    contract_id: i64,
+    terms: &ContractTerms,
+    lines: &[rules::PricedLine],
+    total: Amount,
+) -> AppResult<()> {
+    let mut held = true;
+    for l in lines {
+        let n = diesel::update(
+            contract_positions::table
+                .filter(contract_positions::contract_id.eq(contract_id))
+                .filter(contract_positions::position_id.eq(l.position_id))
+                .filter(
+                    (contract_positions::called_quantity + l.quantity.minor()).le(contract_positions::max_quantity),
+                ),
+        )
+        .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + l.quantity.minor()))
+        .execute(c)?;
+        held &= n == 1;
+    }
+    let totals: Option<(Amount, Amount, Option<NaiveDateTime>)> = if held {
+        diesel::update(
+            contracts::table
+                .filter(contracts::id.eq(contract_id))
+                .filter((contracts::called_value + total.minor()).le(contracts::max_value)),
+        )
+        .set(contracts::called_value.eq(contracts::called_value + total.minor()))
+        .returning((
+            contracts::called_value,
+            contracts::max_value,
+            contracts::alert_utilisation_at,
+        ))
+        .get_result(c)
+        .optional()?
+    } else {
+        None
+    };
+    held &= totals.is_some()
+        && diesel::update(
+            contract_members::table
+                .filter(contract_members::contract_id.eq(contract_id))
+                .filter(contract_members::member_id.eq(user.organisation_id))
+                .filter(
+                    contract_members::quota_value
+                        .is_null()
+                        .or((contract_members::called_value + total.minor())
+                            .le(contract_members::quota_value.assume_not_null())),
+                ),
+        )
+        .set(contract_members::called_value.eq(contract_members::called_value + total.minor()))
+        .execute(c)?
+            == 1;
+    match totals {
+        Some((called, max, None)) if held && rules::utilisation_alert_due(called, max) => {
+            utilisation_alert(c, state, contract_id, &terms.number, called, max)
+        }
+        Some(_) if held => Ok(()),
+        _ => Err(explain_refusal(c, user, contract_id, terms, lines)),
+    }
+}
+
+/// Why the guarded updates refused: the limits as they stand now, judged by the same rules the
+/// page shows. Only if they would take the call-off after all (another one was just cancelled)
+/// is the answer "try again".
+fn explain_refusal(
+    c: &mut DbConn,
+    user: &CurrentUser,
+    contract_id: i64,
+    terms: &ContractTerms,
+    lines: &[rules::PricedLine],
+) -> AppError {
+    let race = || {
+        AppError::Conflict(
+            "Ein anderer Abruf war schneller; die Restmenge reicht nicht mehr. Bitte prüfen Sie die verbleibenden Mengen."
+                .into(),
+        )
+    };
+    let now = (|| -> AppResult<_> {
+        let positions = positions(c, contract_id)?;
+        let (called, max): (Amount, Amount) = contracts::table
+            .find(contract_id)
+            .select((contracts::called_value, contracts::max_value))
+            .first(c)?;
+        let (quota, member_called): (Option<Amount>, Amount) = contract_members::table
+            .filter(contract_members::contract_id.eq(contract_id))
+            .filter(contract_members::member_id.eq(user.organisation_id))
+            .select((contract_members::quota_value, contract_members::called_value))
+            .first(c)?;
+        Ok((positions, called, max, quota, member_called))
+    })();
+    let Ok((positions, called, max, quota, member_called)) = now else {
+        return race();
+    };
+    let limits: Vec<PositionLimit> = positions
+        .iter()
+        .map(|p| PositionLimit {
+            position_id: p.position_id,
+            position_no: p.position_no,
+            unit_price: p.unit_price,
+            max_quantity: p.max_quantity,
+            called_quantity: p.called_quantity,
+        })
+        .collect();
+    let left = |max: Amount, called: Amount| Amount::from_minor(max.minor() - called.minor()).unwrap_or(Amount::ZERO);
+    let wanted: Vec<(i64, Quantity)> = lines.iter().map(|l| (l.position_id, l.quantity)).collect();
+    let unit = |id: i64| {
+        terms
+            .positions
+            .iter()
+            .find(|p| p.position_id == id)
+            .map(|p| p.unit.clone())
+            .unwrap_or_default()
+    };
+    match rules::check(
+        &limits,
+        &wanted,
+        left(max, called),
+        quota.map(|q| left(q, member_called)),
+        unit,
+    ) {
+        Err(problems) => refused(problems),
+        Ok(_) => race(),
+    }
+}
+
 /// Sends the 80 % alert once: the guarded update marks it, only the call-off that crosses the
 /// threshold (on any instance) sends the mails.
-fn utilisation_alert(conn: &mut DbConn, state: &AppState, contract_id: i64) -> AppResult<()> {
-    let (number, called, max): (String, Amount, Amount) = contracts::table
-        .find(contract_id)
-        .select((contracts::number, contracts::called_value, contracts::max_value))
-        .first(conn)?;
-    if !rules::utilisation_alert_due(called, max) {
-        return Ok(());
-    }
+fn utilisation_alert(
+    conn: &mut DbConn,
+    state: &AppState,
+    contract_id: i64,
+    number: &str,
+    called: Amount,
+    max: Amount,
+) -> AppResult<()> {
     let now = state.clock.now_naive();
     let marked = diesel::update(
         contracts::table
@@ -501,7 +670,7 @@ fn utilisation_alert(conn: &mut DbConn, state: &AppState, contract_id: i64) -> A
             conn,
             state,
             contract_id,
-            &number,
+            number,
             "contract_alert_utilisation",
             json!({ "percent": percent }),
         )?;
@@ -514,8 +683,7 @@ fn utilisation_alert(conn: &mut DbConn, state: &AppState, contract_id: i64) -> A
                 "contract",
                 contract_id,
                 json!({ "percent": percent }),
-            )
-            .in_stream(stream(contract_id)),
+            ),
         )?;
     }
     Ok(())
@@ -580,7 +748,7 @@ pub fn expiry_alerts(conn: &mut DbConn, state: &AppState) -> AppResult<usize> {
                 c,
                 &state.clock,
                 &crate::audit::Actor::system("Abrufüberwachung"),
-                Event::new("contract.alert_expiry", "contract", id, json!({ "term_end": end })).in_stream(stream(id)),
+                Event::new("contract.alert_expiry", "contract", id, json!({ "term_end": end })),
             )?;
             alert_mails(
                 c,
@@ -792,8 +960,7 @@ pub fn advance(
                 "calloff",
                 id,
                 json!({ "number": calloff.number, "reason": reason.trim() }),
-            )
-            .in_stream(stream(calloff.contract_id)),
+            ),
         )?;
         // The other side hears of it.
         let to: Vec<(String, String)> = match step {

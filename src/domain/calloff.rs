@@ -46,6 +46,23 @@ pub fn check(
     quota_left: Option<Amount>,
     unit: impl Fn(i64) -> String,
 ) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
+    judge(limits, lines, Some((value_left, quota_left)), unit)
+}
+
+/// Prices the requested lines without looking at what is left: the position must belong to the
+/// contract, the quantity be positive and the amounts representable. The limits themselves are
+/// then enforced by the guarded updates of the running totals; `check` explains a refusal.
+pub fn price(limits: &[PositionLimit], lines: &[(i64, Quantity)]) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
+    judge(limits, lines, None, |_| String::new())
+}
+
+/// `check` when `left` holds the remaining value and quota; `price` when it is `None`.
+fn judge(
+    limits: &[PositionLimit],
+    lines: &[(i64, Quantity)],
+    left: Option<(Amount, Option<Amount>)>,
+    unit: impl Fn(i64) -> String,
+) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
     let mut problems = Vec::new();
     let mut priced = Vec::with_capacity(lines.len());
     let mut total = Amount::ZERO;
@@ -58,7 +75,7 @@ pub fn check(
             problems.push(format!("Pos. {}: Die Menge muss größer als 0 sein.", limit.position_no));
             continue;
         }
-        if quantity.minor() > limit.remaining().minor() {
+        if left.is_some() && quantity.minor() > limit.remaining().minor() {
             problems.push(format!(
                 "Pos. {}: Es sind nur noch {} {} abrufbar (Höchstmenge {}); angefragt {}.",
                 limit.position_no,
@@ -85,19 +102,20 @@ pub fn check(
     if lines.is_empty() {
         problems.push("Bitte geben Sie für mindestens eine Position eine Menge an.".to_string());
     }
-    if problems.is_empty() && total.minor() > value_left.minor() {
-        problems.push(format!(
-            "Der Abruf ({}) überschreitet den verbleibenden Höchstwert der Rahmenvereinbarung ({}).",
-            crate::web::format::money_de(total.to_decimal()),
-            crate::web::format::money_de(value_left.to_decimal())
-        ));
-    }
-    if let Some(q) = quota_left.filter(|q| problems.is_empty() && total.minor() > q.minor()) {
-        problems.push(format!(
-            "Der Abruf ({}) überschreitet das verbleibende Kontingent Ihres Hauses ({}).",
-            crate::web::format::money_de(total.to_decimal()),
-            crate::web::format::money_de(q.to_decimal())
-        ));
+    if let Some((value_left, quota_left)) = left.filter(|_| problems.is_empty()) {
+        if total.minor() > value_left.minor() {
+            problems.push(format!(
+                "Der Abruf ({}) überschreitet den verbleibenden Höchstwert der Rahmenvereinbarung ({}).",
+                crate::web::format::money_de(total.to_decimal()),
+                crate::web::format::money_de(value_left.to_decimal())
+            ));
+        } else if let Some(q) = quota_left.filter(|q| total.minor() > q.minor()) {
+            problems.push(format!(
+                "Der Abruf ({}) überschreitet das verbleibende Kontingent Ihres Hauses ({}).",
+                crate::web::format::money_de(total.to_decimal()),
+                crate::web::format::money_de(q.to_decimal())
+            ));
+        }
     }
     if problems.is_empty() {
         Ok((priced, total))
@@ -195,6 +213,27 @@ mod tests {
     fn unknown_positions_and_empty_orders_are_refused() {
         assert!(check(&limits(), &[(9, q("1"))], a("1"), None, unit).is_err());
         assert!(check(&limits(), &[], a("1"), None, unit).is_err());
+    }
+
+    #[test]
+    fn price_ignores_what_is_left_but_not_the_positions() {
+        // 30 of position 1 are far beyond the 8 left: the guarded update decides that, not price.
+        let (lines, total) = price(&limits(), &[(1, q("30")), (2, q("3"))]).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(total, a("24001.00"));
+        assert!(price(&limits(), &[(9, q("1"))]).is_err());
+        assert!(price(&limits(), &[]).is_err());
+        let e = price(&limits(), &[(1, q("0"))]).unwrap_err();
+        assert!(e[0].contains("größer als 0"), "{e:?}");
+    }
+
+    #[test]
+    fn price_and_check_agree_on_the_amounts() {
+        let wanted = [(1, q("2.5")), (2, q("7"))];
+        assert_eq!(
+            price(&limits(), &wanted).unwrap(),
+            check(&limits(), &wanted, a("100000"), Some(a("100000")), unit).unwrap()
+        );
     }
 
     #[test]
