@@ -37,6 +37,7 @@ pub struct AppState {
     pub documents: Arc<documents::DocumentTemplates>,
     pub sessions: Arc<auth::SessionCache>,
     pub contract_terms: Arc<calloff::TermsCache>,
+    pub writes: Arc<db::group::GroupCommit>,
 }
 
 #[rocket::async_trait]
@@ -75,6 +76,7 @@ impl App {
             state: AppState {
                 sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
                 contract_terms: Arc::default(),
+                writes: Arc::default(),
                 config: Arc::new(config),
                 clock,
                 mail: Arc::new(mail),

@@ -428,7 +428,9 @@ pub fn place(
             })
         })
         .collect();
-    write_tx(conn, |c| {
+    let (state, user) = (state.clone(), user.clone());
+    state.clone().writes.write(conn, move |c| {
+        let (state, user, terms) = (&state, &user, &*terms);
         let vendor: (String, String, String, String) = organisations::table
             .find(terms.vendor_id)
             .select((
@@ -503,7 +505,7 @@ pub fn place(
                          "total": total, "sha256": sha, "url": format!("{}/abrufe/{}", state.config.base_url, id) }),
             )?;
         }
-        take_volume(c, state, user, contract_id, &terms, &lines, total)?;
+        take_volume(c, state, user, contract_id, terms, &lines, total)?;
         Ok(Placed { id, number, total })
     })
 }

@@ -1,6 +1,7 @@
 //! Database access for both backends: the connection enum, the r2d2 pool, migrations per backend,
 //! and the request guard that runs blocking Diesel work off the async runtime.
 
+pub mod group;
 pub mod schema;
 pub mod types;
 
@@ -10,6 +11,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use rocket::request::{FromRequest, Outcome, Request};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -194,7 +196,7 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), AppError> {
 /// Left to SQLite's busy handler, waiting writers poll with sleeps of up to 100 ms and the lock
 /// stands idle in between (the p99 of call-offs under load). Other processes on the same file
 /// still wait through `BEGIN IMMEDIATE` and the busy timeout.
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
 /// A write transaction that holds the write lock from its first statement: `BEGIN IMMEDIATE` on
 /// SQLite (no deadlock when a read is upgraded to a write), a plain transaction on PostgreSQL.
@@ -203,30 +205,35 @@ pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
 {
-    let _writer = matches!(conn, DbConn::Sqlite(_))
-        .then(|| SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    let _writer =
+        matches!(conn, DbConn::Sqlite(_)).then(|| SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner));
+    begin(conn)?;
     match f(conn) {
-        Ok(value) => {
-            let committed = match conn {
-                DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
-                DbConn::Pg(c) => AnsiTransactionManager::commit_transaction(c),
-            };
-            match committed {
-                Ok(()) => Ok(value),
-                Err(e) => {
-                    rollback(conn);
-                    Err(e.into())
-                }
+        Ok(value) => match commit(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                rollback(conn);
+                Err(e.into())
             }
-        }
+        },
         Err(e) => {
             rollback(conn);
             Err(e)
         }
+    }
+}
+
+fn begin(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+}
+
+fn commit(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+        DbConn::Pg(c) => AnsiTransactionManager::commit_transaction(c),
     }
 }
 

@@ -1,0 +1,212 @@
+//! Group commit for SQLite's single writer: write transactions that queue up while another one
+//! runs are executed together, each in its own savepoint, and committed once.
+//! PostgreSQL runs each as its own transaction: it commits concurrent writers in parallel itself.
+
+use super::{begin, commit, rollback, DbConn, SQLITE_WRITER};
+use crate::error::AppError;
+use diesel::connection::{Connection, TransactionManager};
+use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
+
+/// A write that has run in its savepoint: `Ok` waits for the COMMIT, `Err` is final already.
+type Ran = Box<dyn FnOnce(Option<&str>) + Send>;
+type Job = Box<dyn FnOnce(&mut DbConn) -> Ran + Send>;
+
+/// At most this many writes share one COMMIT, so that the first of them never waits long.
+const MAX_BATCH: usize = 64;
+
+/// The queue of one database's waiting writes; one per application (it lives in `AppState`).
+#[derive(Default)]
+pub struct GroupCommit {
+    queue: Mutex<Vec<Job>>,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupCommit")
+    }
+}
+
+impl GroupCommit {
+    /// Runs `body` as a write transaction, like `write_tx`, and returns only once it is committed
+    /// (or refused). On SQLite the body may share its COMMIT with others queued meanwhile: it runs
+    /// in a savepoint, so its own error rolls back only its own writes, and a failed COMMIT fails
+    /// every write of the batch. `body` must not start a transaction itself.
+    ///
+    /// Without it, each of n waiting writers pays its own BEGIN, COMMIT and WAL pages, and hands
+    /// the lock to the next through a thread switch; with it the thread that gets the lock
+    /// first writes them all (leader/follower, no extra thread).
+    pub fn write<T, F>(&self, conn: &mut DbConn, body: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if matches!(conn, DbConn::Pg(_)) {
+            return super::write_tx(conn, body);
+        }
+        let (tx, rx) = mpsc::sync_channel::<Result<T, AppError>>(1);
+        let job: Job = Box::new(move |c: &mut DbConn| -> Ran {
+            match in_savepoint(c, body) {
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    Box::new(|_| ())
+                }
+                Ok(value) => Box::new(move |commit_error: Option<&str>| {
+                    let _ = tx.send(match commit_error {
+                        None => Ok(value),
+                        Some(e) => Err(AppError::Internal(format!("COMMIT fehlgeschlagen: {e}"))),
+                    });
+                }),
+            }
+        });
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(job);
+        {
+            let _writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+            // Empty when the leader before us took our write along; then its answer is waiting.
+            loop {
+                let batch: Vec<Job> = {
+                    let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                    let n = q.len().min(MAX_BATCH);
+                    q.drain(..n).collect()
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                run_batch(conn, batch);
+                if let Ok(answer) = rx.try_recv() {
+                    return answer;
+                }
+            }
+        }
+        rx.recv()
+            .unwrap_or_else(|_| Err(AppError::Internal("Schreibvorgang abgebrochen".into())))
+    }
+}
+
+fn in_savepoint<T>(c: &mut DbConn, body: impl FnOnce(&mut DbConn) -> Result<T, AppError>) -> Result<T, AppError> {
+    type Manager = <DbConn as Connection>::TransactionManager;
+    Manager::begin_transaction(c)?;
+    match body(c) {
+        Ok(v) => {
+            Manager::commit_transaction(c)?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(r) = Manager::rollback_transaction(c) {
+                log::error!("rollback to savepoint failed: {r}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// One transaction for the whole batch; answers go out only after the COMMIT.
+fn run_batch(conn: &mut DbConn, batch: Vec<Job>) {
+    if let Err(e) = begin(conn) {
+        // Not run; dropping the jobs tells each caller that its write was not done.
+        log::error!("BEGIN IMMEDIATE failed for {} writes: {e}", batch.len());
+        return;
+    }
+    let ran: Vec<Ran> = batch.into_iter().map(|job| job(conn)).collect();
+    let committed = commit(conn);
+    let error = committed.as_ref().err().map(|e| e.to_string());
+    if error.is_some() {
+        rollback(conn);
+    }
+    for answer in ran {
+        answer(error.as_deref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+    use std::sync::Arc;
+
+    fn insert(c: &mut DbConn, key: i64, text: &str) -> Result<(), AppError> {
+        diesel::sql_query("INSERT INTO t (k, v) VALUES ($1, $2)")
+            .bind::<BigInt, _>(key)
+            .bind::<Text, _>(text)
+            .execute(c)?;
+        Ok(())
+    }
+
+    fn count(c: &mut DbConn) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result::<N>(c)
+            .map(|r| r.n)
+            .expect("count")
+    }
+
+    fn database() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(dir.path().join("g.db").to_str().expect("path"), 8).expect("connect");
+        diesel::sql_query("CREATE TABLE t (k BIGINT NOT NULL UNIQUE, v TEXT NOT NULL)")
+            .execute(&mut *db.get().expect("conn"))
+            .expect("table");
+        (dir, db)
+    }
+
+    #[test]
+    fn a_refused_write_rolls_back_alone_and_the_others_commit() {
+        let (_dir, db) = database();
+        let group = Arc::new(GroupCommit::default());
+        // 40 writers race for 10 keys; the loser of each key fails on the unique key, inside a
+        // batch with winners of other keys, which must stay.
+        let results: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..40)
+                .map(|i| {
+                    let (db, group) = (&db, group.clone());
+                    s.spawn(move || {
+                        let mut c = db.get().expect("conn");
+                        group
+                            .write(&mut c, move |c| {
+                                insert(c, i % 10, "first")?;
+                                // A second write of the same body: rolled back with it.
+                                insert(c, 1000 + i, "second")
+                            })
+                            .is_ok()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        });
+        assert_eq!(results.iter().filter(|ok| **ok).count(), 10);
+        assert_eq!(
+            count(&mut db.get().expect("conn")),
+            20,
+            "10 winners with both rows each"
+        );
+    }
+
+    #[test]
+    fn an_answer_is_given_only_for_what_is_committed() {
+        let (_dir, db) = database();
+        let group = GroupCommit::default();
+        let mut c = db.get().expect("conn");
+        assert_eq!(
+            group.write(&mut c, |c| insert(c, 1, "a").map(|_| 7)).expect("written"),
+            7
+        );
+        let e = group
+            .write(&mut c, |c| insert(c, 1, "again"))
+            .expect_err("duplicate refused");
+        assert!(!matches!(e, AppError::NotFound), "{e:?}");
+        assert_eq!(count(&mut c), 1);
+        // The connection is usable afterwards: no transaction was left open.
+        write_tx_check(&mut c);
+    }
+
+    fn write_tx_check(c: &mut DbConn) {
+        crate::db::write_tx(c, |c| insert(c, 2, "b")).expect("plain write_tx still works");
+        assert_eq!(count(c), 2);
+    }
+}
