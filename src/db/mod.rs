@@ -95,7 +95,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
         if let DbConn::Sqlite(c) = conn {
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = 10000;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -113,6 +114,36 @@ pub type Pooled = PooledConnection<Manager>;
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    /// While any clone lives, the SQLite checkpointer runs.
+    _alive: std::sync::Arc<()>,
+}
+
+/// How often the background thread copies the SQLite WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Checkpoints SQLite's WAL off the write path. Left to SQLite, the writer whose COMMIT crosses
+/// the auto-checkpoint size copies the pages and waits for two fsyncs while holding the write
+/// lock — every writer behind it stalls (tens of ms on this kind of disk). A PASSIVE checkpoint
+/// on its own connection never blocks writers; the writers' own auto-checkpoint (10 000 pages)
+/// remains as a safety net should this thread fall behind.
+fn spawn_checkpointer(path: String, alive: std::sync::Weak<()>) {
+    let run = move || {
+        let Ok(mut conn) = SqliteConnection::establish(&path) else {
+            return;
+        };
+        if conn.batch_execute("PRAGMA busy_timeout = 1000;").is_err() {
+            return;
+        }
+        while alive.upgrade().is_some() {
+            std::thread::sleep(CHECKPOINT_INTERVAL);
+            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                log::warn!("SQLite checkpoint: {e}");
+            }
+        }
+    };
+    if let Err(e) = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(run) {
+        log::warn!("SQLite checkpoint thread not started: {e}");
+    }
 }
 
 impl Db {
@@ -141,7 +172,16 @@ impl Db {
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .map_err(|e| AppError::Internal(format!("Datenbank {} nicht erreichbar: {e}", backend.name())))?;
-        Ok(Db { pool, backend })
+        let alive = std::sync::Arc::new(());
+        if backend == Backend::Sqlite {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url).to_string();
+            spawn_checkpointer(path, std::sync::Arc::downgrade(&alive));
+        }
+        Ok(Db {
+            pool,
+            backend,
+            _alive: alive,
+        })
     }
 
     pub fn backend(&self) -> Backend {
