@@ -620,6 +620,10 @@ async fn main_flows(tools: Tools) {
 async fn vendor_registers_and_is_approved(s: &mut Suite) {
     s.goto("/registrieren").await;
     s.step("registrierung-formular").await;
+    // Sent empty first: the error summary and the marked fields are audited too.
+    s.press("Registrierung absenden").await;
+    s.find(".error-summary").await;
+    s.step("registrierung-fehler").await;
     s.fill("#feld-name", NEW_VENDOR).await;
     s.fill("#feld-street", "Bahnhofstraße 12").await;
     s.fill("#feld-postal_code", "61348").await;
@@ -1264,6 +1268,20 @@ async fn keyboard_flow(tools: Tools) {
         assert_eq!(cost.id, "feld-cost_centre");
         kb.type_text("IT-0815").await;
         kb.tab_to("the order button", 5, |f| f.tag == "button").await;
+    }
+    // The focus stays on the order button: the screenshot shows its focus style.
+    s.step("abruf-formular-fokus").await;
+    {
+        let mut kb = Keyboard {
+            s: &s,
+            trail: Vec::new(),
+        };
+        let button = kb.focus().await;
+        assert!(
+            button.label.contains("Verbindlich abrufen"),
+            "focus on the order button: {}",
+            button.label
+        );
         kb.enter_and_wait("call-off").await;
     }
     s.expect_success("call-off by keyboard").await;
