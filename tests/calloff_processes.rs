@@ -8,59 +8,23 @@ mod common;
 use buendel::db::schema::{calloff_lines, calloffs, contract_positions, contracts};
 use buendel::db::Backend;
 use buendel::domain::money::Amount;
+use common::process::{free_port, Process};
 use common::tender_flow::*;
 use common::*;
 use diesel::prelude::*;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Barrier;
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server process, killed when the test ends (also on a failed assertion).
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// What the process wrote, after stopping it.
-    fn stop(&mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut log = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            let _ = out.read_to_string(&mut log);
-        }
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = err.read_to_string(&mut log);
-        }
-        log
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::time::Duration;
 
 /// Both processes share the secret key, so the encrypted session and CSRF cookies issued by one
 /// are understood by the other, as behind a load balancer.
 const SECRET: &str = "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz";
 
-fn start(app: &TestApp, name: &str) -> Server {
+fn start(app: &TestApp, name: &str) -> Process {
     let port = free_port();
     let data_dir = app.cleanup.dir.path().join(name);
-    let child = Command::new(env!("CARGO_BIN_EXE_buendel"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_buendel"));
+    command
         .arg("serve")
         .env("DATABASE_URL", &app.database_url)
         .env("BUENDEL_PORT", port.to_string())
@@ -70,20 +34,14 @@ fn start(app: &TestApp, name: &str) -> Server {
         .env("BUENDEL_NOW", app.state.clock.now().to_rfc3339())
         .env("BUENDEL_CLOCK_FROZEN", "true")
         .env("BUENDEL_DATA_DIR", data_dir)
-        .env_remove("ROCKET_LOG_LEVEL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start buendel serve");
-    let mut server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline || matches!(server.child.try_wait(), Ok(Some(_))) {
-            panic!("server {name} did not start:\n{}", server.stop());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
+        .env_remove("ROCKET_LOG_LEVEL");
+    Process::start(
+        &format!("server-{name}"),
+        command,
+        port,
+        app.cleanup.dir.path(),
+        Duration::from_secs(30),
+    )
 }
 
 /// An HTTP client that does not follow redirects (a placed call-off answers 303).
@@ -132,7 +90,7 @@ impl Jar {
 
 /// A buyer logged in through the login page of `server`: the cookies and the CSRF token of the
 /// contract page's order form.
-fn log_in(server: &Server, key: &str, contract_id: i64) -> (Jar, String) {
+fn log_in(server: &Process, key: &str, contract_id: i64) -> (Jar, String) {
     let base = format!("http://127.0.0.1:{}", server.port);
     let http = agent();
     let mut jar = Jar::default();
@@ -222,7 +180,7 @@ fn two_server_processes_on_one_postgresql_never_exceed_the_maximum() {
         .filter(|(s, _)| !matches!(s, 303 | 409 | 422))
         .map(|(s, page)| format!("{s}: {}", page.chars().take(300).collect::<String>()))
         .collect();
-    let logs: Vec<String> = servers.iter_mut().map(Server::stop).collect();
+    let logs: Vec<String> = servers.iter_mut().map(Process::stop).collect();
     assert!(
         unexpected.is_empty(),
         "{unexpected:?}\nlogs:\n{}",

@@ -5,31 +5,16 @@
 mod common;
 
 use buendel::tender;
+use common::process::{free_port, Process};
 use common::tender_flow::*;
 use common::*;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-fn start(app: &TestApp, port: u16) -> Server {
+fn start(app: &TestApp, port: u16) -> Process {
     let now = app.state.clock.now().to_rfc3339();
-    let child = Command::new(env!("CARGO_BIN_EXE_buendel"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_buendel"));
+    command
         .arg("serve")
         .env("DATABASE_URL", &app.database_url)
         .env("BUENDEL_PORT", port.to_string())
@@ -41,17 +26,8 @@ fn start(app: &TestApp, port: u16) -> Server {
         .env("BUENDEL_MAIL_TRANSPORT", "stub")
         .env("BUENDEL_NOW", now)
         .env("BUENDEL_CLOCK_FROZEN", "true")
-        .env_remove("ROCKET_LOG_LEVEL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start buendel serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Server(child)
+        .env_remove("ROCKET_LOG_LEVEL");
+    Process::start("server", command, port, app.cleanup.dir.path(), Duration::from_secs(30))
 }
 
 #[test]
@@ -94,11 +70,7 @@ fn bid_content_never_reaches_the_server_log() {
         assert!(bad.is_err(), "bad price sheet refused");
         assert_eq!(tender::bids::count_current(&mut app.conn(), id).unwrap(), 1);
 
-        let _ = server.0.kill();
-        let _ = server.0.wait();
-        let mut log = String::new();
-        server.0.stdout.take().unwrap().read_to_string(&mut log).unwrap();
-        server.0.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+        let log = server.stop();
         assert!(log.contains("buendel läuft auf"), "the log is captured: {log}");
         for secret in [
             "777",

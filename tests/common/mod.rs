@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod process;
 pub mod tender_flow;
 
 use buendel::config::Config;
