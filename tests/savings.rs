@@ -50,9 +50,9 @@ fn order(lines: &[(i64, &str)]) -> CalloffInput {
 ///
 /// Call-offs: Adorf 3 Notebooks (own price: (1100 − 900) × 3 = 600,00) and 2 Docks (median:
 /// 4,95 × 2 = 9,90); Bedorf 4 Notebooks (estimate: 100 × 4 = 400,00) and 1 Dock (4,95); a
-/// cancelled Bedorf call-off does not count. Realised 1.014,85 €, volume 2.700 + 400,20 + 3.600
-/// + 200,10 = 6.900,30 €. Contracted on demand: Adorf 10 × 200 + 4 × 4,95 = 2.019,80, Bedorf
-/// 5 × 100 + 2 × 4,95 = 509,90, together 2.529,70 €.
+/// cancelled Bedorf call-off does not count. Realised 1.014,85 €, volume 6.900,30 € (2.700 plus
+/// 400,20 plus 3.600 plus 200,10). Contracted on demand: Adorf 10 × 200 plus 4 × 4,95 =
+/// 2.019,80, Bedorf 5 × 100 plus 2 × 4,95 = 509,90, together 2.529,70 €.
 fn savings_case(app: &TestApp, w: &World) -> Case {
     vendor_firm(app, "anna", "Anna IT GmbH");
     vendor_firm(app, "bert", "Bert Systeme AG");

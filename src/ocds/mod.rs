@@ -77,6 +77,9 @@ fn classification(cpv: &str) -> Value {
     json!({ "scheme": "CPV", "id": cpv.split('-').next().unwrap_or(cpv) })
 }
 
+/// A call-off: (id, number, member, status, total, created at, confirmed at).
+type CalloffRow = (i64, String, i64, String, Amount, NaiveDateTime, Option<NaiveDateTime>);
+
 /// A current bid on a lot: (bid id, vendor, lot, lot total, excluded, submitted at).
 type LotBidRow = (i64, i64, i64, Amount, Option<String>, NaiveDateTime);
 
@@ -341,7 +344,7 @@ fn calloff_releases(
     k: &ContractRow,
     framework_ocid: &str,
 ) -> AppResult<Vec<Value>> {
-    let rows: Vec<(i64, String, i64, String, Amount, NaiveDateTime, Option<NaiveDateTime>)> = calloffs::table
+    let rows: Vec<CalloffRow> = calloffs::table
         .filter(calloffs::contract_id.eq(k.id))
         .order(calloffs::id.asc())
         .select((
