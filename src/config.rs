@@ -49,6 +49,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Header a trusted reverse proxy sets to the client address (none: the socket address).
     pub ip_header: Option<String>,
+    /// What one procurement procedure costs a member (EUR): with it the board sees the process
+    /// savings of joint procedures; without it they are not shown.
+    pub process_cost: Option<crate::domain::money::Amount>,
+    /// The prefix of every OCDS ocid this instance publishes (see `domain::ocds::DEFAULT_OCID_PREFIX`).
+    pub ocid_prefix: String,
 }
 
 /// The variables buendel reads, with their meaning, for `--help` and the README.
@@ -115,6 +120,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Verzeichnis der Dokumentvorlagen (Öffnungsprotokoll, Verträge)",
     ),
     ("BUENDEL_DATA_DIR", "data", "Verzeichnis für Daten und Postausgang"),
+    (
+        "BUENDEL_PROCESS_COST",
+        "(keiner)",
+        "Kosten eines Vergabeverfahrens in EUR, z. B. 5000 oder 5.000,00; damit zeigt die Auswertung die Prozesseinsparung",
+    ),
+    (
+        "BUENDEL_OCID_PREFIX",
+        "ocds-buendel",
+        "Präfix der OCDS-Kennungen (ocid) der offenen Daten, z. B. das bei der Open Contracting Partnership registrierte",
+    ),
     (
         "BUENDEL_CONFIG",
         "(keine)",
@@ -360,6 +375,32 @@ impl Config {
             ));
         }
 
+        let process_cost = match get("BUENDEL_PROCESS_COST") {
+            None => None,
+            Some(v) => match crate::domain::numbers::parse_form(&v)
+                .map_err(|e| e.to_string())
+                .and_then(|d| crate::domain::money::Amount::from_decimal(d).map_err(|e| e.to_string()))
+            {
+                Ok(a) if a.minor() > 0 => Some(a),
+                Ok(_) => {
+                    problems.push(format!("BUENDEL_PROCESS_COST: „{v}“ muss größer als 0 sein."));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!(
+                        "BUENDEL_PROCESS_COST: „{v}“ {e}; erwartet ist ein Betrag in EUR, z. B. 5000 oder 5.000,00."
+                    ));
+                    None
+                }
+            },
+        };
+        let ocid_prefix = get("BUENDEL_OCID_PREFIX").unwrap_or_else(|| "ocds-buendel".into());
+        if !crate::domain::ocds::valid_ocid_prefix(&ocid_prefix) {
+            problems.push(format!(
+                "BUENDEL_OCID_PREFIX: „{ocid_prefix}“ ist kein Präfix wie ocds-abc123 (Kleinbuchstaben, Ziffern und Bindestriche, beginnt mit ocds-)."
+            ));
+        }
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -389,6 +430,8 @@ impl Config {
             contract_template_dir,
             data_dir,
             ip_header: get("BUENDEL_IP_HEADER"),
+            process_cost,
+            ocid_prefix,
         })
     }
 
@@ -452,6 +495,24 @@ mod tests {
     fn smtp_url_selects_smtp() {
         let c = Config::from_map(&vars(&[("SMTP_URL", "smtp://mail.example:587")]), false).unwrap();
         assert_eq!(c.mail_transport, MailTransport::Smtp("smtp://mail.example:587".into()));
+    }
+
+    #[test]
+    fn process_cost_is_optional_and_read_in_german_notation() {
+        assert_eq!(Config::from_map(&vars(&[]), false).unwrap().process_cost, None);
+        let c = Config::from_map(&vars(&[("BUENDEL_PROCESS_COST", "5.000,50")]), false).unwrap();
+        assert_eq!(c.process_cost.unwrap().minor(), 500_050);
+        for bad in ["viel", "0", "-5", "1,234"] {
+            let problems = Config::from_map(&vars(&[("BUENDEL_PROCESS_COST", bad)]), false).unwrap_err();
+            assert!(problems[0].starts_with("BUENDEL_PROCESS_COST"), "{bad}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn ocid_prefix_is_checked() {
+        assert_eq!(Config::from_map(&vars(&[]), false).unwrap().ocid_prefix, "ocds-buendel");
+        let problems = Config::from_map(&vars(&[("BUENDEL_OCID_PREFIX", "Mein Präfix")]), false).unwrap_err();
+        assert!(problems[0].starts_with("BUENDEL_OCID_PREFIX"));
     }
 
     #[test]

@@ -15,7 +15,9 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod mail;
+pub mod ocds;
 pub mod orgs;
+pub mod savings;
 pub mod seed;
 pub mod tender;
 pub mod web;
@@ -151,6 +153,8 @@ impl App {
         let rocket = tender::routes::mount(rocket);
         let rocket = award::routes::mount(rocket);
         let rocket = calloff::routes::mount(rocket);
+        let rocket = savings::routes::mount(rocket);
+        let rocket = ocds::routes::mount(rocket);
         api::mount(rocket)
     }
 }

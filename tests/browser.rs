@@ -898,9 +898,9 @@ async fn buyer_calls_off(s: &mut Suite, contract: &Contract) {
     s.step("abruf").await;
 }
 
-/// The board's view at the end of the flow. Until the savings dashboard (issue #7) is merged,
-/// this checks the board's start page and the utilisation in the contract register; after the
-/// merge it should open the savings page and check the savings of this call-off there.
+/// The board's view at the end of the flow: the savings dashboard lists the new contract with
+/// the called-off volume and the realised saving of this call-off, and the register counts it
+/// towards utilisation.
 async fn board_sees_the_savings(s: &mut Suite, contract: &Contract) {
     s.login("vorstand@buendel.example", DEMO_PASSWORD).await;
     s.goto("/").await;
@@ -922,6 +922,30 @@ async fn board_sees_the_savings(s: &mut Suite, contract: &Contract) {
         "the call-off counts towards utilisation: {row}"
     );
     s.step("vorstand-vertraege").await;
+    s.goto("/auswertung").await;
+    // The table "by contract": label, volume, realised saving, rate, contracted, lines.
+    let cells: Vec<String> = {
+        let row =
+            s.wd.find(Locator::XPath(&format!(
+                "//table[contains(caption, 'Nach Rahmenvereinbarung')]//tr[th[@scope='row'][contains(., '{}')]]",
+                contract.number
+            )))
+            .await
+            .expect("the savings dashboard has a row for the new contract");
+        let mut texts = Vec::new();
+        for td in row.find_all(Locator::Css("td")).await.expect("cells") {
+            texts.push(td.text().await.expect("cell text"));
+        }
+        texts
+    };
+    assert!(cells.len() >= 2, "volume and saving columns: {cells:?}");
+    assert_ne!(cells[0].trim(), "0,00 €", "the call-off's volume is counted: {cells:?}");
+    assert_ne!(
+        cells[1].trim(),
+        "0,00 €",
+        "its saving against the reference is shown: {cells:?}"
+    );
+    s.step("vorstand-einsparungen").await;
 }
 
 // ------------------------------------------------------------------------------------------

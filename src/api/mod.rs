@@ -4,7 +4,9 @@
 pub mod award;
 pub mod calloff;
 pub mod demand;
+pub mod ocds;
 pub mod openapi;
+pub mod savings;
 pub mod tender;
 
 use crate::auth::ApiUser;
@@ -312,6 +314,8 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount(BASE, tender::routes())
         .mount(BASE, award::routes())
         .mount(BASE, calloff::routes())
+        .mount(BASE, savings::routes())
+        .mount(BASE, ocds::routes())
         .mount(
             BASE,
             routes![

@@ -1073,15 +1073,157 @@ fn calloff_schemas() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The board's figures and the open data (OCDS), one entry per path.
+fn savings_paths() -> Vec<(&'static str, Value)> {
+    let open = |summary: &str, schema: Value, extra: Value| {
+        let mut o = op(summary, "200", ok(schema, "OK"), extra);
+        o["security"] = json!([]);
+        o
+    };
+    vec![
+        (
+            "/savings",
+            json!({
+                "get": op("Auswertung: Abrufvolumen, realisierte und vertragliche Einsparungen nach Mitglied, Rahmenvereinbarung, Los, CPV-Abteilung, Jahr und Herkunft des Referenzpreises, Ausschöpfung und Laufzeit der Verträge (Genossenschaft: alle oder ein Mitglied; Einkauf: nur das eigene Mitglied, ein anderes ist 403; Lieferanten 403)", "200", ok(schema_ref("SavingsDashboard"), "Auswertung"), json!({
+                    "parameters": [
+                        { "name": "year", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 2000, "maximum": 2100 }, "description": "Nur dieses Jahr (deutsche Zeit): Abrufe nach Bestelltag, vertragliche Einsparungen nach Vertragsschluss; sonst 400" },
+                        { "name": "member_id", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "Nur dieses Mitglied (Genossenschaft); für den Einkauf nur das eigene" }
+                    ]
+                }))
+            }),
+        ),
+        (
+            "/ocds/tenders",
+            json!({
+                "get": open("Offene Daten: die OCDS-Release-Pakete aller veröffentlichten Ausschreibungen (ohne Anmeldung)", json!({ "type": "array", "items": schema_ref("OcdsIndexEntry") }), json!({}))
+            }),
+        ),
+        (
+            "/ocds/tenders/{id}",
+            json!({
+                "get": open("Offene Daten: OCDS-1.1-Release-Paket einer veröffentlichten Ausschreibung (ohne Anmeldung; Entwürfe 404): Beteiligte, Ausschreibung mit Losen und Positionen, Angebote (Statistik und Einzelheiten) erst nach dem Zuschlag des Loses, Zuschläge, Rahmenvereinbarungen, jeder Abruf als eigener Vorgang mit relatedProcesses (scheme ocid, relationship framework). Beträge sind exakte JSON-Zahlen", schema_ref("OcdsReleasePackage"), json!({ "parameters": id_param() }))
+            }),
+        ),
+    ]
+}
+
+fn savings_schemas() -> Vec<(&'static str, Value)> {
+    let amount = |d: &str| json!({ "type": "string", "description": format!("{d}, EUR netto, Dezimalpunkt") });
+    let id = json!({ "type": "integer", "format": "int64" });
+    vec![
+        (
+            "SavingsFigure",
+            json!({
+                "type": "object",
+                "properties": {
+                    "key": { "type": "string", "description": "Schlüssel der Gruppe (Mitglied, Vertrag, Los, CPV-Abteilung, Jahr, Quelle)" },
+                    "label": { "type": "string" },
+                    "volume": amount("Abrufvolumen (Σ Zeilensummen bestellter, bestätigter und gelieferter Abrufe)"),
+                    "realised": amount("Realisierte Einsparung: Σ (Referenzpreis − Vertragspreis) × Menge je Abrufzeile, kaufmännisch auf Cent"),
+                    "contracted": amount("Vertragliche Einsparung auf die gemeldeten Bedarfsmengen der abrufberechtigten Mitglieder"),
+                    "realised_percent": { "type": "string", "nullable": true, "description": "Realisierte Einsparung in Prozent des Volumens zu Referenzpreisen" },
+                    "lines": { "type": "integer", "format": "int64" }
+                }
+            }),
+        ),
+        (
+            "SavingsUtilisation",
+            json!({
+                "type": "object",
+                "properties": {
+                    "contract_id": id,
+                    "number": { "type": "string" },
+                    "tender_title": { "type": "string" },
+                    "lot_no": { "type": "integer" },
+                    "lot_title": { "type": "string" },
+                    "vendor": { "type": "string" },
+                    "term_start": { "type": "string", "format": "date" },
+                    "term_end": { "type": "string", "format": "date" },
+                    "max_value": amount("Höchstwert"),
+                    "called_value": amount("Abgerufen"),
+                    "utilisation_percent": { "type": "string" },
+                    "entitled_members": { "type": "integer", "format": "int64" },
+                    "near_exhaustion": { "type": "boolean", "description": "Mindestens 80 % des Höchstwerts abgerufen" },
+                    "near_expiry": { "type": "boolean", "description": "Endet in höchstens 90 Tagen" },
+                    "expired": { "type": "boolean" },
+                    "process_saving": { "type": "string", "nullable": true, "description": "(abrufberechtigte Mitglieder − 1) × BUENDEL_PROCESS_COST; nur für die Genossenschaft und nur, wenn eingerichtet" },
+                    "warning": { "type": "string", "description": "Hinweise in Worten (nahezu ausgeschöpft, läuft aus, abgelaufen); leer ohne" }
+                }
+            }),
+        ),
+        (
+            "SavingsDashboard",
+            json!({
+                "type": "object",
+                "properties": {
+                    "member_id": { "type": "integer", "format": "int64", "nullable": true },
+                    "member_name": { "type": "string", "nullable": true },
+                    "year": { "type": "integer", "nullable": true },
+                    "years": { "type": "array", "items": { "type": "integer" } },
+                    "totals": { "type": "object", "properties": {
+                        "volume": amount("Abrufvolumen"),
+                        "realised": amount("Realisierte Einsparung"),
+                        "contracted": amount("Vertragliche Einsparung"),
+                        "process": { "type": "string", "nullable": true, "description": "Prozesseinsparung, nur wenn BUENDEL_PROCESS_COST gesetzt ist und für die ganze Genossenschaft" },
+                        "lines": { "type": "integer", "format": "int64" },
+                        "lines_without_reference": { "type": "integer", "format": "int64" }
+                    } },
+                    "by_member": list_of("SavingsFigure"),
+                    "by_contract": list_of("SavingsFigure"),
+                    "by_lot": list_of("SavingsFigure"),
+                    "by_cpv_division": list_of("SavingsFigure"),
+                    "by_year": list_of("SavingsFigure"),
+                    "by_source": list_of("SavingsFigure"),
+                    "contracts": list_of("SavingsUtilisation")
+                }
+            }),
+        ),
+        (
+            "OcdsIndexEntry",
+            json!({
+                "type": "object",
+                "properties": {
+                    "tender_id": id,
+                    "ocid": { "type": "string" },
+                    "title": { "type": "string" },
+                    "package": { "type": "string", "format": "uri" }
+                }
+            }),
+        ),
+        (
+            "OcdsReleasePackage",
+            json!({
+                "type": "object",
+                "description": "Ein OCDS-1.1-Release-Paket nach dem EU-Profil (release-package-schema.json); die Releases folgen dem Release-Schema des Profils",
+                "externalDocs": { "url": "https://standard.open-contracting.org/1.1/en/schema/release_package/" },
+                "properties": {
+                    "uri": { "type": "string", "format": "uri" },
+                    "version": { "type": "string" },
+                    "publishedDate": { "type": "string", "format": "date-time" },
+                    "publisher": { "type": "object", "properties": { "name": { "type": "string" } } },
+                    "license": { "type": "string", "format": "uri" },
+                    "releases": { "type": "array", "items": { "type": "object", "description": "OCDS-Release" } }
+                }
+            }),
+        ),
+    ]
+}
+
 pub fn document() -> Value {
     let mut doc = base_document();
-    for (path, item) in tender_paths().into_iter().chain(award_paths()).chain(calloff_paths()) {
+    for (path, item) in tender_paths()
+        .into_iter()
+        .chain(award_paths())
+        .chain(calloff_paths())
+        .chain(savings_paths())
+    {
         doc["paths"][path] = item;
     }
     for (name, schema) in tender_schemas()
         .into_iter()
         .chain(award_schemas())
         .chain(calloff_schemas())
+        .chain(savings_schemas())
     {
         doc["components"]["schemas"][name] = schema;
     }

@@ -473,7 +473,10 @@ pub fn place(
                 calloffs::document_sha256.eq(&sha),
             ))
             .execute(c)?;
+        // Savings are fixed with the order (issue #7): reference price, its source, the saving.
+        let references = crate::savings::line_references(c, terms.lot_id, user.organisation_id, &lines)?;
         for l in &lines {
+            let r = references.get(&l.position_id).copied().unwrap_or_default();
             diesel::insert_into(calloff_lines::table)
                 .values((
                     calloff_lines::calloff_id.eq(id),
@@ -481,6 +484,9 @@ pub fn place(
                     calloff_lines::quantity.eq(l.quantity),
                     calloff_lines::unit_price.eq(l.unit_price),
                     calloff_lines::line_total.eq(l.line_total),
+                    calloff_lines::reference_price.eq(r.price),
+                    calloff_lines::reference_source.eq(r.source_code()),
+                    calloff_lines::saving.eq(r.saving),
                 ))
                 .execute(c)?;
         }

@@ -425,6 +425,9 @@ diesel::table! {
         quantity -> BigInt,
         unit_price -> BigInt,
         line_total -> BigInt,
+        reference_price -> Nullable<BigInt>,
+        reference_source -> Nullable<Text>,
+        saving -> Nullable<BigInt>,
     }
 }
 
@@ -444,6 +447,9 @@ diesel::joinable!(bid_scores -> bids (bid_id));
 diesel::joinable!(outbox -> tenders (sealed_tender_id));
 diesel::joinable!(awards -> organisations (vendor_id));
 diesel::joinable!(contracts -> organisations (vendor_id));
+diesel::joinable!(contracts -> tender_lots (lot_id));
+diesel::joinable!(contracts -> tenders (tender_id));
+diesel::joinable!(awards -> tenders (tender_id));
 diesel::joinable!(contract_positions -> tender_positions (position_id));
 diesel::joinable!(contract_members -> organisations (member_id));
 diesel::joinable!(demand_positions -> demand_calls (call_id));

@@ -57,6 +57,7 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
     let items: Vec<(&'static str, &'static str)> = match role {
         None => vec![
             ("/bekanntmachungen", "Bekanntmachungen"),
+            ("/offene-daten", "Offene Daten"),
             ("/anmelden", "Anmelden"),
             ("/registrieren", "Als Lieferant registrieren"),
         ],
@@ -77,6 +78,7 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
             ("/vertraege", "Verträge"),
+            ("/auswertung", "Auswertung"),
             ("/katalog", "Katalog"),
         ],
         Some(Role::Board) => vec![
@@ -84,6 +86,7 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
             ("/vertraege", "Verträge"),
+            ("/auswertung", "Auswertung"),
             ("/protokoll", "Protokoll"),
         ],
         Some(Role::Buyer) => vec![
@@ -91,6 +94,7 @@ fn nav_for(role: Option<Role>, path: &str) -> Vec<NavItem> {
             ("/bedarf", "Bedarfsabfragen"),
             ("/ausschreibungen", "Ausschreibungen"),
             ("/vertraege", "Verträge und Abrufe"),
+            ("/auswertung", "Auswertung"),
         ],
         Some(Role::Vendor) => vec![
             ("/", "Start"),

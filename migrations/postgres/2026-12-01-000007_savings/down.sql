@@ -1,0 +1,3 @@
+ALTER TABLE calloff_lines DROP COLUMN saving;
+ALTER TABLE calloff_lines DROP COLUMN reference_source;
+ALTER TABLE calloff_lines DROP COLUMN reference_price;
