@@ -2,58 +2,30 @@
 //! transaction) on SQLite and PostgreSQL, next to its anchors: the raw CSV parse of the same
 //! file and a raw insert of the pre-parsed rows. Run: `cargo bench --bench demand_import`.
 
+mod common;
+
 use buendel::auth::CurrentUser;
-use buendel::config::Config;
 use buendel::db::schema::{demand_lines, demand_positions, organisations, users};
 use buendel::db::{write_tx, DbConn};
 use buendel::demand::{self, CallData, DemandEntry};
 use buendel::domain::roles::{OrgType, Role};
-use buendel::App;
+use common::BenchApp;
 use criterion::{criterion_group, criterion_main, Criterion};
 use diesel::prelude::*;
-use std::collections::HashMap;
 use std::time::Duration;
 
 const LINES: usize = 100_000;
 
 struct Setup {
-    app: App,
+    bench: BenchApp,
     buyer: CurrentUser,
     call: i64,
     csv: Vec<u8>,
-    _dir: tempfile::TempDir,
-    pg_schema: Option<String>,
-}
-
-fn pg_base() -> String {
-    std::env::var("BUENDEL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn setup(postgres: bool) -> Option<Setup> {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, pg_schema) = if postgres {
-        let mut c = PgConnection::establish(&pg_base()).ok()?;
-        let schema = format!("bench_{}", std::process::id());
-        diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; "))
-            .execute(&mut c)
-            .ok()?;
-        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-            .execute(&mut c)
-            .ok()?;
-        (format!("{}?options=-csearch_path%3D{schema}", pg_base()), Some(schema))
-    } else {
-        (dir.path().join("bench.db").to_string_lossy().into_owned(), None)
-    };
-    let vars: HashMap<String, String> = [
-        ("DATABASE_URL", url.as_str()),
-        ("BUENDEL_MAIL_TRANSPORT", "stub"),
-        ("BUENDEL_NOW", "2026-11-23T10:00:00Z"),
-        ("BUENDEL_CLOCK_FROZEN", "true"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let app = App::prepare(Config::from_map(&vars, false).unwrap()).unwrap();
+    let bench = BenchApp::open(postgres, "bench", &[])?;
+    let app = &bench.app;
     let mut c = app.db.get().unwrap();
     let now = app.state.clock.now_naive();
     let org = |c: &mut DbConn, name: &str, t: OrgType| {
@@ -142,18 +114,16 @@ fn setup(postgres: bool) -> Option<Setup> {
     }
     drop(c);
     Some(Setup {
-        app,
+        bench,
         buyer,
         call,
         csv: csv.into_bytes(),
-        _dir: dir,
-        pg_schema,
     })
 }
 
 fn bench_backend(c: &mut Criterion, name: &str, s: &Setup) {
     let positions = {
-        let mut conn = s.app.db.get().unwrap();
+        let mut conn = s.bench.app.db.get().unwrap();
         demand::positions(&mut conn, s.call).unwrap()
     };
     let parsed: Vec<DemandEntry> = demand::entries_from_csv(&positions, &s.csv).unwrap();
@@ -165,9 +135,9 @@ fn bench_backend(c: &mut Criterion, name: &str, s: &Setup) {
         .warm_up_time(Duration::from_secs(2));
     group.bench_function("import (parse, validate, convert, store)", |b| {
         b.iter(|| {
-            let mut conn = s.app.db.get().unwrap();
+            let mut conn = s.bench.app.db.get().unwrap();
             let entries = demand::entries_from_csv(&positions, &s.csv).unwrap();
-            demand::save_demand(&mut conn, &s.app.state, &s.buyer, s.call, &entries).unwrap();
+            demand::save_demand(&mut conn, &s.bench.app.state, &s.buyer, s.call, &entries).unwrap();
         })
     });
     group.bench_function("part: parse and validate only", |b| {
@@ -175,7 +145,7 @@ fn bench_backend(c: &mut Criterion, name: &str, s: &Setup) {
     });
     group.bench_function("anchor: raw insert of pre-parsed rows", |b| {
         b.iter(|| {
-            let mut conn = s.app.db.get().unwrap();
+            let mut conn = s.bench.app.db.get().unwrap();
             let member = s.buyer.organisation_id;
             write_tx(&mut conn, |c| {
                 diesel::delete(demand_lines::table.filter(demand_lines::member_id.eq(member))).execute(c)?;
@@ -226,12 +196,7 @@ fn benches(c: &mut Criterion) {
     }
     bench_backend(c, "sqlite", &sqlite);
     match setup(true) {
-        Some(pg) => {
-            bench_backend(c, "postgres", &pg);
-            if let (Some(schema), Ok(mut conn)) = (&pg.pg_schema, PgConnection::establish(&pg_base())) {
-                let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn);
-            }
-        }
+        Some(pg) => bench_backend(c, "postgres", &pg),
         None => eprintln!("PostgreSQL nicht erreichbar: nur SQLite gemessen."),
     }
 }

@@ -97,7 +97,7 @@ SQL
 BEGIN;
 SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id \\gset
 INSERT INTO calloffs (id, number, contract_id, member_id, ordered_by, status, delivery_address, cost_centre, leitweg_id, note, total, created_at, document, document_sha256) VALUES (:id, 'PGB-' || :id, $BASE_CONTRACT, $BASE_MEMBER, $BASE_USER, 'placed', 'Rathaus, Marktplatz 1, 64283 Darmstadt', '4711', NULL, '', $BASE_TOTAL, now(), repeat('x', $DOCUMENT_BYTES), repeat('0', 64));
-INSERT INTO calloff_lines (calloff_id, position_id, quantity, unit_price, line_total) VALUES (:id, $BASE_POSITION, 1000, $BASE_PRICE, $BASE_TOTAL);
+INSERT INTO calloff_lines (calloff_id, position_id, quantity, unit_price, line_total, reference_price, reference_source, saving, member_id, contract_id, order_year) VALUES (:id, $BASE_POSITION, 1000, $BASE_PRICE, $BASE_TOTAL, $BASE_PRICE + 10000, 'estimate', 100, $BASE_MEMBER, $BASE_CONTRACT, CAST(EXTRACT(YEAR FROM now() AT TIME ZONE 'Europe/Berlin') AS INTEGER));
 INSERT INTO audit_events (stream, seq, actor_user_id, actor_label, action, object_type, object_id, occurred_at, details, prev_hash, hash) VALUES ('pgbench:' || :id, 1, $BASE_USER, 'Baseline', 'calloff.placed', 'calloff', :id, now(), '$DETAILS', repeat('0', 64), repeat('1', 64));
 INSERT INTO outbox (recipient, subject, body_text, body_html, status, attempts, next_attempt_at, created_at) VALUES ('vendor@baseline.example', 'Neuer Abruf', repeat('x', $MAIL_TEXT_BYTES), repeat('x', $MAIL_HTML_BYTES), 'pending', 0, now(), now());
 UPDATE contract_positions SET called_quantity = called_quantity + 1000 WHERE contract_id = $BASE_CONTRACT AND position_id = $BASE_POSITION AND called_quantity + 1000 <= max_quantity;

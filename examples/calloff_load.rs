@@ -20,6 +20,7 @@
 //! cargo run --release --example calloff_load -- check <DATABASE_URL> <contract>
 //!     Prints called/maximum per position and the sum of the stored lines; exits 1 on a breach.
 
+use buendel::calloff::totals;
 use buendel::db::schema::{
     audit_events, calloff_lines, calloffs, contract_members, contract_positions, contracts, outbox, users,
 };
@@ -188,17 +189,9 @@ fn target(c: &mut DbConn) -> Result<Target, AppError> {
 fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError> {
     let now = chrono::Utc::now().naive_utc();
     let total = (t.unit_price + 50) / 100; // one unit, 4 places → cents
-    let guarded_position = |c: &mut DbConn| -> Result<bool, AppError> {
-        Ok(diesel::update(
-            contract_positions::table
-                .filter(contract_positions::contract_id.eq(t.contract_id))
-                .filter(contract_positions::position_id.eq(t.position_id))
-                .filter((contract_positions::called_quantity + 1000).le(contract_positions::max_quantity)),
-        )
-        .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + 1000))
-        .execute(c)?
-            == 1)
-    };
+                                           // The same prepared statements as the call-off's own guarded updates.
+    let guarded_position =
+        |c: &mut DbConn| totals::take_position(c, t.contract_id, t.position_id, 1000).map_err(AppError::from);
     write_tx(c, |c| {
         if !full {
             if !guarded_position(c)? {
@@ -223,19 +216,7 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
                 .execute(c)?;
             return Ok(true);
         }
-        #[derive(QueryableByName)]
-        struct Next {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            id: i64,
-        }
-        let sql = match c {
-            DbConn::Pg(_) => "SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id",
-            DbConn::Sqlite(_) => {
-                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'calloffs'), 0), \
-             COALESCE((SELECT MAX(id) FROM calloffs), 0)) + 1 AS id"
-            }
-        };
-        let id = diesel::sql_query(sql).get_result::<Next>(c)?.id;
+        let id = buendel::calloff::next_calloff_id(c)?;
         diesel::insert_into(calloffs::table)
             .values((
                 calloffs::id.eq(id),
@@ -261,6 +242,12 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
                 calloff_lines::quantity.eq(1000_i64),
                 calloff_lines::unit_price.eq(t.unit_price),
                 calloff_lines::line_total.eq(total),
+                calloff_lines::reference_price.eq(Some(t.unit_price + 10_000)),
+                calloff_lines::reference_source.eq(Some("estimate")),
+                calloff_lines::saving.eq(Some(100_i64)),
+                calloff_lines::member_id.eq(t.member_id),
+                calloff_lines::contract_id.eq(t.contract_id),
+                calloff_lines::order_year.eq(buendel::savings::berlin_year(now)),
             ))
             .execute(c)?;
         diesel::insert_into(audit_events::table)
@@ -293,27 +280,9 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
         if !guarded_position(c)? {
             return Ok(false);
         }
-        let totals: Option<(i64, i64)> = diesel::update(
-            contracts::table
-                .filter(contracts::id.eq(t.contract_id))
-                .filter((contracts::called_value + total).le(contracts::max_value)),
-        )
-        .set(contracts::called_value.eq(contracts::called_value + total))
-        .returning((contracts::called_value, contracts::max_value))
-        .get_result(c)
-        .optional()?;
-        let member =
-            diesel::update(
-                contract_members::table
-                    .filter(contract_members::contract_id.eq(t.contract_id))
-                    .filter(contract_members::member_id.eq(t.member_id))
-                    .filter(contract_members::quota_value.is_null().or(
-                        (contract_members::called_value + total).le(contract_members::quota_value.assume_not_null()),
-                    )),
-            )
-            .set(contract_members::called_value.eq(contract_members::called_value + total))
-            .execute(c)?;
-        Ok(totals.is_some() && member == 1)
+        let taken = totals::take_contract(c, t.contract_id, total)?;
+        let member = totals::take_member(c, t.contract_id, t.member_id, total)?;
+        Ok(taken.is_some() && member)
     })
 }
 

@@ -333,13 +333,16 @@ impl Suite {
         }
     }
 
-    /// Clicks and waits until the next page has loaded.
-    async fn click_and_wait(&self, element: fantoccini::elements::Element, what: &str) {
+    /// Marks the current page, so that `wait_for_new_page` can tell it from the next one.
+    async fn mark_page(&self) {
         self.wd
             .execute("window.__buendelStale = true;", vec![])
             .await
             .expect("mark the page");
-        self.click(&element, what).await;
+    }
+
+    /// Waits until the marked page has been replaced by a fully loaded new one.
+    async fn wait_for_new_page(&self, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let fresh = self
@@ -353,9 +356,16 @@ impl Suite {
             if fresh == Value::Bool(true) {
                 return;
             }
-            assert!(Instant::now() < deadline, "{what}: no new page after the click");
+            assert!(Instant::now() < deadline, "{what}: no new page");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Clicks and waits until the next page has loaded.
+    async fn click_and_wait(&self, element: fantoccini::elements::Element, what: &str) {
+        self.mark_page().await;
+        self.click(&element, what).await;
+        self.wait_for_new_page(what).await;
     }
 
     /// Presses the submit button labelled `label` (the first whose text starts with it).
@@ -1086,31 +1096,11 @@ impl<'s> Keyboard<'s> {
 
     /// Enter, and wait for the next page.
     async fn enter_and_wait(&mut self, what: &str) {
-        self.s
-            .wd
-            .execute("window.__buendelStale = true;", vec![])
-            .await
-            .expect("mark the page");
+        self.s.mark_page().await;
         let enter: char = Key::Enter.into();
         self.keys(&[KeyAction::Down { value: enter }, KeyAction::Up { value: enter }])
             .await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let fresh = self
-                .s
-                .wd
-                .execute(
-                    "return !window.__buendelStale && document.readyState === 'complete';",
-                    vec![],
-                )
-                .await
-                .unwrap_or(Value::Bool(false));
-            if fresh == Value::Bool(true) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{what}: Enter led to no new page");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.s.wait_for_new_page(what).await;
         self.trail.clear();
     }
 

@@ -258,6 +258,37 @@ fn the_80_percent_alert_fires_once_and_buyers_order_through_the_page() {
             .get_result(&mut *app.conn())
             .unwrap();
         assert_eq!(orders, 3);
+        // Each order mail names its own call-off: number, document hash and link, in both parts.
+        let mails: Vec<(i64, String, String, String, String)> = outbox::table
+            .filter(outbox::subject.like("Neuer Abruf%"))
+            .select((
+                outbox::id,
+                outbox::subject,
+                outbox::body_text,
+                outbox::body_html,
+                outbox::recipient,
+            ))
+            .load(&mut *app.conn())
+            .unwrap();
+        let placed: Vec<(i64, String, String)> = calloffs::table
+            .order(calloffs::id)
+            .select((calloffs::id, calloffs::number, calloffs::document_sha256))
+            .load(&mut *app.conn())
+            .unwrap();
+        assert_eq!(mails.len(), placed.len());
+        for ((_, subject, text, html, _), (id, number, sha)) in mails.iter().zip(&placed) {
+            assert!(subject.contains(number.as_str()), "{subject}");
+            let link = format!("/abrufe/{id}");
+            assert!(
+                text.contains(number.as_str()) && text.contains(sha.as_str()) && text.contains(&link),
+                "{text}"
+            );
+            assert!(html.contains(number.as_str()) && html.contains(sha.as_str()), "{html}");
+            assert!(
+                html.contains(&format!("&#x2F;abrufe&#x2F;{id}")) || html.contains(&link),
+                "{html}"
+            );
+        }
         let rival = vendor2_browser(&app);
         assert_eq!(
             rival.get(format!("/vertraege/{contract_id}")).dispatch().status(),

@@ -8,6 +8,7 @@ pub mod routes;
 use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::award::ContractRow;
+use crate::db::cached::cached;
 use crate::db::schema::{
     calloff_lines, calloffs, contract_members, contract_positions, contracts, organisations, tender_positions, users,
 };
@@ -279,6 +280,10 @@ pub struct ContractTerms {
     pub term_end: NaiveDate,
     pub positions: Vec<TermsPosition>,
     pub members: Vec<i64>,
+    /// Reference price candidates by member and position (issue #7): demand, estimates and
+    /// bids are final once the contract is concluded.
+    pub references:
+        std::collections::HashMap<i64, std::collections::HashMap<i64, crate::domain::savings::ReferenceCandidates>>,
 }
 
 #[derive(Debug, Clone)]
@@ -328,7 +333,7 @@ fn load_terms(conn: &mut DbConn, contract_id: i64) -> AppResult<ContractTerms> {
                 contracts::term_end,
             ))
             .first(conn)?;
-    let positions = positions(conn, contract_id)?
+    let positions: Vec<TermsPosition> = positions(conn, contract_id)?
         .into_iter()
         .map(|p| TermsPosition {
             position_id: p.position_id,
@@ -342,7 +347,9 @@ fn load_terms(conn: &mut DbConn, contract_id: i64) -> AppResult<ContractTerms> {
         .filter(contract_members::contract_id.eq(contract_id))
         .order(contract_members::member_id.asc())
         .select(contract_members::member_id)
-        .load(conn)?;
+        .load::<i64>(conn)?;
+    let ids: Vec<i64> = positions.iter().map(|p: &TermsPosition| p.position_id).collect();
+    let references = crate::savings::candidates(conn, lot_id, &members, &ids)?;
     Ok(ContractTerms {
         number,
         tender_id,
@@ -352,26 +359,130 @@ fn load_terms(conn: &mut DbConn, contract_id: i64) -> AppResult<ContractTerms> {
         term_end,
         positions,
         members,
+        references,
     })
 }
 
+/// Stand-ins for a call-off's id, number and document hash in what is rendered before the write
+/// lock (the values exist only inside it). Random per process, so no typed text can contain
+/// them; letters and digits only, so HTML escaping leaves them as they are.
+struct Marks {
+    id: String,
+    number: String,
+    sha: String,
+}
+
+impl Marks {
+    /// The document with its number filled in.
+    fn fill(&self, document: &str, number: &str) -> AppResult<String> {
+        let filled = document.replace(&self.number, number);
+        self.check(&filled)?;
+        Ok(filled)
+    }
+
+    /// Refuses text in which a mark survived: an operator's template that transforms the
+    /// number, link or hash (`| upper`, `| truncate`) would otherwise store and mail the mark.
+    fn check(&self, text: &str) -> AppResult<()> {
+        if [&self.id, &self.number, &self.sha]
+            .iter()
+            .any(|m| text.contains(m.as_str()))
+        {
+            return Err(AppError::Internal(
+                "Vorlage des Abrufs: Nummer, Link und Prüfsumme müssen unverändert ausgegeben werden \
+                 ({{ number }}, {{ url }}, {{ sha256 }})."
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+static MARKS: std::sync::LazyLock<Marks> = std::sync::LazyLock::new(|| {
+    let nonce: String = crate::auth::random_token()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    Marks {
+        id: format!("ID{nonce}X"),
+        number: format!("NR{nonce}X"),
+        sha: format!("SHA{nonce}X"),
+    }
+});
+
 /// The id the next call-off gets, known before it is stored so that its number and document
 /// are written once: PostgreSQL's sequence (taken outside any lock); on SQLite the write lock
-/// of the transaction is held, so the next rowid is ours.
-fn next_calloff_id(conn: &mut DbConn) -> AppResult<i64> {
+/// of the transaction is held, so the next rowid is ours. On PostgreSQL a refused call-off has
+/// used its number, so order numbers may have gaps; they are unique and rising, never reused.
+pub fn next_calloff_id(conn: &mut DbConn) -> AppResult<i64> {
     #[derive(QueryableByName)]
     struct Next {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         id: i64,
     }
-    let sql = match conn {
-        DbConn::Pg(_) => "SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id",
-        DbConn::Sqlite(_) => {
+    let sql: &'static [&'static str] = match conn {
+        DbConn::Pg(_) => &["SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id"],
+        DbConn::Sqlite(_) => &[
             "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'calloffs'), 0), \
-             COALESCE((SELECT MAX(id) FROM calloffs), 0)) + 1 AS id"
-        }
+             COALESCE((SELECT MAX(id) FROM calloffs), 0)) + 1 AS id",
+        ],
     };
-    Ok(diesel::sql_query(sql).get_result::<Next>(conn)?.id)
+    Ok(cached(sql, vec![]).get_result::<Next>(conn)?.id)
+}
+
+/// The guarded updates of the running totals, as statements that stay prepared (every call-off
+/// runs them; Diesel would prepare each UPDATE again). Each takes only what still fits.
+pub mod totals {
+    use crate::db::cached::cached;
+    use crate::db::DbConn;
+    use crate::domain::money::Amount;
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Nullable, Timestamp};
+
+    /// `quantity` (minor units) more of a position, if its maximum allows.
+    pub fn take_position(c: &mut DbConn, contract_id: i64, position_id: i64, quantity: i64) -> QueryResult<bool> {
+        let sql = &[
+            "UPDATE contract_positions SET called_quantity = called_quantity + ",
+            " WHERE contract_id = ",
+            " AND position_id = ",
+            " AND called_quantity + ",
+            " <= max_quantity",
+        ];
+        Ok(cached(sql, vec![quantity, contract_id, position_id, quantity]).execute(c)? == 1)
+    }
+
+    /// The contract's totals after taking `total` (cents), if its maximum value allows.
+    #[derive(Debug, QueryableByName)]
+    pub struct ContractTotals {
+        #[diesel(sql_type = BigInt)]
+        pub called_value: Amount,
+        #[diesel(sql_type = BigInt)]
+        pub max_value: Amount,
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        pub alert_utilisation_at: Option<NaiveDateTime>,
+    }
+
+    pub fn take_contract(c: &mut DbConn, contract_id: i64, total: i64) -> QueryResult<Option<ContractTotals>> {
+        let sql = &[
+            "UPDATE contracts SET called_value = called_value + ",
+            " WHERE id = ",
+            " AND called_value + ",
+            " <= max_value RETURNING called_value, max_value, alert_utilisation_at",
+        ];
+        cached(sql, vec![total, contract_id, total]).get_result(c).optional()
+    }
+
+    /// `total` (cents) more on the member's account, if its quota (when set) allows.
+    pub fn take_member(c: &mut DbConn, contract_id: i64, member_id: i64, total: i64) -> QueryResult<bool> {
+        let sql = &[
+            "UPDATE contract_members SET called_value = called_value + ",
+            " WHERE contract_id = ",
+            " AND member_id = ",
+            " AND (quota_value IS NULL OR called_value + ",
+            " <= quota_value)",
+        ];
+        Ok(cached(sql, vec![total, contract_id, member_id, total]).execute(c)? == 1)
+    }
 }
 
 /// Places a call-off. Everything but the running totals is written first; the guarded updates
@@ -428,32 +539,54 @@ pub fn place(
             })
         })
         .collect();
+    // Everything that needs no write lock happens before it is taken: the reads (on SQLite the
+    // group commit runs queued call-offs one after the other on one connection) and the
+    // rendering. Only id, number and hash are known inside; they replace the marks there.
+    let vendor: (String, String, String, String) = organisations::table
+        .find(terms.vendor_id)
+        .select((
+            organisations::name,
+            organisations::street,
+            organisations::postal_code,
+            organisations::city,
+        ))
+        .first(conn)?;
+    let recipients = vendor_users(conn, terms.vendor_id)?;
+    // Savings are fixed with the order (issue #7): reference price, its source, the saving,
+    // and the board's grouping keys, so the dashboard is one scan of the lines.
+    let references = crate::savings::line_references(terms.references.get(&user.organisation_id), &lines)?;
+    let now = state.clock.now_naive();
+    let order_year = crate::savings::berlin_year(now);
+    let marks = &*MARKS;
+    let document = state.documents.render(
+        "calloff_order",
+        &json!({
+            "number": marks.number,
+            "contract": { "number": terms.number, "term_start": terms.term_start, "term_end": terms.term_end },
+            "member": user.organisation_name, "ordered_by": user.name,
+            "vendor": { "name": vendor.0, "street": vendor.1, "postal_code": vendor.2, "city": vendor.3 },
+            "delivery_address": valid.delivery_address, "cost_centre": valid.cost_centre,
+            "leitweg_id": valid.leitweg_id, "note": valid.note, "lines": doc_lines, "total": total, "created_at": now,
+        }),
+    )?;
+    let mails = recipients
+        .iter()
+        .map(|(email, name)| {
+            let mail = state.mail.render(
+                "calloff_placed",
+                &json!({ "name": name, "number": marks.number, "contract": terms.number, "member": user.organisation_name,
+                         "total": total, "sha256": marks.sha, "url": format!("{}/abrufe/{}", state.config.base_url, marks.id) }),
+            )?;
+            Ok((email.clone(), mail))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
     let (state, user) = (state.clone(), user.clone());
     state.clone().writes.write(conn, move |c| {
         let (state, user, terms) = (&state, &user, &*terms);
-        let vendor: (String, String, String, String) = organisations::table
-            .find(terms.vendor_id)
-            .select((
-                organisations::name,
-                organisations::street,
-                organisations::postal_code,
-                organisations::city,
-            ))
-            .first(c)?;
         let id = next_calloff_id(c)?;
-        let number = format!("AB-{}-{id:06}", chrono::Datelike::year(&today));
-        let now = state.clock.now_naive();
-        let document = state.documents.render(
-            "calloff_order",
-            &json!({
-                "number": number,
-                "contract": { "number": terms.number, "term_start": terms.term_start, "term_end": terms.term_end },
-                "member": user.organisation_name, "ordered_by": user.name,
-                "vendor": { "name": vendor.0, "street": vendor.1, "postal_code": vendor.2, "city": vendor.3 },
-                "delivery_address": valid.delivery_address, "cost_centre": valid.cost_centre,
-                "leitweg_id": valid.leitweg_id, "note": valid.note, "lines": doc_lines, "total": total, "created_at": now,
-            }),
-        )?;
+        // The year of the order time, read once: number and savings year never disagree.
+        let number = format!("AB-{order_year}-{id:06}");
+        let document = marks.fill(&document, &number)?;
         let sha = hex::encode(Sha256::digest(document.as_bytes()));
         diesel::insert_into(calloffs::table)
             .values((
@@ -473,8 +606,6 @@ pub fn place(
                 calloffs::document_sha256.eq(&sha),
             ))
             .execute(c)?;
-        // Savings are fixed with the order (issue #7): reference price, its source, the saving.
-        let references = crate::savings::line_references(c, terms.lot_id, user.organisation_id, &lines)?;
         for l in &lines {
             let r = references.get(&l.position_id).copied().unwrap_or_default();
             diesel::insert_into(calloff_lines::table)
@@ -487,6 +618,9 @@ pub fn place(
                     calloff_lines::reference_price.eq(r.price),
                     calloff_lines::reference_source.eq(r.source_code()),
                     calloff_lines::saving.eq(r.saving),
+                    calloff_lines::member_id.eq(user.organisation_id),
+                    calloff_lines::contract_id.eq(contract_id),
+                    calloff_lines::order_year.eq(order_year),
                 ))
                 .execute(c)?;
         }
@@ -501,15 +635,14 @@ pub fn place(
                 json!({ "number": number, "contract_id": contract_id, "member_id": user.organisation_id, "total": total, "lines": lines.len(), "document_sha256": sha }),
             ),
         )?;
-        for (email, name) in vendor_users(c, terms.vendor_id)? {
-            mail::enqueue(
-                c,
-                state,
-                &email,
-                "calloff_placed",
-                &json!({ "name": name, "number": number, "contract": terms.number, "member": user.organisation_name,
-                         "total": total, "sha256": sha, "url": format!("{}/abrufe/{}", state.config.base_url, id) }),
-            )?;
+        let id_text = id.to_string();
+        let filled = [(&*marks.number, &*number), (&*marks.sha, &*sha), (&*marks.id, &*id_text)];
+        for (email, mail) in &mails {
+            let mail = mail.filled(&filled);
+            marks.check(&mail.subject)?;
+            marks.check(&mail.text)?;
+            marks.check(&mail.html)?;
+            mail::enqueue_rendered(c, state, email, &mail, None)?;
         }
         take_volume(c, state, user, contract_id, terms, &lines, total)?;
         Ok(Placed { id, number, total })
@@ -537,50 +670,15 @@ fn take_volume(
 ) -> AppResult<()> {
     let mut held = true;
     for l in lines {
-        let n = diesel::update(
-            contract_positions::table
-                .filter(contract_positions::contract_id.eq(contract_id))
-                .filter(contract_positions::position_id.eq(l.position_id))
-                .filter(
-                    (contract_positions::called_quantity + l.quantity.minor()).le(contract_positions::max_quantity),
-                ),
-        )
-        .set(contract_positions::called_quantity.eq(contract_positions::called_quantity + l.quantity.minor()))
-        .execute(c)?;
-        held &= n == 1;
+        held &= totals::take_position(c, contract_id, l.position_id, l.quantity.minor())?;
     }
-    let totals: Option<(Amount, Amount, Option<NaiveDateTime>)> = if held {
-        diesel::update(
-            contracts::table
-                .filter(contracts::id.eq(contract_id))
-                .filter((contracts::called_value + total.minor()).le(contracts::max_value)),
-        )
-        .set(contracts::called_value.eq(contracts::called_value + total.minor()))
-        .returning((
-            contracts::called_value,
-            contracts::max_value,
-            contracts::alert_utilisation_at,
-        ))
-        .get_result(c)
-        .optional()?
+    let taken = if held {
+        totals::take_contract(c, contract_id, total.minor())?
     } else {
         None
     };
-    held &= totals.is_some()
-        && diesel::update(
-            contract_members::table
-                .filter(contract_members::contract_id.eq(contract_id))
-                .filter(contract_members::member_id.eq(user.organisation_id))
-                .filter(
-                    contract_members::quota_value
-                        .is_null()
-                        .or((contract_members::called_value + total.minor())
-                            .le(contract_members::quota_value.assume_not_null())),
-                ),
-        )
-        .set(contract_members::called_value.eq(contract_members::called_value + total.minor()))
-        .execute(c)?
-            == 1;
+    held &= taken.is_some() && totals::take_member(c, contract_id, user.organisation_id, total.minor())?;
+    let totals = taken.map(|t| (t.called_value, t.max_value, t.alert_utilisation_at));
     match totals {
         Some((called, max, None)) if held && rules::utilisation_alert_due(called, max) => {
             utilisation_alert(c, state, contract_id, &terms.number, called, max)
@@ -864,6 +962,9 @@ fn release(conn: &mut DbConn, c: &Calloff) -> AppResult<()> {
         .set(contract_positions::called_quantity.eq(contract_positions::called_quantity - q.minor()))
         .execute(conn)?;
     }
+    diesel::update(calloff_lines::table.filter(calloff_lines::calloff_id.eq(c.id)))
+        .set(calloff_lines::holds_volume.eq(false))
+        .execute(conn)?;
     diesel::update(contracts::table.find(c.contract_id))
         .set(contracts::called_value.eq(contracts::called_value - c.total.minor()))
         .execute(conn)?;
@@ -1074,4 +1175,40 @@ pub fn list_created(
         }
     }
     Ok(q.limit(500).load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MARKS;
+
+    #[test]
+    fn the_number_replaces_its_mark_wherever_the_template_put_it() {
+        let draft = format!("<title>Abruf {0}</title><h1>Nr. {0}</h1>", MARKS.number);
+        let document = MARKS.fill(&draft, "AB-2026-000042").unwrap();
+        assert_eq!(
+            document,
+            "<title>Abruf AB-2026-000042</title><h1>Nr. AB-2026-000042</h1>"
+        );
+    }
+
+    #[test]
+    fn a_mark_that_survived_is_refused_not_stored() {
+        // A template that wrote the number in capitals or cut the link leaves a mark behind.
+        let upper = format!("Abruf {}", MARKS.number.to_uppercase());
+        let cut = format!("Link /abrufe/{}", MARKS.id);
+        assert!(MARKS.fill(&format!("{upper} {}", MARKS.sha), "AB-1").is_err());
+        assert!(MARKS.check(&cut).is_err());
+        assert!(MARKS.check("Abruf AB-2026-000042").is_ok());
+    }
+
+    #[test]
+    fn marks_are_plain_letters_and_digits_so_escaping_keeps_them() {
+        for mark in [&MARKS.id, &MARKS.number, &MARKS.sha] {
+            assert!(
+                mark.len() > 20 && mark.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{mark}"
+            );
+        }
+        assert_ne!(MARKS.id, MARKS.number);
+    }
 }

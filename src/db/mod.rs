@@ -1,6 +1,7 @@
 //! Database access for both backends: the connection enum, the r2d2 pool, migrations per backend,
 //! and the request guard that runs blocking Diesel work off the async runtime.
 
+pub mod cached;
 pub mod group;
 pub mod schema;
 pub mod types;
@@ -86,7 +87,9 @@ impl diesel::r2d2::ManageConnection for Manager {
 }
 
 /// SQLite needs per-connection settings: WAL for concurrent readers, a busy timeout instead of
-/// immediate "database is locked", and foreign keys, which are off by default.
+/// immediate "database is locked", and foreign keys, which are off by default. Temporary
+/// storage in memory: the savepoint journal of each group-committed write otherwise spills to
+/// a temporary file created and unlinked per batch (5 % of a call-off's CPU in perf).
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -96,7 +99,7 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                 PRAGMA wal_autocheckpoint = 10000;",
+                 PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }

@@ -428,6 +428,10 @@ diesel::table! {
         reference_price -> Nullable<BigInt>,
         reference_source -> Nullable<Text>,
         saving -> Nullable<BigInt>,
+        member_id -> BigInt,
+        contract_id -> BigInt,
+        order_year -> Integer,
+        holds_volume -> Bool,
     }
 }
 

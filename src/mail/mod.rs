@@ -29,6 +29,23 @@ pub struct Rendered {
     pub html: String,
 }
 
+impl Rendered {
+    /// The mail with each `(mark, value)` replaced in subject and bodies: values known only
+    /// after the mail was rendered (an id given inside the write transaction).
+    pub fn filled(&self, pairs: &[(&str, &str)]) -> Rendered {
+        let fill = |text: &str| {
+            pairs
+                .iter()
+                .fold(text.to_string(), |t, (mark, value)| t.replace(mark, value))
+        };
+        Rendered {
+            subject: fill(&self.subject),
+            text: fill(&self.text),
+            html: fill(&self.html),
+        }
+    }
+}
+
 impl MailTemplates {
     pub fn load(template_dir: &Path) -> Result<MailTemplates, String> {
         let glob = template_dir.join("mail").join("**").join("*.tera");
@@ -88,6 +105,17 @@ fn insert(
     sealed_tender_id: Option<i64>,
 ) -> AppResult<i64> {
     let rendered = state.mail.render(template, ctx)?;
+    enqueue_rendered(conn, state, to, &rendered, sealed_tender_id)
+}
+
+/// Puts an already rendered mail into the outbox (rendered before the write lock was taken).
+pub fn enqueue_rendered(
+    conn: &mut DbConn,
+    state: &AppState,
+    to: &str,
+    rendered: &Rendered,
+    sealed_tender_id: Option<i64>,
+) -> AppResult<i64> {
     let now = state.clock.now_naive();
     Ok(diesel::insert_into(outbox::table)
         .values((
@@ -173,5 +201,36 @@ impl Transport {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rendered;
+
+    #[test]
+    fn filled_replaces_every_mark_in_subject_and_both_bodies() {
+        let draft = Rendered {
+            subject: "Abruf NRx".into(),
+            text: "NRx, Link /abrufe/IDx, Hash SHAx; noch einmal NRx".into(),
+            html: "<p>NRx &#x2F;abrufe&#x2F;IDx SHAx</p>".into(),
+        };
+        let mail = draft.filled(&[("NRx", "AB-2026-000007"), ("SHAx", "ab12"), ("IDx", "7")]);
+        assert_eq!(mail.subject, "Abruf AB-2026-000007");
+        assert_eq!(
+            mail.text,
+            "AB-2026-000007, Link /abrufe/7, Hash ab12; noch einmal AB-2026-000007"
+        );
+        assert_eq!(mail.html, "<p>AB-2026-000007 &#x2F;abrufe&#x2F;7 ab12</p>");
+    }
+
+    #[test]
+    fn filled_leaves_a_mail_without_marks_alone() {
+        let draft = Rendered {
+            subject: "Hallo".into(),
+            text: "Text".into(),
+            html: "<p>Text</p>".into(),
+        };
+        assert_eq!(draft.filled(&[("NRx", "1")]), draft);
     }
 }

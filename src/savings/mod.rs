@@ -38,15 +38,16 @@ impl LineReference {
     }
 }
 
-/// The reference candidates of `member_id` for contract positions of a lot: its own price from
-/// the demand call, the position's estimate, the median of the valid bids (current, not excluded
-/// on the lot) — three small queries, whatever the number of positions.
+/// The reference candidates of each of `members` for contract positions of a lot, by member and
+/// position: its own price from the demand call, the position's estimate, the median of the valid
+/// bids (current, not excluded on the lot) — three queries, whatever the number of members and
+/// positions. Final once the contract is concluded, so the contract's cached terms hold them.
 pub fn candidates(
     conn: &mut DbConn,
     lot_id: i64,
-    member_id: i64,
+    members: &[i64],
     position_ids: &[i64],
-) -> AppResult<HashMap<i64, ReferenceCandidates>> {
+) -> AppResult<HashMap<i64, HashMap<i64, ReferenceCandidates>>> {
     let positions: Vec<(i64, Option<i64>, Option<Price>)> = tender_positions::table
         .filter(tender_positions::id.eq_any(position_ids))
         .select((
@@ -56,13 +57,17 @@ pub fn candidates(
         ))
         .load(conn)?;
     let demand_ids: Vec<i64> = positions.iter().filter_map(|p| p.1).collect();
-    let own: HashMap<i64, Price> = demand_lines::table
-        .filter(demand_lines::member_id.eq(member_id))
+    let own: HashMap<(i64, i64), Price> = demand_lines::table
+        .filter(demand_lines::member_id.eq_any(members))
         .filter(demand_lines::position_id.eq_any(&demand_ids))
-        .select((demand_lines::position_id, demand_lines::reference_price))
-        .load::<(i64, Option<Price>)>(conn)?
+        .select((
+            demand_lines::member_id,
+            demand_lines::position_id,
+            demand_lines::reference_price,
+        ))
+        .load::<(i64, i64, Option<Price>)>(conn)?
         .into_iter()
-        .filter_map(|(id, p)| p.map(|p| (id, p)))
+        .filter_map(|(m, id, p)| p.map(|p| ((m, id), p)))
         .collect();
     let valid_on_lot = bid_lots::table
         .filter(bid_lots::lot_id.eq(lot_id))
@@ -79,32 +84,40 @@ pub fn candidates(
     {
         offered.entry(position_id).or_default().push(price);
     }
-    Ok(positions
-        .into_iter()
-        .map(|(id, demand_id, estimate)| {
-            let c = ReferenceCandidates {
-                member: demand_id.and_then(|d| own.get(&d).copied()),
-                estimate,
-                median: offered.get(&id).and_then(|p| rules::median(p)),
-            };
-            (id, c)
+    let medians: HashMap<i64, Price> = offered
+        .iter()
+        .filter_map(|(id, prices)| rules::median(prices).map(|m| (*id, m)))
+        .collect();
+    Ok(members
+        .iter()
+        .map(|&m| {
+            let of_member = positions
+                .iter()
+                .map(|&(id, demand_id, estimate)| {
+                    let c = ReferenceCandidates {
+                        member: demand_id.and_then(|d| own.get(&(m, d)).copied()),
+                        estimate,
+                        median: medians.get(&id).copied(),
+                    };
+                    (id, c)
+                })
+                .collect();
+            (m, of_member)
         })
         .collect())
 }
 
-/// The reference and saving of each priced call-off line of `member_id` on the contract of
-/// `lot_id`, keyed by position; called by `calloff::place` before it stores the lines.
+/// The reference and saving of each priced call-off line, keyed by position, from the ordering
+/// member's candidates; `calloff::place` stores them with the lines.
 pub fn line_references(
-    conn: &mut DbConn,
-    lot_id: i64,
-    member_id: i64,
+    candidates: Option<&HashMap<i64, ReferenceCandidates>>,
     lines: &[PricedLine],
 ) -> AppResult<HashMap<i64, LineReference>> {
-    let ids: Vec<i64> = lines.iter().map(|l| l.position_id).collect();
-    let candidates = candidates(conn, lot_id, member_id, &ids)?;
     let mut out = HashMap::with_capacity(lines.len());
     for l in lines {
-        let chosen = candidates.get(&l.position_id).and_then(ReferenceCandidates::choose);
+        let chosen = candidates
+            .and_then(|c| c.get(&l.position_id))
+            .and_then(ReferenceCandidates::choose);
         let r = match chosen {
             Some((price, source)) => LineReference {
                 price: Some(price),
@@ -219,44 +232,31 @@ pub struct CubeRow {
     pub lines: i64,
 }
 
-/// Call-offs that hold volume: a rejected or cancelled one gave it back and saved nothing.
-pub const COUNTING_STATUSES: &str = "'placed', 'confirmed', 'delivered'";
-
-/// The one aggregation over call-off lines: a SUM/GROUP BY over BIGINT cents, joined only to the
-/// call-off for member, contract, status and date. New Year's Eve is always in winter time, so a
-/// German calendar year is the UTC time plus one hour. `member` and `year` are validated integers.
-pub fn cube_sql(postgres: bool, member: Option<i64>, year: Option<i32>) -> String {
-    let year_expr = if postgres {
-        "CAST(EXTRACT(YEAR FROM c.created_at + INTERVAL '1 hour') AS INTEGER)"
-    } else {
-        // On the stored text `YYYY-MM-DD HH:MM:SS`: three times faster than strftime per row.
-        "(CAST(substr(c.created_at, 1, 4) AS INTEGER) + (substr(c.created_at, 6, 14) >= '12-31 23:00:00'))"
-    };
+/// The one aggregation over call-off lines: a SUM/GROUP BY over BIGINT cents on the lines alone.
+/// Each line carries its call-off's member, contract, German order year and whether it still holds
+/// volume (migration 000008), so no join is needed and SQLite streams the groups in the order of
+/// the covering index `calloff_lines_cube`. `member` and `year` are validated integers.
+pub fn cube_sql(member: Option<i64>, year: Option<i32>) -> String {
     let mut filter = String::new();
     if let Some(m) = member {
-        filter.push_str(&format!(" AND c.member_id = {m}"));
+        filter.push_str(&format!(" AND member_id = {m}"));
     }
     if let Some(y) = year {
-        filter.push_str(&format!(
-            " AND c.created_at >= '{}-12-31 23:00:00' AND c.created_at < '{y}-12-31 23:00:00'",
-            y - 1
-        ));
+        filter.push_str(&format!(" AND order_year = {y}"));
     }
     format!(
-        "SELECT c.member_id AS member_id, c.contract_id AS contract_id, l.position_id AS position_id, \
-         {year_expr} AS year, l.reference_source AS source, \
-         CAST(SUM(l.line_total) AS BIGINT) AS volume, CAST(COALESCE(SUM(l.saving), 0) AS BIGINT) AS saving, \
+        "SELECT member_id, contract_id, position_id, order_year AS year, reference_source AS source, \
+         CAST(SUM(line_total) AS BIGINT) AS volume, CAST(COALESCE(SUM(saving), 0) AS BIGINT) AS saving, \
          COUNT(*) AS lines \
-         FROM calloff_lines l JOIN calloffs c ON c.id = l.calloff_id \
-         WHERE c.status IN ({COUNTING_STATUSES}){filter} \
-         GROUP BY c.member_id, c.contract_id, l.position_id, {year_expr}, l.reference_source"
+         FROM calloff_lines WHERE holds_volume = TRUE{filter} \
+         GROUP BY member_id, contract_id, position_id, order_year, reference_source"
     )
 }
 
 pub fn cube(conn: &mut DbConn, member: Option<i64>, year: Option<i32>) -> AppResult<Vec<CubeRow>> {
     Ok(match conn {
-        DbConn::Pg(c) => diesel::sql_query(cube_sql(true, member, year)).load::<CubeRow>(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(cube_sql(false, member, year)).load::<CubeRow>(c)?,
+        DbConn::Pg(c) => diesel::sql_query(cube_sql(member, year)).load::<CubeRow>(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(cube_sql(member, year)).load::<CubeRow>(c)?,
     })
 }
 
@@ -587,14 +587,16 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
             continue;
         }
         let positions: Vec<&(i64, i64, Price, String)> = cp.iter().filter(|c| c.0 == r.0).collect();
-        let ids: Vec<i64> = positions.iter().map(|p| p.1).collect();
         let members: Vec<i64> = member_rows
             .iter()
             .filter(|(c, m)| *c == r.0 && scope.member_id.is_none_or(|s| s == *m))
             .map(|(_, m)| *m)
             .collect();
+        let terms = state.contract_terms.get(conn, r.0)?;
         for m in members {
-            let cands = candidates(conn, i.lot_id, m, &ids)?;
+            let Some(cands) = terms.references.get(&m) else {
+                continue;
+            };
             for p in &positions {
                 let Some((_, _, quantity)) = demand.iter().find(|(t, dm, _)| *t == p.1 && *dm == m) else {
                     continue;
