@@ -6,7 +6,7 @@ use super::{begin, commit, rollback, DbConn, SQLITE_WRITER};
 use crate::error::AppError;
 use diesel::connection::{Connection, TransactionManager};
 use std::sync::mpsc;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// A write that has run in its savepoint: `Ok` waits for the COMMIT, `Err` is final already.
 type Ran = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -15,10 +15,19 @@ type Job = Box<dyn FnOnce(&mut DbConn) -> Ran + Send>;
 /// At most this many writes share one COMMIT, so that the first of them never waits long.
 const MAX_BATCH: usize = 64;
 
+/// The waiting writes, and whether a thread is writing batches (the leader).
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    leading: bool,
+}
+
 /// The queue of one database's waiting writes; one per application (it lives in `AppState`).
 #[derive(Default)]
 pub struct GroupCommit {
-    queue: Mutex<Vec<Job>>,
+    queue: Mutex<Queue>,
+    /// Signalled after each batch's answers are out and when the leader steps down.
+    turn: Condvar,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -34,8 +43,10 @@ impl GroupCommit {
     /// every write of the batch. `body` must not start a transaction itself.
     ///
     /// Without it, each of n waiting writers pays its own BEGIN, COMMIT and WAL pages, and hands
-    /// the lock to the next through a thread switch; with it the thread that gets the lock
-    /// first writes them all (leader/follower, no extra thread).
+    /// the lock to the next through a thread switch; with it the thread that finds no leader
+    /// writes the queue's batches (leader/follower, no extra thread). A follower waits for its
+    /// answer, not for the lock: once its batch is committed it returns, even while the leader
+    /// (or the next one) writes the following batch.
     pub fn write<T, F>(&self, conn: &mut DbConn, body: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
@@ -59,27 +70,67 @@ impl GroupCommit {
                 }),
             }
         });
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(job);
-        {
-            let _writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
-            // Empty when the leader before us took our write along; then its answer is waiting.
-            loop {
-                let batch: Vec<Job> = {
-                    let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                    let n = q.len().min(MAX_BATCH);
-                    q.drain(..n).collect()
-                };
-                if batch.is_empty() {
-                    break;
-                }
-                run_batch(conn, batch);
-                if let Ok(answer) = rx.try_recv() {
+        let mut q = self.lock();
+        q.jobs.push(job);
+        loop {
+            if let Some(answer) = answered(&rx) {
+                return answer;
+            }
+            if !q.leading {
+                q.leading = true;
+                drop(q);
+                if let Some(answer) = self.lead(conn, &rx) {
                     return answer;
                 }
+                q = self.lock();
+                continue;
             }
+            q = self.turn.wait(q).unwrap_or_else(PoisonError::into_inner);
         }
-        rx.recv()
-            .unwrap_or_else(|_| Err(AppError::Internal("Schreibvorgang abgebrochen".into())))
+    }
+
+    /// Writes batches until this thread's own write is answered (or the queue is empty), then
+    /// steps down; a waiting writer whose job is still queued takes over.
+    fn lead<T>(&self, conn: &mut DbConn, rx: &mpsc::Receiver<Result<T, AppError>>) -> Option<Result<T, AppError>> {
+        let writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut mine = None;
+        loop {
+            let batch: Vec<Job> = {
+                let mut q = self.lock();
+                if mine.is_some() || q.jobs.is_empty() {
+                    q.leading = false;
+                    break;
+                }
+                let n = q.jobs.len().min(MAX_BATCH);
+                q.jobs.drain(..n).collect()
+            };
+            run_batch(conn, batch);
+            self.wake();
+            mine = answered(rx);
+        }
+        drop(writer);
+        self.wake();
+        mine
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the waiting writers. Taking the queue's lock first means none of them is between
+    /// looking for its answer and starting to wait, so no wake-up is lost.
+    fn wake(&self) {
+        drop(self.lock());
+        self.turn.notify_all();
+    }
+}
+
+/// The answer, if there is one; a job dropped without answer (BEGIN failed) is an error.
+fn answered<T>(rx: &mpsc::Receiver<Result<T, AppError>>) -> Option<Result<T, AppError>> {
+    match rx.try_recv() {
+        Ok(answer) => Some(answer),
+        Err(mpsc::TryRecvError::Empty) => None,
+        Err(mpsc::TryRecvError::Disconnected) => Some(Err(AppError::Internal("Schreibvorgang abgebrochen".into()))),
     }
 }
 
@@ -185,6 +236,33 @@ mod tests {
             20,
             "10 winners with both rows each"
         );
+    }
+
+    #[test]
+    fn many_writers_in_a_row_each_get_their_answer_and_nothing_is_lost() {
+        let (_dir, db) = database();
+        let group = Arc::new(GroupCommit::default());
+        // Writers that come back at once keep the queue full: leaders step down after their own
+        // write and followers return while the next batch is written; none may hang or be lost.
+        let answered: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..12_i64)
+                .map(|t| {
+                    let (db, group) = (&db, group.clone());
+                    s.spawn(move || {
+                        let mut c = db.get().expect("conn");
+                        (0..60_i64)
+                            .filter(|i| {
+                                let key = t * 1000 + i;
+                                matches!(group.write(&mut c, move |c| insert(c, key, "x").map(|_| key)), Ok(k) if k == key)
+                            })
+                            .count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).sum()
+        });
+        assert_eq!(answered, 720);
+        assert_eq!(count(&mut db.get().expect("conn")), 720);
     }
 
     #[test]
