@@ -197,44 +197,11 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
             if !guarded_position(c)? {
                 return Ok(false);
             }
-            diesel::insert_into(calloffs::table)
-                .values((
-                    calloffs::number.eq(format!("BL-{n}")),
-                    calloffs::contract_id.eq(t.contract_id),
-                    calloffs::member_id.eq(t.member_id),
-                    calloffs::ordered_by.eq(t.user_id),
-                    calloffs::status.eq("placed"),
-                    calloffs::delivery_address.eq("Rathaus, Marktplatz 1, 64283 Darmstadt"),
-                    calloffs::cost_centre.eq("4711"),
-                    calloffs::leitweg_id.eq(None::<String>),
-                    calloffs::note.eq(""),
-                    calloffs::total.eq(total),
-                    calloffs::created_at.eq(now),
-                    calloffs::document.eq(""),
-                    calloffs::document_sha256.eq(""),
-                ))
-                .execute(c)?;
+            insert_calloff(c, t, n, None, now, total, "", "")?;
             return Ok(true);
         }
         let id = buendel::calloff::next_calloff_id(c)?;
-        diesel::insert_into(calloffs::table)
-            .values((
-                calloffs::id.eq(id),
-                calloffs::number.eq(format!("BL-{n}")),
-                calloffs::contract_id.eq(t.contract_id),
-                calloffs::member_id.eq(t.member_id),
-                calloffs::ordered_by.eq(t.user_id),
-                calloffs::status.eq("placed"),
-                calloffs::delivery_address.eq("Rathaus, Marktplatz 1, 64283 Darmstadt"),
-                calloffs::cost_centre.eq("4711"),
-                calloffs::leitweg_id.eq(None::<String>),
-                calloffs::note.eq(""),
-                calloffs::total.eq(total),
-                calloffs::created_at.eq(now),
-                calloffs::document.eq(DOCUMENT.as_str()),
-                calloffs::document_sha256.eq("0".repeat(64)),
-            ))
-            .execute(c)?;
+        insert_calloff(c, t, n, Some(id), now, total, &DOCUMENT, &"0".repeat(64))?;
         diesel::insert_into(calloff_lines::table)
             .values((
                 calloff_lines::calloff_id.eq(id),
@@ -284,6 +251,43 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
         let member = totals::take_member(c, t.contract_id, t.member_id, total)?;
         Ok(taken.is_some() && member)
     })
+}
+
+/// The call-off row of a baseline transaction: `id` given (as `place` does) or left to the
+/// database.
+#[allow(clippy::too_many_arguments)]
+fn insert_calloff(
+    c: &mut DbConn,
+    t: &Target,
+    n: &str,
+    id: Option<i64>,
+    now: chrono::NaiveDateTime,
+    total: i64,
+    document: &str,
+    sha: &str,
+) -> Result<(), AppError> {
+    let row = (
+        calloffs::number.eq(format!("BL-{n}")),
+        calloffs::contract_id.eq(t.contract_id),
+        calloffs::member_id.eq(t.member_id),
+        calloffs::ordered_by.eq(t.user_id),
+        calloffs::status.eq("placed"),
+        calloffs::delivery_address.eq("Rathaus, Marktplatz 1, 64283 Darmstadt"),
+        calloffs::cost_centre.eq("4711"),
+        calloffs::leitweg_id.eq(None::<String>),
+        calloffs::note.eq(""),
+        calloffs::total.eq(total),
+        calloffs::created_at.eq(now),
+        calloffs::document.eq(document),
+        calloffs::document_sha256.eq(sha),
+    );
+    match id {
+        Some(id) => diesel::insert_into(calloffs::table)
+            .values((calloffs::id.eq(id), row))
+            .execute(c)?,
+        None => diesel::insert_into(calloffs::table).values(row).execute(c)?,
+    };
+    Ok(())
 }
 
 /// Sizes as a real call-off of one line writes them (order document, mail bodies, event).
