@@ -370,6 +370,9 @@ struct Marks {
     id: String,
     number: String,
     sha: String,
+    /// The first characters of the random part every mark shares: what is left of a mark that
+    /// a template cut short.
+    stem: String,
 }
 
 impl Marks {
@@ -380,13 +383,11 @@ impl Marks {
         Ok(filled)
     }
 
-    /// Refuses text in which a mark survived: an operator's template that transforms the
-    /// number, link or hash (`| upper`, `| truncate`) would otherwise store and mail the mark.
+    /// Refuses text in which a mark, or a piece of one, survived: an operator's template that
+    /// transforms the number, link or hash (`| lower`, `| truncate`) would otherwise store and
+    /// mail it. Marks are upper case, so `| upper` leaves them whole and they are filled.
     fn check(&self, text: &str) -> AppResult<()> {
-        if [&self.id, &self.number, &self.sha]
-            .iter()
-            .any(|m| text.contains(m.as_str()))
-        {
+        if text.to_ascii_uppercase().contains(&self.stem) {
             return Err(AppError::Internal(
                 "Vorlage des Abrufs: Nummer, Link und Prüfsumme müssen unverändert ausgegeben werden \
                  ({{ number }}, {{ url }}, {{ sha256 }})."
@@ -401,11 +402,13 @@ static MARKS: std::sync::LazyLock<Marks> = std::sync::LazyLock::new(|| {
     let nonce: String = crate::auth::random_token()
         .chars()
         .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
         .collect();
     Marks {
         id: format!("ID{nonce}X"),
         number: format!("NR{nonce}X"),
         sha: format!("SHA{nonce}X"),
+        stem: nonce.chars().take(8).collect(),
     }
 });
 
@@ -1193,12 +1196,19 @@ mod tests {
 
     #[test]
     fn a_mark_that_survived_is_refused_not_stored() {
-        // A template that wrote the number in capitals or cut the link leaves a mark behind.
-        let upper = format!("Abruf {}", MARKS.number.to_uppercase());
-        let cut = format!("Link /abrufe/{}", MARKS.id);
-        assert!(MARKS.fill(&format!("{upper} {}", MARKS.sha), "AB-1").is_err());
+        // A template that wrote the number in lower case or cut the link leaves a mark behind.
+        let lower = format!("Abruf {}", MARKS.number.to_lowercase());
+        let cut = format!("Link /abrufe/{}…", &MARKS.id[..12]);
+        assert!(MARKS.fill(&lower, "AB-1").is_err());
         assert!(MARKS.check(&cut).is_err());
+        assert!(MARKS.check(&format!("Prüfsumme {}", MARKS.sha)).is_err());
         assert!(MARKS.check("Abruf AB-2026-000042").is_ok());
+    }
+
+    #[test]
+    fn a_number_in_capitals_is_still_filled_in() {
+        let draft = format!("ABRUF {}", MARKS.number.to_uppercase());
+        assert_eq!(MARKS.fill(&draft, "AB-2026-000042").unwrap(), "ABRUF AB-2026-000042");
     }
 
     #[test]
