@@ -954,6 +954,65 @@ fn a_mail_whose_sender_died_is_sent_by_another_after_the_claim_expires() {
 }
 
 #[test]
+fn the_sender_takes_a_lapsed_claim_first_then_the_mail_due_longest() {
+    use buendel::mail::sender::claim_next;
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let mut c = app.conn();
+        let enqueue = |c: &mut buendel::db::DbConn, to: &str| {
+            write_tx(c, |c| {
+                buendel::mail::enqueue(
+                    c,
+                    &app.state,
+                    to,
+                    "account_created",
+                    &serde_json::json!({ "name": "Y", "role": "Z", "login_url": "u" }),
+                )
+            })
+            .unwrap();
+        };
+        enqueue(&mut c, "erste@test.example");
+        enqueue(&mut c, "zweite@test.example");
+        enqueue(&mut c, "dritte@test.example");
+        let recipient = |row: Option<buendel::mail::sender::OutboxRow>| row.map(|r| r.recipient);
+        let now = app.state.clock.now_naive();
+        // The second mail failed once and waits for its retry: the third is due before it.
+        diesel::update(outbox::table.filter(outbox::recipient.eq("zweite@test.example")))
+            .set(outbox::next_attempt_at.eq(now + chrono::Duration::seconds(30)))
+            .execute(&mut *c)
+            .unwrap();
+        assert_eq!(
+            recipient(claim_next(&mut c, now, "a").unwrap()).as_deref(),
+            Some("erste@test.example")
+        );
+        assert_eq!(
+            recipient(claim_next(&mut c, now, "a").unwrap()).as_deref(),
+            Some("dritte@test.example")
+        );
+        assert_eq!(
+            recipient(claim_next(&mut c, now, "a").unwrap()),
+            None,
+            "the retry is not due yet"
+        );
+        // Sender "a" dies; six minutes later its claims have lapsed and come before the retry.
+        let later = now + chrono::Duration::minutes(6);
+        assert_eq!(
+            recipient(claim_next(&mut c, later, "b").unwrap()).as_deref(),
+            Some("erste@test.example")
+        );
+        assert_eq!(
+            recipient(claim_next(&mut c, later, "b").unwrap()).as_deref(),
+            Some("dritte@test.example")
+        );
+        assert_eq!(
+            recipient(claim_next(&mut c, later, "b").unwrap()).as_deref(),
+            Some("zweite@test.example")
+        );
+        assert_eq!(recipient(claim_next(&mut c, later, "b").unwrap()), None);
+    });
+}
+
+#[test]
 fn old_login_failures_are_pruned() {
     each_backend(|b| {
         let app = TestApp::new(b);

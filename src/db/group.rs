@@ -6,7 +6,7 @@ use super::{begin, commit, rollback, DbConn, SQLITE_WRITER};
 use crate::error::AppError;
 use diesel::connection::{Connection, TransactionManager};
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A write that has run in its savepoint: `Ok` waits for the COMMIT, `Err` is final already.
 type Ran = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -15,10 +15,22 @@ type Job = Box<dyn FnOnce(&mut DbConn) -> Ran + Send>;
 /// At most this many writes share one COMMIT, so that the first of them never waits long.
 const MAX_BATCH: usize = 64;
 
+/// What a waiting writer is told: its answer, or that it is to write the batches now.
+enum Message<T> {
+    Done(Result<T, AppError>),
+    Lead,
+}
+
+/// A queued write and how to tell its writer to take over as leader.
+struct Waiting {
+    job: Job,
+    lead: Box<dyn Fn() + Send>,
+}
+
 /// The waiting writes, and whether a thread is writing batches (the leader).
 #[derive(Default)]
 struct Queue {
-    jobs: Vec<Job>,
+    jobs: Vec<Waiting>,
     leading: bool,
 }
 
@@ -26,8 +38,6 @@ struct Queue {
 #[derive(Default)]
 pub struct GroupCommit {
     queue: Mutex<Queue>,
-    /// Signalled after each batch's answers are out and when the leader steps down.
-    turn: Condvar,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -44,9 +54,11 @@ impl GroupCommit {
     ///
     /// Without it, each of n waiting writers pays its own BEGIN, COMMIT and WAL pages, and hands
     /// the lock to the next through a thread switch; with it the thread that finds no leader
-    /// writes the queue's batches (leader/follower, no extra thread). A follower waits for its
-    /// answer, not for the lock: once its batch is committed it returns, even while the leader
-    /// (or the next one) writes the following batch.
+    /// writes the queue's batches (leader/follower, no extra thread). A follower sleeps until it
+    /// is sent its answer, or told to lead when the leader steps down before its write was
+    /// taken: each wake-up is one that is needed. (Waking every follower after each batch to look
+    /// for its answer woke seven threads per batch with a pool of eight, and under a burst they
+    /// took the CPU from the leader.)
     pub fn write<T, F>(&self, conn: &mut DbConn, body: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
@@ -55,82 +67,88 @@ impl GroupCommit {
         if matches!(conn, DbConn::Pg(_)) {
             return super::write_tx(conn, body);
         }
-        let (tx, rx) = mpsc::sync_channel::<Result<T, AppError>>(1);
+        let (tx, rx) = mpsc::channel::<Message<T>>();
+        let lead_tx = tx.clone();
         let job: Job = Box::new(move |c: &mut DbConn| -> Ran {
             match in_savepoint(c, body) {
                 Err(e) => {
-                    let _ = tx.send(Err(e));
+                    let _ = tx.send(Message::Done(Err(e)));
                     Box::new(|_| ())
                 }
                 Ok(value) => Box::new(move |commit_error: Option<&str>| {
-                    let _ = tx.send(match commit_error {
+                    let _ = tx.send(Message::Done(match commit_error {
                         None => Ok(value),
                         Some(e) => Err(AppError::Internal(format!("COMMIT fehlgeschlagen: {e}"))),
-                    });
+                    }));
                 }),
             }
         });
-        let mut q = self.lock();
-        q.jobs.push(job);
+        let lead = Box::new(move || {
+            let _ = lead_tx.send(Message::Lead);
+        });
+        let mut leads = {
+            let mut q = self.lock();
+            q.jobs.push(Waiting { job, lead });
+            !std::mem::replace(&mut q.leading, true)
+        };
         loop {
-            if let Some(answer) = answered(&rx) {
-                return answer;
-            }
-            if !q.leading {
-                q.leading = true;
-                drop(q);
+            if leads {
                 if let Some(answer) = self.lead(conn, &rx) {
                     return answer;
                 }
-                q = self.lock();
-                continue;
             }
-            q = self.turn.wait(q).unwrap_or_else(PoisonError::into_inner);
+            match rx.recv() {
+                Ok(Message::Done(answer)) => return answer,
+                // Another writer may have taken the lead meanwhile (and may take this write).
+                Ok(Message::Lead) => leads = !std::mem::replace(&mut self.lock().leading, true),
+                Err(mpsc::RecvError) => return Err(AppError::Internal("Schreibvorgang abgebrochen".into())),
+            }
         }
     }
 
     /// Writes batches until this thread's own write is answered (or the queue is empty), then
-    /// steps down; a waiting writer whose job is still queued takes over.
-    fn lead<T>(&self, conn: &mut DbConn, rx: &mpsc::Receiver<Result<T, AppError>>) -> Option<Result<T, AppError>> {
+    /// steps down and tells the writer of the first write still queued to take over.
+    fn lead<T>(&self, conn: &mut DbConn, rx: &mpsc::Receiver<Message<T>>) -> Option<Result<T, AppError>> {
         let writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut mine = None;
+        // Told to lead after a batch that took this write already: nothing left to do for it.
+        let mut mine = answered(rx);
         loop {
             let batch: Vec<Job> = {
                 let mut q = self.lock();
                 if mine.is_some() || q.jobs.is_empty() {
                     q.leading = false;
+                    if let Some(next) = q.jobs.first() {
+                        (next.lead)();
+                    }
                     break;
                 }
                 let n = q.jobs.len().min(MAX_BATCH);
-                q.jobs.drain(..n).collect()
+                q.jobs.drain(..n).map(|w| w.job).collect()
             };
             run_batch(conn, batch);
-            self.wake();
             mine = answered(rx);
         }
         drop(writer);
-        self.wake();
         mine
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
-
-    /// Wakes the waiting writers. Taking the queue's lock first means none of them is between
-    /// looking for its answer and starting to wait, so no wake-up is lost.
-    fn wake(&self) {
-        drop(self.lock());
-        self.turn.notify_all();
-    }
 }
 
-/// The answer, if there is one; a job dropped without answer (BEGIN failed) is an error.
-fn answered<T>(rx: &mpsc::Receiver<Result<T, AppError>>) -> Option<Result<T, AppError>> {
-    match rx.try_recv() {
-        Ok(answer) => Some(answer),
-        Err(mpsc::TryRecvError::Empty) => None,
-        Err(mpsc::TryRecvError::Disconnected) => Some(Err(AppError::Internal("Schreibvorgang abgebrochen".into()))),
+/// The answer, if there is one (a stale call to lead is skipped); a job dropped without answer
+/// (BEGIN failed) is an error.
+fn answered<T>(rx: &mpsc::Receiver<Message<T>>) -> Option<Result<T, AppError>> {
+    loop {
+        match rx.try_recv() {
+            Ok(Message::Done(answer)) => return Some(answer),
+            Ok(Message::Lead) => continue,
+            Err(mpsc::TryRecvError::Empty) => return None,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                return Some(Err(AppError::Internal("Schreibvorgang abgebrochen".into())))
+            }
+        }
     }
 }
 

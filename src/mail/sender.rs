@@ -1,5 +1,7 @@
 //! The background mail sender: claims due outbox rows with a conditional update (so that several
 //! app instances never send the same mail twice), sends them, and retries failures with backoff.
+//! Its writes queue with the app's other writes (group commit): on SQLite an update of its own
+//! would meet a busy writer in SQLite's busy handler, and its sleeps stall every writer behind.
 
 use super::{build_message, Transport};
 use crate::db::schema::outbox;
@@ -49,17 +51,37 @@ fn due_filter(
     )
 }
 
+/// The next due mail: first one whose sender's claim ran out, else the pending one due
+/// longest. Two queries, because each can walk the `outbox_due` index (status, due time) and
+/// stop at its first row; one query with an OR and ORDER BY id sorted every pending mail (10 ms
+/// per claim with 40 000 mails waiting, inside the write lock).
+fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Option<i64>> {
+    let expired = outbox::table
+        .filter(outbox::status.eq("sending"))
+        .filter(outbox::claimed_until.lt(now))
+        .order(outbox::id.asc())
+        .select(outbox::id)
+        .first(conn)
+        .optional()?;
+    if expired.is_some() {
+        return Ok(expired);
+    }
+    Ok(outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+        .select(outbox::id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Claims the next due mail for this sender, if any. One at a time, right before sending, so
 /// that a slow SMTP server cannot make a claim run out while the mail still waits in a batch.
 pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResult<Option<OutboxRow>> {
     loop {
-        let candidate: Option<i64> = outbox::table
-            .filter(due_filter(now))
-            .order(outbox::id.asc())
-            .select(outbox::id)
-            .first(conn)
-            .optional()?;
-        let Some(id) = candidate else { return Ok(None) };
+        let Some(id) = next_due(conn, now)? else {
+            return Ok(None);
+        };
         // The WHERE re-checks the state: of two instances racing for a row, only one updates it.
         let n = diesel::update(outbox::table.find(id).filter(due_filter(now)))
             .set((
@@ -119,7 +141,11 @@ pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> A
     let mut sent = 0;
     for _ in 0..BATCH {
         let (now, claim_token) = (state.clock.now_naive(), token.clone());
-        let Some(row) = db.run(move |c| claim_next(c, now, &claim_token)).await? else {
+        let writes = state.writes.clone();
+        let Some(row) = db
+            .run(move |c| writes.write(c, move |c| claim_next(c, now, &claim_token)))
+            .await?
+        else {
             break;
         };
         let result = match build_message(
@@ -138,7 +164,9 @@ pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> A
         let token = token.clone();
         let max = state.config.mail_max_attempts;
         let done = state.clock.now_naive();
-        db.run(move |c| finish(c, &row, &token, done, result, max)).await?;
+        let writes = state.writes.clone();
+        db.run(move |c| writes.write(c, move |c| finish(c, &row, &token, done, result, max)))
+            .await?;
     }
     Ok(sent)
 }
