@@ -974,41 +974,36 @@ fn the_sender_takes_a_lapsed_claim_first_then_the_mail_due_longest() {
         enqueue(&mut c, "erste@test.example");
         enqueue(&mut c, "zweite@test.example");
         enqueue(&mut c, "dritte@test.example");
-        let recipient = |row: Option<buendel::mail::sender::OutboxRow>| row.map(|r| r.recipient);
+        let next =
+            |c: &mut buendel::db::DbConn, at, sender: &str| claim_next(c, at, sender).unwrap().map(|row| row.recipient);
         let now = app.state.clock.now_naive();
         // The second mail failed once and waits for its retry: the third is due before it.
         diesel::update(outbox::table.filter(outbox::recipient.eq("zweite@test.example")))
             .set(outbox::next_attempt_at.eq(now + chrono::Duration::seconds(30)))
             .execute(&mut *c)
             .unwrap();
+        let first: Vec<_> = (0..3).map(|_| next(&mut c, now, "a")).collect();
         assert_eq!(
-            recipient(claim_next(&mut c, now, "a").unwrap()).as_deref(),
-            Some("erste@test.example")
-        );
-        assert_eq!(
-            recipient(claim_next(&mut c, now, "a").unwrap()).as_deref(),
-            Some("dritte@test.example")
-        );
-        assert_eq!(
-            recipient(claim_next(&mut c, now, "a").unwrap()),
-            None,
+            first,
+            [
+                Some("erste@test.example".to_string()),
+                Some("dritte@test.example".to_string()),
+                None
+            ],
             "the retry is not due yet"
         );
         // Sender "a" dies; six minutes later its claims have lapsed and come before the retry.
         let later = now + chrono::Duration::minutes(6);
+        let second: Vec<_> = (0..4).map(|_| next(&mut c, later, "b")).collect();
         assert_eq!(
-            recipient(claim_next(&mut c, later, "b").unwrap()).as_deref(),
-            Some("erste@test.example")
+            second,
+            [
+                Some("erste@test.example".to_string()),
+                Some("dritte@test.example".to_string()),
+                Some("zweite@test.example".to_string()),
+                None
+            ]
         );
-        assert_eq!(
-            recipient(claim_next(&mut c, later, "b").unwrap()).as_deref(),
-            Some("dritte@test.example")
-        );
-        assert_eq!(
-            recipient(claim_next(&mut c, later, "b").unwrap()).as_deref(),
-            Some("zweite@test.example")
-        );
-        assert_eq!(recipient(claim_next(&mut c, later, "b").unwrap()), None);
     });
 }
 
