@@ -170,6 +170,7 @@ SQL
   locked=$(grep -c "database is locked" "$work/server-$name.log" || true)
   errors=$(grep -ciE "error|panic" "$work/server-$name.log" || true)
   echo "server log: 'database is locked' $locked times, error/panic lines $errors"
+  grep -iE "error|panic" "$work/server-$name.log" | sort | uniq -c | sort -rn | head -5 || true
   [ "$placed" = 300 ] && [ "$locked" = 0 ] || { echo "FAILED on $name" >&2; tail -30 "$work/server-$name.log" >&2; return 1; }
 }
 
