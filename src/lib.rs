@@ -138,10 +138,11 @@ impl App {
             .manage(self.transport)
             .attach(web::templates_fairing())
             .attach(web::SecurityHeaders)
-            .attach(AdHoc::on_liftoff("mail sender", move |_| {
+            .attach(AdHoc::on_liftoff("mail sender", move |rocket| {
+                let shutdown = rocket.shutdown();
                 Box::pin(async move {
                     if let Some((state, db, transport)) = sender {
-                        rocket::tokio::spawn(mail::sender::run(state, db, transport));
+                        rocket::tokio::spawn(mail::sender::run(state, db, transport, shutdown));
                     }
                 })
             }));

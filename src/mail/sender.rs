@@ -137,9 +137,18 @@ fn finish(
 /// One pass over at most one batch: claim, send, record, mail by mail. Returns how many mails
 /// were sent successfully.
 pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> AppResult<usize> {
+    process_until(state, db, transport, || false).await
+}
+
+/// `process_once` that stops before the next mail once `stop` says so: a mail is never left
+/// between sending and recording (it would be sent again after its claim ran out).
+async fn process_until(state: &AppState, db: &Db, transport: &Transport, stop: impl Fn() -> bool) -> AppResult<usize> {
     let token = crate::auth::random_token();
     let mut sent = 0;
     for _ in 0..BATCH {
+        if stop() {
+            break;
+        }
         let (now, claim_token) = (state.clock.now_naive(), token.clone());
         let writes = state.writes.clone();
         let Some(row) = db
@@ -180,12 +189,29 @@ pub fn prune_login_failures(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<
     )
 }
 
-/// Runs until the process ends; also does the small housekeeping of the database.
-pub async fn run(state: AppState, db: Db, transport: Transport) {
+/// Runs until the server shuts down; also does the small housekeeping of the database.
+///
+/// It stops at the shutdown signal, between two mails: left running, it went on after the
+/// runtime's timers were gone and panicked in its next `tick` (seen when the load test stopped
+/// a busy server).
+pub async fn run(state: AppState, db: Db, transport: Transport, shutdown: rocket::Shutdown) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stopping = std::sync::Arc::new(AtomicBool::new(false));
+    let watch = (shutdown.clone(), stopping.clone());
+    rocket::tokio::spawn(async move {
+        watch.0.await;
+        watch.1.store(true, Ordering::Relaxed);
+    });
+    let stop = || stopping.load(Ordering::Relaxed);
+    let mut shutdown = std::pin::pin!(shutdown);
     let mut interval = rocket::tokio::time::interval(state.config.mail_interval);
     let mut ticks: u64 = 0;
     loop {
-        interval.tick().await;
+        rocket::tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            _ = interval.tick() => {}
+        }
         ticks += 1;
         if ticks % 1_000 == 1 {
             let now = state.clock.now_naive();
@@ -199,8 +225,11 @@ pub async fn run(state: AppState, db: Db, transport: Transport) {
                 log::error!("expiry alerts: {}", e.user_detail());
             }
         }
-        if let Err(e) = process_once(&state, &db, &transport).await {
+        if let Err(e) = process_until(&state, &db, &transport, stop).await {
             log::error!("mail sender: {}", e.user_detail());
+        }
+        if stop() {
+            return;
         }
     }
 }
