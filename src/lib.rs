@@ -30,6 +30,9 @@ use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
 use std::sync::Arc;
 
+/// How long a stopping server waits for the mail sender to finish the mail in hand.
+const SENDER_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What every request and background task shares: configuration, the clock and mail templates.
 #[derive(Clone)]
 pub struct AppState {
@@ -129,6 +132,8 @@ impl App {
                 figment = figment.merge(("secret_key", key.to_vec()));
             }
         }
+        let sending = Arc::new(std::sync::Mutex::new(None::<rocket::tokio::task::JoinHandle<()>>));
+        let stopping = sending.clone();
         let sender = self
             .run_mail_sender
             .then(|| (self.state.clone(), self.db.clone(), self.transport.clone()));
@@ -142,7 +147,24 @@ impl App {
                 let shutdown = rocket.shutdown();
                 Box::pin(async move {
                     if let Some((state, db, transport)) = sender {
-                        rocket::tokio::spawn(mail::sender::run(state, db, transport, shutdown));
+                        let task = rocket::tokio::spawn(mail::sender::run(state, db, transport, shutdown));
+                        *sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+                    }
+                })
+            }))
+            // The sender finishes the mail in hand before the runtime goes: dropped between
+            // sending and recording, the mail would be sent again once its claim ran out.
+            .attach(AdHoc::on_shutdown("mail sender stops", move |_| {
+                let task = stopping
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                Box::pin(async move {
+                    if let Some(task) = task {
+                        let waited = rocket::tokio::time::timeout(SENDER_STOP_TIMEOUT, task).await;
+                        if waited.is_err() {
+                            log::warn!("mail sender did not stop within {SENDER_STOP_TIMEOUT:?}");
+                        }
                     }
                 })
             }));

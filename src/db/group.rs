@@ -109,31 +109,46 @@ impl GroupCommit {
     /// Writes batches until this thread's own write is answered (or the queue is empty), then
     /// steps down and tells the writer of the first write still queued to take over.
     fn lead<T>(&self, conn: &mut DbConn, rx: &mpsc::Receiver<Message<T>>) -> Option<Result<T, AppError>> {
-        let writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+        // Declared first, dropped last: the writers' lock is free again when the next one is
+        // told to lead, also when a write panics (otherwise nobody would lead any more).
+        let _step_down = StepDown(self);
         // Told to lead after a batch that took this write already: nothing left to do for it.
-        let mut mine = answered(rx);
+        if let Some(answer) = answered(rx) {
+            return Some(answer);
+        }
+        let _writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             let batch: Vec<Job> = {
                 let mut q = self.lock();
-                if mine.is_some() || q.jobs.is_empty() {
-                    q.leading = false;
-                    if let Some(next) = q.jobs.first() {
-                        (next.lead)();
-                    }
-                    break;
+                if q.jobs.is_empty() {
+                    return None;
                 }
                 let n = q.jobs.len().min(MAX_BATCH);
                 q.jobs.drain(..n).map(|w| w.job).collect()
             };
             run_batch(conn, batch);
-            mine = answered(rx);
+            if let Some(answer) = answered(rx) {
+                return Some(answer);
+            }
         }
-        drop(writer);
-        mine
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Ends a leader's turn: the queue has no leader, and the writer of its first write is told to
+/// take over (a writer who arrives meanwhile may take the lead first; the one told then waits on).
+struct StepDown<'a>(&'a GroupCommit);
+
+impl Drop for StepDown<'_> {
+    fn drop(&mut self) {
+        let mut q = self.0.lock();
+        q.leading = false;
+        if let Some(next) = q.jobs.first() {
+            (next.lead)();
+        }
     }
 }
 
@@ -281,6 +296,38 @@ mod tests {
         });
         assert_eq!(answered, 720);
         assert_eq!(count(&mut db.get().expect("conn")), 720);
+    }
+
+    #[test]
+    fn a_write_that_panics_does_not_stop_the_writes_queued_behind_it() {
+        let (_dir, db) = database();
+        let group = Arc::new(GroupCommit::default());
+        let (first_db, first_group) = (db.clone(), group.clone());
+        let panicking = std::thread::spawn(move || {
+            let mut c = first_db.get().expect("conn");
+            first_group.write(&mut c, |_| -> Result<(), AppError> {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                panic!("a broken write")
+            })
+        });
+        // The panicking write leads; this one queues behind it and must be led by itself then.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let (done_tx, done_rx) = mpsc::channel();
+        let (second_db, second_group) = (db.clone(), group.clone());
+        std::thread::spawn(move || {
+            let mut c = second_db.get().expect("conn");
+            let _ = done_tx.send(second_group.write(&mut c, |c| insert(c, 1, "after")).is_ok());
+        });
+        assert!(panicking.join().is_err());
+        assert_eq!(
+            done_rx.recv_timeout(std::time::Duration::from_secs(10)),
+            Ok(true),
+            "the queued write was done"
+        );
+        assert!(group
+            .write(&mut db.get().expect("conn"), |c| insert(c, 2, "later"))
+            .is_ok());
+        assert_eq!(count(&mut db.get().expect("conn")), 2);
     }
 
     #[test]

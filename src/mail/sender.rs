@@ -52,9 +52,10 @@ fn due_filter(
 }
 
 /// The next due mail: first one whose sender's claim ran out, else the pending one due
-/// longest. Two queries, because each can walk the `outbox_due` index (status, due time) and
-/// stop at its first row; one query with an OR and ORDER BY id sorted every pending mail (10 ms
-/// per claim with 40 000 mails waiting, inside the write lock).
+/// longest. Two queries, each on the `outbox_due` index (status, due time): the pending one
+/// walks it and stops at its first row, the other reads only the few mails being sent. One
+/// query with an OR and ORDER BY id sorted every pending mail (10 ms per claim with 40 000 mails
+/// waiting, inside the write lock).
 fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Option<i64>> {
     let expired = outbox::table
         .filter(outbox::status.eq("sending"))
@@ -140,8 +141,9 @@ pub async fn process_once(state: &AppState, db: &Db, transport: &Transport) -> A
     process_until(state, db, transport, || false).await
 }
 
-/// `process_once` that stops before the next mail once `stop` says so: a mail is never left
-/// between sending and recording (it would be sent again after its claim ran out).
+/// `process_once` that stops before the next mail once `stop` says so, so that a stopping
+/// server does not start a mail it may not get to record (it would be sent again after its
+/// claim ran out).
 async fn process_until(state: &AppState, db: &Db, transport: &Transport, stop: impl Fn() -> bool) -> AppResult<usize> {
     let token = crate::auth::random_token();
     let mut sent = 0;
@@ -191,9 +193,10 @@ pub fn prune_login_failures(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<
 
 /// Runs until the server shuts down; also does the small housekeeping of the database.
 ///
-/// It stops at the shutdown signal, between two mails: left running, it went on after the
-/// runtime's timers were gone and panicked in its next `tick` (seen when the load test stopped
-/// a busy server).
+/// It stops at the shutdown signal, between two mails, and the server waits for it (see
+/// `lib.rs`): left running, it went on after the runtime's timers were gone and panicked in its
+/// next `tick` (seen when the load test stopped a busy server), or was dropped between sending a
+/// mail and recording it.
 pub async fn run(state: AppState, db: Db, transport: Transport, shutdown: rocket::Shutdown) {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stopping = std::sync::Arc::new(AtomicBool::new(false));
