@@ -12,29 +12,18 @@ use common::process::{free_port, Process};
 use common::tender_flow::*;
 use common::*;
 use diesel::prelude::*;
-use std::process::Command;
 use std::sync::Barrier;
 use std::time::Duration;
-
-/// Both processes share the secret key, so the encrypted session and CSRF cookies issued by one
-/// are understood by the other, as behind a load balancer.
-const SECRET: &str = "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz";
 
 fn start(app: &TestApp, name: &str) -> Process {
     let port = free_port();
     let data_dir = app.cleanup.dir.path().join(name);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_buendel"));
+    // Both processes share the secret key, so the encrypted session and CSRF cookies issued by
+    // one are understood by the other, as behind a load balancer.
+    let mut command = app.server_command(port);
     command
-        .arg("serve")
-        .env("DATABASE_URL", &app.database_url)
-        .env("BUENDEL_PORT", port.to_string())
-        .env("BUENDEL_ADDRESS", "127.0.0.1")
-        .env("BUENDEL_SECRET_KEY", SECRET)
-        .env("BUENDEL_MAIL_TRANSPORT", "stub")
-        .env("BUENDEL_NOW", app.state.clock.now().to_rfc3339())
         .env("BUENDEL_CLOCK_FROZEN", "true")
-        .env("BUENDEL_DATA_DIR", data_dir)
-        .env_remove("ROCKET_LOG_LEVEL");
+        .env("BUENDEL_DATA_DIR", data_dir);
     Process::start(
         &format!("server-{name}"),
         command,

@@ -8,25 +8,11 @@ use buendel::tender;
 use common::process::{free_port, Process};
 use common::tender_flow::*;
 use common::*;
-use std::process::Command;
 use std::time::Duration;
 
 fn start(app: &TestApp, port: u16) -> Process {
-    let now = app.state.clock.now().to_rfc3339();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_buendel"));
-    command
-        .arg("serve")
-        .env("DATABASE_URL", &app.database_url)
-        .env("BUENDEL_PORT", port.to_string())
-        .env("BUENDEL_ADDRESS", "127.0.0.1")
-        .env(
-            "BUENDEL_SECRET_KEY",
-            "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz",
-        )
-        .env("BUENDEL_MAIL_TRANSPORT", "stub")
-        .env("BUENDEL_NOW", now)
-        .env("BUENDEL_CLOCK_FROZEN", "true")
-        .env_remove("ROCKET_LOG_LEVEL");
+    let mut command = app.server_command(port);
+    command.env("BUENDEL_CLOCK_FROZEN", "true");
     Process::start("server", command, port, app.cleanup.dir.path(), Duration::from_secs(30))
 }
 

@@ -37,19 +37,8 @@ fn a_server_stopped_while_sending_mail_exits_cleanly_and_leaves_no_mail_half_sen
         })
         .expect("mails queued");
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_buendel"));
-        command
-            .arg("serve")
-            .env("DATABASE_URL", &app.database_url)
-            .env("BUENDEL_PORT", port.to_string())
-            .env("BUENDEL_ADDRESS", "127.0.0.1")
-            .env(
-                "BUENDEL_SECRET_KEY",
-                "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz",
-            )
-            .env("BUENDEL_MAIL_TRANSPORT", "stub")
-            .env("BUENDEL_MAIL_INTERVAL_SECS", "1")
-            .env("BUENDEL_NOW", app.state.clock.now().to_rfc3339());
+        let mut command = app.server_command(port);
+        command.env("BUENDEL_MAIL_INTERVAL_SECS", "1");
         let mut server = Process::start("server", command, port, app.cleanup.dir.path(), Duration::from_secs(30));
         let sent = |app: &TestApp| {
             outbox::table

@@ -112,7 +112,27 @@ pub fn fresh_database(backend: Backend) -> (String, Cleanup) {
     }
 }
 
+/// The tests' secret key; processes sharing it understand each other's session and CSRF cookies.
+pub const SERVER_SECRET: &str =
+    "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktZmFrZS1rZXktZm9yLXRlc3Rz";
+
 impl TestApp {
+    /// The real server on this test's database: `serve` on 127.0.0.1:`port` with the tests'
+    /// secret key, stub mail and this app's clock reading; a test adds what it needs.
+    pub fn server_command(&self, port: u16) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_buendel"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", &self.database_url)
+            .env("BUENDEL_PORT", port.to_string())
+            .env("BUENDEL_ADDRESS", "127.0.0.1")
+            .env("BUENDEL_SECRET_KEY", SERVER_SECRET)
+            .env("BUENDEL_MAIL_TRANSPORT", "stub")
+            .env("BUENDEL_NOW", self.state.clock.now().to_rfc3339())
+            .env_remove("ROCKET_LOG_LEVEL");
+        command
+    }
+
     pub fn new(backend: Backend) -> TestApp {
         TestApp::with_vars(backend, &[])
     }
