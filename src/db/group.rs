@@ -303,15 +303,20 @@ mod tests {
         let (_dir, db) = database();
         let group = Arc::new(GroupCommit::default());
         let (first_db, first_group) = (db.clone(), group.clone());
+        let (started_tx, started_rx) = mpsc::channel();
         let panicking = std::thread::spawn(move || {
             let mut c = first_db.get().expect("conn");
-            first_group.write(&mut c, |_| -> Result<(), AppError> {
+            first_group.write(&mut c, move |_| -> Result<(), AppError> {
+                let _ = started_tx.send(());
                 std::thread::sleep(std::time::Duration::from_millis(300));
                 panic!("a broken write")
             })
         });
-        // The panicking write leads; this one queues behind it and must be led by itself then.
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The panicking write runs (its writer leads); the next one queues behind it meanwhile
+        // and must then be led by its own writer. (Should it come late, it leads anyway.)
+        started_rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the first write runs");
         let (done_tx, done_rx) = mpsc::channel();
         let (second_db, second_group) = (db.clone(), group.clone());
         std::thread::spawn(move || {

@@ -205,6 +205,8 @@ pub async fn run(state: AppState, db: Db, transport: Transport, shutdown: rocket
         watch.0.await;
         watch.1.store(true, Ordering::Relaxed);
     });
+    // The flag stops a batch between two mails; the signal itself ends the wait for the next
+    // tick (biased: once given, it wins over a due tick).
     let stop = || stopping.load(Ordering::Relaxed);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut interval = rocket::tokio::time::interval(state.config.mail_interval);
@@ -230,9 +232,6 @@ pub async fn run(state: AppState, db: Db, transport: Transport, shutdown: rocket
         }
         if let Err(e) = process_until(&state, &db, &transport, stop).await {
             log::error!("mail sender: {}", e.user_detail());
-        }
-        if stop() {
-            return;
         }
     }
 }
