@@ -12,10 +12,10 @@ use buendel::config::Config;
 use buendel::db::schema::demand_positions;
 use buendel::db::DbConn;
 use buendel::demand::{self, CallData, DemandEntry};
-use buendel::domain::evaluation::EvaluationInput;
+use buendel::domain::evaluation::EvaluationCommand;
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
-use buendel::tender::{self, bids, TenderInput};
+use buendel::tender::{self, bids, TenderCommand};
 use buendel::App;
 use criterion::{criterion_group, criterion_main, Criterion};
 use diesel::prelude::*;
@@ -170,17 +170,15 @@ fn prepare() -> Prepared {
 
     // The tender: one lot with every position, deadline in 40 days, published.
     let now = app.state.clock.now_naive();
-    let (deadline_date, deadline_time) = tender::local_parts(now + chrono::Duration::days(40));
-    let input = TenderInput {
+    let input = TenderCommand {
         demand_call_id: call,
         title: "Bench-Ausschreibung".into(),
         description: String::new(),
-        procedure: "eu_open".into(),
-        buffer_percent: "20".into(),
-        deadline_date,
-        deadline_time,
-        term_months: "48".into(),
-        evaluation: EvaluationInput::defaults(),
+        procedure: Some(buendel::domain::tender::Procedure::EuOpen),
+        buffer_percent: Some(20.into()),
+        bid_deadline: Some(now + chrono::Duration::days(40)),
+        term_months: Some(48),
+        evaluation: EvaluationCommand::defaults(),
         lots: vec!["Gesamtleistung".into()],
         assignment: positions.iter().map(|p| (p.id, 1)).collect(),
         ..Default::default()

@@ -19,7 +19,7 @@ use buendel::db::schema::{
 };
 use buendel::db::{write_tx, DbConn};
 use buendel::demand::{self, CallData};
-use buendel::domain::evaluation::{EvaluationInput, EvaluationSpec};
+use buendel::domain::evaluation::{EvaluationCommand, EvaluationSpec};
 use buendel::domain::money::{Amount, Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::domain::scoring::{self, Candidate, Scored};
@@ -92,7 +92,7 @@ fn generate() -> Data {
 }
 
 fn spec() -> EvaluationSpec {
-    let spec = EvaluationInput::defaults().validate().unwrap();
+    let spec = EvaluationCommand::defaults().validate().unwrap();
     assert_eq!(spec.b_criteria.len(), 2, "the data carries two B-scores per bid");
     spec
 }

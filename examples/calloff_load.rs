@@ -392,8 +392,11 @@ fn place(url: &str, buyer: &str, threads: usize, secs: u64) -> Result<bool, AppE
         org_type: org_type.parse().map_err(|_| AppError::Internal("org type".into()))?,
         credential_id: 0,
     };
-    let input = buendel::calloff::CalloffInput {
-        quantities: vec![(position_id, "1".into())],
+    let input = buendel::calloff::CalloffCommand {
+        quantities: vec![(
+            position_id,
+            buendel::domain::money::Quantity::from_decimal(1.into()).expect("1 piece"),
+        )],
         delivery_address: "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
         cost_centre: "4711".into(),
         ..Default::default()

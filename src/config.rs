@@ -377,7 +377,7 @@ impl Config {
 
         let process_cost = match get("BUENDEL_PROCESS_COST") {
             None => None,
-            Some(v) => match crate::domain::numbers::parse_form(&v)
+            Some(v) => match crate::domain::numbers::german(&v)
                 .map_err(|e| e.to_string())
                 .and_then(|d| crate::domain::money::Amount::from_decimal(d).map_err(|e| e.to_string()))
             {

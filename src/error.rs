@@ -27,6 +27,10 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("Interner Fehler")]
     Internal(String),
 }
@@ -59,6 +63,8 @@ impl AppError {
             AppError::Validation { .. } => Status::UnprocessableEntity,
             AppError::Conflict(_) => Status::Conflict,
             AppError::TooManyRequests(_) => Status::TooManyRequests,
+            AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            AppError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             AppError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -72,7 +78,27 @@ impl AppError {
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
             AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The stable code of an error answered by status alone (catchers, guards).
+    pub fn code_of_status(status: Status) -> &'static str {
+        match status.code {
+            400 => "bad_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            406 => "not_acceptable",
+            409 => "conflict",
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            422 => "validation_failed",
+            429 => "too_many_requests",
+            _ => "internal",
         }
     }
 
@@ -157,3 +183,31 @@ impl<'r> Responder<'r, 'static> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Joins what the edge could not read with what the service then refused, so that the user
+/// sees every problem at once; a message both found is shown once. The service must only have
+/// checked (read), never written, when the edge found something.
+pub fn joined<T>(edge: FieldErrors, result: AppResult<T>) -> AppResult<T> {
+    if edge.is_empty() {
+        return result;
+    }
+    let mut fields = edge;
+    match result {
+        Ok(_) => {}
+        Err(AppError::Validation { fields: more, .. }) => merge_fields(&mut fields, more),
+        Err(other) => return Err(other),
+    }
+    Err(AppError::fields(fields))
+}
+
+/// Adds `more` to `fields`, each message once per field.
+pub fn merge_fields(fields: &mut FieldErrors, more: FieldErrors) {
+    for (field, messages) in more {
+        let known = fields.entry(field).or_default();
+        for m in messages {
+            if !known.contains(&m) {
+                known.push(m);
+            }
+        }
+    }
+}

@@ -1328,14 +1328,14 @@ fn load_tenders(
     use crate::award;
     use crate::clock::Clock;
     use crate::domain::money::{round_commercial, Price};
-    use crate::tender::{self, bids, TenderInput};
+    use crate::tender::{self, bids, TenderCommand};
     use chrono::Duration;
 
     let now = state.clock.now_naive();
     let today = local_today(state);
     let day = |days: i64| (today + Duration::days(days)).format("%Y-%m-%d").to_string();
     let at = |days: i64, time: &str| -> AppResult<chrono::NaiveDateTime> {
-        crate::demand::local_to_utc(&day(days), time)
+        crate::web::read::local_datetime(&day(days), time)
             .ok_or_else(|| AppError::Internal(format!("Zeitpunkt {} {time} ungültig", day(days))))
     };
 
@@ -1479,11 +1479,10 @@ fn load_tenders(
                 let positions = crate::demand::positions(conn, call_id)?;
                 let mut lots: Vec<&LotRow> = seed.lots.iter().filter(|l| l.tender == t.key).collect();
                 lots.sort_by_key(|l| l.lot);
-                let mut input = TenderInput::defaults_for(&call, &[]);
+                let mut input = TenderCommand::defaults_for(&call, &[]);
                 input.title = t.title.clone();
                 input.description = t.description.clone();
-                input.deadline_date = day(t.deadline_days);
-                input.deadline_time = DEADLINE_AT.into();
+                input.bid_deadline = crate::web::read::local_datetime(&day(t.deadline_days), DEADLINE_AT);
                 input.lots = lots.iter().map(|l| l.title.clone()).collect();
                 for (no, l) in lots.iter().enumerate() {
                     for key in lot_positions(l) {
@@ -1612,11 +1611,12 @@ fn load_tenders(
                 let what = during(format!("evaluations.csv „{} / {} / {}“", e.tender, e.vendor, e.action));
                 match e.action.as_str() {
                     "score" => {
-                        let scores: Vec<(String, String)> = split_bar(&e.scores)
-                            .into_iter()
-                            .zip(split_bar(&e.reason))
-                            .map(|(s, r)| (s.to_string(), r.to_string()))
-                            .collect();
+                        let mut scores = Vec::new();
+                        for (s, r) in split_bar(&e.scores).into_iter().zip(split_bar(&e.reason)) {
+                            let score = crate::domain::numbers::german(s)
+                                .map_err(|m| seed_error("evaluations.csv", format!("Punktzahl {m}")))?;
+                            scores.push((Some(score), r.to_string()));
+                        }
                         award::score(conn, &past, &officer, bid.tender_id, bid.bid_id, &scores).map_err(what)?;
                     }
                     "request_explanation" => award::request_explanation(conn, &past, &officer, bid).map_err(what)?,
@@ -1667,10 +1667,11 @@ fn load_tenders(
                         .iter()
                         .find(|p| p.position_no == no)
                         .ok_or_else(|| seed_error("calloffs.csv", format!("{what}: Pos. {no} nicht im Vertrag")))?;
-                    // As a buyer types it: decimal comma, no thousands separators.
-                    quantities.push((p.position_id, q.normalize().to_string().replace('.', ",")));
+                    let q = crate::domain::money::Quantity::from_decimal(q)
+                        .map_err(|e| seed_error("calloffs.csv", format!("{what}: Pos. {no}: Die Menge {e}")))?;
+                    quantities.push((p.position_id, q));
                 }
-                let input = crate::calloff::CalloffInput {
+                let input = crate::calloff::CalloffCommand {
                     quantities,
                     delivery_address: r.delivery_address.clone(),
                     cost_centre: r.cost_centre.clone(),

@@ -179,7 +179,7 @@ fn officer_scores_awards_and_concludes_through_the_api() {
             Method::Put,
             &scores_path(ours),
             &tk.officer,
-            &json!({ "scores": [{ "score": "7,5" }] }),
+            &json!({ "scores": [{ "score": "7.5" }] }),
         ));
         assert_eq!(status, Status::UnprocessableEntity);
         assert!(err.to_string().contains("begründen"), "{err}");
@@ -219,8 +219,23 @@ fn officer_scores_awards_and_concludes_through_the_api() {
             );
         }
 
-        // Decimal point and decimal comma both work.
-        for (bid, score) in [(ours, "8.0"), (theirs, "5,0")] {
+        // Plain notation: a decimal comma is refused.
+        let (status, err) = answer(send(
+            &api,
+            Method::Put,
+            &scores_path(theirs),
+            &tk.officer,
+            &json!({ "scores": [{ "score": "5,0", "reason": "Konzept geprüft" }] }),
+        ));
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert!(
+            err["fields"]["scores"][0]
+                .as_str()
+                .unwrap()
+                .contains("Schreibweise der API"),
+            "{err}"
+        );
+        for (bid, score) in [(ours, "8.0"), (theirs, "5.0")] {
             let (status, eval) = answer(send(
                 &api,
                 Method::Put,
@@ -680,7 +695,7 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
         assert_eq!(lot["bids"][0]["excluded_reason"], "Lieferzeit nicht bestätigt");
         assert_eq!(lot["ranking"].as_array().unwrap().len(), 1);
 
-        // Wrong bodies: German 400/415, never a 500; no token: 401.
+        // Wrong bodies: German 422/415 naming the field, never a 500; no token: 401.
         let res = api
             .post(exclusions.clone())
             .header(bearer(&tk.officer))
@@ -688,8 +703,11 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
             .body("{\"bid_id\": \"eins\"}")
             .dispatch();
         let (status, err) = answer(res);
-        assert_eq!(status, Status::BadRequest);
-        assert!(err["message"].as_str().unwrap().contains("Ungültiges JSON"), "{err}");
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert_eq!(
+            err["fields"]["bid_id"][0], "„bid_id“ muss eine ganze Zahl sein, nicht eine Zeichenkette.",
+            "{err}"
+        );
         let res = api
             .post(award2.clone())
             .header(bearer(&tk.officer))

@@ -14,7 +14,7 @@ mod common;
 use buendel::award::{self, BidOnLot, LotEvaluation};
 use buendel::db::schema::{awards, contracts, outbox};
 use buendel::db::Backend;
-use buendel::domain::evaluation::EvaluationInput;
+use buendel::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
 use buendel::domain::scoring::LowFlag;
 use buendel::error::{AppError, AppResult};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -50,12 +50,21 @@ fn setup(backend: Backend) -> (TestApp, World) {
 /// The published evaluation: the defaults (price 70 % / quality 30 %, quotient, 100 points,
 /// 3 places, § 60 at 20 % / 20 %, band 5 %, decision lowest price) with one A-criterion and the
 /// given method and B-criteria.
-fn evaluation(method: &str, b_criteria: &str) -> EvaluationInput {
-    EvaluationInput {
-        method: method.into(),
-        a_criteria: "Herstellergarantie mindestens 36 Monate".into(),
-        b_criteria: b_criteria.into(),
-        ..EvaluationInput::defaults()
+fn evaluation(method: &str, b_criteria: &str) -> EvaluationCommand {
+    EvaluationCommand {
+        method: Method::from_code(method),
+        a_criteria: vec!["Herstellergarantie mindestens 36 Monate".into()],
+        b_criteria: b_criteria
+            .lines()
+            .map(|l| {
+                let (name, weight) = l.split_once(';').unwrap();
+                BCriterion {
+                    name: name.trim().into(),
+                    weight: weight.trim().parse().unwrap(),
+                }
+            })
+            .collect(),
+        ..EvaluationCommand::defaults()
     }
 }
 
@@ -96,7 +105,7 @@ fn golden(
     w: &World,
     title: &str,
     needs: &[Need],
-    evaluation: EvaluationInput,
+    evaluation: EvaluationCommand,
     bids: &[(&'static str, &[&str])],
 ) -> Golden {
     let (call, _) = closed_call_with(app, w, title, needs);
@@ -114,11 +123,11 @@ fn golden(
     }
 }
 
-/// The officer scores every B-criterion of a bid (German notation), each with a reason.
+/// The officer scores every B-criterion of a bid, each with a reason.
 fn score(app: &TestApp, g: &Golden, key: &str, scores: &[&str]) {
-    let scores: Vec<(String, String)> = scores
+    let scores: Vec<(Option<rust_decimal::Decimal>, String)> = scores
         .iter()
-        .map(|s| (s.to_string(), "Konzept geprüft".to_string()))
+        .map(|s| (Some(s.parse().unwrap()), "Konzept geprüft".to_string()))
         .collect();
     award::score(
         &mut app.conn(),
@@ -279,7 +288,7 @@ fn weighted_quotient_and_linear_price_formula_pick_their_winners() {
         let needs = [("Notebook 14 Zoll", "110", "6", "4")];
         let bids: [(&'static str, &[&str]); 2] = [("anna", &["100"]), ("bert", &["120"])];
         let mut linear = evaluation("weighted", "Servicekonzept; 100");
-        linear.price_formula = "linear".into();
+        linear.price_formula = Some(PriceFormula::Linear);
         let quotient = golden(
             &app,
             &w,
@@ -290,7 +299,7 @@ fn weighted_quotient_and_linear_price_formula_pick_their_winners() {
         );
         let linear = golden(&app, &w, "Preisformel linear", &needs, linear, &bids);
         for g in [&quotient, &linear] {
-            score(&app, g, "anna", &["5,7"]);
+            score(&app, g, "anna", &["5.7"]);
             score(&app, g, "bert", &["10"]);
         }
         // Quotient: anna pp 100 → (7 000 + 30 × 57) / 100 = 87,100;
@@ -351,7 +360,7 @@ fn ufab_extended_band_picks_another_winner_than_the_simple_method() {
         ];
         let criteria = "Servicekonzept; 60\nNachhaltigkeit; 40";
         let mut by_performance = evaluation("ufab_extended", criteria);
-        by_performance.decision = "highest_performance".into();
+        by_performance.decision = Some(Decision::HighestPerformance);
         let simple = golden(
             &app,
             &w,
@@ -379,7 +388,7 @@ fn ufab_extended_band_picks_another_winner_than_the_simple_method() {
         for g in [&simple, &extended, &by_performance] {
             score(&app, g, "anna", &["9", "8"]);
             score(&app, g, "bert", &["8", "8"]);
-            score(&app, g, "cora", &["6,56", "6,5"]);
+            score(&app, g, "cora", &["6.56", "6.5"]);
             score(&app, g, "dora", &["4", "5"]);
         }
         // Simple: highest Z wins → anna.
@@ -607,8 +616,8 @@ fn tie_loser_is_told_that_the_drawing_of_lots_decided() {
 /// bert: 500 / 10 500 = 4,76 % below cora, 1 400 / 11 400 = 12,28 % below the estimate → not flagged.
 fn low_bid_tender(app: &TestApp, w: &World, title: &str) -> Golden {
     let mut spec = evaluation("lowest_price", "");
-    spec.abnormally_low_next_percent = "15".into();
-    spec.abnormally_low_estimate_percent = "25".into();
+    spec.abnormally_low_next_percent = Some(15.into());
+    spec.abnormally_low_estimate_percent = Some(25.into());
     let g = golden(
         app,
         w,
@@ -843,7 +852,7 @@ fn excluded_winner_gives_way_and_price_points_follow_the_lowest_valid_bid() {
             &[("anna", &["900"]), ("bert", &["1000"]), ("cora", &["1200"])],
         );
         score(&app, &g, "anna", &["4"]);
-        score(&app, &g, "bert", &["5,3"]);
+        score(&app, &g, "bert", &["5.3"]);
         score(&app, &g, "cora", &["9"]);
         // With anna (P_min 9 000):
         //   anna pp 100                        → (7 000 + 1 200) / 100 = 82,000

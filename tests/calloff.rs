@@ -4,7 +4,7 @@
 
 mod common;
 
-use buendel::calloff::{self, CalloffInput, Step};
+use buendel::calloff::{self, CalloffCommand, Step};
 use buendel::db::schema::{audit_events, calloff_lines, calloffs, contract_positions, contracts, outbox};
 use buendel::domain::money::{Amount, Quantity};
 use buendel::domain::roles::{OrgType, Role};
@@ -16,9 +16,9 @@ use common::*;
 use diesel::prelude::*;
 use rocket::http::Status;
 
-fn order(position: i64, quantity: &str) -> CalloffInput {
-    CalloffInput {
-        quantities: vec![(position, quantity.to_string())],
+fn order(position: i64, quantity: &str) -> CalloffCommand {
+    CalloffCommand {
+        quantities: vec![(position, quantity.parse().unwrap())],
         delivery_address: "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
         cost_centre: "4711".into(),
         leitweg_id: String::new(),
@@ -115,7 +115,7 @@ fn call_offs_respect_every_limit_and_cancel_frees_volume() {
             ));
         }
         // Bad input: a German message per field, nothing stored.
-        let mut bad = order(position, "1,0001");
+        let mut bad = order(position, "0");
         bad.cost_centre = String::new();
         bad.leitweg_id = "nicht-gueltig".into();
         let e = calloff::place(&mut c, &app.state, &buyer_b, contract_id, &bad).unwrap_err();

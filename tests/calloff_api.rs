@@ -153,7 +153,7 @@ fn buyers_call_off_through_the_api_within_every_limit() {
             Method::Post,
             &place_path,
             &buyer_b,
-            &order(json!([{ "position_no": no, "quantity": "1,0001" }])),
+            &order(json!([{ "position_no": no, "quantity": "1.0001" }])),
         ));
         assert_eq!(status, Status::UnprocessableEntity, "{e}");
         assert!(
@@ -203,13 +203,13 @@ fn buyers_call_off_through_the_api_within_every_limit() {
             assert_eq!(res.status(), Status::Forbidden);
         }
 
-        // German and plain notation: "2,5" and "1.250" (one and a quarter, not 1250).
+        // Plain notation only: "2.5", and "1.250" is one and a quarter, not 1250.
         let (status, second) = answer(send(
             &api,
             Method::Post,
             &place_path,
             &buyer_b,
-            &order(json!([{ "position_no": no, "quantity": "2,5" }])),
+            &order(json!([{ "position_no": no, "quantity": "2.5" }])),
         ));
         assert_eq!(status, Status::Created, "{second}");
         assert_eq!(second["total"], "2000.00");

@@ -718,7 +718,7 @@ fn api_runs_the_whole_call() {
             .body(json!({
                 "title": "API-Abfrage", "term_months": 24, "deadline": "2026-12-01T12:00:00+01:00",
                 "all_members": false, "member_ids": [w.member_b],
-                "positions": [{ "description": "Tablet", "unit": "Stück", "cpv_code": "30213200-7", "estimate_price": "399,99" }]
+                "positions": [{ "description": "Tablet", "unit": "Stück", "cpv_code": "30213200-7", "estimate_price": "399.99" }]
             }).to_string())
             .dispatch();
         assert_eq!(res.status(), Status::Created);
@@ -749,8 +749,12 @@ fn api_runs_the_whole_call() {
             .header(ContentType::JSON)
             .body(json!({ "lines": [{ "position_id": pid, "quantity": "10.5555" }] }).to_string())
             .dispatch();
-        assert_eq!(res.status(), Status::BadRequest);
-        assert!(res.into_string().unwrap().contains("mehr als 3 Nachkommastellen"));
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let err: Value = res.into_json().unwrap();
+        assert_eq!(
+            err["fields"]["lines[0].quantity"][0], "„10.5555“ hat mehr als 3 Nachkommastellen.",
+            "{err}"
+        );
         let agg: Value = api
             .get(format!("/api/v1/demand-calls/{id}/aggregation"))
             .header(bearer(&officer))

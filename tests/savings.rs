@@ -5,10 +5,10 @@
 mod common;
 
 use buendel::award::{self, BidOnLot};
-use buendel::calloff::{self, CalloffInput, Step};
+use buendel::calloff::{self, CalloffCommand, Step};
 use buendel::db::schema::calloff_lines;
 use buendel::demand::{self, CallData, DemandEntry};
-use buendel::domain::evaluation::EvaluationInput;
+use buendel::domain::evaluation::{EvaluationCommand, Method};
 use buendel::domain::money::{Amount, Price};
 use buendel::savings::{self, Scope};
 use chrono::Duration;
@@ -29,9 +29,9 @@ struct Case {
     dock: i64,
 }
 
-fn order(lines: &[(i64, &str)]) -> CalloffInput {
-    CalloffInput {
-        quantities: lines.iter().map(|(p, q)| (*p, q.to_string())).collect(),
+fn order(lines: &[(i64, &str)]) -> CalloffCommand {
+    CalloffCommand {
+        quantities: lines.iter().map(|(p, q)| (*p, q.parse().unwrap())).collect(),
         delivery_address: "Rathaus, Marktplatz 1, 65185 Wiesbaden".into(),
         cost_centre: "4711".into(),
         leitweg_id: String::new(),
@@ -98,11 +98,11 @@ fn savings_case(app: &TestApp, w: &World) -> Case {
     demand::close_call(&mut c, &app.state, &officer, call).unwrap();
     drop(c);
 
-    let evaluation = EvaluationInput {
-        method: "lowest_price".into(),
-        a_criteria: "Herstellergarantie mindestens 36 Monate".into(),
-        b_criteria: String::new(),
-        ..EvaluationInput::defaults()
+    let evaluation = EvaluationCommand {
+        method: Some(Method::LowestPrice),
+        a_criteria: vec!["Herstellergarantie mindestens 36 Monate".into()],
+        b_criteria: Vec::new(),
+        ..EvaluationCommand::defaults()
     };
     let (tender_id, tp) = service_tender(app, call, "Arbeitsplatz Einsparung", evaluation);
     let ours = service_bid(app, "vendor", tender_id, &tp, &["900", "200.1001"]);

@@ -6,7 +6,7 @@ mod common;
 
 use buendel::db::schema::{audit_events, outbox, tender_members};
 use buendel::demand;
-use buendel::tender::{self, TenderInput};
+use buendel::tender::{self, TenderCommand};
 use chrono::Duration;
 use common::tender_flow::*;
 use common::*;
@@ -145,11 +145,9 @@ fn deadline_and_term_rules_are_enforced_with_german_messages() {
 
         // Exactly 15 days with a reason is the legal minimum and accepted.
         let mut c = app.conn();
-        let mut input = TenderInput::defaults_for(&demand::find_call(&mut c, call).unwrap(), &[]);
+        let mut input = TenderCommand::defaults_for(&demand::find_call(&mut c, call).unwrap(), &[]);
         input.assignment = positions.iter().take(2).map(|p| (*p, 1)).collect();
-        let deadline = (app.state.clock.now() + Duration::days(15)).with_timezone(&chrono_tz::Europe::Berlin);
-        input.deadline_date = deadline.format("%Y-%m-%d").to_string();
-        input.deadline_time = deadline.format("%H:%M").to_string();
+        input.bid_deadline = Some((app.state.clock.now() + Duration::days(15)).naive_utc());
         input.urgency_reason = "Ausfall des Altvertrags".into();
         assert!(input.validate(&mut c, app.state.clock.now_naive()).is_ok());
         input.urgency_reason = String::new();

@@ -6,7 +6,7 @@
 mod common;
 
 use buendel::demand::{self, CallData, DemandEntry, PositionData};
-use buendel::domain::evaluation::EvaluationInput;
+use buendel::domain::evaluation::EvaluationCommand;
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::orgs::{self, UserData};
@@ -144,7 +144,7 @@ fn tender_body(app: &TestApp, call: i64, pos: &[i64]) -> Value {
         "buffer_percent": "20",
         "bid_deadline": rfc3339(app.state.clock.now_naive() + chrono::Duration::days(40)),
         "term_months": 48,
-        "evaluation": serde_json::to_value(EvaluationInput::defaults()).unwrap(),
+        "evaluation": serde_json::to_value(EvaluationCommand::defaults().validate().unwrap()).unwrap(),
         "lots": ["Hardware", "Rollout"],
         "assignment": { pos[0].to_string(): 1, pos[1].to_string(): 1, pos[2].to_string(): 2 },
     })
@@ -514,13 +514,29 @@ fn vendor_bids_by_json_and_by_csv_and_every_change_gets_a_new_receipt() {
         let (id, _) = published_tender(&app, &w, &api, &tk);
         let bid_path = format!("/api/v1/tenders/{id}/bid");
 
-        // JSON, with both decimal-point and German notation.
+        // JSON takes plain notation only: German notation is refused, naming the position.
         let res = send_json(
             &api,
             rocket::http::Method::Put,
             &bid_path,
             &tk.vendor,
             &json_bid("849.90", "1.234,5"),
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let refused: Value = res.into_json().unwrap();
+        assert!(
+            refused["fields"]["prices"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("Pos. 2: Der Preis „1.234,5“"),
+            "{refused}"
+        );
+        let res = send_json(
+            &api,
+            rocket::http::Method::Put,
+            &bid_path,
+            &tk.vendor,
+            &json_bid("849.90", "1234.5"),
         );
         assert_eq!(res.status(), Status::Created);
         let first: Value = res.into_json().unwrap();
@@ -575,7 +591,7 @@ fn vendor_bids_by_json_and_by_csv_and_every_change_gets_a_new_receipt() {
         let text = err["fields"].to_string();
         assert!(text.contains("Pos. 1: Der Preis „zwölf“ ist keine Zahl"), "{text}");
         assert!(
-            text.contains("Pos. 2: Bitte geben Sie den Preis als Zeichenkette an"),
+            text.contains("Pos. 2: Der Preis 12.5 muss als Zeichenkette stehen, damit nichts gerundet wird"),
             "{text}"
         );
         assert!(text.contains("Pos. 99 gibt es in dieser Ausschreibung nicht"), "{text}");
@@ -947,7 +963,7 @@ fn bad_requests_get_german_json_errors_never_a_500() {
                 .header(ContentType::JSON)
                 .body(json!({ "lots": "eins", "term_months": "zwölf" }).to_string())
                 .dispatch(),
-            Status::BadRequest,
+            Status::UnprocessableEntity,
         );
         check(
             api.post("/api/v1/tenders")
@@ -965,7 +981,7 @@ fn bad_requests_get_german_json_errors_never_a_500() {
                 &tk.vendor,
                 &json!({ "prices": [{ "position_no": "eins", "unit_price": "1" }] }),
             ),
-            Status::BadRequest,
+            Status::UnprocessableEntity,
         );
         check(
             send_json(

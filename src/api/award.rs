@@ -2,6 +2,7 @@
 //! Bid content is read only through the sealed gate of the services (`tender::bids::opened_meta`):
 //! officers and the board, after the two-officer opening. Every decision is the officer's.
 
+use super::body::Plain;
 use super::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::award::{self, Award, BidOnLot, ContractRow, LotBid, LotEvaluation, LowReview, PriceSheet, SheetBidder};
@@ -316,7 +317,7 @@ async fn exclude(
 #[derive(Deserialize)]
 struct ScoreIn {
     #[serde(default)]
-    score: Value,
+    score: Plain<Decimal>,
     #[serde(default)]
     reason: String,
 }
@@ -325,26 +326,6 @@ struct ScoreIn {
 struct ScoresBody {
     #[serde(default)]
     scores: Vec<ScoreIn>,
-}
-
-/// A score from the API as the service reads it. Plain notation with a decimal point is read as
-/// the API documents it ("7.500" is seven and a half, not 7500); anything else as typed in a
-/// German form ("7,5").
-fn form_score(text: &str) -> String {
-    let t = text.trim();
-    let plain = match t.split_once('.') {
-        Some((int, frac)) => {
-            !int.is_empty()
-                && !frac.is_empty()
-                && int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    };
-    match plain.then(|| Decimal::from_str_exact(t).ok()).flatten() {
-        Some(d) => d.to_string().replace('.', ","),
-        None => t.to_string(),
-    }
 }
 
 /// Records the B-criterion scores of a bid, in the criteria's order (officer); answers with
@@ -374,14 +355,14 @@ async fn score(
             let mut pairs = Vec::with_capacity(body.scores.len());
             for (i, s) in body.scores.iter().enumerate() {
                 let score = match &s.score {
-                    Value::Null => String::new(),
-                    Value::String(text) => form_score(text),
-                    _ => {
-                        errors.entry("scores".into()).or_default().push(format!(
-                            "B{}: Bitte geben Sie die Punktzahl als Zeichenkette an, z. B. \"7,5\".",
-                            i + 1
-                        ));
-                        String::new()
+                    Plain::Absent => None,
+                    Plain::Given(d) => Some(*d),
+                    Plain::Bad(e) => {
+                        errors
+                            .entry("scores".into())
+                            .or_default()
+                            .push(format!("B{}: Die Punktzahl {e}.", i + 1));
+                        None
                     }
                 };
                 pairs.push((score, s.reason.clone()));

@@ -3,10 +3,12 @@
 //! contract's vendor confirms or rejects, the buyer reports delivery or cancels before
 //! confirmation; the limits are those of the services, checked in their transaction.
 
+use super::body::Plain;
 use super::Body;
 use crate::auth::{ApiUser, CurrentUser};
-use crate::calloff::{self, Calloff, CalloffInput, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
+use crate::calloff::{self, Calloff, CalloffCommand, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
 use crate::db::{Db, DbConn};
+use crate::domain::money::Quantity;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::AppState;
@@ -15,9 +17,9 @@ use rocket::http::ContentType;
 use rocket::response::status;
 use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route};
-use rust_decimal::Decimal;
+
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
 use std::collections::HashSet;
 
 // ----------------------------------------------------------------------------- contracts
@@ -40,7 +42,7 @@ struct LineIn {
     #[serde(default)]
     position_no: Option<i32>,
     #[serde(default)]
-    quantity: Value,
+    quantity: Plain<Quantity>,
 }
 
 #[derive(Deserialize)]
@@ -55,26 +57,6 @@ struct CalloffBody {
     leitweg_id: Option<String>,
     #[serde(default)]
     note: Option<String>,
-}
-
-/// A quantity from the API as the service reads it. Plain notation with a decimal point is read
-/// as the API documents it ("1.250" is one and a quarter, not 1250); anything else as typed in a
-/// German form ("2,5").
-fn form_quantity(text: &str) -> String {
-    let t = text.trim();
-    let plain = match t.split_once('.') {
-        Some((int, frac)) => {
-            !int.is_empty()
-                && !frac.is_empty()
-                && int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    };
-    match plain.then(|| Decimal::from_str_exact(t).ok()).flatten() {
-        Some(d) => d.to_string().replace('.', ","),
-        None => t.to_string(),
-    }
 }
 
 /// Names the service's per-position quantity fields (`q_<position id>`) as the body does: `lines`.
@@ -98,12 +80,12 @@ fn body_fields(e: AppError) -> AppError {
 const REFUSED: &str = "Der Abruf wurde nicht angenommen; nichts wurde bestellt.";
 
 /// The service input of a call-off body: position numbers become the contract's position ids.
-fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppResult<CalloffInput> {
+fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppResult<CalloffCommand> {
     let positions = calloff::positions(conn, contract_id)?;
     let mut errors = FieldErrors::new();
     let mut quantities = Vec::with_capacity(body.lines.len());
     let mut seen = HashSet::with_capacity(body.lines.len());
-    for (i, line) in body.lines.iter().enumerate() {
+    for (i, line) in body.lines.into_iter().enumerate() {
         let mut fail = |m: String| errors.entry("lines".into()).or_default().push(m);
         let Some(no) = line.position_no else {
             fail(format!(
@@ -120,12 +102,10 @@ fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppR
             fail(format!("Pos. {no} steht mehrfach in der Liste."));
             continue;
         }
-        match &line.quantity {
-            Value::String(s) if !s.trim().is_empty() => quantities.push((p.position_id, form_quantity(s))),
-            Value::Null | Value::String(_) => fail(format!("Pos. {no}: Bitte geben Sie die Menge an.")),
-            _ => fail(format!(
-                "Pos. {no}: Bitte geben Sie die Menge als Zeichenkette an, z. B. \"2,5\"."
-            )),
+        match line.quantity {
+            Plain::Given(q) => quantities.push((p.position_id, q)),
+            Plain::Absent => fail(format!("Pos. {no}: Bitte geben Sie die Menge an.")),
+            Plain::Bad(e) => fail(format!("Pos. {no}: Die Menge {e}.")),
         }
     }
     if !errors.is_empty() {
@@ -134,7 +114,7 @@ fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppR
             fields: errors,
         });
     }
-    Ok(CalloffInput {
+    Ok(CalloffCommand {
         quantities,
         delivery_address: body.delivery_address,
         cost_centre: body.cost_centre,

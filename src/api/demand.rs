@@ -1,13 +1,14 @@
 //! Demand pooling over the JSON API: the same services and rules as the pages, plus CSV in and
 //! out for a member's demand and the aggregation.
 
+use super::body::{self, Plain};
 use super::Body;
 use crate::auth::ApiUser;
 use crate::db::Db;
-use crate::demand::{self, CallInput, DemandCall, DemandEntry, Position, PositionInput};
+use crate::demand::{self, CallCommand, DemandCall, DemandEntry, Position, PositionCommand};
 use crate::domain::money::{Price, Quantity};
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
 use crate::AppState;
 use rocket::data::{Data, ToByteUnit};
@@ -64,7 +65,31 @@ struct NewCall {
     #[serde(flatten)]
     call: ApiCallInput,
     #[serde(default)]
-    positions: Vec<PositionInput>,
+    positions: Vec<ApiPosition>,
+}
+
+/// A position as the API takes it: from the catalogue, or new; the estimate in plain notation.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApiPosition {
+    catalogue_item_id: Option<i64>,
+    description: String,
+    unit: String,
+    cpv_code: String,
+    estimate_price: Plain<Price>,
+}
+
+impl ApiPosition {
+    /// The command; an unreadable estimate is recorded under `prefix` + `estimate_price`.
+    fn command(self, prefix: &str, errors: &mut FieldErrors) -> PositionCommand {
+        PositionCommand {
+            catalogue_item_id: self.catalogue_item_id,
+            description: self.description,
+            unit: self.unit,
+            cpv_code: self.cpv_code,
+            estimate_price: self.estimate_price.optional(&format!("{prefix}estimate_price"), errors),
+        }
+    }
 }
 
 /// The API takes the deadline as an instant (RFC 3339) instead of local date and time.
@@ -85,24 +110,26 @@ struct ApiCallInput {
 }
 
 impl ApiCallInput {
-    fn to_input(&self) -> AppResult<CallInput> {
-        let deadline = chrono::DateTime::parse_from_rfc3339(self.deadline.trim())
-            .map_err(|_| {
-                AppError::field(
+    fn command(self, errors: &mut FieldErrors) -> CallCommand {
+        let deadline = match chrono::DateTime::parse_from_rfc3339(self.deadline.trim()) {
+            Ok(d) => Some(d.naive_utc()),
+            Err(_) => {
+                body::push(
+                    errors,
                     "deadline",
                     "Die Frist muss ein Zeitpunkt wie 2026-12-31T12:00:00+01:00 sein.",
-                )
-            })?
-            .with_timezone(&chrono_tz::Europe::Berlin);
-        Ok(CallInput {
-            title: self.title.clone(),
-            description: self.description.clone(),
-            term_months: self.term_months.map(|m| m.to_string()).unwrap_or_default(),
-            deadline_date: deadline.format("%Y-%m-%d").to_string(),
-            deadline_time: deadline.format("%H:%M").to_string(),
+                );
+                None
+            }
+        };
+        CallCommand {
+            title: self.title,
+            description: self.description,
+            term_months: self.term_months,
+            deadline,
             all_members: self.all_members,
-            member_ids: self.member_ids.clone(),
-        })
+            member_ids: self.member_ids,
+        }
     }
 }
 
@@ -114,28 +141,42 @@ async fn create(
     body: Body<NewCall>,
 ) -> AppResult<status::Created<Json<CallDetail>>> {
     user.0.require(&[Role::Officer])?;
-    let input = body.0.call.to_input()?;
-    let positions = body.0.positions;
+    let NewCall { call, positions } = body.0;
+    let mut edge = FieldErrors::new();
+    let input = call.command(&mut edge);
+    let positions: Vec<PositionCommand> = positions
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| p.command(&format!("positions[{i}]."), &mut edge))
+        .collect();
     let st = state.clone();
     let u = user.0;
     let detail = db
         .run(move |c| {
-            let data = input.validate(st.clock.now_naive())?;
-            let mut errors = FieldErrors::new();
+            // Every problem at once: what the edge found, the call's, then each position's.
+            let mut errors = edge;
+            let data = input.validate(st.clock.now_naive());
+            if let Err(e) = &data {
+                merge_fields(&mut errors, e.field_errors());
+            }
             let mut valid = Vec::new();
             for (i, p) in positions.iter().enumerate() {
                 match p.validate(c) {
                     Ok(v) => valid.push(v),
-                    Err(e) => errors.extend(
+                    Err(e) => merge_fields(
+                        &mut errors,
                         e.field_errors()
                             .into_iter()
-                            .map(|(k, v)| (format!("positions[{i}].{k}"), v)),
+                            .map(|(k, v)| (format!("positions[{i}].{k}"), v))
+                            .collect(),
                     ),
                 }
             }
-            if !errors.is_empty() {
-                return Err(AppError::fields(errors));
-            }
+            let data = match data {
+                Ok(data) if errors.is_empty() => data,
+                Err(e) if errors.is_empty() => return Err(e),
+                _ => return Err(AppError::fields(errors)),
+            };
             let id = demand::create_call(c, &st, &u, &data, &valid)?;
             detail(c, &st, &u, id)
         })
@@ -156,11 +197,12 @@ async fn update(
     id: i64,
     body: Body<ApiCallInput>,
 ) -> AppResult<Json<CallDetail>> {
-    let input = body.0.to_input()?;
+    let mut edge = FieldErrors::new();
+    let input = body.0.command(&mut edge);
     let u = user.0;
     Ok(Json(
         db.run(move |c| {
-            let data = input.validate(state.clock.now_naive())?;
+            let data = joined(edge, input.validate(state.clock.now_naive()))?;
             demand::update_call(c, &state, &u, id, &data)?;
             detail(c, &state, &u, id)
         })
@@ -174,13 +216,14 @@ async fn add_position(
     db: Db,
     state: AppState,
     id: i64,
-    body: Body<PositionInput>,
+    body: Body<ApiPosition>,
 ) -> AppResult<status::Created<Json<CallDetail>>> {
     let u = user.0;
-    let input = body.0;
+    let mut edge = FieldErrors::new();
+    let input = body.0.command("", &mut edge);
     let detail = db
         .run(move |c| {
-            let data = input.validate(c)?;
+            let data = joined(edge, input.validate(c))?;
             demand::add_position(c, &state, &u, id, &data)?;
             detail(c, &state, &u, id)
         })
@@ -200,13 +243,14 @@ async fn close(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Jso
     Ok(Json(json!({ "status": "closed" })))
 }
 
-/// A member's demand line in the API: decimals as strings.
-#[derive(Deserialize, Serialize)]
+/// A member's demand line in the API: decimals as plain strings.
+#[derive(Deserialize)]
 struct ApiLine {
     position_id: i64,
-    quantity: Quantity,
     #[serde(default)]
-    reference_price: Option<Price>,
+    quantity: Plain<Quantity>,
+    #[serde(default)]
+    reference_price: Plain<Price>,
 }
 
 #[get("/demand-calls/<id>/demand")]
@@ -230,16 +274,24 @@ struct DemandBody {
 
 #[put("/demand-calls/<id>/demand", data = "<body>")]
 async fn put_demand(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<DemandBody>) -> AppResult<Json<Value>> {
-    let entries: Vec<DemandEntry> = body
-        .0
-        .lines
-        .into_iter()
-        .map(|l| DemandEntry {
-            position_id: l.position_id,
-            quantity: l.quantity,
-            reference_price: l.reference_price,
-        })
-        .collect();
+    let mut errors = FieldErrors::new();
+    let mut entries: Vec<DemandEntry> = Vec::new();
+    for (i, l) in body.0.lines.into_iter().enumerate() {
+        let quantity = l.quantity.take(&format!("lines[{i}].quantity"), &mut errors);
+        let reference_price = l
+            .reference_price
+            .optional(&format!("lines[{i}].reference_price"), &mut errors);
+        if let Some(quantity) = quantity {
+            entries.push(DemandEntry {
+                position_id: l.position_id,
+                quantity,
+                reference_price,
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
     let n = entries.len();
     db.run(move |c| demand::save_demand(c, &state, &user.0, id, &entries))
         .await?;

@@ -2,6 +2,7 @@
 //! pages, errors as `{code, message, fields}`, and the OpenAPI document that describes it.
 
 pub mod award;
+pub mod body;
 pub mod calloff;
 pub mod demand;
 pub mod ocds;
@@ -16,53 +17,12 @@ use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::orgs::{self, OrgInput, Organisation, User, UserInput};
 use crate::AppState;
+pub use body::Body;
 use diesel::prelude::*;
-use rocket::data::{Data, FromData, Outcome, ToByteUnit};
-use rocket::http::Status;
-use rocket::request::Request;
 use rocket::response::status;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Build, Rocket};
 use serde::{Deserialize, Serialize};
-
-/// A JSON body whose parse errors are answered in German with the position of the problem.
-pub struct Body<T>(pub T);
-
-#[rocket::async_trait]
-impl<'r, T: serde::de::DeserializeOwned> FromData<'r> for Body<T> {
-    type Error = AppError;
-
-    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
-        let fail = |status: Status, message: String| {
-            crate::web::note_error(req, &message);
-            Outcome::Error((status, AppError::BadRequest(message)))
-        };
-        if req.content_type().is_some_and(|ct| !ct.is_json()) {
-            return fail(
-                Status::UnsupportedMediaType,
-                "Bitte senden Sie JSON (Content-Type: application/json).".into(),
-            );
-        }
-        let limit = req.limits().get("json").unwrap_or_else(|| 1.mebibytes());
-        let text = match data.open(limit).into_string().await {
-            Ok(s) if s.is_complete() => s.into_inner(),
-            Ok(_) => return fail(Status::PayloadTooLarge, format!("Der Inhalt ist größer als {limit}.")),
-            Err(e) => {
-                return fail(
-                    Status::BadRequest,
-                    format!("Der Inhalt konnte nicht gelesen werden: {e}"),
-                )
-            }
-        };
-        match serde_json::from_str::<T>(&text) {
-            Ok(v) => Outcome::Success(Body(v)),
-            Err(e) => fail(
-                Status::BadRequest,
-                format!("Ungültiges JSON in Zeile {}, Spalte {}: {}", e.line(), e.column(), e),
-            ),
-        }
-    }
-}
 
 #[derive(Serialize)]
 pub struct Me {

@@ -2,17 +2,19 @@
 //! Bid content leaves this module only through `bids::own` (the bidder's own organisation) and
 //! `bids::opened` (the cooperative after the two-officer opening); nothing else reads it.
 
+use super::body::{self, Plain};
 use super::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::db::{Db, DbConn};
-use crate::domain::evaluation::EvaluationInput;
+use crate::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
 use crate::domain::money::{Amount, Price};
-use crate::domain::numbers;
+use crate::domain::tender::Procedure;
+
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{joined, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
 use crate::tender::bids::{self, BidContent, BidInput, BidRow, Receipt};
-use crate::tender::{self, DocumentMeta, PublicQuestion, TenderInput};
+use crate::tender::{self, DocumentMeta, PublicQuestion, TenderCommand};
 use crate::AppState;
 use chrono::NaiveDateTime;
 use rocket::data::{Data, ToByteUnit};
@@ -54,8 +56,90 @@ async fn list(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<Valu
     Ok(Json(rows.iter().map(|t| t.view(now)).collect()))
 }
 
+/// A B-criterion as the API takes it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApiBCriterion {
+    name: String,
+    weight: Plain<Decimal>,
+}
+
+/// The published evaluation as the API takes it: the shape it is shown in, decimals as plain
+/// strings, codes for method, price formula and decision.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApiEvaluation {
+    method: Option<String>,
+    a_criteria: Vec<String>,
+    b_criteria: Vec<ApiBCriterion>,
+    price_weight: Plain<Decimal>,
+    quality_weight: Plain<Decimal>,
+    price_formula: Option<String>,
+    max_points: Plain<Decimal>,
+    score_places: Option<u32>,
+    abnormally_low_next_percent: Plain<Decimal>,
+    abnormally_low_estimate_percent: Plain<Decimal>,
+    band_percent: Plain<Decimal>,
+    decision: Option<String>,
+}
+
+impl ApiEvaluation {
+    fn command(self, errors: &mut FieldErrors) -> EvaluationCommand {
+        let field = |name: &str| format!("evaluation.{name}");
+        let code = |errors: &mut FieldErrors, name: &str, text: &Option<String>, allowed: &[&str]| -> Option<String> {
+            match text.as_deref().unwrap_or_default().trim() {
+                "" => None,
+                t if allowed.contains(&t) => Some(t.to_string()),
+                t => {
+                    body::push(
+                        errors,
+                        &field(name),
+                        format!("„{t}“ ist nicht erlaubt; erlaubt: {}.", allowed.join(", ")),
+                    );
+                    None
+                }
+            }
+        };
+        let methods: Vec<&str> = Method::ALL.iter().map(|m| m.code()).collect();
+        let method = code(errors, "method", &self.method, &methods).and_then(|m| Method::from_code(&m));
+        let price_formula = code(errors, "price_formula", &self.price_formula, &["quotient", "linear"])
+            .and_then(|f| PriceFormula::from_code(&f));
+        let decision = code(
+            errors,
+            "decision",
+            &self.decision,
+            &["lowest_price", "highest_performance"],
+        )
+        .and_then(|d| Decision::from_code(&d));
+        let mut b_criteria = Vec::new();
+        for (i, b) in self.b_criteria.into_iter().enumerate() {
+            if let Some(weight) = b.weight.take(&field(&format!("b_criteria[{i}].weight")), errors) {
+                b_criteria.push(BCriterion { name: b.name, weight });
+            }
+        }
+        EvaluationCommand {
+            method,
+            a_criteria: self.a_criteria,
+            b_criteria,
+            price_weight: self.price_weight.optional(&field("price_weight"), errors),
+            quality_weight: self.quality_weight.optional(&field("quality_weight"), errors),
+            price_formula,
+            max_points: self.max_points.optional(&field("max_points"), errors),
+            score_places: self.score_places,
+            abnormally_low_next_percent: self
+                .abnormally_low_next_percent
+                .optional(&field("abnormally_low_next_percent"), errors),
+            abnormally_low_estimate_percent: self
+                .abnormally_low_estimate_percent
+                .optional(&field("abnormally_low_estimate_percent"), errors),
+            band_percent: self.band_percent.optional(&field("band_percent"), errors),
+            decision,
+        }
+    }
+}
+
 /// A tender as the API takes it: the deadline as an instant (RFC 3339) instead of local date and
-/// time, the term in whole months, decimals as strings.
+/// time, the term in whole months, decimals as plain strings.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ApiTenderInput {
@@ -63,32 +147,49 @@ struct ApiTenderInput {
     title: String,
     description: String,
     procedure: String,
-    buffer_percent: String,
+    buffer_percent: Plain<Decimal>,
     bid_deadline: String,
     urgency_reason: String,
     term_months: Option<i32>,
     term_justification: String,
-    evaluation: EvaluationInput,
+    evaluation: ApiEvaluation,
     lots: Vec<String>,
     assignment: BTreeMap<i64, i32>,
 }
 
 impl ApiTenderInput {
-    /// The form input of the services. Without an assignment and with a single lot, every
-    /// position of the call goes into that lot (the services leave out those without demand).
-    fn into_input(self, conn: &mut DbConn, demand_call_id: i64) -> AppResult<TenderInput> {
-        let deadline = match self.bid_deadline.trim() {
+    /// The command and what could not be read. Without an assignment and with a single lot,
+    /// every position of the call goes into that lot (the services leave out those without
+    /// demand).
+    fn command(self, conn: &mut DbConn, demand_call_id: i64) -> AppResult<(TenderCommand, FieldErrors)> {
+        let mut errors = FieldErrors::new();
+        let bid_deadline = match self.bid_deadline.trim() {
             "" => None,
-            text => Some(
-                chrono::DateTime::parse_from_rfc3339(text)
-                    .map_err(|_| {
-                        AppError::field(
-                            "bid_deadline",
-                            "Die Angebotsfrist muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein.",
-                        )
-                    })?
-                    .with_timezone(&chrono_tz::Europe::Berlin),
-            ),
+            text => match chrono::DateTime::parse_from_rfc3339(text) {
+                Ok(d) => Some(d.naive_utc()),
+                Err(_) => {
+                    body::push(
+                        &mut errors,
+                        "bid_deadline",
+                        "Die Angebotsfrist muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein.",
+                    );
+                    None
+                }
+            },
+        };
+        let procedure = match self.procedure.trim() {
+            "" => None,
+            t => {
+                let p = Procedure::from_code(t);
+                if p.is_none() {
+                    body::push(
+                        &mut errors,
+                        "procedure",
+                        format!("„{t}“ ist nicht erlaubt; erlaubt: eu_open, national."),
+                    );
+                }
+                p
+            }
         };
         let assignment = if self.assignment.is_empty() && self.lots.len() == 1 {
             match crate::demand::find_call(conn, demand_call_id) {
@@ -101,21 +202,27 @@ impl ApiTenderInput {
         } else {
             self.assignment
         };
-        Ok(TenderInput {
+        let command = TenderCommand {
             demand_call_id,
             title: self.title,
             description: self.description,
-            procedure: self.procedure,
-            buffer_percent: self.buffer_percent,
-            deadline_date: deadline.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
-            deadline_time: deadline.map(|d| d.format("%H:%M").to_string()).unwrap_or_default(),
+            procedure,
+            buffer_percent: self.buffer_percent.optional("buffer_percent", &mut errors),
+            bid_deadline,
             urgency_reason: self.urgency_reason,
-            term_months: self.term_months.map(|m| m.to_string()).unwrap_or_default(),
+            term_months: self.term_months,
             term_justification: self.term_justification,
-            evaluation: self.evaluation,
+            evaluation: self.evaluation.command(&mut errors),
             lots: self.lots,
             assignment,
-        })
+        };
+        Ok((command, errors))
+    }
+
+    /// The validated tender: every problem of reading and of the rules at once.
+    fn validate(self, conn: &mut DbConn, demand_call_id: i64, now: NaiveDateTime) -> AppResult<tender::TenderData> {
+        let (command, edge) = self.command(conn, demand_call_id)?;
+        joined(edge, command.validate(conn, now))
     }
 }
 
@@ -132,7 +239,7 @@ async fn create(
     let (id, v) = db
         .run(move |c| {
             let call_id = input.demand_call_id.unwrap_or_default();
-            let data = input.into_input(c, call_id)?.validate(c, state.clock.now_naive())?;
+            let data = input.validate(c, call_id, state.clock.now_naive())?;
             let id = tender::create(c, &state, &u, &data)?;
             let mut v = detail(c, &state, &u, id)?;
             v["warnings"] = json!(data.warnings);
@@ -159,7 +266,7 @@ async fn update(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ApiT
                 Some(call) => call,
                 None => tender::find(c, id)?.demand_call_id,
             };
-            let data = input.into_input(c, call_id)?.validate(c, state.clock.now_naive())?;
+            let data = input.validate(c, call_id, state.clock.now_naive())?;
             tender::update(c, &state, &u, id, &data)?;
             let mut v = detail(c, &state, &u, id)?;
             v["warnings"] = json!(data.warnings);
@@ -491,7 +598,7 @@ async fn own_bid(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OwnBid>> {
 struct PriceIn {
     position_no: i32,
     #[serde(default)]
-    unit_price: Value,
+    unit_price: Plain<Price>,
 }
 
 #[derive(Deserialize)]
@@ -504,29 +611,6 @@ struct BidBody {
     a_confirmed: Vec<bool>,
     #[serde(default)]
     b_texts: Vec<String>,
-}
-
-/// A unit price from the API. Plain notation with a decimal point is read as the API documents
-/// it ("0.125" is an eighth of a euro, not 125); anything else as typed in a German form
-/// ("1.234,50").
-fn api_price(text: &str) -> Result<Price, String> {
-    let t = text.trim();
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let plain = match digits.split_once('.') {
-        Some((int, frac)) => {
-            !int.is_empty()
-                && !frac.is_empty()
-                && int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    };
-    let value = if plain {
-        Decimal::from_str_exact(t).map_err(|_| format!("„{t}“ ist keine Zahl"))?
-    } else {
-        numbers::parse_form(t)?
-    };
-    Price::from_decimal(value).map_err(|e| format!("„{t}“ {e}"))
 }
 
 fn lot_ids(conn: &mut DbConn, id: i64, lot_numbers: &[i32], errors: &mut FieldErrors) -> AppResult<Vec<i64>> {
@@ -585,18 +669,11 @@ async fn submit_bid(
                     continue;
                 }
                 match &p.unit_price {
-                    Value::Null => {}
-                    Value::String(s) if s.trim().is_empty() => {}
-                    Value::String(s) => match api_price(s) {
-                        Ok(price) => {
-                            prices.insert(*pid, price);
-                        }
-                        Err(e) => fail(format!("Pos. {}: Der Preis {e}.", p.position_no)),
-                    },
-                    _ => fail(format!(
-                        "Pos. {}: Bitte geben Sie den Preis als Zeichenkette an, z. B. \"12.50\".",
-                        p.position_no
-                    )),
+                    Plain::Absent => {}
+                    Plain::Given(price) => {
+                        prices.insert(*pid, *price);
+                    }
+                    Plain::Bad(e) => fail(format!("Pos. {}: Der Preis {e}.", p.position_no)),
                 }
             }
             let lots = lot_ids(c, id, &body.lots, &mut errors)?;

@@ -7,8 +7,8 @@ use crate::db::schema::audit_events;
 use crate::db::Db;
 use crate::domain::roles::Role;
 use crate::error::AppResult;
-use crate::web::Layout;
-use chrono::{NaiveDate, NaiveTime};
+use crate::web::{read, Layout};
+use chrono::NaiveTime;
 use diesel::prelude::*;
 use rocket::{get, routes, Build, Rocket};
 use rocket_dyn_templates::Template;
@@ -29,21 +29,21 @@ fn non_empty(v: &Option<String>) -> Option<String> {
     v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn date(v: &Option<String>) -> Option<NaiveDate> {
-    non_empty(v).and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
-}
-
 #[get("/protokoll?<page>&<verify>&<filter..>")]
 async fn audit_page(
     layout: Layout,
     user: CurrentUser,
     db: Db,
-    page: Option<i64>,
+    page: Option<&str>,
     verify: Option<String>,
     filter: AuditFilter,
 ) -> AppResult<Template> {
     user.require(&[Role::Admin, Role::Board])?;
-    let page = page.unwrap_or(1).clamp(1, 1_000_000);
+    let page = read::query::<i64>("page", page, "eine Seitenzahl (ganze Zahl)")?
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
+    let from = read::query_date("from", filter.from.as_deref())?;
+    let to = read::query_date("to", filter.to.as_deref())?;
     let f = filter.clone();
     let run_verify = verify.is_some();
     let (events, total, verified) = db
@@ -62,10 +62,10 @@ async fn audit_page(
                 if let Some(a) = non_empty(&f.actor) {
                     q = q.filter(audit_events::actor_label.eq(a));
                 }
-                if let Some(d) = date(&f.from) {
+                if let Some(d) = from {
                     q = q.filter(audit_events::occurred_at.ge(d.and_time(NaiveTime::MIN)));
                 }
-                if let Some(d) = date(&f.to) {
+                if let Some(d) = to {
                     q = q.filter(audit_events::occurred_at.lt(d.succ_opt().unwrap_or(d).and_time(NaiveTime::MIN)));
                 }
                 q

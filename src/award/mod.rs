@@ -628,7 +628,7 @@ pub fn score(
     user: &CurrentUser,
     tender_id: i64,
     bid_id: i64,
-    scores: &[(String, String)],
+    scores: &[(Option<Decimal>, String)],
 ) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
@@ -658,8 +658,8 @@ pub fn score(
         for (i, criterion) in spec.b_criteria.iter().enumerate() {
             let (score, reason) = scores.get(i).cloned().unwrap_or_default();
             let field = format!("score_{}", i + 1);
-            match crate::domain::numbers::parse_form(&score) {
-                Ok(s) if s >= Decimal::ZERO && s <= Decimal::TEN && s.normalize().scale() <= 2 => {
+            match score {
+                Some(s) if s >= Decimal::ZERO && s <= Decimal::TEN && s.normalize().scale() <= 2 => {
                     if reason.trim().chars().count() < 3 {
                         errors.entry(format!("reason_{}", i + 1)).or_default().push(format!(
                             "B{} „{}“: Bitte begründen Sie die Punktzahl kurz.",

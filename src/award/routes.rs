@@ -9,12 +9,13 @@ use crate::db::{Db, DbConn};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
-use crate::web::Layout;
+use crate::web::{read, Layout};
 use crate::AppState;
 use rocket::http::{ContentType, Status};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, Rocket};
 use rocket_dyn_templates::Template;
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
@@ -181,8 +182,12 @@ async fn bid_page(
 #[post("/ausschreibungen/<id>/wertung/angebot/<bid>/bewertung", data = "<form>")]
 async fn score(id: i64, bid: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
-    let scores: Vec<(String, String)> = (1..=50)
-        .map(|n| (form.get(&format!("score_{n}")), form.get(&format!("reason_{n}"))))
+    // A score that is no number is refused with the service's rule (0 to 10, 2 places).
+    let scores: Vec<(Option<Decimal>, String)> = (1..=50)
+        .map(|n| {
+            let score = read::decimal(&form.get(&format!("score_{n}"))).ok().flatten();
+            (score, form.get(&format!("reason_{n}")))
+        })
         .collect();
     let result = db
         .run(move |c| super::score(c, &st, &u, id, bid, &scores))

@@ -1,7 +1,7 @@
 //! Call-offs in German Excel CSV (order by file, template, export per member, contract and
 //! period) and member quotas set by officers.
 
-use super::{positions, Calloff, CalloffInput};
+use super::{positions, Calloff, CalloffCommand};
 use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, organisations, tender_positions};
@@ -43,7 +43,7 @@ pub fn template(conn: &mut DbConn, state: &AppState, user: &CurrentUser, contrac
 
 /// Quantities from an order file (columns "Pos." and "Menge"); every bad row is reported and
 /// nothing is ordered from a file with errors.
-pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) -> AppResult<Vec<(i64, String)>> {
+pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) -> AppResult<Vec<(i64, Quantity)>> {
     let positions = positions(conn, contract_id)?;
     let refuse = |errors: Vec<RowError>| AppError::Validation {
         message: format!(
@@ -62,7 +62,7 @@ pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) ->
     };
     let style = table.decimal_style(&[qty_col]);
     let mut errors = Vec::new();
-    let mut out: Vec<(i64, String)> = Vec::new();
+    let mut out: Vec<(i64, Quantity)> = Vec::new();
     for (line, row) in &table.rows {
         let pos_text = import::cell(row, pos_col).unwrap_or("");
         let qty_text = import::cell(row, qty_col).unwrap_or("");
@@ -89,9 +89,10 @@ pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) ->
             });
             continue;
         }
-        match numbers::parse(qty_text, style) {
-            // Normalised to plain notation: `place` reads it again with the form rules.
-            Ok(d) => out.push((p.position_id, d.to_string().replace('.', ","))),
+        match numbers::parse(qty_text, style)
+            .and_then(|d| Quantity::from_decimal(d).map_err(|e| format!("„{qty_text}“ {e}")))
+        {
+            Ok(q) => out.push((p.position_id, q)),
             Err(e) => errors.push(RowError {
                 line: *line,
                 column: "Menge".into(),
@@ -112,7 +113,7 @@ pub fn place_csv(
     user: &CurrentUser,
     contract_id: i64,
     bytes: &[u8],
-    mut input: CalloffInput,
+    mut input: CalloffCommand,
 ) -> AppResult<super::Placed> {
     user.require(&[Role::Buyer])?;
     // Only entitled buyers learn anything about the contract's positions.

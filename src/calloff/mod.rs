@@ -16,7 +16,7 @@ use crate::db::{write_tx, DbConn};
 use crate::domain::calloff::{self as rules, PositionLimit};
 use crate::domain::identifiers;
 use crate::domain::money::{Amount, Price, Quantity};
-use crate::domain::numbers;
+
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::{mail, AppState};
@@ -150,11 +150,11 @@ pub fn positions(conn: &mut DbConn, contract_id: i64) -> AppResult<Vec<RegisterP
         .collect())
 }
 
-/// A call-off as entered, before validation.
+/// A call-off as a buyer orders it, read at the edge (form, order file or API).
 #[derive(Debug, Clone, Default)]
-pub struct CalloffInput {
-    /// Position id → quantity as typed (German or plain notation); empty means none.
-    pub quantities: Vec<(i64, String)>,
+pub struct CalloffCommand {
+    /// Position id → quantity; positions not ordered are left out.
+    pub quantities: Vec<(i64, Quantity)>,
     pub delivery_address: String,
     pub cost_centre: String,
     pub leitweg_id: String,
@@ -181,24 +181,22 @@ struct Valid {
     note: String,
 }
 
-fn validate(input: &CalloffInput, positions: &[TermsPosition]) -> AppResult<Valid> {
+/// The checks of `place` that need no contract: address, cost centre, Leitweg-ID, note.
+pub fn check_fields(input: &CalloffCommand) -> AppResult<()> {
+    validate(input, &[]).map(|_| ())
+}
+
+fn validate(input: &CalloffCommand, positions: &[TermsPosition]) -> AppResult<Valid> {
     let mut errors = FieldErrors::new();
     let mut lines = Vec::new();
-    for (position_id, text) in &input.quantities {
-        if text.trim().is_empty() {
-            continue;
-        }
+    for &(position_id, quantity) in &input.quantities {
         let no = positions
             .iter()
-            .find(|p| p.position_id == *position_id)
+            .find(|p| p.position_id == position_id)
             .map(|p| p.position_no)
             .unwrap_or(0);
-        match numbers::parse_form(text).map_err(|e| e.to_string()).and_then(|d| {
-            Quantity::from_decimal(d)
-                .and_then(Quantity::positive)
-                .map_err(|e| format!("„{}“ {e}", text.trim()))
-        }) {
-            Ok(q) => lines.push((*position_id, q)),
+        match quantity.positive() {
+            Ok(q) => lines.push((position_id, q)),
             Err(e) => push(
                 &mut errors,
                 &format!("q_{position_id}"),
@@ -497,7 +495,7 @@ pub fn place(
     state: &AppState,
     user: &CurrentUser,
     contract_id: i64,
-    input: &CalloffInput,
+    input: &CalloffCommand,
 ) -> AppResult<Placed> {
     user.require(&[Role::Buyer])?;
     let terms = match state.contract_terms.get(conn, contract_id) {

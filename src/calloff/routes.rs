@@ -1,15 +1,15 @@
 //! Pages of the contract register and call-offs: contracts with remaining volume, the buyer's
 //! order form, the order's page with its life (confirm, reject, deliver, cancel) and document.
 
-use super::{CalloffInput, Step};
+use super::{CalloffCommand, Step};
 use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::schema::{contract_members, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
-use crate::web::Layout;
+use crate::web::{read, Layout};
 use crate::AppState;
 use diesel::prelude::*;
 use rocket::form::Form;
@@ -99,13 +99,13 @@ async fn contract(id: i64, layout: Layout, user: CurrentUser, db: Db, state: App
 #[post("/vertraege/<id>/abrufe", data = "<form>")]
 async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Buyer])?;
-    let quantities: Vec<(i64, String)> = form
+    let typed: Vec<(i64, String)> = form
         .keys()
         .filter_map(|k| k.strip_prefix("q_").and_then(|p| p.parse::<i64>().ok()))
         .map(|p| (p, form.get(&format!("q_{p}"))))
         .collect();
-    let input = CalloffInput {
-        quantities,
+    let mut input = CalloffCommand {
+        quantities: Vec::new(),
         delivery_address: form.get("delivery_address"),
         cost_centre: form.get("cost_centre"),
         leitweg_id: form.get("leitweg_id"),
@@ -113,7 +113,35 @@ async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: D
     };
     let echo = Value::Object(form.echo());
     let (u, st) = (user.clone(), state.clone());
-    let result = db.run(move |c| super::place(c, &st, &u, id, &input)).await;
+    let result = db
+        .run(move |c| {
+            // Quantities in German notation, each reported with its position number.
+            let positions = super::positions(c, id)?;
+            let mut edge = FieldErrors::new();
+            for (position_id, text) in typed {
+                let no = positions
+                    .iter()
+                    .find(|p| p.position_id == position_id)
+                    .map(|p| p.position_no)
+                    .unwrap_or(0);
+                let what = format!("Pos. {no}: Die Menge");
+                if let Some(q) = read::field(&mut edge, &format!("q_{position_id}"), &what, &text, read::quantity) {
+                    input.quantities.push((position_id, q));
+                }
+            }
+            if edge.is_empty() {
+                return super::place(c, &st, &u, id, &input);
+            }
+            // The other fields' problems too; "no quantity" is not one when a quantity was typed.
+            let mut others = super::check_fields(&input)
+                .err()
+                .map(|e| e.field_errors())
+                .unwrap_or_default();
+            others.remove("lines");
+            merge_fields(&mut edge, others);
+            Err(AppError::fields(edge))
+        })
+        .await;
     placed_or_page(result, id, echo, &layout, &user, &db, &state).await
 }
 
@@ -250,7 +278,7 @@ async fn place_csv(
         _ => Vec::new(),
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let input = CalloffInput {
+    let input = CalloffCommand {
         quantities: Vec::new(),
         delivery_address: text(&upload.delivery_address),
         cost_centre: text(&upload.cost_centre),
@@ -271,27 +299,18 @@ async fn place_csv(
 /// The export of call-off lines; a buyer gets its own member's only.
 #[get("/abrufe.csv?<vertrag>&<mitglied>&<von>&<bis>")]
 async fn export(
-    vertrag: Option<i64>,
-    mitglied: Option<i64>,
+    vertrag: Option<&str>,
+    mitglied: Option<&str>,
     von: Option<&str>,
     bis: Option<&str>,
     user: CurrentUser,
     db: Db,
 ) -> AppResult<CsvDownload> {
-    let date = |v: Option<&str>, what: &str| -> AppResult<Option<chrono::NaiveDate>> {
-        match v.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .or_else(|_| chrono::NaiveDate::parse_from_str(v, "%d.%m.%Y"))
-                .map(Some)
-                .map_err(|_| AppError::BadRequest(format!("„{v}“ ist kein Datum für „{what}“ (TT.MM.JJJJ)."))),
-        }
-    };
     let filter = super::extra::ExportFilter {
-        contract_id: vertrag,
-        member_id: mitglied,
-        from: date(von, "von")?,
-        to: date(bis, "bis")?,
+        contract_id: read::query("vertrag", vertrag, "die Nummer eines Vertrags (ganze Zahl)")?,
+        member_id: read::query("mitglied", mitglied, "die Nummer eines Mitglieds (ganze Zahl)")?,
+        from: read::query_date("von", von)?,
+        to: read::query_date("bis", bis)?,
     };
     let bytes = db.run(move |c| super::extra::export(c, &user, &filter)).await?;
     Ok(CsvDownload::new(bytes, "abrufe.csv"))
@@ -301,13 +320,7 @@ async fn export(
 async fn set_quota(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
     let member: i64 = form.get("member_id").parse().unwrap_or(0);
-    let quota = match form.get("quota").as_str() {
-        "" => Ok(None),
-        t => crate::domain::numbers::parse_form(t)
-            .and_then(|d| crate::domain::money::Amount::from_decimal(d).map_err(|e| format!("„{t}“ {e}")))
-            .map(Some)
-            .map_err(|e| AppError::field("quota", format!("Das Kontingent {e}."))),
-    };
+    let quota = read::amount(&form.get("quota")).map_err(|e| AppError::field("quota", format!("Das Kontingent {e}.")));
     let (u, st) = (user.clone(), state.clone());
     let result = match quota {
         Ok(q) => db

@@ -12,13 +12,13 @@ use crate::db::schema::{
 use crate::db::{write_tx, DbConn};
 use crate::domain::demand::{self as rules, Line, PositionAggregate};
 use crate::domain::money::{Price, Quantity};
-use crate::domain::numbers;
+
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::{self, RowError, Table};
 use crate::{mail, AppState};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
-use chrono_tz::Europe::Berlin;
+use chrono::{NaiveDate, NaiveDateTime};
+
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -75,25 +75,19 @@ fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
     errors.entry(field.to_string()).or_default().push(message.into());
 }
 
-/// A demand call as entered (form or API), before validation.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct CallInput {
-    #[serde(default)]
+/// A demand call as an officer asks for it, read at the edge (form or API).
+#[derive(Debug, Clone, Default)]
+pub struct CallCommand {
     pub title: String,
-    #[serde(default)]
     pub description: String,
-    #[serde(default)]
-    pub term_months: String,
-    /// Local (German) date `YYYY-MM-DD` and time `HH:MM` of the deadline.
-    #[serde(default)]
-    pub deadline_date: String,
-    #[serde(default)]
-    pub deadline_time: String,
-    #[serde(default)]
+    pub term_months: Option<i32>,
+    /// Server time (UTC) of the deadline.
+    pub deadline: Option<NaiveDateTime>,
     pub all_members: bool,
-    #[serde(default)]
     pub member_ids: Vec<i64>,
 }
+
+pub const CALL_DEADLINE_MISSING: &str = "Bitte geben Sie die Frist als Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) an.";
 
 #[derive(Debug, Clone)]
 pub struct CallData {
@@ -105,23 +99,7 @@ pub struct CallData {
     pub member_ids: Vec<i64>,
 }
 
-/// A German local date and time as stored UTC; an ambiguous autumn hour takes the earlier one.
-pub fn local_to_utc(date: &str, time: &str) -> Option<NaiveDateTime> {
-    let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(date.trim(), "%d.%m.%Y"))
-        .ok()?;
-    let time = if time.trim().is_empty() {
-        NaiveTime::from_hms_opt(23, 59, 0)?
-    } else {
-        NaiveTime::parse_from_str(time.trim(), "%H:%M").ok()?
-    };
-    Berlin
-        .from_local_datetime(&date.and_time(time))
-        .earliest()
-        .map(|t| t.naive_utc())
-}
-
-impl CallInput {
+impl CallCommand {
     pub fn validate(&self, now: NaiveDateTime) -> AppResult<CallData> {
         let mut errors = FieldErrors::new();
         let title = self.title.trim().to_string();
@@ -132,8 +110,8 @@ impl CallInput {
                 "Bitte geben Sie einen Titel an (3 bis 200 Zeichen).",
             );
         }
-        let term_months = match self.term_months.trim().parse::<i32>() {
-            Ok(m) if (1..=crate::domain::tender::MAX_TERM_MONTHS).contains(&m) => m,
+        let term_months = match self.term_months {
+            Some(m) if (1..=crate::domain::tender::MAX_TERM_MONTHS).contains(&m) => m,
             _ => {
                 push(
                     &mut errors,
@@ -146,18 +124,14 @@ impl CallInput {
                 0
             }
         };
-        let deadline = match local_to_utc(&self.deadline_date, &self.deadline_time) {
+        let deadline = match self.deadline {
             Some(d) if d > now => d,
             Some(_) => {
                 push(&mut errors, "deadline_date", "Die Frist muss in der Zukunft liegen.");
                 now
             }
             None => {
-                push(
-                    &mut errors,
-                    "deadline_date",
-                    "Bitte geben Sie die Frist als Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) an.",
-                );
+                push(&mut errors, "deadline_date", CALL_DEADLINE_MISSING);
                 now
             }
         };
@@ -186,19 +160,13 @@ impl CallInput {
 }
 
 /// A position to add: from the catalogue, or new with its own description, unit and CPV code.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PositionInput {
-    #[serde(default)]
+#[derive(Debug, Clone, Default)]
+pub struct PositionCommand {
     pub catalogue_item_id: Option<i64>,
-    #[serde(default)]
     pub description: String,
-    #[serde(default)]
     pub unit: String,
-    #[serde(default)]
     pub cpv_code: String,
-    /// Optional estimated unit price (German or plain notation).
-    #[serde(default)]
-    pub estimate_price: String,
+    pub estimate_price: Option<Price>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,32 +178,9 @@ pub struct PositionData {
     pub estimate_price: Option<Price>,
 }
 
-fn parse_price(text: &str) -> Result<Option<Price>, String> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let d = numbers::parse_form(text)?;
-    Price::from_decimal(d)
-        .map(Some)
-        .map_err(|e| format!("„{}“ {e}", text.trim()))
-}
-
-impl PositionInput {
+impl PositionCommand {
     pub fn validate(&self, conn: &mut DbConn) -> AppResult<PositionData> {
-        // Every problem at once: the price and the position's own fields.
-        let price = parse_price(&self.estimate_price);
-        if let (Err(e), None) = (&price, self.catalogue_item_id) {
-            let mut errors = crate::orgs::validate_catalogue_item(&self.description, &self.unit, &self.cpv_code)
-                .err()
-                .map(|e| e.field_errors())
-                .unwrap_or_default();
-            errors
-                .entry("estimate_price".into())
-                .or_default()
-                .push(format!("Der Schätzpreis {e}."));
-            return Err(AppError::fields(errors));
-        }
-        let estimate_price = price.map_err(|e| AppError::field("estimate_price", format!("Der Schätzpreis {e}.")))?;
+        let estimate_price = self.estimate_price;
         if let Some(item_id) = self.catalogue_item_id {
             let item: Option<(String, String, String)> = catalogue_items::table
                 .find(item_id)
@@ -846,68 +791,12 @@ pub fn save_demand(
 }
 
 /// The first `max` characters of a text, with "…" when cut.
-fn short(text: &str, max: usize) -> String {
+pub(crate) fn short(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
     let cut: String = text.chars().take(max).collect();
     format!("{}…", cut.trim_end())
-}
-
-/// Reads the demand form: fields `q_<position id>` (quantity) and `p_<position id>` (reference
-/// price); an empty quantity means no demand for that position.
-pub fn entries_from_form(
-    positions: &[Position],
-    get: impl Fn(&str) -> String,
-) -> Result<Vec<DemandEntry>, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let mut entries = Vec::new();
-    for p in positions {
-        let (qf, pf) = (format!("q_{}", p.id), format!("p_{}", p.id));
-        let (qt, pt) = (get(&qf), get(&pf));
-        let label = format!("Pos. {} ({})", p.position_no, short(&p.description, 40));
-        let quantity = if qt.is_empty() {
-            None
-        } else {
-            match numbers::parse_form(&qt).and_then(|d| {
-                Quantity::from_decimal(d)
-                    .and_then(Quantity::positive)
-                    .map_err(|e| format!("„{qt}“ {e}"))
-            }) {
-                Ok(q) => Some(q),
-                Err(e) => {
-                    push(&mut errors, &qf, format!("{label}: Die Menge {e}."));
-                    None
-                }
-            }
-        };
-        let price = match parse_price(&pt) {
-            Ok(p) => p,
-            Err(e) => {
-                push(&mut errors, &pf, format!("{label}: Der Referenzpreis {e}."));
-                None
-            }
-        };
-        if qt.is_empty() && !pt.is_empty() {
-            push(
-                &mut errors,
-                &qf,
-                format!("{label}: Bitte geben Sie zum Referenzpreis auch die Menge an."),
-            );
-        }
-        if let Some(quantity) = quantity {
-            entries.push(DemandEntry {
-                position_id: p.id,
-                quantity,
-                reference_price: price,
-            });
-        }
-    }
-    if errors.is_empty() {
-        Ok(entries)
-    } else {
-        Err(errors)
-    }
 }
 
 pub const CSV_POSITION: &[&str] = &["pos.", "pos", "position", "positionsnummer", "nr.", "nr"];

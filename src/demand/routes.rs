@@ -1,15 +1,15 @@
 //! Pages of demand pooling: the officer's calls (create, edit, positions, open, close), the
 //! buyer's demand entry by form and CSV, and the aggregation with its CSV export.
 
-use super::{CallInput, DemandCall, PositionInput};
+use super::{CallCommand, DemandCall, DemandEntry, Position, PositionCommand};
 use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::schema::{demand_responses, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::roles::{OrgType, Role};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
-use crate::web::Layout;
+use crate::web::{read, Layout};
 use crate::AppState;
 use chrono::NaiveDateTime;
 use chrono_tz::Europe::Berlin;
@@ -37,13 +37,13 @@ fn members(conn: &mut DbConn) -> AppResult<Vec<Value>> {
         .collect())
 }
 
-fn call_input(form: &FormData) -> CallInput {
-    CallInput {
+/// The call form; a term or deadline that cannot be read is refused by the service's rule.
+fn call_command(form: &FormData) -> CallCommand {
+    CallCommand {
         title: form.get("title"),
         description: form.get("description"),
-        term_months: form.get("term_months"),
-        deadline_date: form.get("deadline_date"),
-        deadline_time: form.get("deadline_time"),
+        term_months: form.get("term_months").trim().parse().ok(),
+        deadline: read::local_datetime(&form.get("deadline_date"), &form.get("deadline_time")),
         all_members: form.get("invite") != "chosen",
         member_ids: form.all("member_ids").iter().filter_map(|v| v.parse().ok()).collect(),
     }
@@ -108,17 +108,24 @@ async fn new_call(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Templa
 #[post("/bedarf", data = "<form>")]
 async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
-    let input = call_input(&form);
+    let input = call_command(&form);
     let catalogue_ids: Vec<i64> = form
         .all("catalogue_item_id")
         .iter()
         .filter_map(|v| v.parse().ok())
         .collect();
-    let new_position = PositionInput {
+    let mut edge = FieldErrors::new();
+    let new_position = PositionCommand {
         description: form.get("new_description"),
         unit: form.get("new_unit"),
         cpv_code: form.get("new_cpv_code"),
-        estimate_price: form.get("new_estimate_price"),
+        estimate_price: read::field(
+            &mut edge,
+            "new_estimate_price",
+            "Der Schätzpreis",
+            &form.get("new_estimate_price"),
+            read::price,
+        ),
         catalogue_item_id: None,
     };
     let wants_new =
@@ -126,27 +133,31 @@ async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| {
-            let mut errors = FieldErrors::new();
+            let mut errors = edge;
             let data = input
                 .validate(st.clock.now_naive())
-                .map_err(|e| errors.extend(e.field_errors()))
+                .map_err(|e| merge_fields(&mut errors, e.field_errors()))
                 .ok();
             let mut positions = Vec::new();
             for id in catalogue_ids {
-                match (PositionInput {
+                match (PositionCommand {
                     catalogue_item_id: Some(id),
                     ..Default::default()
                 })
                 .validate(c)
                 {
                     Ok(p) => positions.push(p),
-                    Err(e) => errors.extend(e.field_errors()),
+                    Err(e) => merge_fields(&mut errors, e.field_errors()),
                 }
             }
             if wants_new {
                 match new_position.validate(c) {
                     Ok(p) => positions.push(p),
-                    Err(e) => errors.extend(e.field_errors().into_iter().map(|(k, v)| (format!("new_{k}"), v))),
+                    Err(e) => {
+                        for (k, v) in e.field_errors() {
+                            errors.entry(format!("new_{k}")).or_default().extend(v);
+                        }
+                    }
                 }
             }
             if positions.is_empty() && errors.is_empty() {
@@ -317,7 +328,7 @@ async fn after(
 #[post("/bedarf/<id>", data = "<form>")]
 async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
-    let input = call_input(&form);
+    let input = call_command(&form);
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| {
@@ -334,17 +345,24 @@ async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: 
 #[post("/bedarf/<id>/positionen", data = "<form>")]
 async fn add_position(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
-    let input = PositionInput {
+    let mut edge = FieldErrors::new();
+    let input = PositionCommand {
         catalogue_item_id: form.get("catalogue_item_id").parse().ok(),
         description: form.get("description"),
         unit: form.get("unit"),
         cpv_code: form.get("cpv_code"),
-        estimate_price: form.get("estimate_price"),
+        estimate_price: read::field(
+            &mut edge,
+            "estimate_price",
+            "Der Schätzpreis",
+            &form.get("estimate_price"),
+            read::price,
+        ),
     };
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| {
-            let data = input.validate(c)?;
+            let data = joined(edge, input.validate(c))?;
             super::add_position(c, &st, &u, id, &data)
         })
         .await
@@ -401,7 +419,7 @@ async fn save_form(id: i64, form: FormData, layout: Layout, user: CurrentUser, d
             let call = super::find_call(c, id)?;
             super::check_read(c, &u, &call)?;
             let positions = super::positions(c, id)?;
-            let entries = super::entries_from_form(&positions, |f| form.get(f)).map_err(AppError::fields)?;
+            let entries = entries_from_form(&positions, |f| form.get(f)).map_err(AppError::fields)?;
             super::save_demand(c, &st, &u, id, &entries)?;
             Ok(entries.len())
         })
@@ -524,4 +542,46 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
             aggregation_csv
         ],
     )
+}
+
+/// Reads the demand form: fields `q_<position id>` (quantity) and `p_<position id>` (reference
+/// price); an empty quantity means no demand for that position.
+fn entries_from_form(positions: &[Position], get: impl Fn(&str) -> String) -> Result<Vec<DemandEntry>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut entries = Vec::new();
+    for p in positions {
+        let (qf, pf) = (format!("q_{}", p.id), format!("p_{}", p.id));
+        let (qt, pt) = (get(&qf), get(&pf));
+        let label = format!("Pos. {} ({})", p.position_no, super::short(&p.description, 40));
+        let quantity = read::field(&mut errors, &qf, &format!("{label}: Die Menge"), &qt, |t| {
+            read::quantity(t)?
+                .map(|q| q.positive().map_err(|e| format!("„{}“ {e}", t.trim())))
+                .transpose()
+        });
+        let price = read::field(
+            &mut errors,
+            &pf,
+            &format!("{label}: Der Referenzpreis"),
+            &pt,
+            read::price,
+        );
+        if qt.is_empty() && !pt.is_empty() {
+            errors
+                .entry(qf.clone())
+                .or_default()
+                .push(format!("{label}: Bitte geben Sie zum Referenzpreis auch die Menge an."));
+        }
+        if let Some(quantity) = quantity {
+            entries.push(DemandEntry {
+                position_id: p.id,
+                quantity,
+                reference_price: price,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(entries)
+    } else {
+        Err(errors)
+    }
 }

@@ -2,7 +2,6 @@
 //! B-criteria, weights, price formula, score places, abnormally-low percentages and the band of the
 //! extended UfAB method. Validated here; the scoring itself comes with evaluation and award.
 
-use super::numbers;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
@@ -41,10 +40,6 @@ impl Method {
             Method::UfabSimple => "Einfache Richtwertmethode (UfAB)",
             Method::UfabExtended => "Erweiterte Richtwertmethode (UfAB)",
         }
-    }
-
-    fn parse(text: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.code() == text.trim())
     }
 
     /// Methods that score quality need at least one B-criterion.
@@ -99,91 +94,91 @@ pub struct EvaluationSpec {
     pub decision: Option<Decision>,
 }
 
-/// The evaluation as entered in a form or the API, all text, before validation.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct EvaluationInput {
-    pub method: String,
-    /// One A-criterion per line.
-    pub a_criteria: String,
-    /// One B-criterion per line: `Bezeichnung; Gewicht`.
-    pub b_criteria: String,
-    pub price_weight: String,
-    pub quality_weight: String,
-    pub price_formula: String,
-    pub max_points: String,
-    pub score_places: String,
-    pub abnormally_low_next_percent: String,
-    pub abnormally_low_estimate_percent: String,
-    pub band_percent: String,
-    pub decision: String,
+/// The evaluation as an officer asks for it, every value typed and read at the edge; `None`
+/// takes the default. `validate` applies the rules and reports every problem at once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvaluationCommand {
+    /// `None` when no (known) method was chosen.
+    pub method: Option<Method>,
+    pub a_criteria: Vec<String>,
+    pub b_criteria: Vec<BCriterion>,
+    pub price_weight: Option<Decimal>,
+    pub quality_weight: Option<Decimal>,
+    pub price_formula: Option<PriceFormula>,
+    pub max_points: Option<Decimal>,
+    pub score_places: Option<u32>,
+    pub abnormally_low_next_percent: Option<Decimal>,
+    pub abnormally_low_estimate_percent: Option<Decimal>,
+    pub band_percent: Option<Decimal>,
+    pub decision: Option<Decision>,
 }
 
-impl EvaluationInput {
+impl EvaluationCommand {
     /// The defaults a new tender starts from.
-    pub fn defaults() -> EvaluationInput {
-        EvaluationInput {
-            method: "weighted".into(),
-            a_criteria: "Lieferung innerhalb von 10 Werktagen nach Abruf\nHerstellergarantie mindestens 36 Monate"
-                .into(),
-            b_criteria: "Servicekonzept; 60\nNachhaltigkeit; 40".into(),
-            price_weight: "70".into(),
-            quality_weight: "30".into(),
-            price_formula: "quotient".into(),
-            max_points: "100".into(),
-            score_places: "3".into(),
-            abnormally_low_next_percent: "20".into(),
-            abnormally_low_estimate_percent: "20".into(),
-            band_percent: "5".into(),
-            decision: "lowest_price".into(),
+    pub fn defaults() -> EvaluationCommand {
+        EvaluationCommand {
+            method: Some(Method::Weighted),
+            a_criteria: vec![
+                "Lieferung innerhalb von 10 Werktagen nach Abruf".into(),
+                "Herstellergarantie mindestens 36 Monate".into(),
+            ],
+            b_criteria: vec![
+                BCriterion {
+                    name: "Servicekonzept".into(),
+                    weight: dec!(60),
+                },
+                BCriterion {
+                    name: "Nachhaltigkeit".into(),
+                    weight: dec!(40),
+                },
+            ],
+            price_weight: Some(dec!(70)),
+            quality_weight: Some(dec!(30)),
+            price_formula: Some(PriceFormula::Quotient),
+            max_points: Some(dec!(100)),
+            score_places: Some(3),
+            abnormally_low_next_percent: Some(dec!(20)),
+            abnormally_low_estimate_percent: Some(dec!(20)),
+            band_percent: Some(dec!(5)),
+            decision: Some(Decision::LowestPrice),
         }
     }
 
-    /// The form again from a stored specification.
-    pub fn from_spec(spec: &EvaluationSpec) -> EvaluationInput {
-        let de = |d: Decimal| d.normalize().to_string().replace('.', ",");
-        EvaluationInput {
-            method: spec.method.code().into(),
-            a_criteria: spec.a_criteria.join("\n"),
-            b_criteria: spec
-                .b_criteria
-                .iter()
-                .map(|b| format!("{}; {}", b.name, de(b.weight)))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            price_weight: de(spec.price_weight),
-            quality_weight: de(spec.quality_weight),
-            price_formula: match spec.price_formula {
-                PriceFormula::Quotient => "quotient".into(),
-                PriceFormula::Linear => "linear".into(),
-            },
-            max_points: de(spec.max_points),
-            score_places: spec.score_places.to_string(),
-            abnormally_low_next_percent: de(spec.abnormally_low_next_percent),
-            abnormally_low_estimate_percent: de(spec.abnormally_low_estimate_percent),
-            band_percent: spec.band_percent.map(de).unwrap_or_default(),
-            decision: match spec.decision {
-                Some(Decision::HighestPerformance) => "highest_performance".into(),
-                _ => "lowest_price".into(),
-            },
+    /// The command that publishes `spec` again (editing a draft).
+    pub fn from_spec(spec: &EvaluationSpec) -> EvaluationCommand {
+        EvaluationCommand {
+            method: Some(spec.method),
+            a_criteria: spec.a_criteria.clone(),
+            b_criteria: spec.b_criteria.clone(),
+            price_weight: Some(spec.price_weight),
+            quality_weight: Some(spec.quality_weight),
+            price_formula: Some(spec.price_formula),
+            max_points: Some(spec.max_points),
+            score_places: Some(spec.score_places),
+            abnormally_low_next_percent: Some(spec.abnormally_low_next_percent),
+            abnormally_low_estimate_percent: Some(spec.abnormally_low_estimate_percent),
+            band_percent: spec.band_percent,
+            decision: spec.decision,
         }
     }
 
     /// Every problem at once, keyed by field name.
     pub fn validate(&self) -> Result<EvaluationSpec, BTreeMap<String, Vec<String>>> {
-        // Shared by the small parsers below, which each report into it.
-        let errors: std::cell::RefCell<BTreeMap<String, Vec<String>>> = Default::default();
-        let err =
-            |field: &str, message: String| errors.borrow_mut().entry(field.to_string()).or_default().push(message);
-        let method = Method::parse(&self.method);
-        if method.is_none() {
-            err("method", "Bitte wählen Sie eine Wertungsmethode.".into());
-        }
-        let method = method.unwrap_or(Method::LowestPrice);
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let method = self.method.unwrap_or_else(|| {
+            add(&mut errors, "method", METHOD_MISSING.into());
+            Method::LowestPrice
+        });
 
-        let a_criteria: Vec<String> = lines(&self.a_criteria).map(str::to_string).collect();
+        let a_criteria: Vec<String> = self
+            .a_criteria
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
         if let Some(long) = a_criteria.iter().find(|a| a.chars().count() > 500) {
-            err(
+            add(
+                &mut errors,
                 "a_criteria",
                 format!(
                     "Das A-Kriterium „{}…“ ist zu lang (höchstens 500 Zeichen).",
@@ -193,76 +188,77 @@ impl EvaluationInput {
         }
 
         let mut b_criteria = Vec::new();
-        for (i, line) in lines(&self.b_criteria).enumerate() {
-            let Some((name, weight)) = line.rsplit_once(';') else {
-                err(
-                    "b_criteria",
-                    format!(
-                        "Zeile {}: Bitte „Bezeichnung; Gewicht“ angeben, z. B. „Servicekonzept; 60“.",
-                        i + 1
-                    ),
-                );
-                continue;
+        for (i, b) in self.b_criteria.iter().enumerate() {
+            let name = b.name.trim();
+            let which = if name.is_empty() {
+                format!("B-Kriterium {}", i + 1)
+            } else {
+                format!("B-Kriterium „{}“", short(name))
             };
-            let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
-                err(
+                add(
+                    &mut errors,
                     "b_criteria",
-                    format!("Zeile {}: Bitte eine Bezeichnung (bis 200 Zeichen) angeben.", i + 1),
+                    format!("{which}: Bitte eine Bezeichnung (bis 200 Zeichen) angeben."),
                 );
             }
-            match percent(weight, false) {
+            match percent(b.weight, false) {
                 Ok(w) if w > Decimal::ZERO => b_criteria.push(BCriterion {
                     name: name.to_string(),
                     weight: w,
                 }),
-                Ok(_) => err(
+                Ok(_) => add(
+                    &mut errors,
                     "b_criteria",
-                    format!("Zeile {}: Das Gewicht muss größer als 0 sein.", i + 1),
+                    format!("{which}: Das Gewicht muss größer als 0 sein."),
                 ),
-                Err(e) => err("b_criteria", format!("Zeile {}: Das Gewicht {e}.", i + 1)),
+                Err(e) => add(&mut errors, "b_criteria", format!("{which}: Das Gewicht {e}.")),
             }
         }
-        if method.uses_quality() && b_criteria.is_empty() && !errors.borrow().contains_key("b_criteria") {
-            err(
+        if method.uses_quality() && self.b_criteria.is_empty() {
+            add(
+                &mut errors,
                 "b_criteria",
                 format!("Die Methode „{}“ braucht mindestens ein B-Kriterium.", method.label()),
             );
         }
 
-        let pct = |field: &str, text: &str, default: Decimal| -> Decimal {
-            if text.trim().is_empty() {
-                return default;
-            }
-            match percent(text, true) {
-                Ok(d) => d,
-                Err(e) => {
-                    err(field, format!("Der Wert {e}."));
-                    default
+        let pct =
+            |errors: &mut BTreeMap<String, Vec<String>>, field: &str, value: Option<Decimal>, default: Decimal| {
+                match value.map(|v| percent(v, true)) {
+                    None => default,
+                    Some(Ok(d)) => d,
+                    Some(Err(e)) => {
+                        add(errors, field, format!("Der Wert {e}."));
+                        default
+                    }
                 }
-            }
-        };
+            };
         let (price_weight, quality_weight) = if method == Method::Weighted {
             (
-                pct("price_weight", &self.price_weight, dec!(70)),
-                pct("quality_weight", &self.quality_weight, dec!(30)),
+                pct(&mut errors, "price_weight", self.price_weight, dec!(70)),
+                pct(&mut errors, "quality_weight", self.quality_weight, dec!(30)),
             )
         } else {
             (dec!(100), dec!(0))
         };
         let abnormally_low_next_percent = pct(
+            &mut errors,
             "abnormally_low_next_percent",
-            &self.abnormally_low_next_percent,
+            self.abnormally_low_next_percent,
             dec!(20),
         );
         let abnormally_low_estimate_percent = pct(
+            &mut errors,
             "abnormally_low_estimate_percent",
-            &self.abnormally_low_estimate_percent,
+            self.abnormally_low_estimate_percent,
             dec!(20),
         );
-        let band_percent = (method == Method::UfabExtended).then(|| pct("band_percent", &self.band_percent, dec!(5)));
+        let band_percent =
+            (method == Method::UfabExtended).then(|| pct(&mut errors, "band_percent", self.band_percent, dec!(5)));
         if method == Method::Weighted && price_weight + quality_weight != dec!(100) {
-            err(
+            add(
+                &mut errors,
                 "quality_weight",
                 format!(
                     "Preis- und Qualitätsgewicht müssen zusammen 100 % ergeben (jetzt {} %).",
@@ -271,62 +267,37 @@ impl EvaluationInput {
             );
         }
         if band_percent.is_some_and(|b| b <= Decimal::ZERO || b >= dec!(100)) {
-            err(
+            add(
+                &mut errors,
                 "band_percent",
                 "Die Bandbreite muss zwischen 0 und 100 % liegen, z. B. 5.".into(),
             );
         }
-        let price_formula = match self.price_formula.trim() {
-            "" | "quotient" => PriceFormula::Quotient,
-            "linear" => PriceFormula::Linear,
-            _ => {
-                err("price_formula", "Bitte wählen Sie eine Preisformel.".into());
-                PriceFormula::Quotient
+        let price_formula = self.price_formula.unwrap_or(PriceFormula::Quotient);
+        let max_points = match self.max_points {
+            None => dec!(100),
+            Some(d) if d > Decimal::ZERO && d <= dec!(1000) && d.normalize().scale() <= 2 => d.normalize(),
+            Some(_) => {
+                add(&mut errors, "max_points", MAX_POINTS_RULE.into());
+                dec!(100)
             }
         };
-        let max_points = if self.max_points.trim().is_empty() {
-            dec!(100)
-        } else {
-            match numbers::parse_form(&self.max_points) {
-                Ok(d) if d > Decimal::ZERO && d <= dec!(1000) && d.scale() <= 2 => d,
-                _ => {
-                    err(
-                        "max_points",
-                        "Die Höchstpunktzahl muss eine Zahl über 0 und bis 1000 sein.".into(),
-                    );
-                    dec!(100)
-                }
+        let score_places = match self.score_places {
+            None => 3,
+            Some(p) if p <= 6 => p,
+            Some(_) => {
+                add(&mut errors, "score_places", SCORE_PLACES_RULE.into());
+                3
             }
-        };
-        let score_places = match self.score_places.trim() {
-            "" => 3,
-            t => match t.parse::<u32>() {
-                Ok(p) if p <= 6 => p,
-                _ => {
-                    err(
-                        "score_places",
-                        "Die Nachkommastellen der Punkte müssen zwischen 0 und 6 liegen.".into(),
-                    );
-                    3
-                }
-            },
         };
         let decision = if method == Method::UfabExtended {
-            match self.decision.trim() {
-                "lowest_price" => Some(Decision::LowestPrice),
-                "highest_performance" => Some(Decision::HighestPerformance),
-                _ => {
-                    err(
-                        "decision",
-                        "Bitte wählen Sie das Entscheidungskriterium der erweiterten Richtwertmethode.".into(),
-                    );
-                    None
-                }
+            if self.decision.is_none() {
+                add(&mut errors, "decision", DECISION_MISSING.into());
             }
+            self.decision
         } else {
             None
         };
-        let errors = errors.into_inner();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -347,8 +318,13 @@ impl EvaluationInput {
     }
 }
 
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty())
+pub const METHOD_MISSING: &str = "Bitte wählen Sie eine Wertungsmethode.";
+pub const DECISION_MISSING: &str = "Bitte wählen Sie das Entscheidungskriterium der erweiterten Richtwertmethode.";
+pub const MAX_POINTS_RULE: &str = "Die Höchstpunktzahl muss eine Zahl über 0 und bis 1000 sein.";
+pub const SCORE_PLACES_RULE: &str = "Die Nachkommastellen der Punkte müssen zwischen 0 und 6 liegen.";
+
+fn add(errors: &mut BTreeMap<String, Vec<String>>, field: &str, message: String) {
+    errors.entry(field.to_string()).or_default().push(message);
 }
 
 fn short(text: &str) -> String {
@@ -356,12 +332,11 @@ fn short(text: &str) -> String {
 }
 
 /// A percentage 0..=100 (or any positive weight when `bounded` is false) with at most 2 places.
-fn percent(text: &str, bounded: bool) -> Result<Decimal, String> {
-    let d = numbers::parse_form(text.trim().trim_end_matches('%').trim())?;
-    if d.is_sign_negative() {
+fn percent(d: Decimal, bounded: bool) -> Result<Decimal, String> {
+    if d.is_sign_negative() && !d.is_zero() {
         return Err("darf nicht negativ sein".into());
     }
-    if d.scale() > 2 && d.normalize().scale() > 2 {
+    if d.normalize().scale() > 2 {
         return Err("hat höchstens 2 Nachkommastellen".into());
     }
     if bounded && d > dec!(100) {
@@ -370,12 +345,56 @@ fn percent(text: &str, bounded: bool) -> Result<Decimal, String> {
     Ok(d.normalize())
 }
 
+impl Method {
+    /// The method named by its published code (`weighted`, …).
+    pub fn from_code(text: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.code() == text.trim())
+    }
+}
+
+impl PriceFormula {
+    pub fn code(self) -> &'static str {
+        match self {
+            PriceFormula::Quotient => "quotient",
+            PriceFormula::Linear => "linear",
+        }
+    }
+
+    pub fn from_code(text: &str) -> Option<PriceFormula> {
+        [PriceFormula::Quotient, PriceFormula::Linear]
+            .into_iter()
+            .find(|f| f.code() == text.trim())
+    }
+}
+
+impl Decision {
+    pub fn code(self) -> &'static str {
+        match self {
+            Decision::LowestPrice => "lowest_price",
+            Decision::HighestPerformance => "highest_performance",
+        }
+    }
+
+    pub fn from_code(text: &str) -> Option<Decision> {
+        [Decision::LowestPrice, Decision::HighestPerformance]
+            .into_iter()
+            .find(|d| d.code() == text.trim())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn valid() -> EvaluationInput {
-        EvaluationInput::defaults()
+    fn valid() -> EvaluationCommand {
+        EvaluationCommand::defaults()
+    }
+
+    fn b(name: &str, weight: Decimal) -> BCriterion {
+        BCriterion {
+            name: name.into(),
+            weight,
+        }
     }
 
     #[test]
@@ -392,60 +411,69 @@ mod tests {
     #[test]
     fn weights_must_sum_to_100() {
         let mut i = valid();
-        i.quality_weight = "40".into();
+        i.quality_weight = Some(dec!(40));
         let e = i.validate().unwrap_err();
         assert!(e["quality_weight"][0].contains("110"));
     }
 
     #[test]
     fn quality_methods_need_b_criteria() {
-        for m in ["weighted", "ufab_simple", "ufab_extended"] {
+        for m in [Method::Weighted, Method::UfabSimple, Method::UfabExtended] {
             let mut i = valid();
-            i.method = m.into();
-            i.b_criteria = String::new();
-            assert!(i.validate().unwrap_err().contains_key("b_criteria"), "{m}");
+            i.method = Some(m);
+            i.b_criteria.clear();
+            assert!(i.validate().unwrap_err().contains_key("b_criteria"), "{m:?}");
         }
         let mut i = valid();
-        i.method = "lowest_price".into();
-        i.b_criteria = String::new();
+        i.method = Some(Method::LowestPrice);
+        i.b_criteria.clear();
         assert!(i.validate().is_ok());
     }
 
     #[test]
-    fn b_criterion_lines_need_name_and_positive_weight() {
+    fn b_criteria_need_name_and_positive_weight() {
         let mut i = valid();
-        i.b_criteria = "Service\nQualität; 0\n; 5\nDesign; -1".into();
+        i.b_criteria = vec![
+            b("Qualität", dec!(0)),
+            b(" ", dec!(5)),
+            b("Design", dec!(-1)),
+            b("Ok", dec!(1.125)),
+        ];
         let e = i.validate().unwrap_err();
         assert_eq!(e["b_criteria"].len(), 4, "{e:?}");
-        assert!(e["b_criteria"][0].starts_with("Zeile 1"));
+        assert!(e["b_criteria"][0].starts_with("B-Kriterium „Qualität“"), "{e:?}");
+        assert!(e["b_criteria"][1].starts_with("B-Kriterium 2"), "{e:?}");
     }
 
     #[test]
-    fn german_decimal_weights_are_exact() {
+    fn decimal_weights_are_exact() {
         let mut i = valid();
-        i.price_weight = "62,5".into();
-        i.quality_weight = "37,5 %".into();
+        i.price_weight = Some(dec!(62.5));
+        i.quality_weight = Some(dec!(37.50));
         let s = i.validate().unwrap();
         assert_eq!(s.price_weight, dec!(62.5));
+        assert_eq!(s.quality_weight.to_string(), "37.5");
     }
 
     #[test]
     fn percent_with_three_places_is_refused() {
         let mut i = valid();
-        i.abnormally_low_next_percent = "20,125".into();
+        i.abnormally_low_next_percent = Some(dec!(20.125));
         assert!(i.validate().unwrap_err().contains_key("abnormally_low_next_percent"));
+        i.abnormally_low_next_percent = Some(dec!(100.01));
+        assert!(i.validate().unwrap_err()["abnormally_low_next_percent"][0].contains("höchstens 100"));
     }
 
     #[test]
     fn extended_method_needs_band_and_decision() {
         let mut i = valid();
-        i.method = "ufab_extended".into();
-        i.decision = String::new();
-        i.band_percent = "100".into();
+        i.method = Some(Method::UfabExtended);
+        i.decision = None;
+        i.band_percent = Some(dec!(100));
         let e = i.validate().unwrap_err();
         assert!(e.contains_key("decision") && e.contains_key("band_percent"));
-        i.decision = "highest_performance".into();
-        i.band_percent = "7,5".into();
+        i.decision = Some(Decision::HighestPerformance);
+        i.band_percent = Some(dec!(7.5));
         let s = i.validate().unwrap();
         assert_eq!(s.band_percent, Some(dec!(7.5)));
         assert_eq!(s.decision, Some(Decision::HighestPerformance));
@@ -454,25 +482,36 @@ mod tests {
     #[test]
     fn score_places_limited() {
         let mut i = valid();
-        i.score_places = "7".into();
+        i.score_places = Some(7);
         assert!(i.validate().unwrap_err().contains_key("score_places"));
-        i.score_places = "0".into();
+        i.score_places = Some(0);
         assert_eq!(i.validate().unwrap().score_places, 0);
     }
 
     #[test]
-    fn unknown_method_refused() {
+    fn missing_method_refused() {
         let mut i = valid();
-        i.method = "dice".into();
-        assert!(i.validate().unwrap_err().contains_key("method"));
+        i.method = None;
+        assert_eq!(i.validate().unwrap_err()["method"], vec![METHOD_MISSING.to_string()]);
     }
 
     #[test]
-    fn round_trip_through_form() {
+    fn codes_round_trip() {
+        for m in Method::ALL {
+            assert_eq!(Method::from_code(m.code()), Some(m));
+        }
+        for f in [PriceFormula::Quotient, PriceFormula::Linear] {
+            assert_eq!(PriceFormula::from_code(f.code()), Some(f));
+        }
+        assert_eq!(Method::from_code("dice"), None);
+    }
+
+    #[test]
+    fn round_trip_through_the_command() {
         let mut i = valid();
-        i.method = "ufab_extended".into();
+        i.method = Some(Method::UfabExtended);
         let s = i.validate().unwrap();
-        assert_eq!(EvaluationInput::from_spec(&s).validate().unwrap(), s);
+        assert_eq!(EvaluationCommand::from_spec(&s).validate().unwrap(), s);
     }
 
     #[test]

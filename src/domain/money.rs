@@ -9,7 +9,8 @@ use std::str::FromStr;
 /// Why a number cannot be held by one of the newtypes; the text is shown to users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NumberError {
-    #[error("ist keine Zahl")]
+    /// Only the API's plain notation reaches `FromStr`; forms and files have their own readers.
+    #[error("ist keine Zahl in der Schreibweise der API (Ziffern, höchstens ein Dezimalpunkt, z. B. \"1234.56\")")]
     NotANumber,
     #[error("hat mehr als {0} Nachkommastellen")]
     TooManyPlaces(u32),
@@ -89,9 +90,10 @@ macro_rules! fixed_point {
 
         impl FromStr for $name {
             type Err = NumberError;
-            /// Plain decimal notation with a point; German input is converted by the CSV/form layer.
+            /// The API's plain notation only (`crate::domain::numbers::plain`); German input is
+            /// read by the form and CSV readers.
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let d = Decimal::from_str_exact(s.trim()).map_err(|_| NumberError::NotANumber)?;
+                let d = crate::domain::numbers::plain(s).map_err(|_| NumberError::NotANumber)?;
                 Self::from_decimal(d)
             }
         }
@@ -228,6 +230,9 @@ mod tests {
     fn parses_plain_strings_exactly() {
         assert_eq!("12.3456".parse::<Price>().unwrap().minor(), 123_456);
         assert_eq!("abc".parse::<Price>(), Err(NumberError::NotANumber));
+        assert_eq!("1_000".parse::<Quantity>(), Err(NumberError::NotANumber));
+        assert_eq!("1,5".parse::<Price>(), Err(NumberError::NotANumber));
+        assert_eq!("1.250".parse::<Quantity>().unwrap().minor(), 1_250);
     }
 
     #[test]

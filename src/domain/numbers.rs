@@ -1,5 +1,6 @@
-//! Numbers as German offices write them: decimal comma or point, thousands separators. Parsing
-//! never rounds; a value with more places than allowed is refused by the newtypes afterwards.
+//! The readers of numbers, one per notation: German forms (`german`), German-Excel files (`parse`
+//! with a detected style) and the API's plain decimals (`plain`). None rounds; the newtypes refuse
+//! more places than they hold afterwards.
 
 use rust_decimal::Decimal;
 
@@ -159,10 +160,29 @@ pub fn parse(text: &str, style: DecimalStyle) -> Result<Decimal, String> {
     Decimal::from_str_exact(&normal).map_err(|_| format!("„{}“ ist zu groß", text.trim()))
 }
 
-/// Parses a value typed into a German form: a comma is the decimal separator; a point is a
+/// Reads a value typed into a German form: a comma is the decimal separator; a point is a
 /// thousands separator where it groups by three (`1.234`), a decimal point otherwise (`1.5`).
-pub fn parse_form(text: &str) -> Result<Decimal, String> {
+pub fn german(text: &str) -> Result<Decimal, String> {
     parse(text, evidence(text).unwrap_or(DecimalStyle::Comma))
+}
+
+/// Reads the API's notation and nothing else: an optional minus, digits, optionally a point and
+/// more digits (`1234.56`, `-0.5`). No grouping, no comma, no exponent, no underscore, no plus:
+/// `"1.250"` is one and a quarter, never 1250, and one string has one meaning.
+pub fn plain(text: &str) -> Result<Decimal, String> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || !frac.is_none_or(all_digits) {
+        return Err(format!(
+            "„{text}“ ist keine Zahl in der Schreibweise der API (Ziffern, höchstens ein Dezimalpunkt, \
+             ohne Tausendertrennzeichen, z. B. \"1234.56\")"
+        ));
+    }
+    Decimal::from_str_exact(text).map_err(|_| format!("„{text}“ ist zu groß"))
 }
 
 #[cfg(test)]
@@ -241,9 +261,28 @@ mod tests {
 
     #[test]
     fn form_input_reads_german_first() {
-        assert_eq!(parse_form("1.234").unwrap(), dec!(1234));
-        assert_eq!(parse_form("1,5").unwrap(), dec!(1.5));
-        assert_eq!(parse_form("1.5").unwrap(), dec!(1.5));
-        assert_eq!(parse_form("1.234,56").unwrap(), dec!(1234.56));
+        assert_eq!(german("1.234").unwrap(), dec!(1234));
+        assert_eq!(german("1,5").unwrap(), dec!(1.5));
+        assert_eq!(german("1.5").unwrap(), dec!(1.5));
+        assert_eq!(german("1.234,56").unwrap(), dec!(1234.56));
+    }
+
+    #[test]
+    fn plain_reads_a_point_as_the_decimal_point_always() {
+        assert_eq!(plain("1.250").unwrap(), dec!(1.25));
+        assert_eq!(plain("1234.56").unwrap(), dec!(1234.56));
+        assert_eq!(plain("-0.5").unwrap(), dec!(-0.5));
+        assert_eq!(plain("7").unwrap(), dec!(7));
+    }
+
+    #[test]
+    fn plain_refuses_every_other_notation() {
+        for bad in [
+            "1_000", "9_9_9", "1e5", "1E5", "1,5", "1.234,5", "1,234.5", "+1", " 1", "1 ", "", ".5", "5.", "-",
+            "1.2.3", "1 000", "0x10", "NaN", "١",
+        ] {
+            let e = plain(bad).unwrap_err();
+            assert!(e.contains("Schreibweise der API"), "{bad}: {e}");
+        }
     }
 }

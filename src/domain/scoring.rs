@@ -241,12 +241,12 @@ pub fn abnormally_low(spec: &EvaluationSpec, totals: &[(i64, Decimal)], estimate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::evaluation::{BCriterion, EvaluationInput};
+    use crate::domain::evaluation::{BCriterion, EvaluationCommand};
     use crate::domain::money::{Amount, Price, Quantity};
     use rust_decimal_macros::dec;
 
     fn spec(method: Method) -> EvaluationSpec {
-        let mut s = EvaluationInput::defaults().validate().unwrap();
+        let mut s = EvaluationCommand::defaults().validate().unwrap();
         s.method = method;
         s.b_criteria = vec![
             BCriterion {

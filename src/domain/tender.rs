@@ -16,6 +16,29 @@ pub enum Procedure {
     National,
 }
 
+impl Procedure {
+    pub const ALL: [Procedure; 2] = [Procedure::EuOpen, Procedure::National];
+
+    /// The stored and published code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Procedure::EuOpen => "eu_open",
+            Procedure::National => "national",
+        }
+    }
+
+    pub fn from_code(text: &str) -> Option<Procedure> {
+        Procedure::ALL.into_iter().find(|p| p.code() == text.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Procedure::EuOpen => "Offenes Verfahren (EU-weit, VgV)",
+            Procedure::National => "Öffentliche Ausschreibung (national, UVgO)",
+        }
+    }
+}
+
 /// Minimum days between sending the notice and the bid deadline (§ 15 VgV): 35, or 30 with
 /// electronic submission (always here), 15 when urgent. National procedures have no fixed
 /// minimum; under `NATIONAL_WARNING_DAYS` the officer is warned.

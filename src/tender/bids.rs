@@ -115,7 +115,7 @@ fn bid_positions(positions: &[TenderPosition], lots: &[Lot]) -> Vec<BidPosition>
 fn parse_price(text: &str, style: Option<numbers::DecimalStyle>) -> Result<Price, String> {
     let d = match style {
         Some(s) => numbers::parse(text, s)?,
-        None => numbers::parse_form(text)?,
+        None => numbers::german(text)?,
     };
     Price::from_decimal(d).map_err(|e| format!("„{}“ {e}", text.trim()))
 }

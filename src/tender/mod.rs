@@ -3,6 +3,7 @@
 //! questions; opened by two different officers, which renders and stores the opening record.
 
 pub mod bids;
+pub mod form;
 pub mod routes;
 
 use crate::audit::{self, Event};
@@ -13,9 +14,8 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::demand;
-use crate::domain::evaluation::{EvaluationInput, EvaluationSpec};
+use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
 use crate::domain::money::{Amount, Price, Quantity};
-use crate::domain::numbers;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::domain::tender::{self as rules, DeadlineCheck, Procedure};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -23,7 +23,7 @@ use crate::{mail, AppState};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -110,17 +110,11 @@ impl Tender {
 }
 
 pub fn procedure_label(code: &str) -> &'static str {
-    match code {
-        "eu_open" => "Offenes Verfahren (EU-weit, VgV)",
-        _ => "Öffentliche Ausschreibung (national, UVgO)",
-    }
+    Procedure::from_code(code).unwrap_or(Procedure::National).label()
 }
 
 fn procedure_code(p: Procedure) -> &'static str {
-    match p {
-        Procedure::EuOpen => "eu_open",
-        Procedure::National => "national",
-    }
+    p.code()
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -185,27 +179,33 @@ fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
     errors.entry(field.to_string()).or_default().push(message.into());
 }
 
-/// A tender as entered in the form or the API, before validation.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct TenderInput {
+/// A tender as an officer asks for it, every value typed and read at the edge (form or API);
+/// `None` takes the default or is refused by `validate` where a value is required.
+#[derive(Debug, Clone, Default)]
+pub struct TenderCommand {
     pub demand_call_id: i64,
     pub title: String,
     pub description: String,
-    /// `eu_open` or `national`; empty picks what the estimated value requires.
-    pub procedure: String,
-    pub buffer_percent: String,
-    pub deadline_date: String,
-    pub deadline_time: String,
+    /// `None` picks what the estimated value requires.
+    pub procedure: Option<Procedure>,
+    pub buffer_percent: Option<Decimal>,
+    /// Server time (UTC) of the end of the bid period.
+    pub bid_deadline: Option<NaiveDateTime>,
     pub urgency_reason: String,
-    pub term_months: String,
+    pub term_months: Option<i32>,
     pub term_justification: String,
-    pub evaluation: EvaluationInput,
+    pub evaluation: EvaluationCommand,
     /// Lot titles, lot 1 first.
     pub lots: Vec<String>,
     /// Demand position id → lot number (1-based). Positions without demand are left out.
     pub assignment: BTreeMap<i64, i32>,
 }
+
+pub const BUFFER_RULE: &str =
+    "Der Puffer muss zwischen 0 und 100 % liegen, mit höchstens 2 Nachkommastellen (z. B. 20).";
+pub const DEADLINE_MISSING: &str = "Bitte geben Sie die Angebotsfrist als Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) an.";
+pub const TERM_MISSING: &str = "Bitte geben Sie die Laufzeit in ganzen Monaten an.";
+pub const PROCEDURE_MISSING: &str = "Bitte wählen Sie ein Verfahren.";
 
 /// A position as it will be tendered.
 #[derive(Debug, Clone, Serialize)]
@@ -246,17 +246,16 @@ fn optional_text(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-impl TenderInput {
-    /// Form defaults for a tender from `call`: its title and term, one lot, 20 % buffer.
-    pub fn defaults_for(call: &demand::DemandCall, positions: &[demand::Position]) -> TenderInput {
-        TenderInput {
+impl TenderCommand {
+    /// Defaults for a tender from `call`: its title and term, one lot, 20 % buffer.
+    pub fn defaults_for(call: &demand::DemandCall, positions: &[demand::Position]) -> TenderCommand {
+        TenderCommand {
             demand_call_id: call.id,
             title: call.title.clone(),
             description: call.description.clone(),
-            buffer_percent: "20".into(),
-            deadline_time: "12:00".into(),
-            term_months: call.term_months.to_string(),
-            evaluation: EvaluationInput::defaults(),
+            buffer_percent: Some(Decimal::from(20)),
+            term_months: Some(call.term_months),
+            evaluation: EvaluationCommand::defaults(),
             lots: vec!["Gesamtleistung".into()],
             assignment: positions.iter().map(|p| (p.id, 1)).collect(),
             ..Default::default()
@@ -284,26 +283,17 @@ impl TenderInput {
                 "Bitte geben Sie einen Titel an (3 bis 200 Zeichen).",
             );
         }
-        let buffer_percent = if self.buffer_percent.trim().is_empty() {
-            Decimal::from(20)
-        } else {
-            match numbers::parse_form(self.buffer_percent.trim().trim_end_matches('%')) {
-                Ok(d) if !d.is_sign_negative() && d <= Decimal::from(100) && d.normalize().scale() <= 2 => {
-                    d.normalize()
-                }
-                _ => {
-                    push(
-                        &mut errors,
-                        "buffer_percent",
-                        "Der Puffer muss zwischen 0 und 100 % liegen, mit höchstens 2 Nachkommastellen (z. B. 20).",
-                    );
-                    Decimal::from(20)
-                }
+        let buffer_percent = match self.buffer_percent {
+            None => Decimal::from(20),
+            Some(d) if !d.is_sign_negative() && d <= Decimal::from(100) && d.normalize().scale() <= 2 => d.normalize(),
+            Some(_) => {
+                push(&mut errors, "buffer_percent", BUFFER_RULE);
+                Decimal::from(20)
             }
         };
         let term_justification = optional_text(&self.term_justification);
-        let term_months = match self.term_months.trim().parse::<i32>() {
-            Ok(m) if m > rules::MAX_TERM_MONTHS => {
+        let term_months = match self.term_months {
+            Some(m) if m > rules::MAX_TERM_MONTHS => {
                 push(
                     &mut errors,
                     "term_months",
@@ -314,18 +304,14 @@ impl TenderInput {
                 );
                 m
             }
-            Ok(m) => {
+            Some(m) => {
                 if let Err(e) = rules::check_term(m, term_justification.as_deref()) {
                     push(&mut errors, "term_months", e);
                 }
                 m
             }
-            Err(_) => {
-                push(
-                    &mut errors,
-                    "term_months",
-                    "Bitte geben Sie die Laufzeit in ganzen Monaten an.",
-                );
+            None => {
+                push(&mut errors, "term_months", TERM_MISSING);
                 0
             }
         };
@@ -455,10 +441,10 @@ impl TenderInput {
         }
         let threshold_dec = crate::domain::rules::eu_threshold_on(today).supplies_services;
         let required = rules::required_procedure(value, threshold_dec);
-        let procedure = match self.procedure.trim() {
-            "" => required,
-            "eu_open" => Procedure::EuOpen,
-            "national" => {
+        let procedure = match self.procedure {
+            None => required,
+            Some(Procedure::EuOpen) => Procedure::EuOpen,
+            Some(Procedure::National) => {
                 if required == Procedure::EuOpen {
                     push(
                         &mut errors,
@@ -472,13 +458,9 @@ impl TenderInput {
                 }
                 Procedure::National
             }
-            _ => {
-                push(&mut errors, "procedure", "Bitte wählen Sie ein Verfahren.");
-                required
-            }
         };
         let urgency_reason = optional_text(&self.urgency_reason);
-        let bid_deadline = match demand::local_to_utc(&self.deadline_date, &self.deadline_time) {
+        let bid_deadline = match self.bid_deadline {
             Some(d) => {
                 // Checked as if published now; publication checks again.
                 match rules::check_bid_deadline(procedure, now, d, urgency_reason.as_deref()) {
@@ -489,11 +471,7 @@ impl TenderInput {
                 d
             }
             None => {
-                push(
-                    &mut errors,
-                    "deadline_date",
-                    "Bitte geben Sie die Angebotsfrist als Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) an.",
-                );
+                push(&mut errors, "deadline_date", DEADLINE_MISSING);
                 now
             }
         };
@@ -760,24 +738,22 @@ pub fn update(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, 
     })
 }
 
-/// The form of a stored draft, for editing.
-pub fn input_of(conn: &mut DbConn, t: &Tender) -> AppResult<TenderInput> {
+/// The command that stores a draft again as it is, for editing.
+pub fn command_of(conn: &mut DbConn, t: &Tender) -> AppResult<TenderCommand> {
     let lots = lots(conn, t.id)?;
     let positions = positions(conn, t.id)?;
     let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
-    let (deadline_date, deadline_time) = local_parts(t.bid_deadline);
-    Ok(TenderInput {
+    Ok(TenderCommand {
         demand_call_id: t.demand_call_id,
         title: t.title.clone(),
         description: t.description.clone(),
-        procedure: t.procedure.clone(),
-        buffer_percent: t.buffer_percent.replace('.', ","),
-        deadline_date,
-        deadline_time,
+        procedure: Procedure::from_code(&t.procedure),
+        buffer_percent: t.buffer_percent.parse().ok(),
+        bid_deadline: Some(t.bid_deadline),
         urgency_reason: t.urgency_reason.clone().unwrap_or_default(),
-        term_months: t.term_months.to_string(),
+        term_months: Some(t.term_months),
         term_justification: t.term_justification.clone().unwrap_or_default(),
-        evaluation: EvaluationInput::from_spec(&t.spec()?),
+        evaluation: EvaluationCommand::from_spec(&t.spec()?),
         lots: lots.iter().map(|l| l.title.clone()).collect(),
         assignment: positions
             .iter()

@@ -3,15 +3,16 @@
 //! public notices.
 
 use super::bids::{self, BidInput};
-use super::{Tender, TenderInput};
+use super::form::TenderForm;
+use super::{Tender, TenderCommand};
 use crate::auth::csrf::FormData;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::{Db, DbConn};
-use crate::domain::evaluation::{EvaluationInput, Method};
+use crate::domain::evaluation::Method;
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{joined, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
-use crate::web::Layout;
+use crate::web::{read, Layout};
 use crate::AppState;
 use rocket::form::Form;
 use rocket::fs::TempFile;
@@ -51,51 +52,8 @@ async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> App
 
 // ----------------------------------------------------------------------------- the tender form
 
-/// The tender form's fields: text fields by name, evaluation fields `evaluation.<name>`, lot
-/// titles `lot_title_<n>` and the lot of each demand position `lot_<demand position id>`.
-fn tender_input(form: &FormData) -> TenderInput {
-    let e = |name: &str| form.get(&format!("evaluation.{name}"));
-    let mut lots: Vec<String> = (1..=50).map(|n| form.get(&format!("lot_title_{n}"))).collect();
-    while lots.last().is_some_and(String::is_empty) {
-        lots.pop();
-    }
-    let assignment: BTreeMap<i64, i32> = form
-        .keys()
-        .filter_map(|k| k.strip_prefix("lot_").and_then(|id| id.parse::<i64>().ok()))
-        .map(|id| (id, form.get(&format!("lot_{id}")).parse().unwrap_or(0)))
-        .collect();
-    TenderInput {
-        demand_call_id: form.get("demand_call_id").parse().unwrap_or(0),
-        title: form.get("title"),
-        description: form.get("description"),
-        procedure: form.get("procedure"),
-        buffer_percent: form.get("buffer_percent"),
-        deadline_date: form.get("deadline_date"),
-        deadline_time: form.get("deadline_time"),
-        urgency_reason: form.get("urgency_reason"),
-        term_months: form.get("term_months"),
-        term_justification: form.get("term_justification"),
-        evaluation: EvaluationInput {
-            method: e("method"),
-            a_criteria: e("a_criteria"),
-            b_criteria: e("b_criteria"),
-            price_weight: e("price_weight"),
-            quality_weight: e("quality_weight"),
-            price_formula: e("price_formula"),
-            max_points: e("max_points"),
-            score_places: e("score_places"),
-            abnormally_low_next_percent: e("abnormally_low_next_percent"),
-            abnormally_low_estimate_percent: e("abnormally_low_estimate_percent"),
-            band_percent: e("band_percent"),
-            decision: e("decision"),
-        },
-        lots,
-        assignment,
-    }
-}
-
 /// The form's context: the input as flat fields, the call's positions with demand, the choices.
-fn form_context(conn: &mut DbConn, state: &AppState, input: &TenderInput, tender_id: Option<i64>) -> AppResult<Value> {
+fn form_context(conn: &mut DbConn, state: &AppState, input: &TenderForm, tender_id: Option<i64>) -> AppResult<Value> {
     let call = crate::demand::find_call(conn, input.demand_call_id)?;
     let now = state.clock.now_naive();
     let agg = crate::demand::aggregate(conn, &call, now.date())?;
@@ -145,15 +103,15 @@ fn form_context(conn: &mut DbConn, state: &AppState, input: &TenderInput, tender
 
 #[get("/ausschreibungen/neu?<bedarf>")]
 async fn new_tender(
-    bedarf: Option<i64>,
+    bedarf: Option<&str>,
     layout: Layout,
     user: CurrentUser,
     db: Db,
     state: AppState,
 ) -> AppResult<Template> {
     user.require(&[Role::Officer])?;
-    let call_id =
-        bedarf.ok_or_else(|| AppError::BadRequest("Bitte wählen Sie eine abgeschlossene Bedarfsabfrage.".into()))?;
+    let call_id = read::query::<i64>("bedarf", bedarf, "die Nummer einer Bedarfsabfrage (ganze Zahl)")?
+        .ok_or_else(|| AppError::BadRequest("Bitte wählen Sie eine abgeschlossene Bedarfsabfrage.".into()))?;
     let st = state.clone();
     let ctx = db
         .run(move |c| {
@@ -165,7 +123,7 @@ async fn new_tender(
                 ));
             }
             let positions = crate::demand::positions(c, call_id)?;
-            let input = TenderInput::defaults_for(&call, &positions);
+            let input = TenderForm::from_command(&TenderCommand::defaults_for(&call, &positions));
             form_context(c, &st, &input, None)
         })
         .await?;
@@ -175,11 +133,11 @@ async fn new_tender(
 #[post("/ausschreibungen", data = "<form>")]
 async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
-    let input = tender_input(&form);
-    let (u, st, i) = (user.clone(), state.clone(), input.clone());
+    let input = TenderForm::from_form(&form);
+    let (u, st, (command, edge)) = (user.clone(), state.clone(), input.read());
     let result = db
         .run(move |c| {
-            let data = i.validate(c, st.clock.now_naive())?;
+            let data = joined(edge, command.validate(c, st.clock.now_naive()))?;
             Ok((super::create(c, &st, &u, &data)?, data.warnings))
         })
         .await;
@@ -220,7 +178,7 @@ async fn edit(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppStat
                     "Eine veröffentlichte Ausschreibung kann nicht mehr geändert werden.".into(),
                 ));
             }
-            let input = super::input_of(c, &t)?;
+            let input = TenderForm::from_command(&super::command_of(c, &t)?);
             form_context(c, &st, &input, Some(id))
         })
         .await?;
@@ -230,11 +188,11 @@ async fn edit(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppStat
 #[post("/ausschreibungen/<id>", data = "<form>")]
 async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
-    let input = tender_input(&form);
-    let (u, st, i) = (user.clone(), state.clone(), input.clone());
+    let input = TenderForm::from_form(&form);
+    let (u, st, (command, edge)) = (user.clone(), state.clone(), input.read());
     let result = db
         .run(move |c| {
-            let data = i.validate(c, st.clock.now_naive())?;
+            let data = joined(edge, command.validate(c, st.clock.now_naive()))?;
             super::update(c, &st, &u, id, &data)?;
             Ok(data.warnings)
         })

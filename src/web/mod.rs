@@ -2,6 +2,7 @@
 //! headers, the stylesheet, the start page per role, and the health endpoints for load balancers.
 
 pub mod format;
+pub mod read;
 pub mod start;
 
 use crate::auth::csrf::CsrfToken;
@@ -39,11 +40,16 @@ pub fn wants_json(req: &Request<'_>) -> bool {
 }
 
 #[derive(Default, Clone)]
-struct ErrorNote(Option<String>);
+struct ErrorNote(Option<(String, FieldErrors)>);
 
 /// Remembers why a guard refused, so the catcher can say it (catchers do not see guard errors).
 pub fn note_error(req: &Request<'_>, message: &str) {
-    let _ = req.local_cache(|| ErrorNote(Some(message.to_string())));
+    let _ = req.local_cache(|| ErrorNote(Some((message.to_string(), FieldErrors::new()))));
+}
+
+/// Like `note_error`, with the error's field messages for the API's `fields`.
+pub fn note_app_error(req: &Request<'_>, error: &crate::error::AppError) {
+    let _ = req.local_cache(|| ErrorNote(Some((error.user_message(), error.field_errors()))));
 }
 
 #[derive(Serialize)]
@@ -236,29 +242,17 @@ async fn catcher_response(status: Status, req: &Request<'_>, default_message: &s
     if !wants_json(req) {
         let _ = MaybeUser::from_request(req).await;
     }
-    let message = req
+    let (message, fields) = req
         .local_cache(ErrorNote::default)
         .0
         .clone()
-        .unwrap_or_else(|| default_message.to_string());
+        .unwrap_or_else(|| (default_message.to_string(), FieldErrors::new()));
     if wants_json(req) {
-        let code = match status.code {
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            422 => "validation_failed",
-            429 => "too_many_requests",
-            400 => "bad_request",
-            413 => "payload_too_large",
-            _ => "internal",
-        };
-        let body = json!({"code": code, "message": message, "fields": {}}).to_string();
+        let code = crate::error::AppError::code_of_status(status);
+        let body = json!({"code": code, "message": message, "fields": fields}).to_string();
         return Caught::Json(status::Custom(status, rocket::response::content::RawJson(body)));
     }
-    Caught::Page(status::Custom(
-        status,
-        error_page(req, status, &message, &FieldErrors::new()),
-    ))
+    Caught::Page(status::Custom(status, error_page(req, status, &message, &fields)))
 }
 
 #[catch(401)]
@@ -318,6 +312,16 @@ async fn bad_request(req: &Request<'_>) -> Caught {
 #[catch(413)]
 async fn too_large(req: &Request<'_>) -> Caught {
     catcher_response(Status::PayloadTooLarge, req, "Die gesendeten Daten sind zu groß.").await
+}
+
+#[catch(415)]
+async fn unsupported_media_type(req: &Request<'_>) -> Caught {
+    catcher_response(
+        Status::UnsupportedMediaType,
+        req,
+        "Dieses Format wird hier nicht angenommen. Bitte prüfen Sie den Content-Type.",
+    )
+    .await
 }
 
 #[catch(default)]
@@ -419,6 +423,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
                 unprocessable,
                 bad_request,
                 too_large,
+                unsupported_media_type,
                 default_catcher
             ],
         )

@@ -318,21 +318,20 @@ pub fn service_tender(
     app: &TestApp,
     call: i64,
     title: &str,
-    evaluation: buendel::domain::evaluation::EvaluationInput,
+    evaluation: buendel::domain::evaluation::EvaluationCommand,
 ) -> (i64, Vec<tender::TenderPosition>) {
     let officer = current_user(app, "officer");
     let mut c = app.conn();
     let now = app.state.clock.now_naive();
     let call_positions = demand::positions(&mut c, call).unwrap();
-    let deadline = (app.state.clock.now() + Duration::days(31)).with_timezone(&chrono_tz::Europe::Berlin);
-    let input = tender::TenderInput {
+    let deadline = (app.state.clock.now() + Duration::days(31)).naive_utc();
+    let input = tender::TenderCommand {
         demand_call_id: call,
         title: title.into(),
         description: format!("Rahmenvereinbarung: {title}"),
-        buffer_percent: "20".into(),
-        deadline_date: deadline.format("%Y-%m-%d").to_string(),
-        deadline_time: deadline.format("%H:%M").to_string(),
-        term_months: "48".into(),
+        buffer_percent: Some(20.into()),
+        bid_deadline: Some(deadline),
+        term_months: Some(48),
         evaluation,
         lots: vec!["Gesamtleistung".into()],
         assignment: call_positions.iter().map(|p| (p.id, 1)).collect(),
@@ -449,7 +448,7 @@ pub fn concluded_contract(app: &TestApp, w: &World) -> (i64, i64) {
             &officer,
             tender_id,
             bid,
-            &[(score.into(), "geprüft".into())],
+            &[(Some(score.parse().unwrap()), "geprüft".into())],
         )
         .unwrap();
     }
