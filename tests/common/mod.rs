@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod process;
+pub mod secret;
 pub mod tender_flow;
 
 use buendel::config::Config;
