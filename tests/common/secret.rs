@@ -7,7 +7,8 @@ use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 
 /// A number with a random nine-digit integer part (first digit not 0, so it groups as
-/// "123.456.789") and `places` random decimal places.
+/// "123.456.789") and `places` random decimal places, the last one not 0 (so that no notation
+/// shortens it).
 #[derive(Debug, Clone)]
 pub struct SecretNumber {
     pub digits: String,
@@ -19,7 +20,10 @@ impl SecretNumber {
         let mut rng = rand::thread_rng();
         let digits = rng.gen_range(100_000_000_u32..1_000_000_000).to_string();
         let fraction = (0..places)
-            .map(|_| char::from(b'0' + rng.gen_range(0..10_u8)))
+            .map(|i| {
+                let lowest = u8::from(i + 1 == places);
+                char::from(b'0' + rng.gen_range(lowest..10))
+            })
             .collect();
         SecretNumber { digits, fraction }
     }
