@@ -6,6 +6,7 @@ mod common;
 
 use buendel::tender;
 use common::process::{free_port, Process};
+use common::secret::{secret_text, SecretNumber};
 use common::tender_flow::*;
 use common::*;
 use std::time::Duration;
@@ -27,47 +28,72 @@ fn bid_content_never_reaches_the_server_log() {
         let mut server = start(&app, port);
         let base = format!("http://127.0.0.1:{port}/api/v1/tenders/{id}");
         let auth = format!("Bearer {token}");
+        // Every price and criteria text is random (see `secret`): nothing else the process
+        // writes, not its port, a time, an id or a hash, can contain one of them by chance.
+        let refused_price = SecretNumber::new(5);
+        let (json_price, json_monitor) = (SecretNumber::new(2), SecretNumber::new(2));
+        let (sheet_price, sheet_monitor) = (SecretNumber::new(2), SecretNumber::new(2));
+        let bad_sheet_price = SecretNumber::new(6);
+        let texts = [secret_text("GEHEIM"), secret_text("GEHEIM"), secret_text("GEHEIM")];
 
         // Refused (five places) and accepted bids as JSON, with a secret criteria text.
-        for price in ["777,77777", "777,77"] {
-            let _ = ureq::put(&format!("{base}/bid"))
+        for (price, accepted) in [(&refused_price, false), (&json_price, true)] {
+            let res = ureq::put(&format!("{base}/bid"))
                 .set("Authorization", &auth)
                 .set("Content-Type", "application/json")
                 .send_string(
                     &serde_json::json!({
-                        "prices": [{"position_no": 1, "unit_price": price}, {"position_no": 2, "unit_price": "133,33"}],
+                        "prices": [
+                            {"position_no": 1, "unit_price": price.plain()},
+                            {"position_no": 2, "unit_price": json_monitor.plain()},
+                        ],
                         "a_confirmed": [true],
-                        "b_texts": ["GEHEIMES-KONZEPT"],
+                        "b_texts": [&texts[0]],
                     })
                     .to_string(),
                 );
+            assert_eq!(res.is_ok(), accepted, "JSON bid at {}: {res:?}", price.plain());
         }
         // The price sheet with its criteria texts in the query string.
-        let csv = "Los;Pos.;Einzelpreis (EUR netto)\n1;1;666,66\n2;2;122,22\n";
-        let res = ureq::put(&format!("{base}/bid/price-sheet?a=1&b=GEHEIMES-KONZEPT-ZWEI"))
+        let csv = format!(
+            "Los;Pos.;Einzelpreis (EUR netto)\n1;1;{}\n2;2;{}\n",
+            sheet_price.german(),
+            sheet_monitor.german()
+        );
+        let res = ureq::put(&format!("{base}/bid/price-sheet?a=1&b={}", texts[1]))
             .set("Authorization", &auth)
             .set("Content-Type", "text/csv")
-            .send_string(csv);
+            .send_string(&csv);
         assert!(res.is_ok(), "price sheet accepted: {res:?}");
-        let bad = ureq::put(&format!("{base}/bid/price-sheet?a=1&b=GEHEIMES-KONZEPT-DREI"))
+        let bad = ureq::put(&format!("{base}/bid/price-sheet?a=1&b={}", texts[2]))
             .set("Authorization", &auth)
             .set("Content-Type", "text/csv")
-            .send_string("Los;Pos.;Einzelpreis (EUR netto)\n1;1;555,555555\n");
+            .send_string(&format!(
+                "Los;Pos.;Einzelpreis (EUR netto)\n1;1;{}\n",
+                bad_sheet_price.german()
+            ));
         assert!(bad.is_err(), "bad price sheet refused");
         assert_eq!(tender::bids::count_current(&mut app.conn(), id).unwrap(), 1);
 
         let log = server.stop();
         assert!(log.contains("buendel läuft auf"), "the log is captured: {log}");
-        for secret in [
-            "777",
-            "666",
-            "555",
-            "133",
-            "122",
-            "GEHEIM",
-            "vendor@test.example",
-            "price-sheet?",
+        for price in [
+            &refused_price,
+            &json_price,
+            &json_monitor,
+            &sheet_price,
+            &sheet_monitor,
+            &bad_sheet_price,
         ] {
+            if let Some(trace) = price.found_in(&log) {
+                panic!("price {} in the server log as {trace}:\n{log}", price.plain());
+            }
+        }
+        for secret in texts
+            .iter()
+            .map(String::as_str)
+            .chain(["GEHEIM-", "vendor@test.example", "price-sheet?"])
+        {
             assert!(!log.contains(secret), "{secret} in the server log:\n{log}");
         }
     });

@@ -10,6 +10,7 @@ use buendel::domain::evaluation::EvaluationCommand;
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::orgs::{self, UserData};
+use common::secret::SecretNumber;
 use common::*;
 use rocket::http::{ContentType, Status};
 use rocket::local::blocking::Client;
@@ -772,33 +773,30 @@ fn nobody_reads_a_bid_before_two_officers_open_them() {
         let api = app.client();
         let doc: Value = api.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
         let (id, deadline) = published_tender(&app, &w, &api, &tk);
-        // Prices no other response may ever contain.
+        // Prices no other response may ever contain: random, so that no id, time, token or hash
+        // in a response can contain one by chance.
+        let (notebook, monitor) = (SecretNumber::new(4), SecretNumber::new(4));
+        let rival = [SecretNumber::new(2), SecretNumber::new(2), SecretNumber::new(2)];
         let res = send_json(
             &api,
             rocket::http::Method::Put,
             &format!("/api/v1/tenders/{id}/bid"),
             &tk.vendor,
-            &json_bid("777.7777", "4242.4242"),
+            &json_bid(&notebook.plain(), &monitor.plain()),
         );
         assert_eq!(res.status(), Status::Created);
         let receipt1: Value = res.into_json().unwrap();
         app.state.clock.advance(chrono::Duration::minutes(1));
-        let csv = "Los;Pos.;Einzelpreis (EUR netto)\n1;1;811,11\n1;2;133,37\n2;3;55,57\n";
-        let res = put_price_sheet(&api, id, &tk.vendor2, "?a=1&a=2&b=Service", csv);
+        let csv = format!(
+            "Los;Pos.;Einzelpreis (EUR netto)\n1;1;{}\n1;2;{}\n2;3;{}\n",
+            rival[0].german(),
+            rival[1].german(),
+            rival[2].german()
+        );
+        let res = put_price_sheet(&api, id, &tk.vendor2, "?a=1&a=2&b=Service", &csv);
         assert_eq!(res.status(), Status::Created);
         let receipt2: Value = res.into_json().unwrap();
-        let secrets = [
-            "777.7777",
-            "777,7777",
-            "4242.4242",
-            "4242,4242",
-            "811.11",
-            "811,11",
-            "133.37",
-            "133,37",
-            "55.57",
-            "55,57",
-        ];
+        let secrets: Vec<&SecretNumber> = [&notebook, &monitor].into_iter().chain(&rival).collect();
         let sealed = |phase: &str| {
             let mut readers = vec![
                 ("officer", &tk.officer, Status::Forbidden),
@@ -821,8 +819,10 @@ fn nobody_reads_a_bid_before_two_officers_open_them() {
                     } else {
                         assert_eq!(code, status, "{phase}: {who} {path}: {body}");
                     }
-                    for s in secrets {
-                        assert!(!body.contains(s), "{phase}: {who} {path} shows {s}: {body}");
+                    for s in &secrets {
+                        if let Some(trace) = s.found_in(&body) {
+                            panic!("{phase}: {who} {path} shows {trace}: {body}");
+                        }
                     }
                 }
                 // The tender itself and the other vendor's own view show no content either.
@@ -835,9 +835,9 @@ fn nobody_reads_a_bid_before_two_officers_open_them() {
                 let sheet = get(&api, &format!("/api/v1/tenders/{id}/price-sheet.csv"), token)
                     .into_string()
                     .unwrap();
-                for s in ["777.7777", "4242.4242", "777,7777"] {
+                for s in [&notebook, &monitor] {
                     assert!(
-                        !body.contains(s) && !own.contains(s) && !sheet.contains(s),
+                        s.found_in(&body).is_none() && s.found_in(&own).is_none() && s.found_in(&sheet).is_none(),
                         "{phase}: {who}"
                     );
                 }
@@ -891,19 +891,25 @@ fn nobody_reads_a_bid_before_two_officers_open_them() {
             assert_documented(&doc, "/tenders/{id}/bids", "get", "200", &opened);
             assert_eq!(opened.as_array().unwrap().len(), 2);
             assert_eq!(opened[0]["vendor"], "Systemhaus Test GmbH");
-            assert_eq!(opened[0]["prices"][0]["unit_price"], "777.7777");
+            assert_eq!(opened[0]["prices"][0]["unit_price"], notebook.plain());
             assert_eq!(opened[1]["vendor"], "Konkurrenz IT AG");
             assert_eq!(opened[1]["b_texts"], json!(["Service", ""]));
             let csv = get(&api, &format!("/api/v1/tenders/{id}/bids.csv"), token)
                 .into_string()
                 .unwrap();
-            assert!(csv.contains("777,7777") && csv.contains("811,11"), "{csv}");
+            for s in [&notebook, &rival[0]] {
+                assert!(
+                    csv.contains(&s.german()) || csv.contains(&s.german_grouped()),
+                    "{} in {csv}",
+                    s.german()
+                );
+            }
         }
         // The admin runs the system, not the procurement; vendors and buyers never read bids.
         for token in [&tk.admin, &tk.vendor, &tk.buyer] {
             let res = get(&api, &format!("/api/v1/tenders/{id}/bids"), token);
             assert!(matches!(res.status(), Status::Forbidden | Status::NotFound));
-            assert!(!res.into_string().unwrap().contains("777.7777"));
+            assert_eq!(notebook.found_in(&res.into_string().unwrap()), None);
         }
         // The opening record names every receipt and matches its stored hash.
         let res = get(&api, &format!("/api/v1/tenders/{id}/opening-record"), &tk.officer);

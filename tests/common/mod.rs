@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod process;
+pub mod secret;
 pub mod tender_flow;
 
 use buendel::config::Config;
@@ -140,6 +141,12 @@ impl TestApp {
     /// A test app with extra configuration variables.
     pub fn with_vars(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         let (url, cleanup) = fresh_database(backend);
+        TestApp::on_database(backend, url, cleanup, extra)
+    }
+
+    /// A test app on a database the test has prepared (from `fresh_database`); pending
+    /// migrations run as at every start.
+    pub fn on_database(backend: Backend, url: String, cleanup: Cleanup, extra: &[(&str, &str)]) -> TestApp {
         let data_dir = cleanup.dir.path().join("data").to_string_lossy().into_owned();
         let mut vars: HashMap<String, String> = [
             ("DATABASE_URL", url.as_str()),

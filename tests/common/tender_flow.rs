@@ -385,8 +385,8 @@ pub fn vendor2_browser(app: &TestApp) -> Client {
     c
 }
 
-/// An opened tender (two officers) with two bids by form: the vendor's and the second
-/// vendor's, each (notebook, monitor) unit prices. Returns (tender, positions, lots).
+/// An opened tender (two officers) with two bids by form: the vendor's and, a second later, the
+/// second vendor's, each (notebook, monitor) unit prices. Returns (tender, positions, lots).
 pub fn opened_with_bids(
     app: &TestApp,
     w: &World,
@@ -398,6 +398,9 @@ pub fn opened_with_bids(
     let vendor = browser(app, "vendor");
     let (status, body) = bid(&vendor, id, &positions, ours.0, ours.1);
     assert_eq!(status, Status::SeeOther, "{body}");
+    // The bids are listed by submission time (ours first); in the same second of the frozen
+    // clock their order would be the database's choice.
+    app.state.clock.advance(Duration::seconds(1));
     let rival = vendor2_browser(app);
     let (status, body) = bid(&rival, id, &positions, theirs.0, theirs.1);
     assert_eq!(status, Status::SeeOther, "{body}");
