@@ -19,10 +19,13 @@ use buendel::db::schema::{
 };
 use buendel::db::{write_tx, DbConn};
 use buendel::demand::{self, CallData};
+use buendel::domain::bid::BidStatus;
 use buendel::domain::evaluation::{EvaluationCommand, EvaluationSpec};
 use buendel::domain::money::{Amount, Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::domain::scoring::{self, Candidate, Scored};
+use buendel::domain::tender::Procedure;
+use buendel::domain::tender::TenderStatus;
 use buendel::App;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use diesel::prelude::*;
@@ -481,14 +484,14 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
                 tenders::demand_call_id.eq(call),
                 tenders::title.eq("Bench-Ausschreibung (30 × 5.000)"),
                 tenders::description.eq(""),
-                tenders::procedure.eq("eu_open"),
+                tenders::procedure.eq(Procedure::EuOpen),
                 tenders::buffer_percent.eq("20"),
                 tenders::estimated_value.eq(estimated_value),
                 tenders::threshold.eq(Amount::from_minor(22_100_000).unwrap()),
                 tenders::bid_deadline.eq(deadline),
                 tenders::term_months.eq(48),
                 tenders::evaluation.eq(serde_json::to_string(spec).unwrap()),
-                tenders::status.eq("opened"),
+                tenders::status.eq(TenderStatus::Opened),
                 tenders::created_by.eq(officer),
                 tenders::created_at.eq(now - chrono::Duration::days(50)),
                 tenders::published_by.eq(Some(officer)),
@@ -545,7 +548,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
                     bids::tender_id.eq(tender),
                     bids::vendor_id.eq(vendor),
                     bids::version.eq(1),
-                    bids::status.eq("submitted"),
+                    bids::status.eq(BidStatus::Submitted),
                     bids::submitted_by.eq(user),
                     bids::submitted_at.eq(deadline - chrono::Duration::minutes(600 - i as i64 * 10)),
                     bids::nonce.eq(format!("{:032x}", i + 1)),

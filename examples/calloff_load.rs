@@ -25,7 +25,9 @@ use buendel::db::schema::{
     audit_events, calloff_lines, calloffs, contract_members, contract_positions, contracts, outbox, users,
 };
 use buendel::db::{write_tx, Db, DbConn};
+use buendel::domain::calloff::CalloffStatus;
 use buendel::error::AppError;
+use buendel::mail::OutboxStatus;
 use diesel::prelude::*;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -238,7 +240,7 @@ fn one(c: &mut DbConn, t: &Target, full: bool, n: &str) -> Result<bool, AppError
                 outbox::subject.eq("Neuer Abruf"),
                 outbox::body_text.eq(MAIL_TEXT.as_str()),
                 outbox::body_html.eq(MAIL_HTML.as_str()),
-                outbox::status.eq("pending"),
+                outbox::status.eq(OutboxStatus::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
                 outbox::created_at.eq(now),
@@ -271,7 +273,7 @@ fn insert_calloff(
         calloffs::contract_id.eq(t.contract_id),
         calloffs::member_id.eq(t.member_id),
         calloffs::ordered_by.eq(t.user_id),
-        calloffs::status.eq("placed"),
+        calloffs::status.eq(CalloffStatus::Placed),
         calloffs::delivery_address.eq("Rathaus, Marktplatz 1, 64283 Darmstadt"),
         calloffs::cost_centre.eq("4711"),
         calloffs::leitweg_id.eq(None::<String>),
@@ -445,8 +447,8 @@ fn check(url: &str, contract_id: i64) -> Result<bool, AppError> {
         let lines: Vec<i64> = calloff_lines::table
             .inner_join(calloffs::table)
             .filter(calloffs::contract_id.eq(contract_id))
-            .filter(calloffs::status.ne("cancelled"))
-            .filter(calloffs::status.ne("rejected"))
+            .filter(calloffs::status.ne(CalloffStatus::Cancelled))
+            .filter(calloffs::status.ne(CalloffStatus::Rejected))
             .filter(calloff_lines::position_id.eq(position_id))
             .select(calloff_lines::quantity)
             .load(&mut *c)?;

@@ -244,7 +244,7 @@ fn print_demo_logins(users: &[seed::UserRow]) {
     println!();
     println!("Demo-Zugänge (Passwort für alle: {}):", seed::DEMO_PASSWORD);
     for u in users {
-        println!("  {:<8} {:<42} {}", u.role, u.email, u.name);
+        println!("  {:<8} {:<42} {}", u.role.code(), u.email, u.name);
     }
     println!();
 }

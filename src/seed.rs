@@ -9,6 +9,9 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::hash_password;
 use crate::db::schema::{catalogue_items, organisations};
 use crate::db::{write_tx, DbConn};
+use crate::domain::bid::BidStatus;
+use crate::domain::calloff::CalloffStatus;
+use crate::domain::demand::CallStatus;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::{AppError, AppResult};
 use crate::orgs::{self, OrgInput, UserData};
@@ -51,7 +54,7 @@ struct VendorRow {
     city: String,
     vat_id: String,
     contact_email: String,
-    status: String,
+    status: VendorStatus,
 }
 
 #[derive(Deserialize)]
@@ -69,7 +72,7 @@ struct CallRow {
     description: String,
     term_months: i32,
     deadline_days: i64,
-    status: String,
+    status: CallStatus,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +95,7 @@ struct DemandRow {
 pub struct UserRow {
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub organisation: String,
 }
 
@@ -210,10 +213,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
         }
 
         for v in vendors {
-            let status: VendorStatus = v
-                .status
-                .parse()
-                .map_err(|e| AppError::Internal(format!("vendors.csv „{}“: status {e}", v.key)))?;
+            let status = v.status;
             let data = OrgInput {
                 name: v.name,
                 street: v.street,
@@ -265,10 +265,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
 
         let mut user_ids: Vec<(String, Role, i64)> = Vec::new();
         for u in &users {
-            let role: Role = u
-                .role
-                .parse()
-                .map_err(|e| AppError::Internal(format!("users.csv {}: Rolle {e}", u.email)))?;
+            let role = u.role;
             let (org_id, org_type) = *keys.get(&u.organisation).ok_or_else(|| {
                 AppError::Internal(format!(
                     "users.csv {}: Organisation „{}“ unbekannt",
@@ -376,19 +373,19 @@ fn load_demand(
     let mut call_ids = HashMap::new();
     for call in calls {
         let deadline = now + Duration::days(call.deadline_days);
-        let opened_at = (call.status != "draft").then(|| deadline - Duration::days(28));
+        let opened_at = (call.status != CallStatus::Draft).then(|| deadline - Duration::days(28));
         let id: i64 = diesel::insert_into(demand_calls::table)
             .values((
                 demand_calls::title.eq(&call.title),
                 demand_calls::description.eq(&call.description),
                 demand_calls::term_months.eq(call.term_months),
                 demand_calls::deadline.eq(deadline),
-                demand_calls::status.eq(&call.status),
+                demand_calls::status.eq(call.status),
                 demand_calls::all_members.eq(true),
                 demand_calls::created_by.eq(officer),
                 demand_calls::created_at.eq(opened_at.unwrap_or(now) - Duration::days(2)),
                 demand_calls::opened_at.eq(opened_at),
-                demand_calls::closed_at.eq((call.status == "closed").then(|| deadline + Duration::days(1))),
+                demand_calls::closed_at.eq((call.status == CallStatus::Closed).then(|| deadline + Duration::days(1))),
             ))
             .returning(demand_calls::id)
             .get_result(conn)?;
@@ -430,7 +427,7 @@ fn load_demand(
                 .get_result(conn)?;
             position_ids.insert(p.catalogue_key.as_str(), pid);
         }
-        if call.status == "draft" {
+        if call.status == CallStatus::Draft {
             continue;
         }
         for m in &members {
@@ -605,16 +602,13 @@ struct CalloffRow {
     cost_centre: String,
     leitweg_id: String,
     note: String,
-    status: String,
+    status: CalloffStatus,
     status_days: Option<i64>,
     status_time: String,
     delivered_days: Option<i64>,
     delivered_time: String,
     reason: String,
 }
-
-/// The final states a call-off of calloffs.csv may end in.
-const CALLOFF_STATUSES: [&str; 5] = ["placed", "confirmed", "delivered", "rejected", "cancelled"];
 
 /// Positions of a call-off: `Pos:Menge` pairs separated by `|`, quantities written the German way.
 fn calloff_positions(text: &str) -> AppResult<Vec<(i32, rust_decimal::Decimal)>> {
@@ -722,7 +716,7 @@ impl TenderSeed {
         region: holiday_de::GermanRegion,
     ) -> AppResult<()> {
         let officer = |email: &str, file: &str, key: &str| -> AppResult<()> {
-            if users.iter().any(|u| u.email == email && u.role == "officer") {
+            if users.iter().any(|u| u.email == email && u.role == Role::Officer) {
                 Ok(())
             } else {
                 Err(seed_error(
@@ -743,7 +737,7 @@ impl TenderSeed {
             }
             keys.push(t.key.as_str());
             match calls.iter().find(|c| c.key == t.call) {
-                Some(c) if c.status == "closed" => {}
+                Some(c) if c.status == CallStatus::Closed => {}
                 _ => {
                     return Err(seed_error(
                         "tenders.csv",
@@ -799,8 +793,10 @@ impl TenderSeed {
                 .ok_or_else(|| seed_error(file, format!("Ausschreibung „{key}“ nicht in tenders.csv")))
         };
         let vendor = |key: &str, file: &str| -> AppResult<()> {
-            let approved = vendors.iter().any(|v| v.key == key && v.status == "approved");
-            if approved && users.iter().any(|u| u.organisation == key && u.role == "vendor") {
+            let approved = vendors
+                .iter()
+                .any(|v| v.key == key && v.status == VendorStatus::Approved);
+            if approved && users.iter().any(|u| u.organisation == key && u.role == Role::Vendor) {
                 Ok(())
             } else {
                 Err(seed_error(
@@ -1142,7 +1138,7 @@ impl TenderSeed {
             };
             let member = users
                 .iter()
-                .find(|u| u.email == r.buyer && u.role == "buyer")
+                .find(|u| u.email == r.buyer && u.role == Role::Buyer)
                 .map(|u| u.organisation.as_str())
                 .ok_or_else(|| fail("kein Konto mit Rolle buyer in users.csv"))?;
             let entitled = demand
@@ -1205,21 +1201,17 @@ impl TenderSeed {
                     "Abruf erst nach dem Vertragsschluss (Tag 0, {CONCLUDED_AT} Uhr)"
                 )));
             }
-            if !CALLOFF_STATUSES.contains(&r.status.as_str()) {
-                return Err(fail(&format!(
-                    "status „{}“: placed, confirmed, delivered, rejected oder cancelled",
-                    r.status
-                )));
-            }
-            let answered = (r.status != "placed")
+            let answered = (r.status != CalloffStatus::Placed)
                 .then(|| step(r.status_days, &r.status_time, "status_days"))
                 .transpose()?;
-            let delivered = (r.status == "delivered")
+            let delivered = (r.status == CalloffStatus::Delivered)
                 .then(|| step(r.delivered_days, &r.delivered_time, "delivered_days"))
                 .transpose()?;
             let in_order = answered.is_none_or(|a| a > placed) && delivered.is_none_or(|d| Some(d) > answered);
-            let unused = (r.status == "placed" && (r.status_days.is_some() || !r.status_time.trim().is_empty()))
-                || (r.status != "delivered" && (r.delivered_days.is_some() || !r.delivered_time.trim().is_empty()));
+            let unused = (r.status == CalloffStatus::Placed
+                && (r.status_days.is_some() || !r.status_time.trim().is_empty()))
+                || (r.status != CalloffStatus::Delivered
+                    && (r.delivered_days.is_some() || !r.delivered_time.trim().is_empty()));
             if !in_order || unused {
                 return Err(fail(
                     "Bestätigung, Ablehnung oder Stornierung (status_days) nach dem Abruf, Lieferung \
@@ -1227,8 +1219,8 @@ impl TenderSeed {
                 ));
             }
             let reason = r.reason.trim().chars().count();
-            if (r.status == "rejected" && reason < 3)
-                || (reason > 0 && !matches!(r.status.as_str(), "rejected" | "cancelled"))
+            if (r.status == CalloffStatus::Rejected && reason < 3)
+                || (reason > 0 && !matches!(r.status, CalloffStatus::Rejected | CalloffStatus::Cancelled))
             {
                 return Err(fail(
                     "reason: Begründung (mindestens 3 Zeichen) bei rejected, optional bei cancelled, sonst leer",
@@ -1246,10 +1238,10 @@ pub fn demo_user(conn: &mut DbConn, email: &str) -> AppResult<crate::auth::Curre
         i64,
         String,
         String,
-        String,
+        Role,
         i64,
         String,
-        String,
+        OrgType,
     ) = users::table
         .inner_join(organisations::table)
         .filter(users::email.eq(email))
@@ -1268,12 +1260,10 @@ pub fn demo_user(conn: &mut DbConn, email: &str) -> AppResult<crate::auth::Curre
         id,
         email,
         name,
-        role: role.parse::<Role>().map_err(|e| AppError::Internal(e.to_string()))?,
+        role,
         organisation_id,
         organisation_name,
-        org_type: org_type
-            .parse::<OrgType>()
-            .map_err(|e| AppError::Internal(e.to_string()))?,
+        org_type,
         credential_id: 0,
     })
 }
@@ -1401,7 +1391,7 @@ fn load_tenders(
     let vendor_email = |key: &str| -> AppResult<&str> {
         users
             .iter()
-            .find(|u| u.organisation == key && u.role == "vendor")
+            .find(|u| u.organisation == key && u.role == Role::Vendor)
             .map(|u| u.email.as_str())
             .ok_or_else(|| AppError::Internal(format!("Lieferant „{key}“ ohne Konto")))
     };
@@ -1437,7 +1427,7 @@ fn load_tenders(
         let bid_id: i64 = bids::table
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::vendor_id.eq(vendor_id))
-            .filter(bids::status.eq("submitted"))
+            .filter(bids::status.eq(BidStatus::Submitted))
             .select(bids::id)
             .first(conn)
             .optional()?
@@ -1690,9 +1680,9 @@ fn load_tenders(
                     .get(&i)
                     .copied()
                     .ok_or_else(|| seed_error("calloffs.csv", format!("{what}: Schritt vor dem Abruf")))?;
-                let (life, actor) = match (deliver, r.status.as_str()) {
+                let (life, actor) = match (deliver, r.status) {
                     (true, _) => (Life::Deliver, r.buyer.clone()),
-                    (false, "cancelled") => (Life::Cancel, r.buyer.clone()),
+                    (false, CalloffStatus::Cancelled) => (Life::Cancel, r.buyer.clone()),
                     (false, status) => {
                         let vendor = seed
                             .awards
@@ -1700,7 +1690,7 @@ fn load_tenders(
                             .find(|a| a.tender == r.tender && a.lot == r.lot)
                             .map(|a| a.vendor.as_str())
                             .unwrap_or_default();
-                        let life = if status == "rejected" {
+                        let life = if status == CalloffStatus::Rejected {
                             Life::Reject
                         } else {
                             Life::Confirm

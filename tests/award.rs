@@ -5,6 +5,7 @@
 mod common;
 
 use buendel::db::schema::{awards, contract_members, contract_positions, contracts, outbox};
+use buendel::domain::bid::BidStatus;
 use buendel::domain::money::Amount;
 use buendel::domain::standstill;
 use buendel::tender;
@@ -54,7 +55,7 @@ fn bid_id_of(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64 {
     bids::table
         .inner_join(organisations::table)
         .filter(bids::tender_id.eq(tender_id))
-        .filter(bids::status.eq("submitted"))
+        .filter(bids::status.eq(BidStatus::Submitted))
         .filter(organisations::name.eq(vendor_name))
         .select(bids::id)
         .first(&mut *app.conn())

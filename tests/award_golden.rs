@@ -758,7 +758,10 @@ fn abnormally_low_bid_excluded_after_explanation_gives_way() {
         let e = lot(&app, &g);
         assert!(e.low_flags.is_empty() && e.blockers.is_empty(), "{e:?}");
         let anna = e.bids.iter().find(|x| x.bid_id == g.bid("anna")).unwrap();
-        assert_eq!(anna.excluded_kind.as_deref(), Some("abnormally_low"));
+        assert_eq!(
+            anna.excluded_kind,
+            Some(buendel::domain::bid::ExclusionKind::AbnormallyLow)
+        );
         assert!(evaluation_page(&app, &g).contains(&proposal("bert")));
         assert!(conflict(award_to(&app, &g, "anna")).contains("dieses ist es nicht"));
         award_to(&app, &g, "bert").unwrap();

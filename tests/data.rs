@@ -6,7 +6,10 @@ mod common;
 use buendel::audit::{self, Actor, Event};
 use buendel::db::schema::{audit_events, outbox};
 use buendel::db::{write_tx, Backend};
+use buendel::domain::bid::BidStatus;
+use buendel::domain::calloff::CalloffStatus;
 use buendel::domain::money::{Amount, Price, Quantity};
+use buendel::mail::OutboxStatus;
 use common::*;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -418,7 +421,7 @@ fn each_mail_is_sent_exactly_once_by_two_competing_senders() {
         assert_eq!(recipients.len(), 30, "no mail twice, none lost");
         let mut c = app.conn();
         let sent: i64 = outbox::table
-            .filter(outbox::status.eq("sent"))
+            .filter(outbox::status.eq(OutboxStatus::Sent))
             .count()
             .get_result(&mut *c)
             .unwrap();
@@ -474,7 +477,7 @@ fn demo_data_loads_once_and_every_demo_role_can_log_in() {
         for role in ["admin", "officer", "buyer", "vendor", "board"] {
             let u = users
                 .iter()
-                .find(|u| u.role == role && !u.email.contains("domblick"))
+                .find(|u| u.role.code() == role && !u.email.contains("domblick"))
                 .unwrap_or_else(|| panic!("demo {role}"));
             let client = app.client();
             assert_eq!(
@@ -554,7 +557,7 @@ fn demo_tenders_are_played_through_the_services_one_sealed_and_one_opened() {
         let (current, history) = bid_service::own(&mut c, &vendor, published).unwrap();
         assert!(current.is_some());
         assert_eq!(
-            history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(),
+            history.iter().map(|h| h.status.code()).collect::<Vec<_>>(),
             ["submitted", "withdrawn"]
         );
         assert_eq!(tender::lots(&mut c, published).unwrap().len(), 2);
@@ -579,7 +582,7 @@ fn demo_tenders_are_played_through_the_services_one_sealed_and_one_opened() {
         let (_, record) = tender::opening_record(&mut c, &officer, opened).unwrap();
         let receipts: Vec<String> = bids::table
             .filter(bids::tender_id.eq(opened))
-            .filter(bids::status.eq("submitted"))
+            .filter(bids::status.eq(BidStatus::Submitted))
             .select(bids::receipt_sha256)
             .load(&mut *c)
             .unwrap();
@@ -652,7 +655,7 @@ fn demo_tender_is_evaluated_awarded_and_concluded_into_framework_contracts() {
             }
             let a = lot.award.as_ref().expect("every lot awarded");
             assert_eq!(Some(a.bid_id), lot.proposed_bid_id);
-            assert_eq!(a.status, "concluded");
+            assert_eq!(a.status, buendel::domain::bid::AwardStatus::Concluded);
             // The standstill as § 134 GWB counts it ended before the conclusion, which is past.
             assert_eq!(
                 a.standstill_last_day,
@@ -1155,7 +1158,7 @@ fn demo_calloffs_never_exceed_a_maximum_and_show_every_state() {
         statuses.sort();
         assert_eq!(statuses, ["cancelled", "confirmed", "delivered", "placed", "rejected"]);
         let reasons: Vec<Option<String>> = calloffs::table
-            .filter(calloffs::status.eq("rejected"))
+            .filter(calloffs::status.eq(CalloffStatus::Rejected))
             .select(calloffs::reject_reason)
             .load(&mut *c)
             .unwrap();

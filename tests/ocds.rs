@@ -6,6 +6,7 @@
 mod common;
 
 use buendel::db::schema::{contracts, tenders};
+use buendel::domain::tender::TenderStatus;
 use common::*;
 use diesel::prelude::*;
 use rocket::http::{ContentType, Status};
@@ -100,7 +101,7 @@ fn every_ocds_package_of_the_demo_data_validates() {
         let index: Value = app.client().get("/api/v1/ocds/tenders").dispatch().into_json().unwrap();
         let listed = index.as_array().unwrap();
         let published: Vec<i64> = tenders::table
-            .filter(tenders::status.ne("draft"))
+            .filter(tenders::status.ne(TenderStatus::Draft))
             .select(tenders::id)
             .load(&mut *app.conn())
             .unwrap();
@@ -226,7 +227,7 @@ fn drafts_have_no_package_and_the_open_data_page_needs_no_login() {
         // A draft (or an unknown tender) is nobody's open data: the published one set back.
         let id = tender_by_status(&app, "published");
         diesel::update(tenders::table.find(id))
-            .set(tenders::status.eq("draft"))
+            .set(tenders::status.eq(TenderStatus::Draft))
             .execute(&mut *app.conn())
             .unwrap();
         let res = anonymous.get(format!("/api/v1/ocds/tenders/{id}")).dispatch();

@@ -8,6 +8,7 @@ use buendel::award::{self, BidOnLot};
 use buendel::calloff::{self, CalloffCommand, Step};
 use buendel::db::schema::calloff_lines;
 use buendel::demand::{self, CallData, DemandEntry};
+use buendel::domain::calloff::CalloffStatus;
 use buendel::domain::evaluation::{EvaluationCommand, Method};
 use buendel::domain::money::{Amount, Price};
 use buendel::savings::{self, Scope};
@@ -121,7 +122,7 @@ fn savings_case(app: &TestApp, w: &World) -> Case {
         &app.state,
         &officer,
         on(bert),
-        "a_criterion",
+        Some(buendel::domain::bid::ExclusionKind::ACriterion),
         "Die Herstellergarantie von 36 Monaten ist nicht bestätigt.",
     )
     .unwrap();
@@ -188,7 +189,7 @@ fn savings_are_exact_for_a_hand_computed_case_covering_all_three_reference_sourc
         type Stored = (i64, i64, Option<i64>, Option<String>, Option<i64>);
         let mut lines: Vec<Stored> = calloff_lines::table
             .inner_join(buendel::db::schema::calloffs::table)
-            .filter(buendel::db::schema::calloffs::status.ne("cancelled"))
+            .filter(buendel::db::schema::calloffs::status.ne(CalloffStatus::Cancelled))
             .select((
                 buendel::db::schema::calloffs::member_id,
                 calloff_lines::position_id,

@@ -4,6 +4,7 @@
 mod common;
 
 use buendel::db::schema::outbox;
+use buendel::mail::OutboxStatus;
 use common::process::{free_port, Process};
 use common::*;
 use diesel::prelude::*;
@@ -22,7 +23,7 @@ fn a_server_stopped_while_sending_mail_exits_cleanly_and_leaves_no_mail_half_sen
                     outbox::subject.eq("Test"),
                     outbox::body_text.eq("Text"),
                     outbox::body_html.eq("<p>Text</p>"),
-                    outbox::status.eq("pending"),
+                    outbox::status.eq(OutboxStatus::Pending),
                     outbox::attempts.eq(0),
                     outbox::next_attempt_at.eq(now),
                     outbox::created_at.eq(now),
@@ -42,7 +43,7 @@ fn a_server_stopped_while_sending_mail_exits_cleanly_and_leaves_no_mail_half_sen
         let mut server = Process::start("server", command, port, app.cleanup.dir.path(), Duration::from_secs(30));
         let sent = |app: &TestApp| {
             outbox::table
-                .filter(outbox::status.eq("sent"))
+                .filter(outbox::status.eq(OutboxStatus::Sent))
                 .count()
                 .get_result::<i64>(&mut *app.conn())
                 .expect("count")
@@ -74,7 +75,7 @@ fn a_server_stopped_while_sending_mail_exits_cleanly_and_leaves_no_mail_half_sen
         assert!(status.success(), "exit status {status}:\n{log}");
         assert!(!log.contains("panicked"), "a panic on shutdown:\n{log}");
         let half_sent = outbox::table
-            .filter(outbox::status.eq("sending"))
+            .filter(outbox::status.eq(OutboxStatus::Sending))
             .count()
             .get_result::<i64>(&mut *app.conn())
             .expect("count");

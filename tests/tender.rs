@@ -38,11 +38,11 @@ fn officer_builds_and_publishes_a_tender_from_a_closed_call() {
         let id = id_from(&location);
         let mut c = app.conn();
         let t = tender::find(&mut c, id).unwrap();
-        assert_eq!(t.status, "draft");
+        assert_eq!(t.status.code(), "draft");
         // 15 notebooks × 1.2 = 18 maximum at 800 € + 6 monitors × 1.2 = 7.2 → 7 whole monitors at
         // 150 €: 18 × 800 + 7 × 150 = 15 450 €, below the threshold → national.
         assert_eq!(t.estimated_value.to_decimal().to_string(), "15450.00");
-        assert_eq!(t.procedure, "national");
+        assert_eq!(t.procedure.code(), "national");
         let tp = tender::positions(&mut c, id).unwrap();
         assert_eq!(tp.len(), 2, "the position without demand is left out");
         assert_eq!(tp[0].estimate_quantity, q("15"));
@@ -141,7 +141,7 @@ fn deadline_and_term_rules_are_enforced_with_german_messages() {
         let (status, location) = post(&officer, "/ausschreibungen", &long);
         assert_eq!(status, Status::SeeOther, "{location}");
         let t = tender::find(&mut app.conn(), id_from(&location)).unwrap();
-        assert_eq!(t.procedure, "eu_open");
+        assert_eq!(t.procedure.code(), "eu_open");
         assert_eq!(t.term_months, 49);
 
         // Exactly 15 days with a reason is the legal minimum and accepted.
@@ -176,7 +176,7 @@ fn publication_rechecks_the_deadline_against_the_sending_day() {
         let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
         assert_eq!(status, Status::UnprocessableEntity);
         assert!(body.contains("verlängern Sie die Angebotsfrist"), "{body}");
-        assert_eq!(tender::find(&mut app.conn(), id).unwrap().status, "draft");
+        assert_eq!(tender::find(&mut app.conn(), id).unwrap().status.code(), "draft");
     });
 }
 
@@ -458,7 +458,7 @@ fn two_different_officers_open_and_the_record_lists_every_receipt() {
         let (status, _) = post(&officer2, &format!("/ausschreibungen/{id}/oeffnung/bestaetigen"), &[]);
         assert_eq!(status, Status::SeeOther);
         let t = tender::find(&mut app.conn(), id).unwrap();
-        assert_eq!(t.status, "opened");
+        assert_eq!(t.status.code(), "opened");
 
         let record = officer
             .get(format!("/ausschreibungen/{id}/oeffnungsprotokoll"))

@@ -8,10 +8,12 @@ use crate::auth::{ApiUser, CurrentUser};
 use crate::award::{self, Award, BidOnLot, ContractRow, LotBid, LotEvaluation, LowReview, PriceSheet, SheetBidder};
 use crate::db::schema::{contract_members, contract_positions, organisations, tender_lots, tender_positions};
 use crate::db::{Db, DbConn};
+use crate::domain::bid::ExclusionKind;
 use crate::domain::evaluation::EvaluationSpec;
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::scoring::{LowFlag, Scored};
+use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
 use crate::tender::{self, Lot, TenderPosition};
@@ -64,7 +66,7 @@ struct EvaluatedBid {
     submitted_at: NaiveDateTime,
     total: Amount,
     a_confirmed: Vec<bool>,
-    excluded_kind: Option<String>,
+    excluded_kind: Option<ExclusionKind>,
     excluded_label: Option<&'static str>,
     excluded_reason: Option<String>,
     scores: Vec<CriterionScore>,
@@ -135,7 +137,7 @@ impl ApiLotEvaluation {
 struct Evaluation {
     tender_id: i64,
     title: String,
-    status: String,
+    status: TenderStatus,
     cancelled_at: Option<NaiveDateTime>,
     evaluation: EvaluationSpec,
     lots: Vec<ApiLotEvaluation>,
@@ -286,7 +288,7 @@ struct ExclusionBody {
     #[serde(default)]
     bid_id: Option<i64>,
     #[serde(default)]
-    kind: String,
+    kind: Option<ExclusionKind>,
     #[serde(default)]
     reason: String,
 }
@@ -307,7 +309,7 @@ async fn exclude(
     Ok(Json(
         db.run(move |c| {
             let t = target(c, id, lot, body.bid_id)?;
-            award::exclude(c, &state, &u, t, &body.kind, &body.reason)?;
+            award::exclude(c, &state, &u, t, body.kind, &body.reason)?;
             lot_evaluation(c, &u, id, lot)
         })
         .await?,

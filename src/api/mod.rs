@@ -63,7 +63,7 @@ async fn list_organisations(user: ApiUser, db: Db, org_type: Option<String>) -> 
         .run(move |c| {
             let mut q = organisations::table.order(organisations::name.asc()).into_boxed();
             if let Some(t) = filter {
-                q = q.filter(organisations::org_type.eq(t.code()));
+                q = q.filter(organisations::org_type.eq(t));
             }
             Ok(q.select(Organisation::as_select()).load(c)?)
         })
@@ -125,7 +125,7 @@ async fn update_organisation(
     let input = body.0;
     Ok(Json(
         db.run(move |c| {
-            let org_type: OrgType = orgs::find_org(c, id)?.org_type.parse().map_err(AppError::Internal)?;
+            let org_type = orgs::find_org(c, id)?.org_type;
             let data = input.validate(org_type)?;
             orgs::update_org(c, &state, &actor, id, &data)?;
             orgs::find_org(c, id)

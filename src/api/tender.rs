@@ -10,6 +10,7 @@ use crate::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method,
 use crate::domain::money::{Amount, Price};
 use crate::domain::tender::Procedure;
 
+use crate::domain::bid::BidStatus;
 use crate::domain::roles::Role;
 use crate::error::{joined, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -27,9 +28,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Roles that see how many bids arrived (never what they contain) before opening.
-const COOPERATIVE: &[Role] = &[Role::Officer, Role::Admin, Role::Board];
-
 /// A tender as every reader of it sees it: data, lots, positions, documents, questions and the
 /// entitled members; the cooperative also sees the number of bids.
 fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
@@ -43,7 +41,7 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         .into_iter()
         .map(|(id, name)| json!({ "id": id, "name": name }))
         .collect::<Vec<_>>());
-    if COOPERATIVE.contains(&user.role) {
+    if user.is_cooperative() {
         v["bid_count"] = json!(bids::count_current(conn, id)?);
     }
     Ok(v)
@@ -505,7 +503,7 @@ struct ApiBid {
     vendor_id: i64,
     vendor: String,
     version: i32,
-    status: String,
+    status: BidStatus,
     submitted_at: NaiveDateTime,
     receipt_sha256: String,
     lot_totals: Vec<LotTotal>,
@@ -546,7 +544,7 @@ impl ApiBid {
 struct BidVersion {
     bid_id: i64,
     version: i32,
-    status: String,
+    status: BidStatus,
     submitted_at: NaiveDateTime,
     withdrawn_at: Option<NaiveDateTime>,
     receipt_sha256: String,

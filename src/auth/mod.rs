@@ -6,6 +6,7 @@ pub mod routes;
 
 use crate::db::schema::{api_tokens, organisations, sessions, users};
 use crate::db::{Db, DbConn};
+use crate::domain::policy::{self, Reach};
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
@@ -138,6 +139,16 @@ impl CurrentUser {
         self.role == role
     }
 
+    /// Whose rows this user reaches (`domain::policy`).
+    pub fn reach(&self) -> Reach {
+        policy::reach(self.role, self.organisation_id)
+    }
+
+    /// One of the cooperative's own roles (officer, admin, board).
+    pub fn is_cooperative(&self) -> bool {
+        self.role.is_cooperative()
+    }
+
     /// Refuses unless the user has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> AppResult<()> {
         if roles.contains(&self.role) {
@@ -152,13 +163,13 @@ type UserRow = (
     i64,
     String,
     String,
-    String,
+    Role,
     i64,
     bool,
     String,
-    String,
+    OrgType,
     bool,
-    Option<String>,
+    Option<VendorStatus>,
 );
 
 fn user_columns() -> (
@@ -191,14 +202,14 @@ fn user_columns() -> (
 pub fn account_blocked(
     user_active: bool,
     org_active: bool,
-    org_type: &str,
-    vendor_status: Option<&str>,
+    org_type: OrgType,
+    vendor_status: Option<VendorStatus>,
 ) -> Option<&'static str> {
     if !user_active || !org_active {
         return Some("Dieses Konto ist deaktiviert. Bitte wenden Sie sich an die Administration der Genossenschaft.");
     }
-    if org_type == OrgType::Vendor.code() {
-        match vendor_status.and_then(|s| s.parse::<VendorStatus>().ok()) {
+    if org_type == OrgType::Vendor {
+        match vendor_status {
             Some(VendorStatus::Approved) => {}
             Some(VendorStatus::Suspended) => {
                 return Some("Ihr Unternehmen ist gesperrt. Bitte wenden Sie sich an die Genossenschaft.")
@@ -211,17 +222,17 @@ pub fn account_blocked(
 
 fn to_current_user(row: UserRow, credential_id: i64) -> Option<CurrentUser> {
     let (id, email, name, role, organisation_id, user_active, org_name, org_type, org_active, vendor_status) = row;
-    if account_blocked(user_active, org_active, &org_type, vendor_status.as_deref()).is_some() {
+    if account_blocked(user_active, org_active, org_type, vendor_status).is_some() {
         return None;
     }
     Some(CurrentUser {
         id,
         email,
         name,
-        role: role.parse().ok()?,
+        role,
         organisation_id,
         organisation_name: org_name,
-        org_type: org_type.parse().ok()?,
+        org_type,
         credential_id,
     })
 }
@@ -415,12 +426,14 @@ mod tests {
 
     #[test]
     fn pending_and_suspended_vendors_are_blocked() {
-        assert!(account_blocked(true, true, "vendor", Some("pending")).is_some());
-        assert!(account_blocked(true, true, "vendor", Some("suspended")).is_some());
-        assert!(account_blocked(true, true, "vendor", Some("approved")).is_none());
-        assert!(account_blocked(false, true, "member", None).is_some());
-        assert!(account_blocked(true, false, "member", None).is_some());
-        assert!(account_blocked(true, true, "member", None).is_none());
+        let vendor = |s| account_blocked(true, true, OrgType::Vendor, Some(s));
+        assert!(vendor(VendorStatus::Pending).is_some());
+        assert!(vendor(VendorStatus::Suspended).is_some());
+        assert!(vendor(VendorStatus::Approved).is_none());
+        assert!(account_blocked(true, true, OrgType::Vendor, None).is_some());
+        assert!(account_blocked(false, true, OrgType::Member, None).is_some());
+        assert!(account_blocked(true, false, OrgType::Member, None).is_some());
+        assert!(account_blocked(true, true, OrgType::Member, None).is_none());
     }
 
     #[test]

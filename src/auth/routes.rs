@@ -89,7 +89,14 @@ pub fn reserve_attempt(
     Ok(Ok(ids))
 }
 
-type LoginRow = (i64, String, bool, bool, String, Option<String>);
+type LoginRow = (
+    i64,
+    String,
+    bool,
+    bool,
+    crate::domain::roles::OrgType,
+    Option<crate::domain::roles::VendorStatus>,
+);
 
 /// A login in three steps: reserve the attempt under the limits, verify the password off the
 /// pool (argon2 takes tens of milliseconds), then record the outcome. A failed attempt stays
@@ -152,7 +159,7 @@ pub async fn attempt_login(
     let Some((user_id, _, user_active, org_active, org_type, vendor_status)) = found.filter(|_| password_ok) else {
         return Ok(LoginOutcome::WrongCredentials);
     };
-    let blocked = account_blocked(user_active, org_active, &org_type, vendor_status.as_deref());
+    let blocked = account_blocked(user_active, org_active, org_type, vendor_status);
     let st = state.clone();
     let token = db
         .run(move |c| {

@@ -11,6 +11,7 @@ use crate::db::schema::{
     contracts, low_bid_reviews, organisations, tender_lots, tender_members, tenders, users,
 };
 use crate::db::{write_tx, DbConn};
+use crate::domain::bid::{AwardStatus, ExclusionKind, LowBidDecision};
 use crate::domain::evaluation::EvaluationSpec;
 use crate::domain::money::{round_commercial, Amount, Price, Quantity};
 use crate::domain::roles::Role;
@@ -27,24 +28,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
-/// Reasons a bid (on one lot) is excluded.
-pub const EXCLUSION_KINDS: &[(&str, &str)] = &[
-    ("incomplete", "Unvollständig (fehlende Preise oder Angaben)"),
-    ("a_criterion", "A-Kriterium (Mindestanforderung) nicht erfüllt"),
-    (
-        "abnormally_low",
-        "Ungewöhnlich niedriger Preis nicht aufgeklärt (§ 60 VgV)",
-    ),
-    ("other", "Sonstiger Grund"),
-];
-
-pub fn exclusion_label(kind: &str) -> &'static str {
-    EXCLUSION_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, l)| *l)
-        .unwrap_or("Ausgeschlossen")
-}
+pub const EXCLUSION_KIND_MISSING: &str = "Bitte wählen Sie den Ausschlussgrund.";
+use crate::domain::bid::BidStatus;
+use crate::domain::policy::Reach;
+use crate::domain::tender::TenderStatus;
 
 /// One bid on one lot, as the evaluation sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +42,7 @@ pub struct LotBid {
     pub submitted_at: NaiveDateTime,
     pub total: Amount,
     pub a_confirmed: Vec<bool>,
-    pub excluded_kind: Option<String>,
+    pub excluded_kind: Option<ExclusionKind>,
     pub excluded_label: Option<&'static str>,
     pub excluded_reason: Option<String>,
     /// Score (0..10) and reason per B-criterion, `None` where not yet scored.
@@ -66,7 +53,7 @@ pub struct LotBid {
 pub struct LowReview {
     pub bid_id: i64,
     pub requested_at: NaiveDateTime,
-    pub decision: Option<String>,
+    pub decision: Option<LowBidDecision>,
     pub reason: Option<String>,
 }
 
@@ -79,7 +66,7 @@ pub struct Award {
     pub bid_id: i64,
     pub vendor_id: i64,
     pub reason: String,
-    pub status: String,
+    pub status: AwardStatus,
     pub decided_by: i64,
     pub informed_at: NaiveDateTime,
     pub standstill_last_day: NaiveDate,
@@ -146,7 +133,7 @@ type BidLotRow = (
     NaiveDateTime,
     Amount,
     String,
-    Option<String>,
+    Option<ExclusionKind>,
     Option<String>,
 );
 
@@ -154,8 +141,9 @@ fn lot_bids(conn: &mut DbConn, lot_id: i64, spec: &EvaluationSpec) -> AppResult<
     let rows: Vec<BidLotRow> = bid_lots::table
         .inner_join(bids::table.inner_join(organisations::table))
         .filter(bid_lots::lot_id.eq(lot_id))
-        .filter(bids::status.eq("submitted"))
-        .order(bids::submitted_at.asc())
+        .filter(bids::status.eq(BidStatus::Submitted))
+        // Ties in time (same second) keep the order of submission.
+        .order((bids::submitted_at.asc(), bids::id.asc()))
         .select((
             bids::id,
             bids::vendor_id,
@@ -197,7 +185,7 @@ fn lot_bids(conn: &mut DbConn, lot_id: i64, spec: &EvaluationSpec) -> AppResult<
                     submitted_at,
                     total,
                     a_confirmed: criteria.a_confirmed,
-                    excluded_label: kind.as_deref().map(exclusion_label),
+                    excluded_label: kind.map(ExclusionKind::label),
                     excluded_kind: kind,
                     excluded_reason: reason,
                     scores,
@@ -253,7 +241,7 @@ pub fn evaluate_lot(conn: &mut DbConn, t: &Tender, spec: &EvaluationSpec, lot: L
             low_bid_reviews::decision,
             low_bid_reviews::reason,
         ))
-        .load::<(i64, NaiveDateTime, Option<String>, Option<String>)>(conn)?
+        .load::<(i64, NaiveDateTime, Option<LowBidDecision>, Option<String>)>(conn)?
         .into_iter()
         .map(|(bid_id, requested_at, decision, reason)| LowReview {
             bid_id,
@@ -545,7 +533,7 @@ fn bid_on_lot(conn: &mut DbConn, tender_id: i64, lot_id: i64, bid_id: i64) -> Ap
         .filter(bid_lots::lot_id.eq(lot_id))
         .filter(bid_lots::bid_id.eq(bid_id))
         .filter(bids::tender_id.eq(tender_id))
-        .filter(bids::status.eq("submitted"))
+        .filter(bids::status.eq(BidStatus::Submitted))
         .select((bids::vendor_id, organisations::name))
         .first(conn)
         .optional()?;
@@ -578,7 +566,7 @@ pub fn exclude(
     state: &AppState,
     user: &CurrentUser,
     target: BidOnLot,
-    kind: &str,
+    kind: Option<ExclusionKind>,
     reason: &str,
 ) -> AppResult<()> {
     user.require(&[Role::Officer])?;
@@ -587,9 +575,9 @@ pub fn exclude(
         lot_id,
         bid_id,
     } = target;
-    if !EXCLUSION_KINDS.iter().any(|(k, _)| *k == kind) {
-        return Err(AppError::field("kind", "Bitte wählen Sie den Ausschlussgrund."));
-    }
+    let Some(kind) = kind else {
+        return Err(AppError::field("kind", EXCLUSION_KIND_MISSING));
+    };
     let reason = clean_reason(reason, "reason")?;
     write_tx(conn, |c| {
         let t = tender::find_locked(c, tender_id)?;
@@ -639,7 +627,7 @@ pub fn score(
             .inner_join(organisations::table)
             .filter(bids::id.eq(bid_id))
             .filter(bids::tender_id.eq(tender_id))
-            .filter(bids::status.eq("submitted"))
+            .filter(bids::status.eq(BidStatus::Submitted))
             .select((bids::vendor_id, organisations::name))
             .first(c)?;
         // Scores count for every lot of the bid: refused once a lot where the bid competes
@@ -812,7 +800,11 @@ pub fn decide_low(
             Some(None) => {}
         }
         let now = state.clock.now_naive();
-        let decision = if accept { "accepted" } else { "excluded" };
+        let decision = if accept {
+            LowBidDecision::Accepted
+        } else {
+            LowBidDecision::Excluded
+        };
         diesel::update(low_bid_reviews::table.find((bid_id, lot_id)))
             .set((
                 low_bid_reviews::decision.eq(Some(decision)),
@@ -824,7 +816,7 @@ pub fn decide_low(
         if !accept {
             diesel::update(bid_lots::table.find((bid_id, lot_id)))
                 .set((
-                    bid_lots::excluded_kind.eq(Some("abnormally_low")),
+                    bid_lots::excluded_kind.eq(Some(ExclusionKind::AbnormallyLow)),
                     bid_lots::excluded_reason.eq(Some(&reason)),
                     bid_lots::excluded_by.eq(Some(user.id)),
                     bid_lots::excluded_at.eq(Some(now)),
@@ -902,7 +894,7 @@ fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, Str
     Ok(crate::db::schema::users::table
         .filter(crate::db::schema::users::organisation_id.eq(vendor_id))
         .filter(crate::db::schema::users::active.eq(true))
-        .filter(crate::db::schema::users::role.eq(Role::Vendor.code()))
+        .filter(crate::db::schema::users::role.eq(Role::Vendor))
         .select((crate::db::schema::users::email, crate::db::schema::users::name))
         .load(conn)?)
 }
@@ -960,7 +952,7 @@ pub fn award(
                 awards::bid_id.eq(bid_id),
                 awards::vendor_id.eq(winner.vendor_id),
                 awards::reason.eq(&reason),
-                awards::status.eq("informed"),
+                awards::status.eq(AwardStatus::Informed),
                 awards::decided_by.eq(user.id),
                 awards::informed_at.eq(now),
                 awards::standstill_last_day.eq(last_day),
@@ -1051,7 +1043,7 @@ pub fn conclude(
             .filter(awards::tender_id.eq(tender_id))
             .select(Award::as_select())
             .first(c)?;
-        if a.status == "concluded" {
+        if a.status == AwardStatus::Concluded {
             return Err(AppError::Conflict(
                 "Der Zuschlag ist bereits erteilt und der Vertrag geschlossen.".into(),
             ));
@@ -1184,7 +1176,7 @@ pub fn conclude(
         }
         diesel::update(awards::table.find(award_id))
             .set((
-                awards::status.eq("concluded"),
+                awards::status.eq(AwardStatus::Concluded),
                 awards::concluded_by.eq(Some(user.id)),
                 awards::concluded_at.eq(Some(state.clock.now_naive())),
             ))
@@ -1232,7 +1224,7 @@ pub fn cancel(
         if t.cancelled_at.is_some() {
             return Err(AppError::Conflict("Die Ausschreibung ist bereits aufgehoben.".into()));
         }
-        if t.status == "draft" {
+        if t.status == TenderStatus::Draft {
             return Err(AppError::Conflict(
                 "Ein Entwurf ist nicht veröffentlicht und muss nicht aufgehoben werden.".into(),
             ));
@@ -1247,7 +1239,7 @@ pub fn cancel(
                 return Err(AppError::Conflict("Das Los ist bereits aufgehoben.".into()));
             }
             if let Some(a) = lot_award(c, l.id)? {
-                if a.status == "concluded" {
+                if a.status == AwardStatus::Concluded {
                     return Err(AppError::Conflict(format!(
                         "Für Los {} ist der Vertrag bereits geschlossen; es kann nicht mehr aufgehoben werden.",
                         l.lot_no
@@ -1287,7 +1279,7 @@ pub fn cancel(
         let vendor_ids: Vec<i64> = bids::table
             .inner_join(bid_lots::table)
             .filter(bids::tender_id.eq(tender_id))
-            .filter(bids::status.eq("submitted"))
+            .filter(bids::status.eq(BidStatus::Submitted))
             .filter(bid_lots::lot_id.eq_any(&lot_ids))
             .select(bids::vendor_id)
             .distinct()
@@ -1430,13 +1422,13 @@ pub struct ContractRow {
 /// A contract for those who may see it: the cooperative, the vendor, entitled members' buyers.
 pub fn contract(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<ContractRow> {
     let c: ContractRow = contracts::table.find(id).select(ContractRow::as_select()).first(conn)?;
-    let allowed = match user.role {
-        Role::Officer | Role::Admin | Role::Board => true,
-        Role::Vendor => c.vendor_id == user.organisation_id,
-        Role::Buyer => {
+    let allowed = match user.reach() {
+        Reach::Everything => true,
+        reach @ Reach::Vendor(_) => reach.vendor(c.vendor_id),
+        Reach::Member(member) => {
             contract_members::table
                 .filter(contract_members::contract_id.eq(id))
-                .filter(contract_members::member_id.eq(user.organisation_id))
+                .filter(contract_members::member_id.eq(member))
                 .count()
                 .get_result::<i64>(conn)?
                 > 0

@@ -2,10 +2,11 @@
 //! comparison (page and CSV), a bid's scores and exclusion, § 60 reviews, tie decisions, award,
 //! conclusion, cancellation, the Vergabevermerk and the framework contract document.
 
-use super::{BidOnLot, LotEvaluation, EXCLUSION_KINDS};
+use super::{BidOnLot, LotEvaluation};
 use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::{Db, DbConn};
+use crate::domain::bid::{AwardStatus, ExclusionKind};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -37,7 +38,8 @@ fn lot_view(e: &LotEvaluation) -> Value {
         })
         .collect();
     v["rows"] = json!(rows);
-    v["can_cancel"] = json!(e.lot.cancelled_at.is_none() && e.award.as_ref().is_none_or(|a| a.status != "concluded"));
+    v["can_cancel"] =
+        json!(e.lot.cancelled_at.is_none() && e.award.as_ref().is_none_or(|a| a.status != AwardStatus::Concluded));
     v["excluded"] = json!(e.bids.iter().filter(|b| b.excluded_kind.is_some()).collect::<Vec<_>>());
     v["tied"] = json!(e
         .ranking
@@ -65,7 +67,7 @@ fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> 
         "lots": lots.iter().map(lot_view).collect::<Vec<_>>(),
         "today": today,
         "is_officer": user.is(Role::Officer),
-        "kinds": EXCLUSION_KINDS.iter().map(|(k, l)| json!({"value": k, "label": l})).collect::<Vec<_>>(),
+        "kinds": ExclusionKind::ALL.iter().map(|k| json!({"value": k, "label": k.label()})).collect::<Vec<_>>(),
     }))
 }
 
@@ -122,10 +124,11 @@ fn target(id: i64, form: &FormData) -> BidOnLot {
 #[post("/ausschreibungen/<id>/wertung/ausschluss", data = "<form>")]
 async fn exclude(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
-    let (kind, reason) = (form.get("kind"), form.get("reason"));
+    // An unknown reason is refused by the service like a missing one.
+    let (kind, reason) = (ExclusionKind::from_code(&form.get("kind")), form.get("reason"));
     let t = target(id, &form);
     let result = db
-        .run(move |c| super::exclude(c, &st, &u, t, &kind, &reason))
+        .run(move |c| super::exclude(c, &st, &u, t, kind, &reason))
         .await
         .map(|_| "Das Angebot ist für dieses Los ausgeschlossen; die Rangfolge wurde neu berechnet.".to_string());
     after(result, id, &layout, &user, &db, &state).await

@@ -13,10 +13,11 @@ use crate::db::schema::{
     calloff_lines, calloffs, contract_members, contract_positions, contracts, organisations, tender_positions, users,
 };
 use crate::db::{write_tx, DbConn};
-use crate::domain::calloff::{self as rules, PositionLimit};
+use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit};
 use crate::domain::identifiers;
 use crate::domain::money::{Amount, Price, Quantity};
 
+use crate::domain::policy::Reach;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::{mail, AppState};
@@ -84,12 +85,12 @@ pub fn register(conn: &mut DbConn, state: &AppState, user: &CurrentUser) -> AppR
     let all = contracts::table
         .order(contracts::id.desc())
         .select(ContractRow::as_select());
-    let rows: Vec<ContractRow> = match user.role {
-        Role::Officer | Role::Admin | Role::Board => all.load(conn)?,
-        Role::Vendor => all.filter(contracts::vendor_id.eq(user.organisation_id)).load(conn)?,
-        Role::Buyer => {
+    let rows: Vec<ContractRow> = match user.reach() {
+        Reach::Everything => all.load(conn)?,
+        Reach::Vendor(vendor) => all.filter(contracts::vendor_id.eq(vendor)).load(conn)?,
+        Reach::Member(member) => {
             let mine = contract_members::table
-                .filter(contract_members::member_id.eq(user.organisation_id))
+                .filter(contract_members::member_id.eq(member))
                 .select(contract_members::contract_id);
             all.filter(contracts::id.eq_any(mine)).load(conn)?
         }
@@ -261,7 +262,7 @@ fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, Str
     Ok(users::table
         .filter(users::organisation_id.eq(vendor_id))
         .filter(users::active.eq(true))
-        .filter(users::role.eq(Role::Vendor.code()))
+        .filter(users::role.eq(Role::Vendor))
         .select((users::email, users::name))
         .load(conn)?)
 }
@@ -596,7 +597,7 @@ pub fn place(
                 calloffs::contract_id.eq(contract_id),
                 calloffs::member_id.eq(user.organisation_id),
                 calloffs::ordered_by.eq(user.id),
-                calloffs::status.eq("placed"),
+                calloffs::status.eq(CalloffStatus::Placed),
                 calloffs::delivery_address.eq(&valid.delivery_address),
                 calloffs::cost_centre.eq(&valid.cost_centre),
                 calloffs::leitweg_id.eq(&valid.leitweg_id),
@@ -811,9 +812,9 @@ fn alert_mails(
     let recipients: Vec<(String, String)> = users::table
         .filter(users::active.eq(true))
         .filter(
-            users::role.eq(Role::Officer.code()).or(users::role
-                .eq(Role::Buyer.code())
-                .and(users::organisation_id.eq_any(members))),
+            users::role
+                .eq(Role::Officer)
+                .or(users::role.eq(Role::Buyer).and(users::organisation_id.eq_any(members))),
         )
         .select((users::email, users::name))
         .load(conn)?;
@@ -878,7 +879,7 @@ pub struct Calloff {
     pub contract_id: i64,
     pub member_id: i64,
     pub ordered_by: i64,
-    pub status: String,
+    pub status: CalloffStatus,
     pub delivery_address: String,
     pub cost_centre: String,
     pub leitweg_id: Option<String>,
@@ -897,13 +898,7 @@ pub struct Calloff {
 
 impl Calloff {
     pub fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            "placed" => "bestellt, Bestätigung ausstehend",
-            "confirmed" => "vom Lieferanten bestätigt",
-            "rejected" => "vom Lieferanten abgelehnt",
-            "delivered" => "geliefert",
-            _ => "storniert",
-        }
+        self.status.label()
     }
 }
 
@@ -915,10 +910,10 @@ pub fn find(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<(Callof
         .find(c.contract_id)
         .select(contracts::vendor_id)
         .first(conn)?;
-    let allowed = match user.role {
-        Role::Officer | Role::Admin | Role::Board => true,
-        Role::Buyer => c.member_id == user.organisation_id,
-        Role::Vendor => vendor_id == user.organisation_id,
+    let allowed = match user.reach() {
+        Reach::Everything => true,
+        reach @ Reach::Member(_) => reach.member(c.member_id),
+        reach @ Reach::Vendor(_) => reach.vendor(vendor_id),
     };
     if !allowed {
         return Err(AppError::NotFound);
@@ -935,12 +930,12 @@ pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<i64>) -> 
     if let Some(cid) = contract_id {
         q = q.filter(calloffs::contract_id.eq(cid));
     }
-    match user.role {
-        Role::Officer | Role::Admin | Role::Board => {}
-        Role::Buyer => q = q.filter(calloffs::member_id.eq(user.organisation_id)),
-        Role::Vendor => {
+    match user.reach() {
+        Reach::Everything => {}
+        Reach::Member(member) => q = q.filter(calloffs::member_id.eq(member)),
+        Reach::Vendor(vendor) => {
             let mine = contracts::table
-                .filter(contracts::vendor_id.eq(user.organisation_id))
+                .filter(contracts::vendor_id.eq(vendor))
                 .select(contracts::id);
             q = q.filter(calloffs::contract_id.eq_any(mine));
         }
@@ -1023,7 +1018,10 @@ pub fn advance(
             .filter(calloffs::status.eq(from));
         let n = match step {
             Step::Confirm => diesel::update(target)
-                .set((calloffs::status.eq("confirmed"), calloffs::confirmed_at.eq(Some(now))))
+                .set((
+                    calloffs::status.eq(CalloffStatus::Confirmed),
+                    calloffs::confirmed_at.eq(Some(now)),
+                ))
                 .execute(c)?,
             Step::Reject => {
                 let reason = reason.trim();
@@ -1032,17 +1030,23 @@ pub fn advance(
                 }
                 diesel::update(target)
                     .set((
-                        calloffs::status.eq("rejected"),
+                        calloffs::status.eq(CalloffStatus::Rejected),
                         calloffs::rejected_at.eq(Some(now)),
                         calloffs::reject_reason.eq(Some(reason)),
                     ))
                     .execute(c)?
             }
             Step::Deliver => diesel::update(target)
-                .set((calloffs::status.eq("delivered"), calloffs::delivered_at.eq(Some(now))))
+                .set((
+                    calloffs::status.eq(CalloffStatus::Delivered),
+                    calloffs::delivered_at.eq(Some(now)),
+                ))
                 .execute(c)?,
             Step::Cancel => diesel::update(target)
-                .set((calloffs::status.eq("cancelled"), calloffs::cancelled_at.eq(Some(now))))
+                .set((
+                    calloffs::status.eq(CalloffStatus::Cancelled),
+                    calloffs::cancelled_at.eq(Some(now)),
+                ))
                 .execute(c)?,
         };
         if n != 1 {
@@ -1076,7 +1080,7 @@ pub fn advance(
         let to: Vec<(String, String)> = match step {
             Step::Confirm | Step::Reject => users::table
                 .filter(users::organisation_id.eq(calloff.member_id))
-                .filter(users::role.eq(Role::Buyer.code()))
+                .filter(users::role.eq(Role::Buyer))
                 .filter(users::active.eq(true))
                 .select((users::email, users::name))
                 .load(c)?,
@@ -1165,12 +1169,12 @@ pub fn list_created(
     if let Some(until) = until {
         q = q.filter(calloffs::created_at.lt(until));
     }
-    match user.role {
-        Role::Officer | Role::Admin | Role::Board => {}
-        Role::Buyer => q = q.filter(calloffs::member_id.eq(user.organisation_id)),
-        Role::Vendor => {
+    match user.reach() {
+        Reach::Everything => {}
+        Reach::Member(member) => q = q.filter(calloffs::member_id.eq(member)),
+        Reach::Vendor(vendor) => {
             let mine = contracts::table
-                .filter(contracts::vendor_id.eq(user.organisation_id))
+                .filter(contracts::vendor_id.eq(vendor))
                 .select(contracts::id);
             q = q.filter(calloffs::contract_id.eq_any(mine));
         }

@@ -6,6 +6,7 @@ use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::schema::{contract_members, organisations};
 use crate::db::{Db, DbConn};
+use crate::domain::calloff::CalloffStatus;
 use crate::domain::roles::Role;
 use crate::error::{merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -74,7 +75,7 @@ fn contract_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id:
     let members: Vec<Value> = members
         .into_iter()
         .map(|(member_id, name, quota, called)| {
-            if matches!(user.role, Role::Officer | Role::Admin | Role::Board) || member_id == user.organisation_id {
+            if user.reach().member(member_id) {
                 json!({ "id": member_id, "name": name, "quota": quota, "called": called })
             } else {
                 json!({ "id": member_id, "name": name })
@@ -192,9 +193,9 @@ async fn calloff(id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppResul
             Ok(json!({
                 "calloff": v,
                 "document": calloff.document,
-                "can_confirm": u.is(Role::Vendor) && vendor_id == u.organisation_id && calloff.status == "placed",
-                "can_deliver": u.is(Role::Buyer) && calloff.status == "confirmed",
-                "can_cancel": u.is(Role::Buyer) && calloff.status == "placed",
+                "can_confirm": u.is(Role::Vendor) && vendor_id == u.organisation_id && calloff.status == CalloffStatus::Placed,
+                "can_deliver": u.is(Role::Buyer) && calloff.status == CalloffStatus::Confirmed,
+                "can_cancel": u.is(Role::Buyer) && calloff.status == CalloffStatus::Placed,
             }))
         })
         .await?;

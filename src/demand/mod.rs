@@ -10,9 +10,10 @@ use crate::db::schema::{
     users,
 };
 use crate::db::{write_tx, DbConn};
-use crate::domain::demand::{self as rules, Line, PositionAggregate};
+use crate::domain::demand::{self as rules, CallStatus, Line, PositionAggregate};
 use crate::domain::money::{Price, Quantity};
 
+use crate::domain::policy::Reach;
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::{self, RowError, Table};
@@ -33,7 +34,7 @@ pub struct DemandCall {
     pub description: String,
     pub term_months: i32,
     pub deadline: NaiveDateTime,
-    pub status: String,
+    pub status: CallStatus,
     pub all_members: bool,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
@@ -44,16 +45,14 @@ pub struct DemandCall {
 impl DemandCall {
     /// Members may enter demand only while the call is open and before its deadline.
     pub fn accepts_demand(&self, now: NaiveDateTime) -> bool {
-        self.status == "open" && now < self.deadline
+        self.status == CallStatus::Open && now < self.deadline
     }
 
     /// German label of the state as users see it.
     pub fn state_label(&self, now: NaiveDateTime) -> &'static str {
-        match self.status.as_str() {
-            "draft" => "Entwurf",
-            "open" if now < self.deadline => "offen",
-            "open" => "Frist abgelaufen",
-            _ => "abgeschlossen",
+        match self.status {
+            CallStatus::Open if now >= self.deadline => "Frist abgelaufen",
+            status => status.label(),
         }
     }
 }
@@ -229,9 +228,9 @@ pub fn positions(conn: &mut DbConn, call_id: i64) -> AppResult<Vec<Position>> {
 }
 
 pub fn invited_members(conn: &mut DbConn, call: &DemandCall) -> AppResult<Vec<(i64, String)>> {
-    if call.all_members && call.status == "draft" {
+    if call.all_members && call.status == CallStatus::Draft {
         return Ok(organisations::table
-            .filter(organisations::org_type.eq(OrgType::Member.code()))
+            .filter(organisations::org_type.eq(OrgType::Member))
             .filter(organisations::active.eq(true))
             .order(organisations::name.asc())
             .select((organisations::id, organisations::name))
@@ -250,18 +249,18 @@ pub fn list_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Demand
     // Unboxed queries with the default selection keep a static query id, so Diesel reuses the
     // prepared statement instead of building the SQL on every page view.
     let all = demand_calls::table.order(demand_calls::deadline.desc());
-    match user.role {
-        Role::Officer | Role::Admin | Role::Board => Ok(all.load(conn)?),
-        Role::Buyer => {
+    match user.reach() {
+        Reach::Everything => Ok(all.load(conn)?),
+        Reach::Member(member) => {
             let invited = demand_invitations::table
-                .filter(demand_invitations::member_id.eq(user.organisation_id))
+                .filter(demand_invitations::member_id.eq(member))
                 .select(demand_invitations::call_id);
             Ok(all
                 .filter(demand_calls::id.eq_any(invited))
-                .filter(demand_calls::status.ne("draft"))
+                .filter(demand_calls::status.ne(CallStatus::Draft))
                 .load(conn)?)
         }
-        Role::Vendor => Err(AppError::forbidden()),
+        Reach::Vendor(_) => Err(AppError::forbidden()),
     }
 }
 
@@ -275,9 +274,9 @@ pub fn answered_calls(conn: &mut DbConn, member_id: i64) -> AppResult<Vec<i64>> 
 
 /// May `user` read `call`? Cooperative roles always; a buyer when its member is invited.
 pub fn check_read(conn: &mut DbConn, user: &CurrentUser, call: &DemandCall) -> AppResult<()> {
-    match user.role {
-        Role::Officer | Role::Admin | Role::Board => Ok(()),
-        Role::Buyer if call.status != "draft" && is_invited(conn, call.id, user.organisation_id)? => Ok(()),
+    match user.reach() {
+        Reach::Everything => Ok(()),
+        Reach::Member(member) if call.status != CallStatus::Draft && is_invited(conn, call.id, member)? => Ok(()),
         _ => Err(AppError::NotFound),
     }
 }
@@ -332,7 +331,7 @@ fn require_officer(user: &CurrentUser) -> AppResult<()> {
 fn check_members(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
     let found: i64 = organisations::table
         .filter(organisations::id.eq_any(ids))
-        .filter(organisations::org_type.eq(OrgType::Member.code()))
+        .filter(organisations::org_type.eq(OrgType::Member))
         .filter(organisations::active.eq(true))
         .count()
         .get_result(conn)?;
@@ -362,7 +361,7 @@ pub fn create_call(
                 demand_calls::description.eq(&data.description),
                 demand_calls::term_months.eq(data.term_months),
                 demand_calls::deadline.eq(data.deadline),
-                demand_calls::status.eq("draft"),
+                demand_calls::status.eq(CallStatus::Draft),
                 demand_calls::all_members.eq(data.all_members),
                 demand_calls::created_by.eq(user.id),
                 demand_calls::created_at.eq(state.clock.now_naive()),
@@ -402,7 +401,7 @@ fn mail_buyers(
     let buyers: Vec<(String, String, String)> = users::table
         .inner_join(organisations::table)
         .filter(users::organisation_id.eq_any(member_ids))
-        .filter(users::role.eq(Role::Buyer.code()))
+        .filter(users::role.eq(Role::Buyer))
         .filter(users::active.eq(true))
         .select((users::email, users::name, organisations::name))
         .load(conn)?;
@@ -432,14 +431,14 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
     write_tx(conn, |c| {
         let call = find_call(c, id)?;
         let now = state.clock.now_naive();
-        if call.status == "closed" || (call.status == "open" && now >= call.deadline) {
+        if call.status == CallStatus::Closed || (call.status == CallStatus::Open && now >= call.deadline) {
             return Err(AppError::Conflict(
                 "Die Bedarfsabfrage ist abgeschlossen und kann nicht mehr geändert werden.".into(),
             ));
         }
         check_members(c, &data.member_ids)?;
         let before: HashSet<i64> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
-        if call.status == "open" {
+        if call.status == CallStatus::Open {
             if call.all_members && !data.all_members {
                 return Err(AppError::field(
                     "member_ids",
@@ -471,14 +470,14 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
             .execute(c)?;
         let target: Vec<i64> = if data.all_members {
             organisations::table
-                .filter(organisations::org_type.eq(OrgType::Member.code()))
+                .filter(organisations::org_type.eq(OrgType::Member))
                 .filter(organisations::active.eq(true))
                 .select(organisations::id)
                 .load(c)?
         } else {
             data.member_ids.clone()
         };
-        if call.status == "draft" {
+        if call.status == CallStatus::Draft {
             diesel::delete(demand_invitations::table.filter(demand_invitations::call_id.eq(id))).execute(c)?;
             if !data.all_members {
                 invite(c, id, &target)?;
@@ -495,7 +494,7 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
             &user.actor(),
             Event::new("demand_call.updated", "demand_call", id, details).in_stream(stream(id)),
         )?;
-        if call.status == "open" {
+        if call.status == CallStatus::Open {
             let updated = find_call(c, id)?;
             let mut ctx = mail_context(state, &updated);
             ctx["previous_deadline"] = json!(call.deadline);
@@ -529,7 +528,9 @@ pub fn add_position(
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, call_id)?;
-        if call.status == "closed" || (call.status == "open" && state.clock.now_naive() >= call.deadline) {
+        if call.status == CallStatus::Closed
+            || (call.status == CallStatus::Open && state.clock.now_naive() >= call.deadline)
+        {
             return Err(AppError::Conflict(
                 "Die Bedarfsabfrage ist abgeschlossen; Positionen können nicht mehr ergänzt werden.".into(),
             ));
@@ -547,7 +548,7 @@ pub fn add_position(
             )
             .in_stream(stream(call_id)),
         )?;
-        if call.status == "open" {
+        if call.status == CallStatus::Open {
             let mut ctx = mail_context(state, &call);
             ctx["added_position"] = json!(data.description);
             let members: Vec<i64> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
@@ -568,7 +569,7 @@ pub fn remove_position(
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, call_id)?;
-        if call.status == "closed" {
+        if call.status == CallStatus::Closed {
             return Err(AppError::Conflict("Die Bedarfsabfrage ist abgeschlossen.".into()));
         }
         let lines: i64 = demand_lines::table
@@ -603,7 +604,7 @@ pub fn open_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i6
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, id)?;
-        if call.status != "draft" {
+        if call.status != CallStatus::Draft {
             return Err(AppError::Conflict("Nur ein Entwurf kann geöffnet werden.".into()));
         }
         let now = state.clock.now_naive();
@@ -625,7 +626,10 @@ pub fn open_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i6
             invite(c, id, &members)?;
         }
         diesel::update(demand_calls::table.find(id))
-            .set((demand_calls::status.eq("open"), demand_calls::opened_at.eq(now)))
+            .set((
+                demand_calls::status.eq(CallStatus::Open),
+                demand_calls::opened_at.eq(now),
+            ))
             .execute(c)?;
         audit::record(
             c,
@@ -643,7 +647,7 @@ pub fn close_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i
     write_tx(conn, |c| {
         let call = find_call(c, id)?;
         let now = state.clock.now_naive();
-        if call.status != "open" {
+        if call.status != CallStatus::Open {
             return Err(AppError::Conflict(
                 "Nur eine offene Bedarfsabfrage kann abgeschlossen werden.".into(),
             ));
@@ -654,7 +658,10 @@ pub fn close_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i
             ));
         }
         diesel::update(demand_calls::table.find(id))
-            .set((demand_calls::status.eq("closed"), demand_calls::closed_at.eq(now)))
+            .set((
+                demand_calls::status.eq(CallStatus::Closed),
+                demand_calls::closed_at.eq(now),
+            ))
             .execute(c)?;
         audit::record(
             c,
@@ -706,7 +713,7 @@ pub fn save_demand(
     let member_id = user.organisation_id;
     write_tx(conn, |c| {
         let call = find_call(c, call_id)?;
-        if call.status == "draft" || !is_invited(c, call_id, member_id)? {
+        if call.status == CallStatus::Draft || !is_invited(c, call_id, member_id)? {
             return Err(AppError::NotFound);
         }
         if !call.accepts_demand(state.clock.now_naive()) {
@@ -891,9 +898,6 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
     }
 }
 
-/// Who may read a call's aggregation, i.e. every member's lines: the cooperative's roles.
-pub const AGGREGATION_READERS: &[Role] = &[Role::Officer, Role::Admin, Role::Board];
-
 /// The aggregation of call `id`, for those allowed to read it.
 pub fn aggregate_for(
     conn: &mut DbConn,
@@ -901,7 +905,7 @@ pub fn aggregate_for(
     id: i64,
     today: NaiveDate,
 ) -> AppResult<(DemandCall, Aggregation)> {
-    user.require(AGGREGATION_READERS)?;
+    user.require(crate::domain::policy::AGGREGATION_READERS)?;
     let call = find_call(conn, id)?;
     let agg = aggregate(conn, &call, today)?;
     Ok((call, agg))

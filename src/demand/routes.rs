@@ -6,6 +6,7 @@ use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::schema::{demand_responses, organisations};
 use crate::db::{Db, DbConn};
+use crate::domain::demand::CallStatus;
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -26,7 +27,7 @@ type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
 
 fn members(conn: &mut DbConn) -> AppResult<Vec<Value>> {
     let rows: Vec<(i64, String)> = organisations::table
-        .filter(organisations::org_type.eq(OrgType::Member.code()))
+        .filter(organisations::org_type.eq(OrgType::Member))
         .filter(organisations::active.eq(true))
         .order(organisations::name.asc())
         .select((organisations::id, organisations::name))
@@ -250,7 +251,7 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         ctx["invited"] = json!(invited.iter().map(|(_, n)| n).collect::<Vec<_>>());
         // Members nobody can answer for: the officer should know before waiting for them.
         let with_buyer: Vec<i64> = crate::db::schema::users::table
-            .filter(crate::db::schema::users::role.eq(Role::Buyer.code()))
+            .filter(crate::db::schema::users::role.eq(Role::Buyer))
             .filter(crate::db::schema::users::active.eq(true))
             .select(crate::db::schema::users::organisation_id)
             .load(conn)?;
@@ -261,9 +262,10 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
             .collect::<Vec<_>>());
         ctx["answered"] = json!(agg.answered);
         ctx["view"] = json!("cooperative");
-        ctx["can_edit"] = json!(user.is(Role::Officer) && (call.status == "draft" || call.accepts_demand(now)));
-        ctx["can_open"] = json!(user.is(Role::Officer) && call.status == "draft");
-        ctx["can_close"] = json!(user.is(Role::Officer) && call.status == "open" && now >= call.deadline);
+        ctx["can_edit"] =
+            json!(user.is(Role::Officer) && (call.status == CallStatus::Draft || call.accepts_demand(now)));
+        ctx["can_open"] = json!(user.is(Role::Officer) && call.status == CallStatus::Draft);
+        ctx["can_close"] = json!(user.is(Role::Officer) && call.status == CallStatus::Open && now >= call.deadline);
         if user.is(Role::Officer) {
             ctx["catalogue"] = json!(crate::orgs::list_catalogue(conn)?
                 .into_iter()

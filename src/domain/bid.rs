@@ -5,6 +5,41 @@ use super::money::{Amount, NumberError, Price, Quantity};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
+crate::coded_enum!(
+    /// A bid version's state: the current one, withdrawn by its vendor, or replaced by a newer one.
+    BidStatus {
+        Submitted => "submitted", "abgegeben",
+        Withdrawn => "withdrawn", "zurückgezogen",
+        Superseded => "superseded", "ersetzt",
+    }
+);
+
+crate::coded_enum!(
+    /// Why a bid is excluded from a lot (§ 57, § 60 (3) VgV and others), recorded with a reason.
+    ExclusionKind {
+        Incomplete => "incomplete", "Unvollständig (fehlende Preise oder Angaben)",
+        ACriterion => "a_criterion", "A-Kriterium (Mindestanforderung) nicht erfüllt",
+        AbnormallyLow => "abnormally_low", "Ungewöhnlich niedriger Preis nicht aufgeklärt (§ 60 VgV)",
+        Other => "other", "Sonstiger Grund",
+    }
+);
+
+crate::coded_enum!(
+    /// The recorded decision on an abnormally low bid after its explanation (§ 60 (3) VgV).
+    LowBidDecision {
+        Accepted => "accepted", "Preis aufgeklärt, Angebot bleibt in der Wertung",
+        Excluded => "excluded", "ausgeschlossen",
+    }
+);
+
+crate::coded_enum!(
+    /// An award's state: the § 134 GWB information sent and the standstill running, or concluded.
+    AwardStatus {
+        Informed => "informed", "informiert, Wartefrist läuft",
+        Concluded => "concluded", "Vertrag geschlossen",
+    }
+);
+
 /// A position of a tender as a bid sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BidPosition {

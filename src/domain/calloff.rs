@@ -6,6 +6,18 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+crate::coded_enum!(
+    /// A call-off's state. Placed and confirmed call-offs hold volume, as do delivered ones;
+    /// rejected and cancelled ones have given it back.
+    CalloffStatus {
+        Placed => "placed", "bestellt, Bestätigung ausstehend",
+        Confirmed => "confirmed", "vom Lieferanten bestätigt",
+        Rejected => "rejected", "vom Lieferanten abgelehnt",
+        Delivered => "delivered", "geliefert",
+        Cancelled => "cancelled", "storniert",
+    }
+);
+
 /// Alert when this share of the maximum value is called off (DESIGN step 7).
 pub const ALERT_UTILISATION_PERCENT: i64 = 80;
 /// Alert this many days before the contract ends.

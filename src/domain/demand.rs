@@ -6,6 +6,15 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+crate::coded_enum!(
+    /// A demand call's state: drafted by an officer, open for the members' answers, closed.
+    CallStatus {
+        Draft => "draft", "Entwurf",
+        Open => "open", "offen",
+        Closed => "closed", "abgeschlossen",
+    }
+);
+
 /// A buyer sees a position's total only when at least this many members reported demand for it,
 /// so that no single other member's quantity can be worked out from the total.
 pub const MIN_MEMBERS_FOR_TOTALS: usize = 3;

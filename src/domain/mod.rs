@@ -3,6 +3,7 @@
 
 pub mod bid;
 pub mod calloff;
+pub mod codes;
 pub mod cpv;
 pub mod demand;
 pub mod evaluation;
@@ -10,6 +11,7 @@ pub mod identifiers;
 pub mod money;
 pub mod numbers;
 pub mod ocds;
+pub mod policy;
 pub mod roles;
 pub mod rules;
 pub mod savings;

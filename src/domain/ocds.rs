@@ -1,6 +1,7 @@
 //! Open Contracting Data Standard rules without storage: identifiers (ocid), dates in RFC 3339,
 //! the mapping of buendel's states to OCDS codelists, and JSON whose amounts are exact numbers.
 
+use super::bid::AwardStatus;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -75,10 +76,10 @@ pub fn tender_status(cancelled: bool, lots_open: usize, lots_awarded: usize) -> 
 }
 
 /// awardStatus: decided and informed (§ 134 GWB standstill) is `pending`, concluded is `active`.
-pub fn award_status(status: &str) -> &'static str {
+pub fn award_status(status: AwardStatus) -> &'static str {
     match status {
-        "concluded" => "active",
-        _ => "pending",
+        AwardStatus::Concluded => "active",
+        AwardStatus::Informed => "pending",
     }
 }
 
@@ -191,8 +192,8 @@ mod tests {
         assert_eq!(tender_status(false, 2, 1), "active");
         assert_eq!(tender_status(false, 2, 2), "complete");
         assert_eq!(tender_status(false, 0, 0), "active");
-        assert_eq!(award_status("informed"), "pending");
-        assert_eq!(award_status("concluded"), "active");
+        assert_eq!(award_status(AwardStatus::Informed), "pending");
+        assert_eq!(award_status(AwardStatus::Concluded), "active");
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
         assert_eq!(contract_status(d(1, 1), d(2, 1), d(12, 31)), "pending");
         assert_eq!(contract_status(d(2, 1), d(2, 1), d(12, 31)), "active");

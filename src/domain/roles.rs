@@ -1,91 +1,40 @@
 //! Roles, organisation kinds and which role belongs to which kind of organisation (DESIGN: people).
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Officer,
-    Buyer,
-    Vendor,
-    Board,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrgType {
-    Cooperative,
-    Member,
-    Vendor,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberKind {
-    Land,
-    Kommune,
-    Hochschule,
-    Sonstige,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VendorStatus {
-    Pending,
-    Approved,
-    Suspended,
-}
-
-macro_rules! text_enum {
-    ($ty:ident { $($variant:ident => $code:literal, $label:literal),+ $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-            pub fn code(self) -> &'static str {
-                match self { $($ty::$variant => $code),+ }
-            }
-            /// German label for pages and mails.
-            pub fn label(self) -> &'static str {
-                match self { $($ty::$variant => $label),+ }
-            }
-        }
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s { $($code => Ok($ty::$variant),)+ other => Err(format!("„{other}“ ist kein gültiger Wert")) }
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.code()) }
-        }
-    };
-}
-
-text_enum!(Role {
-    Admin => "admin", "Administration",
-    Officer => "officer", "Vergabestelle",
-    Buyer => "buyer", "Einkauf (Mitglied)",
-    Vendor => "vendor", "Lieferant",
-    Board => "board", "Vorstand",
-});
-text_enum!(OrgType {
-    Cooperative => "cooperative", "Genossenschaft",
-    Member => "member", "Mitglied",
-    Vendor => "vendor", "Lieferant",
-});
-text_enum!(MemberKind {
-    Land => "land", "Land",
-    Kommune => "kommune", "Kommune",
-    Hochschule => "hochschule", "Hochschule",
-    Sonstige => "sonstige", "sonstige",
-});
-text_enum!(VendorStatus {
-    Pending => "pending", "wartet auf Freigabe",
-    Approved => "approved", "freigegeben",
-    Suspended => "suspended", "gesperrt",
-});
+crate::coded_enum!(
+    /// What a user may do (DESIGN: people); one role per user.
+    Role {
+        Admin => "admin", "Administration",
+        Officer => "officer", "Vergabestelle",
+        Buyer => "buyer", "Einkauf (Mitglied)",
+        Vendor => "vendor", "Lieferant",
+        Board => "board", "Vorstand",
+    }
+);
+crate::coded_enum!(
+    /// The kind of organisation.
+    OrgType {
+        Cooperative => "cooperative", "Genossenschaft",
+        Member => "member", "Mitglied",
+        Vendor => "vendor", "Lieferant",
+    }
+);
+crate::coded_enum!(
+    /// The kind of public body a member is.
+    MemberKind {
+        Land => "land", "Land",
+        Kommune => "kommune", "Kommune",
+        Hochschule => "hochschule", "Hochschule",
+        Sonstige => "sonstige", "sonstige",
+    }
+);
+crate::coded_enum!(
+    /// Whether a vendor firm may bid and ask.
+    VendorStatus {
+        Pending => "pending", "wartet auf Freigabe",
+        Approved => "approved", "freigegeben",
+        Suspended => "suspended", "gesperrt",
+    }
+);
 
 impl Role {
     /// The kind of organisation a user of this role must belong to.

@@ -5,39 +5,27 @@
 use super::money::{round_commercial, Quantity};
 use chrono::{Duration, NaiveDateTime};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Procedure {
-    /// Offenes Verfahren nach VgV (EU-weit).
-    EuOpen,
-    /// Öffentliche Ausschreibung nach UVgO (national).
-    National,
-}
-
-impl Procedure {
-    pub const ALL: [Procedure; 2] = [Procedure::EuOpen, Procedure::National];
-
-    /// The stored and published code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Procedure::EuOpen => "eu_open",
-            Procedure::National => "national",
-        }
+crate::coded_enum!(
+    /// The procedure a tender runs.
+    Procedure {
+        /// Offenes Verfahren nach VgV (EU-weit).
+        EuOpen => "eu_open", "Offenes Verfahren (EU-weit, VgV)",
+        /// Öffentliche Ausschreibung nach UVgO (national).
+        National => "national", "Öffentliche Ausschreibung (national, UVgO)",
     }
+);
 
-    pub fn from_code(text: &str) -> Option<Procedure> {
-        Procedure::ALL.into_iter().find(|p| p.code() == text.trim())
+crate::coded_enum!(
+    /// A tender's state: draft, published (bids accepted until the deadline), the opening begun
+    /// by one officer, opened after a second one confirmed.
+    TenderStatus {
+        Draft => "draft", "Entwurf",
+        Published => "published", "veröffentlicht",
+        Opening => "opening", "Öffnung begonnen",
+        Opened => "opened", "geöffnet",
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Procedure::EuOpen => "Offenes Verfahren (EU-weit, VgV)",
-            Procedure::National => "Öffentliche Ausschreibung (national, UVgO)",
-        }
-    }
-}
+);
 
 /// Minimum days between sending the notice and the bid deadline (§ 15 VgV): 35, or 30 with
 /// electronic submission (always here), 15 when urgent. National procedures have no fixed

@@ -12,6 +12,17 @@ use diesel::prelude::*;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::Path;
+
+crate::coded_enum!(
+    /// Where a mail in the outbox stands: waiting (also between retries), claimed by a sender,
+    /// sent, or given up after the last attempt.
+    OutboxStatus {
+        Pending => "pending", "wartet",
+        Sending => "sending", "wird gesendet",
+        Sent => "sent", "gesendet",
+        Failed => "failed", "fehlgeschlagen",
+    }
+);
 use std::sync::{Arc, Mutex};
 use tera::Tera;
 
@@ -123,7 +134,7 @@ pub fn enqueue_rendered(
             outbox::subject.eq(&rendered.subject),
             outbox::body_text.eq(&rendered.text),
             outbox::body_html.eq(&rendered.html),
-            outbox::status.eq("pending"),
+            outbox::status.eq(OutboxStatus::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),

@@ -7,6 +7,7 @@ use super::{build_message, Transport};
 use crate::db::schema::outbox;
 use crate::db::{Db, DbConn};
 use crate::error::AppResult;
+use crate::mail::OutboxStatus;
 use crate::AppState;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -24,7 +25,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claim_token: Option<String>,
@@ -44,8 +45,11 @@ fn due_filter(
     now: NaiveDateTime,
 ) -> Box<dyn BoxableExpression<outbox::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>> {
     Box::new(
-        (outbox::status.eq("pending").and(outbox::next_attempt_at.le(now))).or(outbox::status
-            .eq("sending")
+        (outbox::status
+            .eq(OutboxStatus::Pending)
+            .and(outbox::next_attempt_at.le(now)))
+        .or(outbox::status
+            .eq(OutboxStatus::Sending)
             .and(outbox::claimed_until.lt(now))
             .assume_not_null()),
     )
@@ -58,7 +62,7 @@ fn due_filter(
 /// waiting, inside the write lock).
 fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Option<i64>> {
     let expired = outbox::table
-        .filter(outbox::status.eq("sending"))
+        .filter(outbox::status.eq(OutboxStatus::Sending))
         .filter(outbox::claimed_until.lt(now))
         .order(outbox::id.asc())
         .select(outbox::id)
@@ -68,7 +72,7 @@ fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Option<i64>> {
         return Ok(expired);
     }
     Ok(outbox::table
-        .filter(outbox::status.eq("pending"))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .filter(outbox::next_attempt_at.le(now))
         .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
         .select(outbox::id)
@@ -86,7 +90,7 @@ pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResu
         // The WHERE re-checks the state: of two instances racing for a row, only one updates it.
         let n = diesel::update(outbox::table.find(id).filter(due_filter(now)))
             .set((
-                outbox::status.eq("sending"),
+                outbox::status.eq(OutboxStatus::Sending),
                 outbox::claim_token.eq(token),
                 outbox::claimed_until.eq(now + Duration::seconds(CLAIM_SECONDS)),
             ))
@@ -110,7 +114,7 @@ fn finish(
         Ok(()) => {
             diesel::update(mine)
                 .set((
-                    outbox::status.eq("sent"),
+                    outbox::status.eq(OutboxStatus::Sent),
                     outbox::sent_at.eq(now),
                     outbox::attempts.eq(row.attempts + 1),
                     outbox::last_error.eq(None::<String>),
@@ -119,7 +123,11 @@ fn finish(
         }
         Err(e) => {
             let attempts = row.attempts + 1;
-            let status = if attempts >= max_attempts { "failed" } else { "pending" };
+            let status = if attempts >= max_attempts {
+                OutboxStatus::Failed
+            } else {
+                OutboxStatus::Pending
+            };
             // No recipient in the log: a bid receipt's recipient is the (sealed) bidder.
             log::warn!("mail {} failed (attempt {attempts}): {e}", row.id);
             diesel::update(mine)

@@ -10,8 +10,11 @@ use crate::db::schema::{
     tender_positions, tenders,
 };
 use crate::db::DbConn;
+use crate::domain::bid::AwardStatus;
+use crate::domain::bid::BidStatus;
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::ocds as rules;
+use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
 use crate::orgs::Organisation;
 use crate::tender::{Lot, Tender, TenderPosition};
@@ -142,7 +145,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: i64) -> AppResult
         bid_lots::table
             .inner_join(bids::table)
             .filter(bids::tender_id.eq(t.id))
-            .filter(bids::status.eq("submitted"))
+            .filter(bids::status.eq(BidStatus::Submitted))
             .filter(bid_lots::lot_id.eq_any(&awarded_lots))
             .order((bid_lots::lot_id.asc(), bids::id.asc()))
             .select((
@@ -178,7 +181,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: i64) -> AppResult
     let lot_status = |l: &Lot| {
         if l.cancelled_at.is_some() || t.cancelled_at.is_some() {
             "cancelled"
-        } else if awards.get(&l.id).is_some_and(|a| a.status == "concluded") {
+        } else if awards.get(&l.id).is_some_and(|a| a.status == AwardStatus::Concluded) {
             "complete"
         } else {
             "active"
@@ -270,7 +273,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: i64) -> AppResult
                 let mut v = json!({
                     "id": format!("zuschlag-{}", a.id),
                     "title": format!("Zuschlag Los {n}"),
-                    "status": rules::award_status(&a.status),
+                    "status": rules::award_status(a.status),
                     "date": rules::instant(a.informed_at),
                     "suppliers": [org_ref(a.vendor_id)],
                     "relatedLots": [lot_ref(n)],
@@ -452,14 +455,14 @@ pub fn public_lists(conn: &mut DbConn, state: &AppState) -> AppResult<Value> {
             })
         })
         .collect();
-    let awards: Vec<(i64, String, i32, String, String, String, NaiveDateTime)> = crate::db::schema::awards::table
+    let awards: Vec<(i64, String, i32, String, String, AwardStatus, NaiveDateTime)> = crate::db::schema::awards::table
         .inner_join(tenders::table)
         .inner_join(
             crate::db::schema::tender_lots::table
                 .on(crate::db::schema::tender_lots::id.eq(crate::db::schema::awards::lot_id)),
         )
         .inner_join(organisations::table)
-        .filter(tenders::status.ne("draft"))
+        .filter(tenders::status.ne(TenderStatus::Draft))
         .order(crate::db::schema::awards::id.asc())
         .select((
             tenders::id,
@@ -476,7 +479,7 @@ pub fn public_lists(conn: &mut DbConn, state: &AppState) -> AppResult<Value> {
         .map(|(tid, title, lot_no, lot_title, vendor, status, at)| {
             json!({
                 "tender_id": tid, "tender": title, "lot_no": lot_no, "lot": lot_title, "vendor": vendor,
-                "status": if status == "concluded" { "Vertrag geschlossen" } else { "Zuschlag erteilt, Wartefrist" },
+                "status": if *status == AwardStatus::Concluded { "Vertrag geschlossen" } else { "Zuschlag erteilt, Wartefrist" },
                 "informed_at": at, "package": package_path(*tid),
             })
         })

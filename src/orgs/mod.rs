@@ -21,16 +21,16 @@ use serde_json::json;
 #[diesel(table_name = organisations)]
 pub struct Organisation {
     pub id: i64,
-    pub org_type: String,
+    pub org_type: OrgType,
     pub name: String,
     pub street: String,
     pub postal_code: String,
     pub city: String,
-    pub member_kind: Option<String>,
+    pub member_kind: Option<MemberKind>,
     pub leitweg_id: Option<String>,
     pub vat_id: Option<String>,
     pub contact_email: Option<String>,
-    pub vendor_status: Option<String>,
+    pub vendor_status: Option<VendorStatus>,
     pub active: bool,
     pub created_at: NaiveDateTime,
 }
@@ -42,7 +42,7 @@ pub struct User {
     pub organisation_id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     #[serde(skip)]
     pub password_hash: String,
     pub active: bool,
@@ -188,7 +188,7 @@ pub fn find_org(conn: &mut DbConn, id: i64) -> AppResult<Organisation> {
 
 pub fn list_orgs(conn: &mut DbConn, org_type: OrgType) -> AppResult<Vec<Organisation>> {
     Ok(organisations::table
-        .filter(organisations::org_type.eq(org_type.code()))
+        .filter(organisations::org_type.eq(org_type))
         .order(organisations::name.asc())
         .select(Organisation::as_select())
         .load(conn)?)
@@ -196,7 +196,7 @@ pub fn list_orgs(conn: &mut DbConn, org_type: OrgType) -> AppResult<Vec<Organisa
 
 pub fn cooperative(conn: &mut DbConn) -> AppResult<Option<Organisation>> {
     Ok(organisations::table
-        .filter(organisations::org_type.eq(OrgType::Cooperative.code()))
+        .filter(organisations::org_type.eq(OrgType::Cooperative))
         .order(organisations::id.asc())
         .select(Organisation::as_select())
         .first(conn)
@@ -211,16 +211,16 @@ pub fn insert_org(
 ) -> AppResult<i64> {
     Ok(diesel::insert_into(organisations::table)
         .values((
-            organisations::org_type.eq(data.org_type.code()),
+            organisations::org_type.eq(data.org_type),
             organisations::name.eq(&data.name),
             organisations::street.eq(&data.street),
             organisations::postal_code.eq(&data.postal_code),
             organisations::city.eq(&data.city),
-            organisations::member_kind.eq(data.member_kind.map(|k| k.code())),
+            organisations::member_kind.eq(data.member_kind),
             organisations::leitweg_id.eq(&data.leitweg_id),
             organisations::vat_id.eq(&data.vat_id),
             organisations::contact_email.eq(&data.contact_email),
-            organisations::vendor_status.eq(vendor_status.map(|s| s.code())),
+            organisations::vendor_status.eq(vendor_status),
             organisations::active.eq(true),
             organisations::created_at.eq(now),
         ))
@@ -260,7 +260,7 @@ pub fn create_org(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &Org
 pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, data: &OrgData) -> AppResult<()> {
     write_tx(conn, |conn| {
         let existing = find_org(conn, id)?;
-        if existing.org_type != data.org_type.code() {
+        if existing.org_type != data.org_type {
             return Err(AppError::NotFound);
         }
         diesel::update(organisations::table.find(id))
@@ -269,7 +269,7 @@ pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, d
                 organisations::street.eq(&data.street),
                 organisations::postal_code.eq(&data.postal_code),
                 organisations::city.eq(&data.city),
-                organisations::member_kind.eq(data.member_kind.map(|k| k.code())),
+                organisations::member_kind.eq(data.member_kind),
                 organisations::leitweg_id.eq(&data.leitweg_id),
                 organisations::vat_id.eq(&data.vat_id),
                 organisations::contact_email.eq(&data.contact_email),
@@ -288,7 +288,7 @@ pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, d
 pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, active: bool) -> AppResult<()> {
     let result = write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
-        if org.org_type == OrgType::Cooperative.code() && !active {
+        if org.org_type == OrgType::Cooperative && !active {
             return Err(AppError::Conflict(
                 "Die Genossenschaft selbst kann nicht deaktiviert werden.".into(),
             ));
@@ -332,15 +332,15 @@ pub fn set_vendor_status(
 ) -> AppResult<()> {
     let result = write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
-        if org.org_type != OrgType::Vendor.code() {
+        if org.org_type != OrgType::Vendor {
             return Err(AppError::NotFound);
         }
-        let old = org.vendor_status.clone().unwrap_or_default();
-        if old == status.code() {
+        let old = org.vendor_status;
+        if old == Some(status) {
             return Ok(());
         }
         diesel::update(organisations::table.find(id))
-            .set(organisations::vendor_status.eq(status.code()))
+            .set(organisations::vendor_status.eq(status))
             .execute(conn)?;
         let vendor_users: Vec<User> = users::table
             .filter(users::organisation_id.eq(id))
@@ -428,7 +428,7 @@ impl UserInput {
         match (&org, role) {
             (None, _) => push(&mut errors, "organisation_id", "Bitte wählen Sie eine Organisation."),
             (Some(o), Some(r)) => {
-                let org_type: OrgType = o.org_type.parse().map_err(AppError::Internal)?;
+                let org_type = o.org_type;
                 if !r.fits(org_type) {
                     push(
                         &mut errors,
@@ -499,7 +499,7 @@ pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, passw
             users::organisation_id.eq(data.organisation_id),
             users::email.eq(&data.email),
             users::name.eq(&data.name),
-            users::role.eq(data.role.code()),
+            users::role.eq(data.role),
             users::password_hash.eq(password_hash),
             users::active.eq(true),
             users::created_at.eq(now),
@@ -554,7 +554,7 @@ pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, 
             .set((
                 users::email.eq(&data.email),
                 users::name.eq(&data.name),
-                users::role.eq(data.role.code()),
+                users::role.eq(data.role),
                 users::organisation_id.eq(data.organisation_id),
             ))
             .execute(conn)
@@ -718,7 +718,7 @@ pub fn register_vendor(
             Event::new("user.created", "user", user_id, user_details(&user)),
         )?;
         let admins: Vec<(String, String)> = users::table
-            .filter(users::role.eq(Role::Admin.code()))
+            .filter(users::role.eq(Role::Admin))
             .filter(users::active.eq(true))
             .select((users::email, users::name))
             .load(conn)?;

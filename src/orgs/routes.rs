@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{organisations, outbox, users};
 use crate::db::Db;
 use crate::domain::roles::{MemberKind, OrgType, Role, VendorStatus};
+use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
 use crate::web::Layout;
 use crate::AppState;
@@ -70,8 +71,8 @@ async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> A
         .map(|o| {
             json!({
                 "org": o,
-                "kind_label": o.member_kind.as_deref().and_then(|k| k.parse::<MemberKind>().ok()).map(|k| k.label()),
-                "status_label": o.vendor_status.as_deref().and_then(|s| s.parse::<VendorStatus>().ok()).map(|s| s.label()),
+                "kind_label": o.member_kind.map(MemberKind::label),
+                "status_label": o.vendor_status.map(VendorStatus::label),
             })
         })
         .collect();
@@ -124,13 +125,9 @@ struct UserListRow {
     id: i64,
     email: String,
     name: String,
-    role: String,
+    role: Role,
     active: bool,
     organisation: String,
-}
-
-fn role_label(code: &str) -> &'static str {
-    code.parse::<Role>().map(Role::label).unwrap_or("unbekannt")
 }
 
 #[get("/verwaltung/<segment>/<id>", rank = 6)]
@@ -140,7 +137,7 @@ async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db:
     let (org, members) = db
         .run(move |c| {
             let org = super::find_org(c, id)?;
-            let members: Vec<(i64, String, String, String, bool)> = users::table
+            let members: Vec<(i64, String, String, Role, bool)> = users::table
                 .filter(users::organisation_id.eq(id))
                 .order(users::name.asc())
                 .select((users::id, users::email, users::name, users::role, users::active))
@@ -148,20 +145,16 @@ async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db:
             Ok((org, members))
         })
         .await?;
-    if org.org_type != org_type.code() {
+    if org.org_type != org_type {
         return Err(AppError::NotFound);
     }
     let form = json!(org);
     let mut ctx = org_page(org_type, segment, label, Some(&org), form);
     ctx["users"] = members
         .into_iter()
-        .map(|(id, email, name, role, active)| json!({ "id": id, "email": email, "name": name, "role_label": role_label(&role), "active": active }))
+        .map(|(id, email, name, role, active)| json!({ "id": id, "email": email, "name": name, "role_label": role.label(), "active": active }))
         .collect();
-    ctx["status_label"] = json!(org
-        .vendor_status
-        .as_deref()
-        .and_then(|s| s.parse::<VendorStatus>().ok())
-        .map(|s| s.label()));
+    ctx["status_label"] = json!(org.vendor_status.map(VendorStatus::label));
     Ok(layout.render("admin/org_form", ctx))
 }
 
@@ -214,7 +207,7 @@ async fn org_active(
     let active = form.get("active") == "true";
     let actor = user.actor();
     db.run(move |c| {
-        if super::find_org(c, id)?.org_type != org_type.code() {
+        if super::find_org(c, id)?.org_type != org_type {
             return Err(AppError::NotFound);
         }
         super::set_org_active(c, &state, &actor, id, active)
@@ -258,7 +251,7 @@ async fn vendor_status(
 }
 
 fn org_options(conn: &mut crate::db::DbConn) -> AppResult<Value> {
-    let orgs: Vec<(i64, String, String)> = organisations::table
+    let orgs: Vec<(i64, String, OrgType)> = organisations::table
         .filter(organisations::active.eq(true))
         .order((organisations::org_type.asc(), organisations::name.asc()))
         .select((organisations::id, organisations::name, organisations::org_type))
@@ -266,7 +259,7 @@ fn org_options(conn: &mut crate::db::DbConn) -> AppResult<Value> {
     Ok(orgs
         .into_iter()
         .map(|(id, name, t)| {
-            let kind = t.parse::<OrgType>().map(OrgType::label).unwrap_or("");
+            let kind = t.label();
             json!({ "value": id.to_string(), "label": format!("{name} ({kind})") })
         })
         .collect())
@@ -302,7 +295,7 @@ async fn user_list(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Templ
         .await?;
     let rows: Vec<Value> = rows
         .iter()
-        .map(|r| json!({ "user": r, "role_label": role_label(&r.role) }))
+        .map(|r| json!({ "user": r, "role_label": r.role.label() }))
         .collect();
     Ok(layout.render("admin/user_list", json!({ "rows": rows })))
 }
@@ -531,7 +524,7 @@ struct OutboxView {
     id: i64,
     recipient: String,
     subject: String,
-    status: String,
+    status: crate::mail::OutboxStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
@@ -545,7 +538,7 @@ async fn outbox_page(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Tem
     let (rows, counts) = db
         .run(|c| {
             use crate::db::schema::tenders;
-            let rows: Vec<(OutboxView, Option<String>)> = outbox::table
+            let rows: Vec<(OutboxView, Option<TenderStatus>)> = outbox::table
                 .left_join(tenders::table)
                 .order(outbox::id.desc())
                 .limit(100)
@@ -568,7 +561,7 @@ async fn outbox_page(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Tem
             let rows: Vec<OutboxView> = rows
                 .into_iter()
                 .map(|(mut row, tender_status)| {
-                    if tender_status.is_some_and(|s| s != "opened") {
+                    if tender_status.is_some_and(|s| s != TenderStatus::Opened) {
                         row.recipient = "Bieter (verschlossen bis zur Öffnung)".into();
                         row.subject = "Mail zu einem verschlossenen Angebot".into();
                         row.last_error = row.last_error.map(|_| "(verschlossen)".into());

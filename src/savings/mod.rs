@@ -11,9 +11,11 @@ use crate::db::schema::{
     tender_lots, tender_positions, tenders,
 };
 use crate::db::DbConn;
+use crate::domain::bid::BidStatus;
 use crate::domain::calloff::{self as calloff_rules, PricedLine};
 use crate::domain::money::{Amount, Price, Quantity};
-use crate::domain::roles::{OrgType, Role};
+use crate::domain::policy::Reach;
+use crate::domain::roles::OrgType;
 use crate::domain::savings::{self as rules, ReferenceCandidates, ReferenceSource};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
@@ -73,7 +75,9 @@ pub fn candidates(
         .filter(bid_lots::lot_id.eq(lot_id))
         .filter(bid_lots::excluded_kind.is_null())
         .select(bid_lots::bid_id);
-    let current = bids::table.filter(bids::status.eq("submitted")).select(bids::id);
+    let current = bids::table
+        .filter(bids::status.eq(BidStatus::Submitted))
+        .select(bids::id);
     let mut offered: HashMap<i64, Vec<Price>> = HashMap::new();
     for (position_id, price) in bid_prices::table
         .filter(bid_prices::position_id.eq_any(position_ids))
@@ -153,24 +157,24 @@ pub fn scope_for_vendor() -> AppError {
 /// The cooperative may look at everything or at one member; a buyer only ever at its own member,
 /// whatever the address asks for; vendors not at all.
 pub fn scope_for(conn: &mut DbConn, user: &CurrentUser, requested_member: Option<i64>) -> AppResult<Scope> {
-    match user.role {
-        Role::Vendor => Err(scope_for_vendor()),
-        Role::Buyer => match requested_member {
-            Some(m) if m != user.organisation_id => Err(AppError::Forbidden(
+    match user.reach() {
+        Reach::Vendor(_) => Err(scope_for_vendor()),
+        Reach::Member(member) => match requested_member {
+            Some(m) if m != member => Err(AppError::Forbidden(
                 "Sie sehen nur die Zahlen Ihres eigenen Hauses; die anderer Mitglieder nicht.".into(),
             )),
             _ => Ok(Scope {
-                member_id: Some(user.organisation_id),
+                member_id: Some(member),
             }),
         },
-        Role::Officer | Role::Admin | Role::Board => {
+        Reach::Everything => {
             if let Some(m) = requested_member {
-                let kind: Option<String> = organisations::table
+                let kind: Option<OrgType> = organisations::table
                     .find(m)
                     .select(organisations::org_type)
                     .first(conn)
                     .optional()?;
-                if kind.as_deref() != Some(OrgType::Member.code()) {
+                if kind != Some(OrgType::Member) {
                     return Err(AppError::BadRequest(format!(
                         "Ein Mitglied mit der Nummer {m} gibt es nicht."
                     )));
@@ -420,7 +424,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         .select((contract_members::contract_id, contract_members::member_id))
         .load(conn)?;
     let names: HashMap<i64, String> = organisations::table
-        .filter(organisations::org_type.eq(OrgType::Member.code()))
+        .filter(organisations::org_type.eq(OrgType::Member))
         .select((organisations::id, organisations::name))
         .load::<(i64, String)>(conn)?
         .into_iter()

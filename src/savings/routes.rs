@@ -80,11 +80,11 @@ async fn page(
     state: AppState,
 ) -> AppResult<Template> {
     let d = load(&db, &state, &user, jahr, mitglied).await?;
-    let coop = matches!(user.role, Role::Officer | Role::Admin | Role::Board);
+    let coop = user.is_cooperative();
     let members: Vec<(i64, String)> = if coop {
         db.run(|c| {
             Ok(organisations::table
-                .filter(organisations::org_type.eq(OrgType::Member.code()))
+                .filter(organisations::org_type.eq(OrgType::Member))
                 .order(organisations::name.asc())
                 .select((organisations::id, organisations::name))
                 .load(c)?)

@@ -6,10 +6,11 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, bid_prices, bids, organisations};
 use crate::db::{lock_key, write_tx, DbConn};
-use crate::domain::bid::{self as rules, BidPosition, Canonical, Coverage};
+use crate::domain::bid::{self as rules, BidPosition, BidStatus, Canonical, Coverage};
 use crate::domain::money::{Amount, Price};
 use crate::domain::numbers;
 use crate::domain::roles::{Role, VendorStatus};
+use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::{self, RowError, Table};
 use crate::{mail, AppState};
@@ -19,9 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
-/// Who may read bids once they are opened. Before opening nobody but the bidder may, whatever
-/// the role; admins never (they run the system, not the procurement).
-pub const OPENED_BID_READERS: &[Role] = &[Role::Officer, Role::Board];
+pub use crate::domain::policy::OPENED_BID_READERS;
 
 const SEALED: &str = "Die Angebote sind bis zur Öffnung durch zwei Personen der Vergabestelle verschlossen.";
 
@@ -60,7 +59,7 @@ pub struct BidRow {
     pub tender_id: i64,
     pub vendor_id: i64,
     pub version: i32,
-    pub status: String,
+    pub status: BidStatus,
     pub submitted_by: i64,
     pub submitted_at: NaiveDateTime,
     pub withdrawn_at: Option<NaiveDateTime>,
@@ -405,9 +404,9 @@ pub fn submit(
             bids::table
                 .filter(bids::tender_id.eq(tender_id))
                 .filter(bids::vendor_id.eq(user.organisation_id))
-                .filter(bids::status.eq("submitted")),
+                .filter(bids::status.eq(BidStatus::Submitted)),
         )
-        .set(bids::status.eq("superseded"))
+        .set(bids::status.eq(BidStatus::Superseded))
         .execute(c)?;
         let criteria = serde_json::to_string(&Criteria {
             a_confirmed: a_confirmed.clone(),
@@ -419,7 +418,7 @@ pub fn submit(
                 bids::tender_id.eq(tender_id),
                 bids::vendor_id.eq(user.organisation_id),
                 bids::version.eq(version),
-                bids::status.eq("submitted"),
+                bids::status.eq(BidStatus::Submitted),
                 bids::submitted_by.eq(user.id),
                 bids::submitted_at.eq(now),
                 bids::nonce.eq(&nonce),
@@ -511,7 +510,7 @@ fn insert_prices(conn: &mut DbConn, rows: &[(i64, i64, i64)]) -> AppResult<()> {
 fn deadline_error(t: &Tender, now: NaiveDateTime) -> AppError {
     if t.cancelled_at.is_some() {
         AppError::Conflict("Die Ausschreibung ist aufgehoben; es werden keine Angebote mehr angenommen.".into())
-    } else if t.status == "published" || now >= t.bid_deadline {
+    } else if t.status == TenderStatus::Published || now >= t.bid_deadline {
         AppError::Conflict(format!(
             "Die Angebotsfrist ist am {} abgelaufen; es werden keine Angebote mehr angenommen oder zurückgezogen.",
             crate::web::format::datetime_de(t.bid_deadline)
@@ -536,13 +535,13 @@ pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_
         let current: Option<i64> = bids::table
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::vendor_id.eq(user.organisation_id))
-            .filter(bids::status.eq("submitted"))
+            .filter(bids::status.eq(BidStatus::Submitted))
             .select(bids::id)
             .first(c)
             .optional()?;
         let bid_id = current.ok_or_else(|| AppError::Conflict("Sie haben kein abgegebenes Angebot.".into()))?;
         diesel::update(bids::table.find(bid_id))
-            .set((bids::status.eq("withdrawn"), bids::withdrawn_at.eq(Some(now))))
+            .set((bids::status.eq(BidStatus::Withdrawn), bids::withdrawn_at.eq(Some(now))))
             .execute(c)?;
         audit::record(
             c,
@@ -569,7 +568,7 @@ pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_
 pub fn count_current(conn: &mut DbConn, tender_id: i64) -> AppResult<i64> {
     Ok(bids::table
         .filter(bids::tender_id.eq(tender_id))
-        .filter(bids::status.eq("submitted"))
+        .filter(bids::status.eq(BidStatus::Submitted))
         .count()
         .get_result(conn)?)
 }
@@ -615,7 +614,7 @@ pub fn own(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(
         .order(bids::version.desc())
         .select(BidRow::as_select())
         .load(conn)?;
-    let current = match history.iter().find(|b| b.status == "submitted") {
+    let current = match history.iter().find(|b| b.status == BidStatus::Submitted) {
         Some(b) => {
             let lots = lots(conn, tender_id)?;
             Some(content(conn, b.clone(), &lots)?)
@@ -629,7 +628,7 @@ pub fn own(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(
 /// opened the bids; afterwards for the roles that evaluate (officers, and the board reading).
 pub fn opened_meta(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, ())> {
     let t = find(conn, tender_id)?;
-    if !matches!(user.role, Role::Officer | Role::Admin | Role::Board) {
+    if !user.is_cooperative() {
         return Err(AppError::NotFound);
     }
     if !t.is_opened() {
@@ -644,8 +643,9 @@ pub fn opened(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResul
     let (t, ()) = opened_meta(conn, user, tender_id)?;
     let rows: Vec<BidRow> = bids::table
         .filter(bids::tender_id.eq(tender_id))
-        .filter(bids::status.eq("submitted"))
-        .order(bids::submitted_at.asc())
+        .filter(bids::status.eq(BidStatus::Submitted))
+        // Two bids in one second keep the order they arrived in (the opening record is hashed).
+        .order((bids::submitted_at.asc(), bids::id.asc()))
         .select(BidRow::as_select())
         .load(conn)?;
     let lots = lots(conn, tender_id)?;
@@ -671,8 +671,9 @@ pub struct OpeningRow {
 pub(super) fn opening_rows(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<OpeningRow>> {
     let rows: Vec<BidRow> = bids::table
         .filter(bids::tender_id.eq(t.id))
-        .filter(bids::status.eq("submitted"))
-        .order(bids::submitted_at.asc())
+        .filter(bids::status.eq(BidStatus::Submitted))
+        // Two bids in one second keep the order they arrived in (the opening record is hashed).
+        .order((bids::submitted_at.asc(), bids::id.asc()))
         .select(BidRow::as_select())
         .load(conn)?;
     let lots = lots(conn, t.id)?;

@@ -14,10 +14,11 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::demand;
+use crate::domain::demand::CallStatus;
 use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::{OrgType, Role, VendorStatus};
-use crate::domain::tender::{self as rules, DeadlineCheck, Procedure};
+use crate::domain::tender::{self as rules, DeadlineCheck, Procedure, TenderStatus};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::{mail, AppState};
 use chrono::NaiveDateTime;
@@ -35,7 +36,7 @@ pub struct Tender {
     pub demand_call_id: i64,
     pub title: String,
     pub description: String,
-    pub procedure: String,
+    pub procedure: Procedure,
     pub buffer_percent: String,
     pub estimated_value: Amount,
     pub threshold: Amount,
@@ -44,7 +45,7 @@ pub struct Tender {
     pub term_months: i32,
     pub term_justification: Option<String>,
     pub evaluation: String,
-    pub status: String,
+    pub status: TenderStatus,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
     pub published_by: Option<i64>,
@@ -63,32 +64,32 @@ pub struct Tender {
 
 impl Tender {
     pub fn is_published(&self) -> bool {
-        self.status != "draft"
+        self.status != TenderStatus::Draft
     }
 
     /// Bids are accepted while published and before the deadline, by server time.
     pub fn accepts_bids(&self, now: NaiveDateTime) -> bool {
-        self.status == "published" && now < self.bid_deadline && self.cancelled_at.is_none()
+        self.status == TenderStatus::Published && now < self.bid_deadline && self.cancelled_at.is_none()
     }
 
     pub fn is_opened(&self) -> bool {
-        self.status == "opened"
+        self.status == TenderStatus::Opened
     }
 
     pub fn procedure_label(&self) -> &'static str {
-        procedure_label(&self.procedure)
+        self.procedure.label()
     }
 
     pub fn state_label(&self, now: NaiveDateTime) -> &'static str {
         if self.cancelled_at.is_some() {
             return "aufgehoben";
         }
-        match self.status.as_str() {
-            "draft" => "Entwurf",
-            "published" if now < self.bid_deadline => "veröffentlicht, Angebotsfrist läuft",
-            "published" => "Angebotsfrist abgelaufen, Öffnung ausstehend",
-            "opening" => "Öffnung begonnen, Bestätigung ausstehend",
-            _ => "Angebote geöffnet",
+        match self.status {
+            TenderStatus::Draft => "Entwurf",
+            TenderStatus::Published if now < self.bid_deadline => "veröffentlicht, Angebotsfrist läuft",
+            TenderStatus::Published => "Angebotsfrist abgelaufen, Öffnung ausstehend",
+            TenderStatus::Opening => "Öffnung begonnen, Bestätigung ausstehend",
+            TenderStatus::Opened => "Angebote geöffnet",
         }
     }
 
@@ -107,14 +108,6 @@ impl Tender {
         v["evaluation"] = serde_json::from_str(&self.evaluation).unwrap_or(serde_json::Value::Null);
         v
     }
-}
-
-pub fn procedure_label(code: &str) -> &'static str {
-    Procedure::from_code(code).unwrap_or(Procedure::National).label()
-}
-
-fn procedure_code(p: Procedure) -> &'static str {
-    p.code()
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -268,7 +261,7 @@ impl TenderCommand {
         let mut errors = FieldErrors::new();
         let call = demand::find_call(conn, self.demand_call_id)
             .map_err(|_| AppError::field("demand_call_id", "Bitte wählen Sie eine abgeschlossene Bedarfsabfrage."))?;
-        if call.status != "closed" {
+        if call.status != CallStatus::Closed {
             push(
                 &mut errors,
                 "demand_call_id",
@@ -408,7 +401,7 @@ impl TenderCommand {
             .iter()
             .filter(|(_, a)| !a.total_quantity.is_zero())
             .count();
-        if with_demand == 0 && call.status == "closed" {
+        if with_demand == 0 && call.status == CallStatus::Closed {
             push(
                 &mut errors,
                 "assignment",
@@ -543,7 +536,7 @@ pub fn positions(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<TenderPosit
 /// that not even the timing of submissions shows who bid.
 pub fn sealed_streams(conn: &mut DbConn) -> AppResult<Vec<String>> {
     Ok(tenders::table
-        .filter(tenders::status.ne("opened"))
+        .filter(tenders::status.ne(TenderStatus::Opened))
         .select(tenders::id)
         .load::<i64>(conn)?
         .into_iter()
@@ -553,10 +546,10 @@ pub fn sealed_streams(conn: &mut DbConn) -> AppResult<Vec<String>> {
 
 /// Who may see a tender: the cooperative always; everyone else once it is published.
 pub fn check_read(user: &CurrentUser, tender: &Tender) -> AppResult<()> {
-    match user.role {
-        Role::Officer | Role::Admin | Role::Board => Ok(()),
-        _ if tender.is_published() => Ok(()),
-        _ => Err(AppError::NotFound),
+    if user.is_cooperative() || tender.is_published() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
     }
 }
 
@@ -568,16 +561,17 @@ pub fn find_readable(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResul
 
 pub fn list(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Tender>> {
     let all = tenders::table.order(tenders::bid_deadline.desc());
-    match user.role {
-        Role::Officer | Role::Admin | Role::Board => Ok(all.load(conn)?),
-        _ => Ok(all.filter(tenders::status.ne("draft")).load(conn)?),
+    if user.is_cooperative() {
+        Ok(all.load(conn)?)
+    } else {
+        Ok(all.filter(tenders::status.ne(TenderStatus::Draft)).load(conn)?)
     }
 }
 
 /// Published tenders for the public notice pages.
 pub fn list_public(conn: &mut DbConn) -> AppResult<Vec<Tender>> {
     Ok(tenders::table
-        .filter(tenders::status.ne("draft"))
+        .filter(tenders::status.ne(TenderStatus::Draft))
         .order(tenders::bid_deadline.desc())
         .load(conn)?)
 }
@@ -586,7 +580,7 @@ fn tender_details(data: &TenderData) -> serde_json::Value {
     json!({
         "title": data.title,
         "demand_call_id": data.demand_call_id,
-        "procedure": procedure_code(data.procedure),
+        "procedure": data.procedure,
         "buffer_percent": data.buffer_percent,
         "estimated_value": data.estimated_value,
         "bid_deadline": data.bid_deadline,
@@ -638,7 +632,7 @@ fn insert_structure(conn: &mut DbConn, id: i64, data: &TenderData) -> AppResult<
 struct TenderChanges<'a> {
     title: &'a str,
     description: &'a str,
-    procedure: &'static str,
+    procedure: Procedure,
     buffer_percent: String,
     estimated_value: Amount,
     threshold: Amount,
@@ -654,7 +648,7 @@ impl<'a> TenderChanges<'a> {
         Ok(TenderChanges {
             title: &data.title,
             description: &data.description,
-            procedure: procedure_code(data.procedure),
+            procedure: data.procedure,
             buffer_percent: data.buffer_percent.to_string(),
             estimated_value: data.estimated_value,
             threshold: data.threshold,
@@ -689,7 +683,7 @@ pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &Te
             .values((
                 tenders::demand_call_id.eq(data.demand_call_id),
                 TenderChanges::of(data)?,
-                tenders::status.eq("draft"),
+                tenders::status.eq(TenderStatus::Draft),
                 tenders::created_by.eq(user.id),
                 tenders::created_at.eq(state.clock.now_naive()),
             ))
@@ -711,7 +705,7 @@ pub fn update(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, 
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
-        if t.status != "draft" {
+        if t.status != TenderStatus::Draft {
             return Err(AppError::Conflict(
                 "Eine veröffentlichte Ausschreibung kann nicht mehr geändert werden.".into(),
             ));
@@ -747,7 +741,7 @@ pub fn command_of(conn: &mut DbConn, t: &Tender) -> AppResult<TenderCommand> {
         demand_call_id: t.demand_call_id,
         title: t.title.clone(),
         description: t.description.clone(),
-        procedure: Procedure::from_code(&t.procedure),
+        procedure: Some(t.procedure),
         buffer_percent: t.buffer_percent.parse().ok(),
         bid_deadline: Some(t.bid_deadline),
         urgency_reason: t.urgency_reason.clone().unwrap_or_default(),
@@ -771,11 +765,11 @@ pub fn local_parts(t: NaiveDateTime) -> (String, String) {
 fn vendor_recipients(conn: &mut DbConn) -> AppResult<Vec<(String, String, String)>> {
     Ok(users::table
         .inner_join(organisations::table)
-        .filter(organisations::org_type.eq(OrgType::Vendor.code()))
-        .filter(organisations::vendor_status.eq(VendorStatus::Approved.code()))
+        .filter(organisations::org_type.eq(OrgType::Vendor))
+        .filter(organisations::vendor_status.eq(VendorStatus::Approved))
         .filter(organisations::active.eq(true))
         .filter(users::active.eq(true))
-        .filter(users::role.eq(Role::Vendor.code()))
+        .filter(users::role.eq(Role::Vendor))
         .select((users::email, users::name, organisations::name))
         .load(conn)?)
 }
@@ -830,17 +824,13 @@ pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64)
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
-        if t.status != "draft" {
+        if t.status != TenderStatus::Draft {
             return Err(AppError::Conflict(
                 "Die Ausschreibung ist bereits veröffentlicht.".into(),
             ));
         }
         let now = state.clock.now_naive();
-        let procedure = if t.procedure == "eu_open" {
-            Procedure::EuOpen
-        } else {
-            Procedure::National
-        };
+        let procedure = t.procedure;
         if let DeadlineCheck::Error(e) =
             rules::check_bid_deadline(procedure, now, t.bid_deadline, t.urgency_reason.as_deref())
         {
@@ -857,7 +847,7 @@ pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64)
         }
         diesel::update(tenders::table.find(id))
             .set((
-                tenders::status.eq("published"),
+                tenders::status.eq(TenderStatus::Published),
                 tenders::published_by.eq(Some(user.id)),
                 tenders::published_at.eq(Some(now)),
             ))
@@ -960,7 +950,7 @@ pub fn add_document(
     let sha256 = hex::encode(Sha256::digest(bytes));
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
-        if t.status != "draft" {
+        if t.status != TenderStatus::Draft {
             return Err(AppError::Conflict(
                 "Unterlagen lassen sich nur vor der Veröffentlichung ändern.".into(),
             ));
@@ -997,7 +987,7 @@ pub fn remove_document(conn: &mut DbConn, state: &AppState, user: &CurrentUser, 
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
-        if t.status != "draft" {
+        if t.status != TenderStatus::Draft {
             return Err(AppError::Conflict(
                 "Unterlagen lassen sich nur vor der Veröffentlichung ändern.".into(),
             ));
@@ -1103,7 +1093,7 @@ pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, que
 
 fn officers(conn: &mut DbConn) -> AppResult<Vec<(String, String)>> {
     Ok(users::table
-        .filter(users::role.eq(Role::Officer.code()))
+        .filter(users::role.eq(Role::Officer))
         .filter(users::active.eq(true))
         .select((users::email, users::name))
         .load(conn)?)
@@ -1187,7 +1177,7 @@ pub fn questions(conn: &mut DbConn, user: Option<&CurrentUser>, tender_id: i64) 
             tender_questions::answered_at,
         ))
         .load(conn)?;
-    let cooperative = user.is_some_and(|u| matches!(u.role, Role::Officer | Role::Admin | Role::Board));
+    let cooperative = user.is_some_and(CurrentUser::is_cooperative);
     let own_org = user.filter(|u| u.role == Role::Vendor).map(|u| u.organisation_id);
     Ok(rows
         .into_iter()
@@ -1215,13 +1205,13 @@ pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
         let now = state.clock.now_naive();
-        if t.status != "published" {
-            return Err(AppError::Conflict(match t.status.as_str() {
-                "draft" => "Die Ausschreibung ist noch nicht veröffentlicht.".into(),
-                "opening" => {
+        if t.status != TenderStatus::Published {
+            return Err(AppError::Conflict(match t.status {
+                TenderStatus::Draft => "Die Ausschreibung ist noch nicht veröffentlicht.".into(),
+                TenderStatus::Opening => {
                     "Die Öffnung ist bereits begonnen; eine zweite Person der Vergabestelle muss sie bestätigen.".into()
                 }
-                _ => "Die Angebote sind bereits geöffnet.".into(),
+                TenderStatus::Published | TenderStatus::Opened => "Die Angebote sind bereits geöffnet.".into(),
             }));
         }
         if now < t.bid_deadline {
@@ -1231,7 +1221,7 @@ pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id
         }
         diesel::update(tenders::table.find(id))
             .set((
-                tenders::status.eq("opening"),
+                tenders::status.eq(TenderStatus::Opening),
                 tenders::opening_started_by.eq(Some(user.id)),
                 tenders::opening_started_at.eq(Some(now)),
             ))
@@ -1262,8 +1252,8 @@ pub fn confirm_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, 
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
-        if t.status != "opening" {
-            return Err(AppError::Conflict(if t.status == "opened" {
+        if t.status != TenderStatus::Opening {
+            return Err(AppError::Conflict(if t.status == TenderStatus::Opened {
                 "Die Angebote sind bereits geöffnet.".into()
             } else {
                 "Die Öffnung muss zuerst von einer Person der Vergabestelle begonnen werden.".into()
@@ -1295,7 +1285,7 @@ pub fn confirm_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, 
         let sha = hex::encode(Sha256::digest(text.as_bytes()));
         diesel::update(tenders::table.find(id))
             .set((
-                tenders::status.eq("opened"),
+                tenders::status.eq(TenderStatus::Opened),
                 tenders::opened_by.eq(Some(user.id)),
                 tenders::opened_at.eq(Some(now)),
                 tenders::opening_record.eq(Some(&text)),
@@ -1319,7 +1309,7 @@ pub fn confirm_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, 
 
 fn cooperative_name(conn: &mut DbConn) -> AppResult<String> {
     Ok(organisations::table
-        .filter(organisations::org_type.eq(OrgType::Cooperative.code()))
+        .filter(organisations::org_type.eq(OrgType::Cooperative))
         .select(organisations::name)
         .first::<String>(conn)
         .optional()?
@@ -1328,7 +1318,7 @@ fn cooperative_name(conn: &mut DbConn) -> AppResult<String> {
 
 /// The stored opening record, for the cooperative once opened.
 pub fn opening_record(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<(Tender, String)> {
-    user.require(bids::OPENED_BID_READERS)?;
+    user.require(crate::domain::policy::OPENED_BID_READERS)?;
     let t = find(conn, id)?;
     match t.opening_record.clone() {
         Some(text) if t.is_opened() => Ok((t, text)),
@@ -1341,7 +1331,7 @@ pub fn calls_ready(conn: &mut DbConn) -> AppResult<Vec<demand::DemandCall>> {
     use crate::db::schema::demand_calls;
     let used = tenders::table.select(tenders::demand_call_id);
     Ok(demand_calls::table
-        .filter(demand_calls::status.eq("closed"))
+        .filter(demand_calls::status.eq(CallStatus::Closed))
         .filter(diesel::dsl::not(demand_calls::id.eq_any(used)))
         .order(demand_calls::closed_at.desc())
         .load(conn)?)

@@ -10,6 +10,7 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::{Db, DbConn};
 use crate::domain::evaluation::Method;
 use crate::domain::roles::Role;
+use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{joined, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
 use crate::web::{read, Layout};
@@ -26,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
 
 fn is_cooperative(user: &CurrentUser) -> bool {
-    matches!(user.role, Role::Officer | Role::Admin | Role::Board)
+    user.is_cooperative()
 }
 
 #[get("/ausschreibungen")]
@@ -84,8 +85,8 @@ fn form_context(conn: &mut DbConn, state: &AppState, input: &TenderForm, tender_
         "lot_count": input.lots.len().max(1),
         "form": form,
         "procedures": [
-            {"value": "eu_open", "label": super::procedure_label("eu_open")},
-            {"value": "national", "label": super::procedure_label("national")},
+            {"value": Procedure::EuOpen, "label": Procedure::EuOpen.label()},
+            {"value": Procedure::National, "label": Procedure::National.label()},
         ],
         "formulas": [
             {"value": "quotient", "label": "Quotient: Höchstpunkte × P_min / P"},
@@ -173,7 +174,7 @@ async fn edit(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppStat
     let ctx = db
         .run(move |c| {
             let t = super::find(c, id)?;
-            if t.status != "draft" {
+            if t.status != TenderStatus::Draft {
                 return Err(AppError::Conflict(
                     "Eine veröffentlichte Ausschreibung kann nicht mehr geändert werden.".into(),
                 ));
@@ -246,10 +247,10 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         ctx["bid_count"] = json!(bids::count_current(conn, id)?);
     }
     if user.is(Role::Officer) {
-        ctx["can_edit"] = json!(t.status == "draft");
-        ctx["can_start_opening"] = json!(t.status == "published" && now >= t.bid_deadline);
-        ctx["can_confirm_opening"] = json!(t.status == "opening" && t.opening_started_by != Some(user.id));
-        ctx["waiting_for_second"] = json!(t.status == "opening" && t.opening_started_by == Some(user.id));
+        ctx["can_edit"] = json!(t.status == TenderStatus::Draft);
+        ctx["can_start_opening"] = json!(t.status == TenderStatus::Published && now >= t.bid_deadline);
+        ctx["can_confirm_opening"] = json!(t.status == TenderStatus::Opening && t.opening_started_by != Some(user.id));
+        ctx["waiting_for_second"] = json!(t.status == TenderStatus::Opening && t.opening_started_by == Some(user.id));
     }
     if user.is(Role::Vendor) {
         let (current, _) = bids::own(conn, user, id)?;

@@ -4,8 +4,10 @@
 use crate::auth::CurrentUser;
 use crate::db::schema::{audit_events, catalogue_items, organisations, outbox, users};
 use crate::db::{Db, DbConn};
+use crate::domain::demand::CallStatus;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::AppResult;
+use crate::mail::OutboxStatus;
 use crate::web::Layout;
 use diesel::prelude::*;
 use rocket::get;
@@ -14,11 +16,11 @@ use serde_json::{json, Value};
 
 fn count_orgs(conn: &mut DbConn, org_type: OrgType, status: Option<VendorStatus>) -> AppResult<i64> {
     let mut q = organisations::table
-        .filter(organisations::org_type.eq(org_type.code()))
+        .filter(organisations::org_type.eq(org_type))
         .filter(organisations::active.eq(true))
         .into_boxed();
     if let Some(s) = status {
-        q = q.filter(organisations::vendor_status.eq(s.code()));
+        q = q.filter(organisations::vendor_status.eq(s));
     }
     Ok(q.count().get_result(conn)?)
 }
@@ -42,7 +44,7 @@ fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
         .into_iter()
         .filter(|c| match user.role {
             Role::Buyer => c.accepts_demand(now),
-            _ => c.status != "closed",
+            _ => c.status != CallStatus::Closed,
         })
         .map(|c| {
             json!({
@@ -75,8 +77,8 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
     match user.role {
         Role::Admin => {
             let pending: Vec<(i64, String, String, chrono::NaiveDateTime)> = organisations::table
-                .filter(organisations::org_type.eq(OrgType::Vendor.code()))
-                .filter(organisations::vendor_status.eq(VendorStatus::Pending.code()))
+                .filter(organisations::org_type.eq(OrgType::Vendor))
+                .filter(organisations::vendor_status.eq(VendorStatus::Pending))
                 .order(organisations::created_at.asc())
                 .select((
                     organisations::id,
@@ -91,7 +93,7 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
                 "pending_vendors": pending.len(),
                 "users": users::table.filter(users::active.eq(true)).count().get_result::<i64>(conn)?,
                 "catalogue": catalogue_items::table.count().get_result::<i64>(conn)?,
-                "mails_failed": outbox::table.filter(outbox::status.eq("failed")).count().get_result::<i64>(conn)?,
+                "mails_failed": outbox::table.filter(outbox::status.eq(OutboxStatus::Failed)).count().get_result::<i64>(conn)?,
             });
             ctx["pending_vendors"] = pending
                 .into_iter()

@@ -3,6 +3,7 @@
 
 use super::*;
 use buendel::demand::{self, CallData, DemandEntry, PositionData};
+use buendel::domain::bid::BidStatus;
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::orgs::{self, UserData};
@@ -430,7 +431,7 @@ pub fn submitted_bid_id(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64
     bids::table
         .inner_join(organisations::table)
         .filter(bids::tender_id.eq(tender_id))
-        .filter(bids::status.eq("submitted"))
+        .filter(bids::status.eq(BidStatus::Submitted))
         .filter(organisations::name.eq(vendor_name))
         .select(bids::id)
         .first(&mut *app.conn())
