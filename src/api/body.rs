@@ -104,7 +104,7 @@ fn german_kind(kind: &str) -> &'static str {
         || k.starts_with("usize")
     {
         "eine ganze Zahl"
-    } else if k.starts_with("floating point") || k.starts_with("f64") {
+    } else if k.starts_with("floating point") {
         "eine Zahl"
     } else if k.starts_with("string") || k.starts_with("a string") || k.starts_with("char") {
         "eine Zeichenkette"
