@@ -27,10 +27,7 @@ fn refusal(res: rocket::local::blocking::LocalResponse<'_>, field: &str, sent: &
         .as_str()
         .unwrap_or_else(|| panic!("no message for {field}: {e}"))
         .to_string();
-    assert!(
-        message.is_char_boundary(0) && !message.contains("expected"),
-        "{message}"
-    );
+    assert!(!message.contains("expected"), "no English from serde: {message}");
     message
 }
 

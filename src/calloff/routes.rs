@@ -116,6 +116,9 @@ async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: D
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| {
+            // A contract the member is not entitled to stays unknown, positions and all, also
+            // when a quantity cannot be read.
+            crate::award::contract(c, &u, id)?;
             // Quantities in German notation, each reported with its position number.
             let positions = super::positions(c, id)?;
             let mut edge = FieldErrors::new();
