@@ -1,12 +1,8 @@
-//! The one error type of buendel and how it is shown: a German page for browsers, JSON for the API.
-//! Users read what to fix; the log keeps the technical detail of internal errors.
+//! The one error type of buendel: a German message saying what to fix, its HTTP status and stable
+//! code; the web edge (`web::respond`) shows it as a page or as JSON, the log keeps internal detail.
 
-use rocket::http::{ContentType, Status};
-use rocket::request::Request;
-use rocket::response::{self, Responder, Response};
-use serde::Serialize;
+use rocket::http::Status;
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
 /// Field name → German messages, for error summaries and API `fields`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -142,43 +138,6 @@ impl From<diesel::result::Error> for AppError {
             }
             other => AppError::Internal(format!("database: {other}")),
         }
-    }
-}
-
-/// The JSON error body of the API.
-#[derive(Serialize)]
-pub struct ApiErrorBody {
-    pub code: &'static str,
-    pub message: String,
-    pub fields: FieldErrors,
-}
-
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        if let AppError::Internal(detail) = &self {
-            log::error!("{} {}: {detail}", req.method(), req.uri());
-        }
-        let status = self.status();
-        if crate::web::wants_json(req) {
-            let body = ApiErrorBody {
-                code: self.code(),
-                message: self.user_message(),
-                fields: self.field_errors(),
-            };
-            let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
-            return Response::build()
-                .status(status)
-                .header(ContentType::JSON)
-                .sized_body(json.len(), Cursor::new(json))
-                .ok();
-        }
-        if status == Status::Unauthorized {
-            return rocket::response::Redirect::to("/anmelden").respond_to(req);
-        }
-        let mut response =
-            crate::web::error_page(req, status, &self.user_message(), &self.field_errors()).respond_to(req)?;
-        response.set_status(status);
-        Ok(response)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod demand;
 pub mod documents;
 pub mod domain;
 pub mod error;
+pub mod german;
 pub mod import;
 pub mod mail;
 pub mod ocds;

@@ -193,7 +193,7 @@ pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> A
     for (number, at, status, member, contract, no, description, q, p, total) in rows {
         out.row([
             number,
-            crate::web::format::datetime_de(at),
+            crate::german::datetime_de(at),
             status,
             member,
             contract,
@@ -235,7 +235,7 @@ pub fn set_quota(
                     "quota",
                     format!(
                         "Das Mitglied hat bereits {} abgerufen; das Kontingent kann nicht darunter liegen.",
-                        crate::web::format::money_de(called.to_decimal())
+                        crate::german::money_de(called.to_decimal())
                     ),
                 ));
             }
@@ -244,7 +244,7 @@ pub fn set_quota(
                     "quota",
                     format!(
                         "Das Kontingent kann den Höchstwert der Rahmenvereinbarung ({}) nicht übersteigen.",
-                        crate::web::format::money_de(max.to_decimal())
+                        crate::german::money_de(max.to_decimal())
                     ),
                 ));
             }

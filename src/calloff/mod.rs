@@ -13,7 +13,7 @@ use crate::db::schema::{
     calloff_lines, calloffs, contract_members, contract_positions, contracts, organisations, tender_positions, users,
 };
 use crate::db::{write_tx, DbConn};
-use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit};
+use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit, Refusal};
 use crate::domain::identifiers;
 use crate::domain::money::{Amount, Price, Quantity};
 
@@ -527,7 +527,7 @@ pub fn place(
             called_quantity: Quantity::ZERO,
         })
         .collect();
-    let (mut lines, total) = rules::price(&fixed, &valid.lines).map_err(refused)?;
+    let (mut lines, total) = rules::price(&fixed, &valid.lines).map_err(|r| refused(r, |_| String::new()))?;
     // Fixed order of row locks: two call-offs never wait on each other in a circle.
     lines.sort_unstable_by_key(|l| l.position_id);
     let position = |id: i64| terms.positions.iter().find(|p| p.position_id == id);
@@ -651,10 +651,48 @@ pub fn place(
     })
 }
 
-fn refused(problems: Vec<String>) -> AppError {
+/// The refusal of a whole call-off, every reason worded for the buyer.
+fn refused(problems: Vec<Refusal>, unit: impl Fn(i64) -> String) -> AppError {
     AppError::Validation {
         message: "Der Abruf wurde nicht angenommen; nichts wurde bestellt.".into(),
-        fields: FieldErrors::from([("lines".to_string(), problems)]),
+        fields: FieldErrors::from([(
+            "lines".to_string(),
+            problems.iter().map(|r| refusal_text(r, &unit)).collect(),
+        )]),
+    }
+}
+
+/// A refusal in German, with what is left in German notation.
+fn refusal_text(refusal: &Refusal, unit: impl Fn(i64) -> String) -> String {
+    use crate::german::{money_de, quantity_de};
+    match *refusal {
+        Refusal::UnknownPosition => "Eine Position gehört nicht zu dieser Rahmenvereinbarung.".into(),
+        Refusal::NotPositive { position_no } => format!("Pos. {position_no}: Die Menge muss größer als 0 sein."),
+        Refusal::OverMaximum {
+            position_id,
+            position_no,
+            remaining,
+            max,
+            asked,
+        } => format!(
+            "Pos. {position_no}: Es sind nur noch {} {} abrufbar (Höchstmenge {}); angefragt {}.",
+            quantity_de(remaining.to_decimal()),
+            unit(position_id),
+            quantity_de(max.to_decimal()),
+            quantity_de(asked.to_decimal()),
+        ),
+        Refusal::Amount { position_no, ref error } => format!("Pos. {position_no}: Der Betrag {error}."),
+        Refusal::NoLines => "Bitte geben Sie für mindestens eine Position eine Menge an.".into(),
+        Refusal::OverValue { total, left } => format!(
+            "Der Abruf ({}) überschreitet den verbleibenden Höchstwert der Rahmenvereinbarung ({}).",
+            money_de(total.to_decimal()),
+            money_de(left.to_decimal())
+        ),
+        Refusal::OverQuota { total, left } => format!(
+            "Der Abruf ({}) überschreitet das verbleibende Kontingent Ihres Hauses ({}).",
+            money_de(total.to_decimal()),
+            money_de(left.to_decimal())
+        ),
     }
 }
 
@@ -747,9 +785,8 @@ fn explain_refusal(
         &wanted,
         left(max, called),
         quota.map(|q| left(q, member_called)),
-        unit,
     ) {
-        Err(problems) => refused(problems),
+        Err(problems) => refused(problems, unit),
         Ok(_) => race(),
     }
 }
