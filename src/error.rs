@@ -29,6 +29,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("Interner Fehler")]
     Internal(String),
+    /// A database failure that is neither "not found" nor a lost race; the cause stays attached
+    /// for the log.
+    #[error("Interner Fehler")]
+    Database(#[source] diesel::result::Error),
 }
 
 impl AppError {
@@ -61,7 +65,7 @@ impl AppError {
             AppError::TooManyRequests(_) => Status::TooManyRequests,
             AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
             AppError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
-            AppError::Internal(_) => Status::InternalServerError,
+            AppError::Internal(_) | AppError::Database(_) => Status::InternalServerError,
         }
     }
 
@@ -76,7 +80,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
-            AppError::Internal(_) => "internal",
+            AppError::Internal(_) | AppError::Database(_) => "internal",
         }
     }
 
@@ -101,7 +105,7 @@ impl AppError {
     /// What the user reads; internal details never leave the log.
     pub fn user_message(&self) -> String {
         match self {
-            AppError::Internal(_) => {
+            AppError::Internal(_) | AppError::Database(_) => {
                 "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.".into()
             }
             other => other.to_string(),
@@ -112,6 +116,7 @@ impl AppError {
     pub fn user_detail(&self) -> String {
         match self {
             AppError::Internal(detail) => detail.clone(),
+            AppError::Database(cause) => format!("database: {cause}"),
             other => other.to_string(),
         }
     }
@@ -136,7 +141,7 @@ impl From<diesel::result::Error> for AppError {
                         .into(),
                 )
             }
-            other => AppError::Internal(format!("database: {other}")),
+            other => AppError::Database(other),
         }
     }
 }

@@ -90,6 +90,7 @@ pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) ->
             continue;
         }
         match numbers::parse(qty_text, style)
+            .map_err(|e| e.to_string())
             .and_then(|d| Quantity::from_decimal(d).map_err(|e| format!("„{qty_text}“ {e}")))
         {
             Ok(q) => out.push((p.position_id, q)),

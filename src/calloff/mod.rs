@@ -226,7 +226,7 @@ fn validate(input: &CalloffCommand, positions: &[TermsPosition]) -> AppResult<Va
         l => match identifiers::leitweg_id(l) {
             Ok(l) => Some(l),
             Err(e) => {
-                push(&mut errors, "leitweg_id", e);
+                push(&mut errors, "leitweg_id", e.to_string());
                 None
             }
         },
@@ -298,18 +298,33 @@ pub struct TermsPosition {
 /// instances: a concluded contract's terms are written once, in the transaction that creates
 /// it, and never changed.
 #[derive(Debug, Default)]
-pub struct TermsCache(std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<ContractTerms>>>);
+pub struct TermsCache {
+    terms: std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<ContractTerms>>>,
+    /// Off on the plain path (`BUENDEL_SPEED=plain`): the terms are read for every call-off.
+    off: bool,
+}
 
 /// More contracts than a cooperative concludes in decades; past it the cache starts afresh.
 const TERMS_CACHE_LIMIT: usize = 10_000;
 
 impl TermsCache {
+    /// A cache that keeps terms (`true`) or reads them each time.
+    pub fn new(on: bool) -> TermsCache {
+        TermsCache {
+            terms: std::sync::RwLock::default(),
+            off: !on,
+        }
+    }
+
     pub fn get(&self, conn: &mut DbConn, contract_id: i64) -> AppResult<std::sync::Arc<ContractTerms>> {
-        if let Some(t) = self.0.read().ok().and_then(|m| m.get(&contract_id).cloned()) {
+        if self.off {
+            return Ok(std::sync::Arc::new(load_terms(conn, contract_id)?));
+        }
+        if let Some(t) = self.terms.read().ok().and_then(|m| m.get(&contract_id).cloned()) {
             return Ok(t);
         }
         let terms = std::sync::Arc::new(load_terms(conn, contract_id)?);
-        if let Ok(mut m) = self.0.write() {
+        if let Ok(mut m) = self.terms.write() {
             if m.len() >= TERMS_CACHE_LIMIT {
                 m.clear();
             }

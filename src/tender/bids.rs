@@ -113,9 +113,10 @@ fn bid_positions(positions: &[TenderPosition], lots: &[Lot]) -> Vec<BidPosition>
 
 fn parse_price(text: &str, style: Option<numbers::DecimalStyle>) -> Result<Price, String> {
     let d = match style {
-        Some(s) => numbers::parse(text, s)?,
-        None => numbers::german(text)?,
-    };
+        Some(s) => numbers::parse(text, s),
+        None => numbers::german(text),
+    }
+    .map_err(|e| e.to_string())?;
     Price::from_decimal(d).map_err(|e| format!("„{}“ {e}", text.trim()))
 }
 

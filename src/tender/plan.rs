@@ -144,7 +144,7 @@ impl TenderCommand {
             }
             Some(m) => {
                 if let Err(e) = rules::check_term(m, term_justification.as_deref()) {
-                    push(&mut errors, "term_months", e);
+                    push(&mut errors, "term_months", e.to_string());
                 }
                 m
             }

@@ -18,8 +18,8 @@ pub struct ApiErrorBody {
 
 impl<'r> Responder<'r, 'static> for AppError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        if let AppError::Internal(detail) = &self {
-            log::error!("{} {}: {detail}", req.method(), req.uri());
+        if matches!(self, AppError::Internal(_) | AppError::Database(_)) {
+            log::error!("{} {}: {}", req.method(), req.uri(), self.user_detail());
         }
         let status = self.status();
         if super::wants_json(req) {
