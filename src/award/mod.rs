@@ -49,7 +49,7 @@ pub struct LotBid {
     pub scores: Vec<Option<(Decimal, String)>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LowReview {
     pub bid_id: i64,
     pub requested_at: NaiveDateTime,
@@ -57,7 +57,7 @@ pub struct LowReview {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = awards)]
 pub struct Award {
     pub id: i64,
@@ -333,7 +333,7 @@ pub fn evaluation(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppR
 // ----------------------------------------------------------------------------- price comparison
 
 /// One bidder's column in the price comparison.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SheetBidder {
     pub bid_id: i64,
     pub vendor: String,
@@ -1398,7 +1398,7 @@ pub fn awards_of(conn: &mut DbConn, tender_id: i64) -> AppResult<BTreeMap<i64, A
         .collect())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = contracts)]
 pub struct ContractRow {
     pub id: i64,

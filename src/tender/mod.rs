@@ -29,7 +29,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tenders)]
 pub struct Tender {
     pub id: i64,
@@ -44,6 +44,7 @@ pub struct Tender {
     pub urgency_reason: Option<String>,
     pub term_months: i32,
     pub term_justification: Option<String>,
+    #[schema(value_type = crate::domain::evaluation::EvaluationSpec)]
     pub evaluation: String,
     pub status: TenderStatus,
     pub created_by: i64,
@@ -110,7 +111,7 @@ impl Tender {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_lots)]
 pub struct Lot {
     pub id: i64,
@@ -126,7 +127,7 @@ pub struct Lot {
     pub tie_decided_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_positions)]
 pub struct TenderPosition {
     pub id: i64,
@@ -142,7 +143,7 @@ pub struct TenderPosition {
     pub estimate_price: Option<Price>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_documents)]
 pub struct DocumentMeta {
     pub id: i64,
@@ -155,7 +156,7 @@ pub struct DocumentMeta {
 }
 
 /// A question as every reader sees it: never who asked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicQuestion {
     pub id: i64,
     pub question: String,
