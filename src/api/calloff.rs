@@ -251,10 +251,14 @@ fn date_param(name: &str, value: Option<&str>, errors: &mut FieldErrors) -> Opti
 async fn list(
     user: ApiUser,
     db: Db,
+    _single: super::query::SingleValues,
     contract_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
 ) -> AppResult<Json<Vec<ApiCalloff>>> {
+    for (name, value) in [("contract_id", &contract_id), ("from", &from), ("to", &to)] {
+        super::query::given(name, value.as_deref())?;
+    }
     let mut errors = FieldErrors::new();
     let contract_id = match contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,

@@ -172,12 +172,12 @@ fn add_errors(op: &mut Operation) {
     }
 }
 
-/// The document as served: `utoipa`'s output with the date-time fields described as they are
-/// written. The API's timestamps are UTC without an offset (`2026-12-07T09:30:00`, chrono's
+/// The document as served: `utoipa`'s output with the date-time fields and id-keyed maps
+/// described as they are written, and German descriptions. The API's timestamps are UTC without an offset (`2026-12-07T09:30:00`, chrono's
 /// `NaiveDateTime`), which `format: date-time` (RFC 3339, offset required) would misdescribe.
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
-    naive_timestamps(&mut doc);
+    as_written(&mut doc);
     if let Some(schemas) = doc.pointer_mut("/components/schemas") {
         german_descriptions(schemas);
     }
@@ -357,18 +357,25 @@ impl ToSchema for Binary {
 
 const NAIVE_TIMESTAMP_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$";
 
-fn naive_timestamps(node: &mut Value) {
+fn as_written(node: &mut Value) {
     match node {
         Value::Object(map) => {
+            // A map keyed by ids (`BTreeMap<i64, _>`) has string keys in JSON; `utoipa` writes
+            // `propertyNames: {type: integer}`, which no JSON key can match.
+            if let Some(names) = map.get_mut("propertyNames") {
+                if names.get("type").and_then(Value::as_str) == Some("integer") {
+                    *names = serde_json::json!({ "type": "string", "pattern": "^-?[0-9]+$" });
+                }
+            }
             if map.get("format").and_then(Value::as_str) == Some("date-time") {
                 map.remove("format");
                 map.insert("pattern".into(), NAIVE_TIMESTAMP_PATTERN.into());
                 map.entry("description")
                     .or_insert_with(|| "Zeitpunkt in UTC, ISO 8601 ohne Zeitzone".into());
             }
-            map.values_mut().for_each(naive_timestamps);
+            map.values_mut().for_each(as_written);
         }
-        Value::Array(items) => items.iter_mut().for_each(naive_timestamps),
+        Value::Array(items) => items.iter_mut().for_each(as_written),
         _ => {}
     }
 }

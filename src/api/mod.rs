@@ -7,6 +7,7 @@ pub mod calloff;
 pub mod demand;
 pub mod doc;
 pub mod ocds;
+pub mod query;
 pub mod savings;
 pub mod tender;
 
@@ -68,10 +69,15 @@ fn me(user: ApiUser) -> Json<Me> {
     )
 )]
 #[get("/organisations?<org_type>")]
-async fn list_organisations(user: ApiUser, db: Db, org_type: Option<String>) -> AppResult<Json<Vec<Organisation>>> {
+async fn list_organisations(
+    user: ApiUser,
+    db: Db,
+    _single: query::SingleValues,
+    org_type: Option<String>,
+) -> AppResult<Json<Vec<Organisation>>> {
     user.0.require(&[Role::Admin])?;
-    let filter = match org_type.as_deref() {
-        None | Some("") => None,
+    let filter = match query::given("org_type", org_type.as_deref())? {
+        None => None,
         Some(t) => Some(
             t.parse::<OrgType>()
                 .map_err(|_| AppError::field("org_type", "Erlaubt sind cooperative, member und vendor."))?,

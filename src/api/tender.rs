@@ -423,6 +423,7 @@ async fn add_document(
     user: ApiUser,
     db: Db,
     state: AppState,
+    _single: super::query::SingleValues,
     id: i64,
     name: Option<String>,
     data: Data<'_>,
