@@ -25,6 +25,9 @@ pub struct LoginLimits {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Group commit and caches on (`Fast`), or every write its own transaction and nothing kept
+    /// between requests (`Plain`), the path to compare the fast one against.
+    pub speed: Speed,
     pub database_url: String,
     pub pool_size: u32,
     pub address: IpAddr,
@@ -56,6 +59,15 @@ pub struct Config {
     pub ocid_prefix: String,
 }
 
+crate::coded_enum!(
+    /// The speed machinery: group commit of SQLite writes, the session cache and the contract
+    /// terms cache. `Plain` is the simple path the fast one must agree with.
+    Speed {
+        Fast => "fast", "Gruppen-Commit und Caches",
+        Plain => "plain", "jede Schreibtransaktion einzeln, ohne Caches",
+    }
+);
+
 /// The variables buendel reads, with their meaning, for `--help` and the README.
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DATABASE_URL", "data/buendel.db", "SQLite-Datei oder postgres://…"),
@@ -72,6 +84,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Öffentliche Adresse für Links in E-Mails",
     ),
     ("BUENDEL_POOL_SIZE", "8", "Datenbankverbindungen je Instanz"),
+    (
+        "BUENDEL_SPEED",
+        "fast",
+        "fast: Gruppen-Commit (SQLite) und Caches; plain: jede Schreibtransaktion einzeln, ohne Caches",
+    ),
     (
         "SMTP_URL",
         "(keiner)",
@@ -314,6 +331,13 @@ impl Config {
         if !(1..=24 * 30).contains(&session_hours) {
             problems.push("BUENDEL_SESSION_HOURS: muss zwischen 1 und 720 liegen.".into());
         }
+        let speed = parse(
+            &mut problems,
+            "BUENDEL_SPEED",
+            get("BUENDEL_SPEED"),
+            Speed::Fast,
+            "Wert fast oder plain",
+        );
         let session_cache_secs = parse(
             &mut problems,
             "BUENDEL_SESSION_CACHE_SECS",
@@ -420,7 +444,12 @@ impl Config {
             clock_shift,
             clock_frozen,
             session_lifetime: Duration::hours(session_hours),
-            session_cache_ttl: std::time::Duration::from_secs(session_cache_secs),
+            // The plain path keeps no session between requests.
+            session_cache_ttl: match speed {
+                Speed::Fast => std::time::Duration::from_secs(session_cache_secs),
+                Speed::Plain => std::time::Duration::ZERO,
+            },
+            speed,
             login_limits: LoginLimits {
                 per_account,
                 per_address,
@@ -459,6 +488,21 @@ mod tests {
         assert_eq!(c.database_url, "data/buendel.db");
         assert_eq!(c.mail_transport, MailTransport::File(PathBuf::from("data/outbox")));
         assert_eq!(c.port, 8000);
+    }
+
+    #[test]
+    fn speed_is_fast_unless_plain_is_asked_for_and_plain_keeps_no_session() {
+        let fast = Config::from_map(&vars(&[]), false).unwrap();
+        assert_eq!(fast.speed, Speed::Fast);
+        assert_eq!(fast.session_cache_ttl, std::time::Duration::from_secs(5));
+        let plain = Config::from_map(&vars(&[("BUENDEL_SPEED", "plain")]), false).unwrap();
+        assert_eq!(plain.speed, Speed::Plain);
+        assert!(plain.session_cache_ttl.is_zero());
+        let problems = Config::from_map(&vars(&[("BUENDEL_SPEED", "turbo")]), false).unwrap_err();
+        assert_eq!(
+            problems,
+            vec!["BUENDEL_SPEED: „turbo“ ist kein(e) Wert fast oder plain.".to_string()]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ impl DocumentTemplates {
         let glob = dir.join("*.tera");
         let mut tera = Tera::new(&glob.to_string_lossy()).map_err(|e| format!("{e:?}"))?;
         tera.autoescape_on(vec![".html.tera"]);
-        crate::web::format::register_filters(&mut tera);
+        crate::german::register_filters(&mut tera);
         Ok(DocumentTemplates { tera })
     }
 

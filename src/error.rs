@@ -1,12 +1,8 @@
-//! The one error type of buendel and how it is shown: a German page for browsers, JSON for the API.
-//! Users read what to fix; the log keeps the technical detail of internal errors.
+//! The one error type of buendel: a German message saying what to fix, its HTTP status and stable
+//! code; the web edge (`web::respond`) shows it as a page or as JSON, the log keeps internal detail.
 
-use rocket::http::{ContentType, Status};
-use rocket::request::Request;
-use rocket::response::{self, Responder, Response};
-use serde::Serialize;
+use rocket::http::Status;
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
 /// Field name → German messages, for error summaries and API `fields`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -33,6 +29,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("Interner Fehler")]
     Internal(String),
+    /// A database failure that is neither "not found" nor a lost race; the cause stays attached
+    /// for the log.
+    #[error("Interner Fehler")]
+    Database(#[source] diesel::result::Error),
 }
 
 impl AppError {
@@ -65,7 +65,7 @@ impl AppError {
             AppError::TooManyRequests(_) => Status::TooManyRequests,
             AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
             AppError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
-            AppError::Internal(_) => Status::InternalServerError,
+            AppError::Internal(_) | AppError::Database(_) => Status::InternalServerError,
         }
     }
 
@@ -80,7 +80,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
-            AppError::Internal(_) => "internal",
+            AppError::Internal(_) | AppError::Database(_) => "internal",
         }
     }
 
@@ -105,7 +105,7 @@ impl AppError {
     /// What the user reads; internal details never leave the log.
     pub fn user_message(&self) -> String {
         match self {
-            AppError::Internal(_) => {
+            AppError::Internal(_) | AppError::Database(_) => {
                 "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.".into()
             }
             other => other.to_string(),
@@ -116,6 +116,7 @@ impl AppError {
     pub fn user_detail(&self) -> String {
         match self {
             AppError::Internal(detail) => detail.clone(),
+            AppError::Database(cause) => format!("database: {cause}"),
             other => other.to_string(),
         }
     }
@@ -140,45 +141,8 @@ impl From<diesel::result::Error> for AppError {
                         .into(),
                 )
             }
-            other => AppError::Internal(format!("database: {other}")),
+            other => AppError::Database(other),
         }
-    }
-}
-
-/// The JSON error body of the API.
-#[derive(Serialize)]
-pub struct ApiErrorBody {
-    pub code: &'static str,
-    pub message: String,
-    pub fields: FieldErrors,
-}
-
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        if let AppError::Internal(detail) = &self {
-            log::error!("{} {}: {detail}", req.method(), req.uri());
-        }
-        let status = self.status();
-        if crate::web::wants_json(req) {
-            let body = ApiErrorBody {
-                code: self.code(),
-                message: self.user_message(),
-                fields: self.field_errors(),
-            };
-            let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
-            return Response::build()
-                .status(status)
-                .header(ContentType::JSON)
-                .sized_body(json.len(), Cursor::new(json))
-                .ok();
-        }
-        if status == Status::Unauthorized {
-            return rocket::response::Redirect::to("/anmelden").respond_to(req);
-        }
-        let mut response =
-            crate::web::error_page(req, status, &self.user_message(), &self.field_errors()).respond_to(req)?;
-        response.set_status(status);
-        Ok(response)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod demand;
 pub mod documents;
 pub mod domain;
 pub mod error;
+pub mod german;
 pub mod import;
 pub mod mail;
 pub mod ocds;
@@ -77,11 +78,12 @@ impl App {
             .map_err(|e| format!("Dokumentvorlagen: {e}"))?;
         let transport = Transport::from_config(&config).map_err(|e| format!("E-Mail-Versand: {e}"))?;
         let clock = config.clock();
+        let fast = config.speed == config::Speed::Fast;
         Ok(App {
             state: AppState {
                 sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
-                contract_terms: Arc::default(),
-                writes: Arc::default(),
+                contract_terms: Arc::new(calloff::TermsCache::new(fast)),
+                writes: Arc::new(db::group::GroupCommit::new(fast)),
                 config: Arc::new(config),
                 clock,
                 mail: Arc::new(mail),

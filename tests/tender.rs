@@ -217,7 +217,7 @@ fn vendor_bids_by_form_and_price_sheet_and_gets_a_receipt() {
         // 15 × 799.90 = 11 998.50 ; 6 × 149.50 = 897.00
         assert!(page.contains("11.998,50 €") && page.contains("897,00 €"), "{page}");
         // The receipt shows the server's time of submission to the second (the clock is frozen).
-        let submitted = buendel::web::format::timestamp_de(app.state.clock.now_naive());
+        let submitted = buendel::german::timestamp_de(app.state.clock.now_naive());
         assert!(page.contains(&submitted), "server time {submitted} shown");
 
         let receipt_mail: String = outbox::table

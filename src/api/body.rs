@@ -174,7 +174,7 @@ pub trait PlainValue: Sized {
 
 impl PlainValue for Decimal {
     fn from_plain(text: &str) -> Result<Self, String> {
-        numbers::plain(text)
+        numbers::plain(text).map_err(|e| e.to_string())
     }
 }
 
@@ -182,7 +182,7 @@ macro_rules! plain_newtype {
     ($t:ty) => {
         impl PlainValue for $t {
             fn from_plain(text: &str) -> Result<Self, String> {
-                let d = numbers::plain(text)?;
+                let d = numbers::plain(text).map_err(|e| e.to_string())?;
                 <$t>::from_decimal(d).map_err(|e| format!("„{text}“ {e}"))
             }
         }

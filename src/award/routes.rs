@@ -169,7 +169,7 @@ async fn bid_page(
                     let current = b.scores.get(i).cloned().flatten();
                     json!({
                         "no": i + 1, "criterion": c, "text": texts.get(i),
-                        "score": current.as_ref().map(|(s, _)| crate::web::format::decimal_de(*s, 0, 2)),
+                        "score": current.as_ref().map(|(s, _)| crate::german::decimal_de(*s, 0, 2)),
                         "reason": current.map(|(_, r)| r),
                     })
                 })

@@ -90,6 +90,7 @@ pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) ->
             continue;
         }
         match numbers::parse(qty_text, style)
+            .map_err(|e| e.to_string())
             .and_then(|d| Quantity::from_decimal(d).map_err(|e| format!("„{qty_text}“ {e}")))
         {
             Ok(q) => out.push((p.position_id, q)),
@@ -193,7 +194,7 @@ pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> A
     for (number, at, status, member, contract, no, description, q, p, total) in rows {
         out.row([
             number,
-            crate::web::format::datetime_de(at),
+            crate::german::datetime_de(at),
             status,
             member,
             contract,
@@ -235,7 +236,7 @@ pub fn set_quota(
                     "quota",
                     format!(
                         "Das Mitglied hat bereits {} abgerufen; das Kontingent kann nicht darunter liegen.",
-                        crate::web::format::money_de(called.to_decimal())
+                        crate::german::money_de(called.to_decimal())
                     ),
                 ));
             }
@@ -244,7 +245,7 @@ pub fn set_quota(
                     "quota",
                     format!(
                         "Das Kontingent kann den Höchstwert der Rahmenvereinbarung ({}) nicht übersteigen.",
-                        crate::web::format::money_de(max.to_decimal())
+                        crate::german::money_de(max.to_decimal())
                     ),
                 ));
             }

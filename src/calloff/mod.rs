@@ -13,7 +13,7 @@ use crate::db::schema::{
     calloff_lines, calloffs, contract_members, contract_positions, contracts, organisations, tender_positions, users,
 };
 use crate::db::{write_tx, DbConn};
-use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit};
+use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit, Refusal};
 use crate::domain::identifiers;
 use crate::domain::money::{Amount, Price, Quantity};
 
@@ -227,7 +227,7 @@ fn validate(input: &CalloffCommand, positions: &[TermsPosition]) -> AppResult<Va
         l => match identifiers::leitweg_id(l) {
             Ok(l) => Some(l),
             Err(e) => {
-                push(&mut errors, "leitweg_id", e);
+                push(&mut errors, "leitweg_id", e.to_string());
                 None
             }
         },
@@ -299,18 +299,33 @@ pub struct TermsPosition {
 /// instances: a concluded contract's terms are written once, in the transaction that creates
 /// it, and never changed.
 #[derive(Debug, Default)]
-pub struct TermsCache(std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<ContractTerms>>>);
+pub struct TermsCache {
+    terms: std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<ContractTerms>>>,
+    /// Off on the plain path (`BUENDEL_SPEED=plain`): the terms are read for every call-off.
+    off: bool,
+}
 
 /// More contracts than a cooperative concludes in decades; past it the cache starts afresh.
 const TERMS_CACHE_LIMIT: usize = 10_000;
 
 impl TermsCache {
+    /// A cache that keeps terms (`true`) or reads them each time.
+    pub fn new(on: bool) -> TermsCache {
+        TermsCache {
+            terms: std::sync::RwLock::default(),
+            off: !on,
+        }
+    }
+
     pub fn get(&self, conn: &mut DbConn, contract_id: i64) -> AppResult<std::sync::Arc<ContractTerms>> {
-        if let Some(t) = self.0.read().ok().and_then(|m| m.get(&contract_id).cloned()) {
+        if self.off {
+            return Ok(std::sync::Arc::new(load_terms(conn, contract_id)?));
+        }
+        if let Some(t) = self.terms.read().ok().and_then(|m| m.get(&contract_id).cloned()) {
             return Ok(t);
         }
         let terms = std::sync::Arc::new(load_terms(conn, contract_id)?);
-        if let Ok(mut m) = self.0.write() {
+        if let Ok(mut m) = self.terms.write() {
             if m.len() >= TERMS_CACHE_LIMIT {
                 m.clear();
             }
@@ -528,7 +543,7 @@ pub fn place(
             called_quantity: Quantity::ZERO,
         })
         .collect();
-    let (mut lines, total) = rules::price(&fixed, &valid.lines).map_err(refused)?;
+    let (mut lines, total) = rules::price(&fixed, &valid.lines).map_err(|r| refused(r, |_| String::new()))?;
     // Fixed order of row locks: two call-offs never wait on each other in a circle.
     lines.sort_unstable_by_key(|l| l.position_id);
     let position = |id: i64| terms.positions.iter().find(|p| p.position_id == id);
@@ -652,10 +667,48 @@ pub fn place(
     })
 }
 
-fn refused(problems: Vec<String>) -> AppError {
+/// The refusal of a whole call-off, every reason worded for the buyer.
+fn refused(problems: Vec<Refusal>, unit: impl Fn(i64) -> String) -> AppError {
     AppError::Validation {
         message: "Der Abruf wurde nicht angenommen; nichts wurde bestellt.".into(),
-        fields: FieldErrors::from([("lines".to_string(), problems)]),
+        fields: FieldErrors::from([(
+            "lines".to_string(),
+            problems.iter().map(|r| refusal_text(r, &unit)).collect(),
+        )]),
+    }
+}
+
+/// A refusal in German, with what is left in German notation.
+fn refusal_text(refusal: &Refusal, unit: impl Fn(i64) -> String) -> String {
+    use crate::german::{money_de, quantity_de};
+    match *refusal {
+        Refusal::UnknownPosition => "Eine Position gehört nicht zu dieser Rahmenvereinbarung.".into(),
+        Refusal::NotPositive { position_no } => format!("Pos. {position_no}: Die Menge muss größer als 0 sein."),
+        Refusal::OverMaximum {
+            position_id,
+            position_no,
+            remaining,
+            max,
+            asked,
+        } => format!(
+            "Pos. {position_no}: Es sind nur noch {} {} abrufbar (Höchstmenge {}); angefragt {}.",
+            quantity_de(remaining.to_decimal()),
+            unit(position_id),
+            quantity_de(max.to_decimal()),
+            quantity_de(asked.to_decimal()),
+        ),
+        Refusal::Amount { position_no, ref error } => format!("Pos. {position_no}: Der Betrag {error}."),
+        Refusal::NoLines => "Bitte geben Sie für mindestens eine Position eine Menge an.".into(),
+        Refusal::OverValue { total, left } => format!(
+            "Der Abruf ({}) überschreitet den verbleibenden Höchstwert der Rahmenvereinbarung ({}).",
+            money_de(total.to_decimal()),
+            money_de(left.to_decimal())
+        ),
+        Refusal::OverQuota { total, left } => format!(
+            "Der Abruf ({}) überschreitet das verbleibende Kontingent Ihres Hauses ({}).",
+            money_de(total.to_decimal()),
+            money_de(left.to_decimal())
+        ),
     }
 }
 
@@ -748,9 +801,8 @@ fn explain_refusal(
         &wanted,
         left(max, called),
         quota.map(|q| left(q, member_called)),
-        unit,
     ) {
-        Err(problems) => refused(problems),
+        Err(problems) => refused(problems, unit),
         Ok(_) => race(),
     }
 }

@@ -165,7 +165,7 @@ async fn placed_or_page(
             format!(
                 "Der Abruf {} über {} ist bestellt; der Lieferant hat die Bestellung per E-Mail erhalten.",
                 placed.number,
-                crate::web::format::money_de(placed.total.to_decimal())
+                crate::german::money_de(placed.total.to_decimal())
             ),
         ))),
         Err(e @ (AppError::Validation { .. } | AppError::Conflict(_))) => {

@@ -38,6 +38,8 @@ struct Queue {
 #[derive(Default)]
 pub struct GroupCommit {
     queue: Mutex<Queue>,
+    /// Off on the plain path (`BUENDEL_SPEED=plain`): every write is its own transaction.
+    off: bool,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -47,6 +49,14 @@ impl std::fmt::Debug for GroupCommit {
 }
 
 impl GroupCommit {
+    /// Group commit on (`true`) or each write its own transaction.
+    pub fn new(on: bool) -> GroupCommit {
+        GroupCommit {
+            queue: Mutex::default(),
+            off: !on,
+        }
+    }
+
     /// Runs `body` as a write transaction, like `write_tx`, and returns only once it is committed
     /// (or refused). On SQLite the body may share its COMMIT with others queued meanwhile: it runs
     /// in a savepoint, so its own error rolls back only its own writes, and a failed COMMIT fails
@@ -64,7 +74,7 @@ impl GroupCommit {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        if matches!(conn, DbConn::Pg(_)) {
+        if self.off || matches!(conn, DbConn::Pg(_)) {
             return super::write_tx(conn, body);
         }
         let (tx, rx) = mpsc::channel::<Message<T>>();

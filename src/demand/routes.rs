@@ -220,12 +220,12 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         for e in &mine {
             form.insert(
                 format!("q_{}", e.position_id),
-                json!(crate::web::format::quantity_de(e.quantity.to_decimal())),
+                json!(crate::german::quantity_de(e.quantity.to_decimal())),
             );
             if let Some(p) = e.reference_price {
                 form.insert(
                     format!("p_{}", e.position_id),
-                    json!(crate::web::format::decimal_de(p.to_decimal(), 2, 4)),
+                    json!(crate::german::decimal_de(p.to_decimal(), 2, 4)),
                 );
             }
         }

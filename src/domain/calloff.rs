@@ -1,7 +1,7 @@
 //! Call-off rules without storage (lifecycle step 8): a contract's remaining volume, what a
 //! call-off may take, utilisation, and when the 80 % and 90-day alerts are due.
 
-use super::money::{Amount, Price, Quantity};
+use super::money::{Amount, NumberError, Price, Quantity};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -48,24 +48,57 @@ pub struct PricedLine {
     pub line_total: Amount,
 }
 
+/// Why a call-off line or the whole call-off is refused, with the figures the user needs to fix
+/// it; the calloff service words it in German.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A requested position is not part of the framework contract.
+    UnknownPosition,
+    NotPositive {
+        position_no: i32,
+    },
+    /// More than is left of a position's maximum quantity.
+    OverMaximum {
+        position_id: i64,
+        position_no: i32,
+        remaining: Quantity,
+        max: Quantity,
+        asked: Quantity,
+    },
+    /// The line total or the sum cannot be represented.
+    Amount {
+        position_no: i32,
+        error: NumberError,
+    },
+    NoLines,
+    /// More than is left of the contract's maximum value.
+    OverValue {
+        total: Amount,
+        left: Amount,
+    },
+    /// More than is left of the member's quota.
+    OverQuota {
+        total: Amount,
+        left: Amount,
+    },
+}
+
 /// Prices the requested lines and checks them against what is left: per position, the
-/// contract's maximum value and the member's quota. Every refusal reason at once, each saying
-/// what is left.
+/// contract's maximum value and the member's quota. Every refusal reason at once.
 pub fn check(
     limits: &[PositionLimit],
     lines: &[(i64, Quantity)],
     value_left: Amount,
     quota_left: Option<Amount>,
-    unit: impl Fn(i64) -> String,
-) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
-    judge(limits, lines, Some((value_left, quota_left)), unit)
+) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
+    judge(limits, lines, Some((value_left, quota_left)))
 }
 
 /// Prices the requested lines without looking at what is left: the position must belong to the
 /// contract, the quantity be positive and the amounts representable. The limits themselves are
 /// then enforced by the guarded updates of the running totals; `check` explains a refusal.
-pub fn price(limits: &[PositionLimit], lines: &[(i64, Quantity)]) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
-    judge(limits, lines, None, |_| String::new())
+pub fn price(limits: &[PositionLimit], lines: &[(i64, Quantity)]) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
+    judge(limits, lines, None)
 }
 
 /// `check` when `left` holds the remaining value and quota; `price` when it is `None`.
@@ -73,29 +106,28 @@ fn judge(
     limits: &[PositionLimit],
     lines: &[(i64, Quantity)],
     left: Option<(Amount, Option<Amount>)>,
-    unit: impl Fn(i64) -> String,
-) -> Result<(Vec<PricedLine>, Amount), Vec<String>> {
+) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
     let mut problems = Vec::new();
     let mut priced = Vec::with_capacity(lines.len());
     let mut total = Amount::ZERO;
     for (position_id, quantity) in lines {
         let Some(limit) = limits.iter().find(|l| l.position_id == *position_id) else {
-            problems.push("Eine Position gehört nicht zu dieser Rahmenvereinbarung.".to_string());
+            problems.push(Refusal::UnknownPosition);
             continue;
         };
+        let position_no = limit.position_no;
         if quantity.minor() <= 0 {
-            problems.push(format!("Pos. {}: Die Menge muss größer als 0 sein.", limit.position_no));
+            problems.push(Refusal::NotPositive { position_no });
             continue;
         }
         if left.is_some() && quantity.minor() > limit.remaining().minor() {
-            problems.push(format!(
-                "Pos. {}: Es sind nur noch {} {} abrufbar (Höchstmenge {}); angefragt {}.",
-                limit.position_no,
-                crate::web::format::quantity_de(limit.remaining().to_decimal()),
-                unit(limit.position_id),
-                crate::web::format::quantity_de(limit.max_quantity.to_decimal()),
-                crate::web::format::quantity_de(quantity.to_decimal()),
-            ));
+            problems.push(Refusal::OverMaximum {
+                position_id: limit.position_id,
+                position_no,
+                remaining: limit.remaining(),
+                max: limit.max_quantity,
+                asked: *quantity,
+            });
             continue;
         }
         match Amount::line_total(*quantity, limit.unit_price).and_then(|l| Ok((l, total.checked_add(l)?))) {
@@ -108,25 +140,20 @@ fn judge(
                     line_total,
                 });
             }
-            Err(e) => problems.push(format!("Pos. {}: Der Betrag {e}.", limit.position_no)),
+            Err(error) => problems.push(Refusal::Amount { position_no, error }),
         }
     }
     if lines.is_empty() {
-        problems.push("Bitte geben Sie für mindestens eine Position eine Menge an.".to_string());
+        problems.push(Refusal::NoLines);
     }
     if let Some((value_left, quota_left)) = left.filter(|_| problems.is_empty()) {
         if total.minor() > value_left.minor() {
-            problems.push(format!(
-                "Der Abruf ({}) überschreitet den verbleibenden Höchstwert der Rahmenvereinbarung ({}).",
-                crate::web::format::money_de(total.to_decimal()),
-                crate::web::format::money_de(value_left.to_decimal())
-            ));
+            problems.push(Refusal::OverValue {
+                total,
+                left: value_left,
+            });
         } else if let Some(q) = quota_left.filter(|q| total.minor() > q.minor()) {
-            problems.push(format!(
-                "Der Abruf ({}) überschreitet das verbleibende Kontingent Ihres Hauses ({}).",
-                crate::web::format::money_de(total.to_decimal()),
-                crate::web::format::money_de(q.to_decimal())
-            ));
+            problems.push(Refusal::OverQuota { total, left: q });
         }
     }
     if problems.is_empty() {
@@ -190,41 +217,57 @@ mod tests {
         ]
     }
 
-    fn unit(_: i64) -> String {
-        "Stück".into()
-    }
-
     #[test]
     fn prices_lines_and_sums_rounded_line_totals() {
-        let (lines, total) = check(&limits(), &[(1, q("2")), (2, q("3"))], a("100000"), None, unit).unwrap();
+        let (lines, total) = check(&limits(), &[(1, q("2")), (2, q("3"))], a("100000"), None).unwrap();
         assert_eq!(lines[1].line_total, a("1.00"));
         assert_eq!(total, a("1601.00"));
     }
 
     #[test]
     fn exactly_the_rest_is_allowed_one_more_is_not() {
-        assert!(check(&limits(), &[(1, q("8"))], a("100000"), None, unit).is_ok());
-        let e = check(&limits(), &[(1, q("8.001"))], a("100000"), None, unit).unwrap_err();
-        assert_eq!(e.len(), 1);
-        assert!(
-            e[0].contains("nur noch 8 Stück") && e[0].contains("Höchstmenge 18"),
-            "{e:?}"
+        assert!(check(&limits(), &[(1, q("8"))], a("100000"), None).is_ok());
+        let e = check(&limits(), &[(1, q("8.001"))], a("100000"), None).unwrap_err();
+        assert_eq!(
+            e,
+            vec![Refusal::OverMaximum {
+                position_id: 1,
+                position_no: 1,
+                remaining: q("8"),
+                max: q("18"),
+                asked: q("8.001"),
+            }]
         );
     }
 
     #[test]
     fn value_and_quota_limits_say_what_is_left() {
-        let e = check(&limits(), &[(1, q("2"))], a("1599.99"), None, unit).unwrap_err();
-        assert!(e[0].contains("1.599,99 €"), "{e:?}");
-        let e = check(&limits(), &[(1, q("2"))], a("5000"), Some(a("800")), unit).unwrap_err();
-        assert!(e[0].contains("Kontingent") && e[0].contains("800,00 €"), "{e:?}");
-        assert!(check(&limits(), &[(1, q("1"))], a("5000"), Some(a("800")), unit).is_ok());
+        let e = check(&limits(), &[(1, q("2"))], a("1599.99"), None).unwrap_err();
+        assert_eq!(
+            e,
+            vec![Refusal::OverValue {
+                total: a("1600.00"),
+                left: a("1599.99")
+            }]
+        );
+        let e = check(&limits(), &[(1, q("2"))], a("5000"), Some(a("800"))).unwrap_err();
+        assert_eq!(
+            e,
+            vec![Refusal::OverQuota {
+                total: a("1600.00"),
+                left: a("800")
+            }]
+        );
+        assert!(check(&limits(), &[(1, q("1"))], a("5000"), Some(a("800"))).is_ok());
     }
 
     #[test]
     fn unknown_positions_and_empty_orders_are_refused() {
-        assert!(check(&limits(), &[(9, q("1"))], a("1"), None, unit).is_err());
-        assert!(check(&limits(), &[], a("1"), None, unit).is_err());
+        assert_eq!(
+            check(&limits(), &[(9, q("1"))], a("1"), None).unwrap_err(),
+            vec![Refusal::UnknownPosition]
+        );
+        assert_eq!(check(&limits(), &[], a("1"), None).unwrap_err(), vec![Refusal::NoLines]);
     }
 
     #[test]
@@ -236,7 +279,7 @@ mod tests {
         assert!(price(&limits(), &[(9, q("1"))]).is_err());
         assert!(price(&limits(), &[]).is_err());
         let e = price(&limits(), &[(1, q("0"))]).unwrap_err();
-        assert!(e[0].contains("größer als 0"), "{e:?}");
+        assert_eq!(e, vec![Refusal::NotPositive { position_no: 1 }]);
     }
 
     #[test]
@@ -244,7 +287,7 @@ mod tests {
         let wanted = [(1, q("2.5")), (2, q("7"))];
         assert_eq!(
             price(&limits(), &wanted).unwrap(),
-            check(&limits(), &wanted, a("100000"), Some(a("100000")), unit).unwrap()
+            check(&limits(), &wanted, a("100000"), Some(a("100000"))).unwrap()
         );
     }
 

@@ -1,6 +1,11 @@
 //! Enums stored and published as short text codes (`draft`, `eu_open`, …): one macro gives each
 //! its code, German label, parsing, serde as the code, and its Diesel `Text` column mapping.
 
+/// A stored or sent code that names no variant of the enum it should name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("„{0}“ ist kein gültiger Wert")]
+pub struct UnknownCode(pub String);
+
 /// Defines an enum whose variants have a stored code and a German label. The code is what the
 /// database holds (today's text values, no migration), what JSON shows and what templates compare.
 #[macro_export]
@@ -34,9 +39,9 @@ macro_rules! coded_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::from_code(s).ok_or_else(|| format!("„{s}“ ist kein gültiger Wert"))
+            type Err = $crate::domain::codes::UnknownCode;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::from_code(s).ok_or_else(|| $crate::domain::codes::UnknownCode(s.to_string()))
             }
         }
 

@@ -23,12 +23,21 @@ fn official_exceptions() -> &'static HashSet<&'static str> {
     })
 }
 
-/// Checks a CPV code; returns it trimmed, or a German reason.
-pub fn validate(input: &str) -> Result<String, String> {
+/// Why a text is not a CPV code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpvError {
+    #[error("muss die Form 12345678-9 haben")]
+    Shape,
+    #[error("hat eine falsche Prüfziffer (erwartet {stem}-{expected})")]
+    CheckDigit { stem: String, expected: u8 },
+}
+
+/// Checks a CPV code; returns it trimmed.
+pub fn validate(input: &str) -> Result<String, CpvError> {
     let code = input.trim();
     let b = code.as_bytes();
     if b.len() != 10 || b[8] != b'-' || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit) {
-        return Err("muss die Form 12345678-9 haben".into());
+        return Err(CpvError::Shape);
     }
     let mut digits = [0u8; 8];
     for (d, c) in digits.iter_mut().zip(&b[..8]) {
@@ -36,10 +45,10 @@ pub fn validate(input: &str) -> Result<String, String> {
     }
     let expected = check_digit(&digits);
     if b[9] - b'0' != expected && !official_exceptions().contains(code) {
-        return Err(format!(
-            "hat eine falsche Prüfziffer (erwartet {}-{expected})",
-            &code[..8]
-        ));
+        return Err(CpvError::CheckDigit {
+            stem: code[..8].to_string(),
+            expected,
+        });
     }
     Ok(code.to_string())
 }
@@ -70,10 +79,15 @@ mod tests {
 
     #[test]
     fn wrong_check_digit_names_the_right_one() {
+        let e = validate("30213100-5").unwrap_err();
         assert_eq!(
-            validate("30213100-5").unwrap_err(),
-            "hat eine falsche Prüfziffer (erwartet 30213100-6)"
+            e,
+            CpvError::CheckDigit {
+                stem: "30213100".into(),
+                expected: 6
+            }
         );
+        assert_eq!(e.to_string(), "hat eine falsche Prüfziffer (erwartet 30213100-6)");
         assert!(validate("72000000-4").is_err());
     }
 
@@ -88,7 +102,7 @@ mod tests {
     #[test]
     fn malformed_codes_are_refused() {
         for code in ["30213100", "3021310-06", "30213100-66", "3021310a-6", "30213100_6", ""] {
-            assert!(validate(code).unwrap_err().contains("12345678-9"), "{code}");
+            assert_eq!(validate(code).unwrap_err(), CpvError::Shape, "{code}");
         }
     }
 

@@ -339,15 +339,25 @@ fn short(text: &str) -> String {
 }
 
 /// A percentage 0..=100 (or any positive weight when `bounded` is false) with at most 2 places.
-fn percent(d: Decimal, bounded: bool) -> Result<Decimal, String> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum PercentError {
+    #[error("darf nicht negativ sein")]
+    Negative,
+    #[error("hat höchstens 2 Nachkommastellen")]
+    Places,
+    #[error("darf höchstens 100 % sein")]
+    OverHundred,
+}
+
+fn percent(d: Decimal, bounded: bool) -> Result<Decimal, PercentError> {
     if d.is_sign_negative() && !d.is_zero() {
-        return Err("darf nicht negativ sein".into());
+        return Err(PercentError::Negative);
     }
     if d.normalize().scale() > 2 {
-        return Err("hat höchstens 2 Nachkommastellen".into());
+        return Err(PercentError::Places);
     }
     if bounded && d > dec!(100) {
-        return Err("darf höchstens 100 % sein".into());
+        return Err(PercentError::OverHundred);
     }
     Ok(d.normalize())
 }

@@ -1,31 +1,52 @@
 //! Checks for identifiers public bodies and vendors give us: Leitweg-ID (XRechnung routing, ISO 7064
 //! MOD 97-10 check digits), German VAT ID (ISO 7064 MOD 11,10), e-mail addresses.
 
+/// Why a text is not the identifier it should be; each message completes "<Feld> …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("hat nicht die Form Grobadressierung-Feinadressierung-Prüfziffer, z. B. 06411000-12345-67")]
+    LeitwegShape,
+    #[error("Grobadressierung muss aus 2 bis 12 Ziffern bestehen")]
+    LeitwegCoarse,
+    #[error("Feinadressierung muss aus 1 bis 30 Buchstaben oder Ziffern bestehen")]
+    LeitwegFine,
+    #[error("Prüfziffer muss aus zwei Ziffern bestehen")]
+    LeitwegCheckShape,
+    #[error("Prüfziffer stimmt nicht (erwartet {0:02})")]
+    LeitwegCheck(u32),
+    #[error("muss mit dem Ländercode beginnen, z. B. DE123456789")]
+    VatCountry,
+    #[error("deutsche USt-IdNr. besteht aus DE und 9 Ziffern")]
+    VatGerman,
+    #[error("Prüfziffer der USt-IdNr. stimmt nicht")]
+    VatCheck,
+    #[error("hat kein gültiges Format")]
+    VatShape,
+    #[error("ist keine gültige E-Mail-Adresse")]
+    Email,
+}
+
 /// Validates a Leitweg-ID `Grob[-Fein]-Prüfziffer`; returns the normalised (upper case) form.
-pub fn leitweg_id(input: &str) -> Result<String, String> {
+pub fn leitweg_id(input: &str) -> Result<String, IdentifierError> {
     let id = input.trim().to_ascii_uppercase();
     let parts: Vec<&str> = id.split('-').collect();
     let (coarse, fine, check) = match parts.as_slice() {
         [coarse, check] => (*coarse, "", *check),
         [coarse, fine, check] => (*coarse, *fine, *check),
-        _ => {
-            return Err(
-                "hat nicht die Form Grobadressierung-Feinadressierung-Prüfziffer, z. B. 06411000-12345-67".into(),
-            )
-        }
+        _ => return Err(IdentifierError::LeitwegShape),
     };
     if !(2..=12).contains(&coarse.len()) || !coarse.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("Grobadressierung muss aus 2 bis 12 Ziffern bestehen".into());
+        return Err(IdentifierError::LeitwegCoarse);
     }
     if parts.len() == 3 && (fine.is_empty() || fine.len() > 30 || !fine.bytes().all(|b| b.is_ascii_alphanumeric())) {
-        return Err("Feinadressierung muss aus 1 bis 30 Buchstaben oder Ziffern bestehen".into());
+        return Err(IdentifierError::LeitwegFine);
     }
     if check.len() != 2 || !check.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("Prüfziffer muss aus zwei Ziffern bestehen".into());
+        return Err(IdentifierError::LeitwegCheckShape);
     }
     let expected = leitweg_check_digits(&format!("{coarse}{fine}"));
     if check != format!("{expected:02}") {
-        return Err(format!("Prüfziffer stimmt nicht (erwartet {expected:02})"));
+        return Err(IdentifierError::LeitwegCheck(expected));
     }
     Ok(id)
 }
@@ -42,18 +63,18 @@ fn leitweg_check_digits(body: &str) -> u32 {
 }
 
 /// Validates a VAT ID: German `DE` + 9 digits with check digit; other EU prefixes by format only.
-pub fn vat_id(input: &str) -> Result<String, String> {
+pub fn vat_id(input: &str) -> Result<String, IdentifierError> {
     let id: String = input
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_uppercase();
     if id.len() < 4 || !id.is_ascii() || !id[..2].bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err("muss mit dem Ländercode beginnen, z. B. DE123456789".into());
+        return Err(IdentifierError::VatCountry);
     }
     if let Some(digits) = id.strip_prefix("DE") {
         if digits.len() != 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("deutsche USt-IdNr. besteht aus DE und 9 Ziffern".into());
+            return Err(IdentifierError::VatGerman);
         }
         let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
         let mut product = 10;
@@ -66,22 +87,22 @@ pub fn vat_id(input: &str) -> Result<String, String> {
         }
         let check = (11 - product) % 10;
         if check != d[8] {
-            return Err("Prüfziffer der USt-IdNr. stimmt nicht".into());
+            return Err(IdentifierError::VatCheck);
         }
     } else if id.len() > 14 || !id[2..].bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err("hat kein gültiges Format".into());
+        return Err(IdentifierError::VatShape);
     }
     Ok(id)
 }
 
 /// Normalises and checks an e-mail address (lower case, validator's rules).
-pub fn email(input: &str) -> Result<String, String> {
+pub fn email(input: &str) -> Result<String, IdentifierError> {
     use validator::ValidateEmail;
     let email = input.trim().to_lowercase();
     if email.validate_email() {
         Ok(email)
     } else {
-        Err("ist keine gültige E-Mail-Adresse".into())
+        Err(IdentifierError::Email)
     }
 }
 
@@ -107,7 +128,8 @@ mod tests {
     #[test]
     fn leitweg_wrong_check_digit_names_expected() {
         let err = leitweg_id("991-33333TEST-34").unwrap_err();
-        assert!(err.contains("erwartet 33"), "{err}");
+        assert_eq!(err, IdentifierError::LeitwegCheck(33));
+        assert!(err.to_string().contains("erwartet 33"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! procedure, the framework term limit, maximum quantities from estimates, and the procedure the
 //! estimated value requires.
 
-use super::money::{round_commercial, Quantity};
+use super::money::{round_commercial, NumberError, Quantity};
 use chrono::{Duration, NaiveDateTime};
 use rust_decimal::Decimal;
 
@@ -86,15 +86,33 @@ pub fn check_bid_deadline(
     DeadlineCheck::Ok
 }
 
+/// Why a framework term is refused (§ 21 Abs. 6 VgV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TermError {
+    #[error("Die Laufzeit muss mindestens einen Monat betragen.")]
+    TooShort,
+    #[error(
+        "Rahmenvereinbarungen laufen höchstens {MAX_FRAMEWORK_MONTHS} Monate, es sei denn, ein Sonderfall ist begründet (§ 21 Abs. 6 VgV)."
+    )]
+    Unjustified,
+}
+
+/// Why a maximum quantity cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MaximumError {
+    #[error("Der Puffer darf nicht negativ sein.")]
+    NegativeBuffer,
+    #[error("Die Höchstmenge {0}.")]
+    Quantity(#[from] NumberError),
+}
+
 /// Checks the framework term: more than 48 months only with a recorded justification.
-pub fn check_term(months: i32, justification: Option<&str>) -> Result<(), String> {
+pub fn check_term(months: i32, justification: Option<&str>) -> Result<(), TermError> {
     if months < 1 {
-        return Err("Die Laufzeit muss mindestens einen Monat betragen.".into());
+        return Err(TermError::TooShort);
     }
     if months > MAX_FRAMEWORK_MONTHS && justification.map(str::trim).is_none_or(str::is_empty) {
-        return Err(format!(
-            "Rahmenvereinbarungen laufen höchstens {MAX_FRAMEWORK_MONTHS} Monate, es sei denn, ein Sonderfall ist begründet (§ 21 Abs. 6 VgV)."
-        ));
+        return Err(TermError::Unjustified);
     }
     Ok(())
 }
@@ -102,14 +120,14 @@ pub fn check_term(months: i32, justification: Option<&str>) -> Result<(), String
 /// Maximum quantity = estimate × (1 + buffer), buffer in percent (e.g. 20); rounded commercially
 /// to the estimate's own places (whole pieces stay whole: 8 × 1.2 = 9.6 → 10), at most the
 /// quantity's 3 places.
-pub fn maximum_quantity(estimate: Quantity, buffer_percent: Decimal) -> Result<Quantity, String> {
+pub fn maximum_quantity(estimate: Quantity, buffer_percent: Decimal) -> Result<Quantity, MaximumError> {
     if buffer_percent.is_sign_negative() {
-        return Err("Der Puffer darf nicht negativ sein.".into());
+        return Err(MaximumError::NegativeBuffer);
     }
     let exact = estimate.to_decimal();
     let places = exact.normalize().scale().min(Quantity::PLACES);
     let max = exact * (Decimal::ONE + buffer_percent / Decimal::ONE_HUNDRED);
-    Quantity::from_decimal(round_commercial(max, places)).map_err(|e| format!("Die Höchstmenge {e}."))
+    Ok(Quantity::from_decimal(round_commercial(max, places))?)
 }
 
 /// The procedure an estimated value requires: EU-wide at or above the threshold (§ 106 GWB).
@@ -201,7 +219,8 @@ mod tests {
     #[test]
     fn term_over_48_months_needs_justification() {
         assert!(check_term(48, None).is_ok());
-        assert!(check_term(49, None).unwrap_err().contains("48 Monate"));
+        assert_eq!(check_term(49, None).unwrap_err(), TermError::Unjustified);
+        assert!(check_term(49, None).unwrap_err().to_string().contains("48 Monate"));
         assert!(check_term(60, Some("Amortisation der Erstausstattung")).is_ok());
         assert!(check_term(60, Some(" ")).is_err());
         assert!(check_term(0, None).is_err());

@@ -182,7 +182,7 @@ pub fn number_cell(
 ) -> Result<Option<Decimal>, String> {
     match column.and_then(|c| cell(cells, c)) {
         None | Some("") => Ok(None),
-        Some(text) => numbers::parse(text, style).map(Some),
+        Some(text) => numbers::parse(text, style).map(Some).map_err(|e| e.to_string()),
     }
 }
 

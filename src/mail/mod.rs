@@ -62,7 +62,7 @@ impl MailTemplates {
         let glob = template_dir.join("mail").join("**").join("*.tera");
         let mut tera = Tera::new(&glob.to_string_lossy()).map_err(|e| format!("{e:?}"))?;
         tera.autoescape_on(vec![".html.tera"]);
-        crate::web::format::register_filters(&mut tera);
+        crate::german::register_filters(&mut tera);
         Ok(MailTemplates { tera })
     }
 

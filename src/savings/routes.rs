@@ -8,8 +8,8 @@ use crate::db::schema::organisations;
 use crate::db::Db;
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
+use crate::german::money_de;
 use crate::import::CsvDownload;
-use crate::web::format::money_de;
 use crate::web::Layout;
 use crate::AppState;
 use diesel::prelude::*;
@@ -106,7 +106,7 @@ async fn page(
             (
                 format!("{} (Los {})", c.number, c.lot_no),
                 hundredths,
-                format!("{} %", crate::web::format::decimal_de(c.utilisation_percent, 2, 2)),
+                format!("{} %", crate::german::decimal_de(c.utilisation_percent, 2, 2)),
             )
         })
         .collect();

@@ -113,9 +113,10 @@ fn bid_positions(positions: &[TenderPosition], lots: &[Lot]) -> Vec<BidPosition>
 
 fn parse_price(text: &str, style: Option<numbers::DecimalStyle>) -> Result<Price, String> {
     let d = match style {
-        Some(s) => numbers::parse(text, s)?,
-        None => numbers::german(text)?,
-    };
+        Some(s) => numbers::parse(text, s),
+        None => numbers::german(text),
+    }
+    .map_err(|e| e.to_string())?;
     Price::from_decimal(d).map_err(|e| format!("„{}“ {e}", text.trim()))
 }
 
@@ -513,7 +514,7 @@ fn deadline_error(t: &Tender, now: NaiveDateTime) -> AppError {
     } else if t.status == TenderStatus::Published || now >= t.bid_deadline {
         AppError::Conflict(format!(
             "Die Angebotsfrist ist am {} abgelaufen; es werden keine Angebote mehr angenommen oder zurückgezogen.",
-            crate::web::format::datetime_de(t.bid_deadline)
+            crate::german::datetime_de(t.bid_deadline)
         ))
     } else {
         AppError::Conflict("Für diese Ausschreibung werden keine Angebote angenommen.".into())
@@ -707,7 +708,7 @@ pub fn opened_csv(positions: &[TenderPosition], lots: &[Lot], bids: &[BidContent
         "Zeilensumme (EUR netto)",
     ]);
     for b in bids {
-        let submitted = crate::web::format::timestamp_de(b.bid.submitted_at);
+        let submitted = crate::german::timestamp_de(b.bid.submitted_at);
         for p in positions {
             let Some(price) = b.prices.get(&p.id) else { continue };
             let line = Amount::line_total(p.estimate_quantity, *price)

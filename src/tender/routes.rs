@@ -508,7 +508,7 @@ fn bid_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64)
         for (pid, price) in &b.prices {
             form.insert(
                 format!("p_{pid}"),
-                json!(crate::web::format::decimal_de(price.to_decimal(), 2, 4)),
+                json!(crate::german::decimal_de(price.to_decimal(), 2, 4)),
             );
         }
         for (i, ok) in b.criteria.a_confirmed.iter().enumerate() {
@@ -623,7 +623,7 @@ async fn submit_bid(
             Redirect::to(format!("/ausschreibungen/{id}/angebot")),
             format!(
                 "Ihr Angebot ist eingegangen: {} (Serverzeit). Quittung (SHA-256): {}. Eine Bestätigung ist per E-Mail unterwegs.",
-                crate::web::format::timestamp_de(r.submitted_at),
+                crate::german::timestamp_de(r.submitted_at),
                 r.receipt_sha256
             ),
         ))),

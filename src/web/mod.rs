@@ -1,8 +1,8 @@
 //! The web shell: page layout and navigation by role, German error pages and catchers, security
 //! headers, the stylesheet, the start page per role, and the health endpoints for load balancers.
 
-pub mod format;
 pub mod read;
+pub mod respond;
 pub mod start;
 
 use crate::auth::csrf::CsrfToken;
@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub fn templates_fairing() -> impl Fairing {
-    Template::custom(|engines| format::register_filters(&mut engines.tera))
+    Template::custom(|engines| crate::german::register_filters(&mut engines.tera))
 }
 
 /// Whether the app is published under https (cookies get `Secure`, responses HSTS).

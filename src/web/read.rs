@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 pub fn decimal(text: &str) -> Result<Option<Decimal>, String> {
     match text.trim().trim_end_matches('%').trim() {
         "" => Ok(None),
-        t => numbers::german(t).map(Some),
+        t => numbers::german(t).map(Some).map_err(|e| e.to_string()),
     }
 }
 
@@ -31,7 +31,7 @@ fn exact<T, E: std::fmt::Display>(text: &str, make: impl Fn(Decimal) -> Result<T
     match text.trim() {
         "" => Ok(None),
         t => {
-            let d = numbers::german(t)?;
+            let d = numbers::german(t).map_err(|e| e.to_string())?;
             make(d).map(Some).map_err(|e| format!("„{t}“ {e}"))
         }
     }

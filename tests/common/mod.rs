@@ -159,6 +159,10 @@ impl TestApp {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        // CI runs the call-off, savings and concurrency tests once more on the plain path.
+        if let Ok(speed) = std::env::var("BUENDEL_TEST_SPEED") {
+            vars.insert("BUENDEL_SPEED".into(), speed);
+        }
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }

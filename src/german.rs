@@ -1,5 +1,5 @@
-//! German display formats for pages and mails: money (1.234,56 €), quantities, dates in local time.
-//! Registered as tera filters; values arrive as the strings our serializers produce.
+//! German notation for people: money (1.234,56 €), quantities, dates in local time, for pages,
+//! mails, documents and messages; registered as tera filters. The one place numbers become text.
 
 use crate::domain::money::round_commercial;
 use chrono::NaiveDateTime;

@@ -1,0 +1,126 @@
+//! Publishing a draft: deadline checked again at sending time, entitled members frozen, every
+//! approved vendor mailed.
+
+use super::{find_locked, Tender};
+use crate::audit::{self, Event};
+use crate::auth::CurrentUser;
+use crate::db::schema::{demand_lines, organisations, tender_members, tender_positions, tenders, users};
+use crate::db::{write_tx, DbConn};
+use crate::domain::roles::{OrgType, Role, VendorStatus};
+use crate::domain::tender::{self as rules, DeadlineCheck, TenderStatus};
+use crate::error::{AppError, AppResult};
+use crate::{mail, AppState};
+use diesel::prelude::*;
+use serde_json::json;
+
+/// Every active user of an approved vendor: who hears of publications and answers.
+pub(super) fn vendor_recipients(conn: &mut DbConn) -> AppResult<Vec<(String, String, String)>> {
+    Ok(users::table
+        .inner_join(organisations::table)
+        .filter(organisations::org_type.eq(OrgType::Vendor))
+        .filter(organisations::vendor_status.eq(VendorStatus::Approved))
+        .filter(organisations::active.eq(true))
+        .filter(users::active.eq(true))
+        .filter(users::role.eq(Role::Vendor))
+        .select((users::email, users::name, organisations::name))
+        .load(conn)?)
+}
+
+pub(super) fn mail_vendors(
+    conn: &mut DbConn,
+    state: &AppState,
+    template: &str,
+    ctx: &serde_json::Value,
+) -> AppResult<usize> {
+    let recipients = vendor_recipients(conn)?;
+    for (email, name, vendor) in &recipients {
+        let mut ctx = ctx.clone();
+        ctx["name"] = json!(name);
+        ctx["vendor"] = json!(vendor);
+        mail::enqueue(conn, state, email, template, &ctx)?;
+    }
+    Ok(recipients.len())
+}
+
+pub(super) fn mail_context(state: &AppState, t: &Tender) -> serde_json::Value {
+    json!({
+        "title": t.title,
+        "tender_id": t.id,
+        "bid_deadline": t.bid_deadline,
+        "procedure": t.procedure_label(),
+        "url": format!("{}/ausschreibungen/{}", state.config.base_url, t.id),
+        "notice_url": format!("{}/bekanntmachungen/{}", state.config.base_url, t.id),
+    })
+}
+
+/// Members entitled to call off: those with demand for a tendered position.
+pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(i64, String)>> {
+    if t.is_published() {
+        return Ok(tender_members::table
+            .inner_join(organisations::table)
+            .filter(tender_members::tender_id.eq(t.id))
+            .order(organisations::name.asc())
+            .select((organisations::id, organisations::name))
+            .load(conn)?);
+    }
+    let tendered = tender_positions::table
+        .filter(tender_positions::tender_id.eq(t.id))
+        .select(tender_positions::demand_position_id.assume_not_null());
+    Ok(demand_lines::table
+        .inner_join(organisations::table)
+        .filter(demand_lines::position_id.eq_any(tendered))
+        .order(organisations::name.asc())
+        .select((organisations::id, organisations::name))
+        .distinct()
+        .load(conn)?)
+}
+
+/// Publishes a draft: the deadline is checked again against the real sending time, the entitled
+/// members are frozen, and every approved vendor is mailed. Returns the number of vendor mails.
+pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<usize> {
+    user.require(&[Role::Officer])?;
+    write_tx(conn, |c| {
+        let t = find_locked(c, id)?;
+        if t.status != TenderStatus::Draft {
+            return Err(AppError::Conflict(
+                "Die Ausschreibung ist bereits veröffentlicht.".into(),
+            ));
+        }
+        let now = state.clock.now_naive();
+        let procedure = t.procedure;
+        if let DeadlineCheck::Error(e) =
+            rules::check_bid_deadline(procedure, now, t.bid_deadline, t.urgency_reason.as_deref())
+        {
+            return Err(AppError::field(
+                "deadline_date",
+                format!("{e} Bitte verlängern Sie die Angebotsfrist vor der Veröffentlichung."),
+            ));
+        }
+        let members = entitled_members(c, &t)?;
+        for (m, _) in &members {
+            diesel::insert_into(tender_members::table)
+                .values((tender_members::tender_id.eq(id), tender_members::member_id.eq(m)))
+                .execute(c)?;
+        }
+        diesel::update(tenders::table.find(id))
+            .set((
+                tenders::status.eq(TenderStatus::Published),
+                tenders::published_by.eq(Some(user.id)),
+                tenders::published_at.eq(Some(now)),
+            ))
+            .execute(c)?;
+        let mailed = mail_vendors(c, state, "tender_published", &mail_context(state, &t))?;
+        audit::record(
+            c,
+            &state.clock,
+            &user.actor(),
+            Event::new(
+                "tender.published",
+                "tender",
+                id,
+                json!({ "entitled_members": members.iter().map(|(m, _)| m).collect::<Vec<_>>(), "vendors_mailed": mailed, "bid_deadline": t.bid_deadline }),
+            ),
+        )?;
+        Ok(mailed)
+    })
+}
