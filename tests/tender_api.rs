@@ -233,6 +233,13 @@ fn documented_properties(doc: &Value, schema: &Value) -> Vec<String> {
         }
         return documented_properties(doc, node);
     }
+    // An optional object is `oneOf: [{type: null}, {$ref}]` in OpenAPI 3.1.
+    if let Some(branch) = schema["oneOf"]
+        .as_array()
+        .and_then(|b| b.iter().find(|s| s["type"] != "null"))
+    {
+        return documented_properties(doc, branch);
+    }
     let mut names: Vec<String> = schema["properties"]
         .as_object()
         .map(|p| p.keys().cloned().collect())
@@ -244,14 +251,18 @@ fn documented_properties(doc: &Value, schema: &Value) -> Vec<String> {
 }
 
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
-        Some(r) => {
-            let mut node = doc;
-            for seg in r.trim_start_matches("#/").split('/') {
-                node = &node[seg];
-            }
-            resolve(doc, node)
+    if let Some(r) = schema["$ref"].as_str() {
+        let mut node = doc;
+        for seg in r.trim_start_matches("#/").split('/') {
+            node = &node[seg];
         }
+        return resolve(doc, node);
+    }
+    match schema["oneOf"]
+        .as_array()
+        .and_then(|b| b.iter().find(|s| s["type"] != "null"))
+    {
+        Some(branch) => resolve(doc, branch),
         None => schema,
     }
 }

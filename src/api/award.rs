@@ -26,16 +26,18 @@ use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 // ----------------------------------------------------------------------------- evaluation
 
 /// An award with the first day the contract may be concluded (the day after the standstill).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = AwardDetail)]
 struct ApiAward {
     #[serde(flatten)]
     award: Award,
+    /// Erster Tag, an dem der Vertrag geschlossen werden kann
     conclusion_possible_from: NaiveDate,
 }
 
@@ -49,16 +51,18 @@ impl From<Award> for ApiAward {
 }
 
 /// The score of one B-criterion; `score` and `reason` are null until the officer scored it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CriterionScore {
     criterion_no: i32,
     criterion: String,
+    /// 0 bis 10; null, solange nicht bewertet
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     score: Option<Decimal>,
     reason: Option<String>,
 }
 
 /// A bid on one lot as the evaluation sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EvaluatedBid {
     bid_id: i64,
     vendor_id: i64,
@@ -104,9 +108,12 @@ impl EvaluatedBid {
 }
 
 /// Everything decided and computed for one lot.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = LotEvaluation)]
 struct ApiLotEvaluation {
     lot: Lot,
+    /// Σ geschätzte Menge × Schätzpreis, wenn jede Position einen Schätzpreis hat
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     estimate_total: Option<Decimal>,
     bids: Vec<EvaluatedBid>,
     ranking: Vec<Scored>,
@@ -133,7 +140,7 @@ impl ApiLotEvaluation {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Evaluation {
     tender_id: i64,
     title: String,
@@ -172,6 +179,14 @@ fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: i64, lot_id: i64) -
     Ok(ApiLotEvaluation::new(award::evaluate_lot(conn, &t, &spec, lot)?, &spec))
 }
 
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "get_evaluation",
+    summary = "Wertung aller Lose nach der Öffnung: Angebote mit Ausschlüssen und Bewertungen, Rangfolge nach der veröffentlichten Methode, ungewöhnlich niedrige Angebote, Aufklärungen, Hinderungsgründe, vorgeschlagenes Angebot, Zuschlag (Vergabestelle, Vorstand)",
+    responses(
+        (status = 200, description = "Wertung", body = Evaluation)
+    )
+)]
 #[get("/tenders/<id>/evaluation")]
 async fn evaluation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Evaluation>> {
     Ok(Json(db.run(move |c| evaluation_of(c, &user.0, id)).await?))
@@ -179,26 +194,34 @@ async fn evaluation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Evaluation
 
 // ----------------------------------------------------------------------------- price comparison
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ComparisonCell {
     bid_id: i64,
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     unit_price: Option<Decimal>,
+    /// Geschätzte Menge × Einzelpreis, kaufmännisch auf Cent
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     line_total: Option<Decimal>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ComparisonRow {
     position: TenderPosition,
+    /// Je Bieter in der Reihenfolge von bidders
     cells: Vec<ComparisonCell>,
+    /// Über die wertbaren Angebote, 4 Stellen
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     mean_price: Option<Decimal>,
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     min_price: Option<Decimal>,
 }
 
 /// The Preisspiegel of a lot: positions × bidders, line totals on the estimated quantities.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PriceComparison {
     tender_id: i64,
     lot: Lot,
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     estimate_total: Option<Decimal>,
     bidders: Vec<SheetBidder>,
     rows: Vec<ComparisonRow>,
@@ -235,12 +258,28 @@ impl From<PriceSheet> for PriceComparison {
     }
 }
 
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "get_price_comparison",
+    summary = "Preisspiegel eines Loses: Positionen × Bieter mit Einzelpreisen und Zeilensummen auf die geschätzten Mengen, Mittelwert, Minimum, Abweichungen (Vergabestelle, Vorstand)",
+    responses(
+        (status = 200, description = "Preisspiegel", body = PriceComparison)
+    )
+)]
 #[get("/tenders/<id>/lots/<lot>/price-comparison")]
 async fn price_comparison(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult<Json<PriceComparison>> {
     let (_, sheet) = db.run(move |c| award::price_sheet(c, &user.0, id, lot)).await?;
     Ok(Json(sheet.into()))
 }
 
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "get_price_comparison_csv",
+    summary = "Preisspiegel eines Loses als CSV (Vergabestelle, Vorstand)",
+    responses(
+        (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
+    )
+)]
 #[get("/tenders/<id>/lots/<lot>/price-comparison.csv")]
 async fn price_comparison_csv(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult<CsvDownload> {
     let (_, sheet) = db.run(move |c| award::price_sheet(c, &user.0, id, lot)).await?;
@@ -283,7 +322,8 @@ fn rename_fields(e: AppError, name: impl Fn(&str) -> String) -> AppError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ExclusionInput)]
 struct ExclusionBody {
     #[serde(default)]
     bid_id: Option<i64>,
@@ -293,7 +333,16 @@ struct ExclusionBody {
     reason: String,
 }
 
-/// Excludes a bid from one lot with a reason (officer); answers with the lot's new evaluation.
+// Excludes a bid from one lot with a reason (officer); answers with the lot's new evaluation.
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "exclude_bid",
+    summary = "Angebot für dieses Los mit Grund ausschließen (Vergabestelle); bis zum Zuschlag",
+    request_body = ExclusionBody,
+    responses(
+        (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
+    )
+)]
 #[post("/tenders/<id>/lots/<lot>/exclusions", data = "<body>")]
 async fn exclude(
     user: ApiUser,
@@ -316,7 +365,7 @@ async fn exclude(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ScoreIn {
     #[serde(default)]
     score: Plain<Decimal>,
@@ -324,14 +373,24 @@ struct ScoreIn {
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ScoresInput)]
 struct ScoresBody {
     #[serde(default)]
     scores: Vec<ScoreIn>,
 }
 
-/// Records the B-criterion scores of a bid, in the criteria's order (officer); answers with
-/// the evaluation of every lot.
+// Records the B-criterion scores of a bid, in the criteria's order (officer); answers with
+// the evaluation of every lot.
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "score_bid",
+    summary = "B-Kriterien eines Angebots bewerten, je Kriterium in ihrer Reihenfolge Punktzahl 0 bis 10 (höchstens 2 Nachkommastellen) mit Begründung; ersetzt die vorige Bewertung (Vergabestelle)",
+    request_body = ScoresBody,
+    responses(
+        (status = 200, description = "Neue Wertung aller Lose", body = Evaluation)
+    )
+)]
 #[put("/tenders/<id>/bids/<bid>/scores", data = "<body>")]
 async fn score(
     user: ApiUser,
@@ -379,13 +438,23 @@ async fn score(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = BidChoice)]
 struct ExplanationBody {
     #[serde(default)]
     bid_id: Option<i64>,
 }
 
-/// § 60 VgV: asks the vendor of a flagged bid to explain its price (officer).
+// § 60 VgV: asks the vendor of a flagged bid to explain its price (officer).
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "request_explanation",
+    summary = "Aufklärung eines ungewöhnlich niedrigen Angebots verlangen (§ 60 Abs. 1 VgV); der Bieter erhält eine E-Mail (Vergabestelle)",
+    request_body = ExplanationBody,
+    responses(
+        (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
+    )
+)]
 #[post("/tenders/<id>/lots/<lot>/explanations", data = "<body>")]
 async fn request_explanation(
     user: ApiUser,
@@ -408,7 +477,8 @@ async fn request_explanation(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = LowDecisionInput)]
 struct LowDecisionBody {
     #[serde(default)]
     accept: Option<bool>,
@@ -416,7 +486,16 @@ struct LowDecisionBody {
     reason: String,
 }
 
-/// Decides on an abnormally low bid after its explanation: accepted, or excluded (officer).
+// Decides on an abnormally low bid after its explanation: accepted, or excluded (officer).
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "decide_low_bid",
+    summary = "Nach der Aufklärung entscheiden: Angebot annehmen oder ausschließen, mit Begründung (Vergabestelle)",
+    request_body = LowDecisionBody,
+    responses(
+        (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
+    )
+)]
 #[post("/tenders/<id>/lots/<lot>/explanations/<bid>/decision", data = "<body>")]
 async fn decide_low(
     user: ApiUser,
@@ -446,7 +525,8 @@ async fn decide_low(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TieDecisionInput)]
 struct TieBody {
     #[serde(default)]
     bid_id: Option<i64>,
@@ -454,7 +534,16 @@ struct TieBody {
     note: String,
 }
 
-/// Records how a tie at rank 1 was decided by drawing lots, naming the drawn bid (officer).
+// Records how a tie at rank 1 was decided by drawing lots, naming the drawn bid (officer).
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "decide_tie",
+    summary = "Losentscheid bei Gleichstand auf Rang 1 festhalten: das gezogene Angebot und wie gezogen wurde (Vergabestelle)",
+    request_body = TieBody,
+    responses(
+        (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
+    )
+)]
 #[post("/tenders/<id>/lots/<lot>/tie-decision", data = "<body>")]
 async fn decide_tie(
     user: ApiUser,
@@ -477,7 +566,8 @@ async fn decide_tie(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AwardInput)]
 struct AwardBody {
     #[serde(default)]
     bid_id: Option<i64>,
@@ -485,8 +575,17 @@ struct AwardBody {
     reason: String,
 }
 
-/// Awards a lot to its best-ranked bid (officer): the other bidders get the § 134 GWB
-/// information and the standstill starts.
+// Awards a lot to its best-ranked bid (officer): the other bidders get the § 134 GWB
+// information and the standstill starts.
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "award_lot",
+    summary = "Zuschlag auf das nach der veröffentlichten Methode beste Angebot beschließen: die übrigen Bieter erhalten die Information nach § 134 GWB, die Wartefrist beginnt (Vergabestelle)",
+    request_body = AwardBody,
+    responses(
+        (status = 201, description = "Zuschlag beschlossen", body = ApiAward)
+    )
+)]
 #[post("/tenders/<id>/lots/<lot>/award", data = "<body>")]
 async fn award_lot(
     user: ApiUser,
@@ -514,7 +613,7 @@ async fn award_lot(
 
 // ----------------------------------------------------------------------------- contracts
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ContractPosition {
     position_id: i64,
     position_no: i32,
@@ -526,7 +625,7 @@ struct ContractPosition {
     max_value: Amount,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ContractMember {
     id: i64,
     name: String,
@@ -534,7 +633,8 @@ struct ContractMember {
 
 /// A framework contract without its document: data, positions with prices and maximum
 /// quantities, and the entitled members.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Contract)]
 struct ContractDetail {
     #[serde(flatten)]
     contract: ContractRow,
@@ -595,7 +695,15 @@ fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<
     })
 }
 
-/// Concludes an award after its standstill into the framework contract (officer).
+// Concludes an award after its standstill into the framework contract (officer).
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "conclude_contract",
+    summary = "Nach Ablauf der Wartefrist den Vertrag schließen: Rahmenvereinbarung mit den Preisen des Zuschlags, Laufzeit, Höchstmengen und -wert, abrufberechtigten Mitgliedern und gespeichertem Vertragsdokument (Vergabestelle); vorher 409",
+    responses(
+        (status = 201, description = "Rahmenvereinbarung geschlossen", body = ContractDetail)
+    )
+)]
 #[post("/tenders/<id>/awards/<award>/conclude")]
 async fn conclude(
     user: ApiUser,
@@ -614,12 +722,28 @@ async fn conclude(
     Ok(status::Created::new(format!("/api/v1/contracts/{}", contract.contract.id)).body(Json(contract)))
 }
 
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "get_contract",
+    summary = "Eine Rahmenvereinbarung ohne Dokument, mit Positionen und abrufberechtigten Mitgliedern (Genossenschaft, der Auftragnehmer, Einkauf abrufberechtigter Mitglieder)",
+    responses(
+        (status = 200, description = "Rahmenvereinbarung", body = ContractDetail)
+    )
+)]
 #[get("/contracts/<id>")]
 async fn contract(user: ApiUser, db: Db, id: i64) -> AppResult<Json<ContractDetail>> {
     Ok(Json(db.run(move |c| contract_detail(c, &user.0, id)).await?))
 }
 
-/// The stored contract document (HTML) as rendered at conclusion; its SHA-256 is in the contract.
+// The stored contract document (HTML) as rendered at conclusion; its SHA-256 is in the contract.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "get_contract_document",
+    summary = "Das beim Vertragsschluss gespeicherte Vertragsdokument (HTML); sein SHA-256 steht in der Rahmenvereinbarung",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    )
+)]
 #[get("/contracts/<id>/document")]
 async fn contract_document(user: ApiUser, db: Db, id: i64) -> AppResult<(ContentType, String)> {
     let c = db.run(move |c| award::contract(c, &user.0, id)).await?;
@@ -628,7 +752,8 @@ async fn contract_document(user: ApiUser, db: Db, id: i64) -> AppResult<(Content
 
 // ----------------------------------------------------------------------------- cancellation, record
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CancelInput)]
 struct CancelBody {
     #[serde(default)]
     lot_id: Option<i64>,
@@ -636,37 +761,78 @@ struct CancelBody {
     reason: String,
 }
 
-/// Cancels the whole tender or one lot (Aufhebung) with a reason; the bidders are mailed (officer).
+// Cancels the whole tender or one lot (Aufhebung) with a reason; the bidders are mailed (officer).
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "cancel_tender",
+    summary = "Ausschreibung oder ein Los mit Begründung aufheben; die Bieter werden benachrichtigt; nicht nach Vertragsschluss (Vergabestelle)",
+    request_body = CancelBody,
+    responses(
+        (status = 200, description = "Aufgehoben", body = Cancelled)
+    )
+)]
 #[post("/tenders/<id>/cancel", data = "<body>")]
-async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<CancelBody>) -> AppResult<Json<Value>> {
+async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<CancelBody>) -> AppResult<Json<Cancelled>> {
     let body = body.0;
     let u = user.0;
     Ok(Json(
         db.run(move |c| {
             let mailed = award::cancel(c, &state, &u, id, body.lot_id, &body.reason)?;
             let t = tender::find(c, id)?;
-            Ok(json!({
-                "status": "cancelled",
-                "lot_id": body.lot_id,
-                "tender_cancelled": t.cancelled_at.is_some(),
-                "bidders_mailed": mailed,
-            }))
+            Ok(Cancelled {
+                status: "cancelled",
+                lot_id: body.lot_id,
+                tender_cancelled: t.cancelled_at.is_some(),
+                bidders_mailed: mailed,
+            })
         })
         .await?,
     ))
 }
 
-/// The Vergabevermerk rendered now from the tender's audit events and decisions.
+// The Vergabevermerk rendered now from the tender's audit events and decisions.
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "get_procurement_record",
+    summary = "Der Vergabevermerk, jetzt aus den Ereignissen und Entscheidungen der Ausschreibung erstellt (HTML) mit SHA-256 (Vergabestelle, Vorstand)",
+    responses(
+        (status = 200, description = "Vergabevermerk", body = ProcurementRecord)
+    )
+)]
 #[get("/tenders/<id>/procurement-record")]
-async fn procurement_record(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn procurement_record(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<ProcurementRecord>> {
     let html = db
         .run(move |c| award::procurement_record(c, &state, &user.0, id))
         .await?;
-    Ok(Json(json!({
-        "tender_id": id,
-        "sha256": hex::encode(Sha256::digest(html.as_bytes())),
-        "html": html,
-    })))
+    Ok(Json(ProcurementRecord {
+        tender_id: id,
+        sha256: hex::encode(Sha256::digest(html.as_bytes())),
+        html,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Cancelled {
+    #[schema(schema_with = cancelled_status)]
+    status: &'static str,
+    /// Das aufgehobene Los; null: die ganze Ausschreibung
+    lot_id: Option<i64>,
+    /// Ob damit die ganze Ausschreibung aufgehoben ist
+    tender_cancelled: bool,
+    /// Benachrichtigte Ansprechpersonen der Bieter
+    bidders_mailed: usize,
+}
+
+fn cancelled_status() -> utoipa::openapi::Object {
+    super::doc::string_enum(&["cancelled"], "Aufgehoben")
+}
+
+#[derive(Serialize, ToSchema)]
+struct ProcurementRecord {
+    tender_id: i64,
+    /// SHA-256 des HTML-Textes
+    sha256: String,
+    html: String,
 }
 
 pub fn routes() -> Vec<Route> {

@@ -220,6 +220,42 @@ impl<'de, T: PlainValue> Deserialize<'de> for Plain<T> {
     }
 }
 
+impl<T> utoipa::ToSchema for Plain<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PlainDecimal".into()
+    }
+}
+
+/// Documented as what `Deserialize` above takes without a problem: a plain decimal string,
+/// or `null` and `""` for a field not filled in. The field's rules (required, > 0, places,
+/// range) are checked when the command is built and answered as a 422. `utoipa` documents
+/// generic fields through `ComposeSchema`; every `Plain<T>` reads the same notation.
+impl<T> utoipa::__dev::ComposeSchema for Plain<T> {
+    fn compose(
+        _generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .pattern(Some(r"^(-?\d+(\.\d+)?)?$"))
+            .description(Some(
+                "Dezimalzahl als Zeichenkette mit Dezimalpunkt, z. B. \"1234.5\"; leer oder null: nicht angegeben",
+            ))
+            .into()
+    }
+}
+
+/// For the document's defaults of bodies that are `#[serde(default)]`: the value as the API
+/// writes it, or `null`.
+impl<T: serde::Serialize> serde::Serialize for Plain<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Plain::Given(v) => v.serialize(s),
+            Plain::Absent | Plain::Bad(_) => s.serialize_none(),
+        }
+    }
+}
+
 impl<T> Plain<T> {
     /// The value, or its problem recorded under `field`; a missing value is a problem too.
     pub fn take(self, field: &str, errors: &mut FieldErrors) -> Option<T> {

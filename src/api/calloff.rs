@@ -19,25 +19,42 @@ use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use std::collections::HashSet;
 
 // ----------------------------------------------------------------------------- contracts
 
-/// The contracts the user may see, with remaining value, utilisation and state.
+// The contracts the user may see, with remaining value, utilisation and state.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "list_contracts",
+    summary = "Vertragsregister: die sichtbaren Rahmenvereinbarungen mit Restwert, Ausschöpfung und Zustand (Genossenschaft: alle; Lieferant: die eigenen; Einkauf: die des abrufberechtigten Mitglieds)",
+    responses(
+        (status = 200, description = "Register", body = Vec<RegisterEntry>)
+    )
+)]
 #[get("/contracts")]
 async fn register(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<RegisterEntry>>> {
     Ok(Json(db.run(move |c| calloff::register(c, &state, &user.0)).await?))
 }
 
-/// The positions of a contract with prices, maximum, called and remaining quantities.
+// The positions of a contract with prices, maximum, called and remaining quantities.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "list_contract_positions",
+    summary = "Die Positionen einer Rahmenvereinbarung mit Vertragspreis, Höchstmenge, abgerufener und verbleibender Menge",
+    responses(
+        (status = 200, description = "Positionen", body = Vec<RegisterPosition>)
+    )
+)]
 #[get("/contracts/<id>/positions")]
 async fn positions(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Vec<RegisterPosition>>> {
     let (_, positions) = db.run(move |c| calloff::detail(c, &state, &user.0, id)).await?;
     Ok(Json(positions))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LineIn {
     #[serde(default)]
     position_no: Option<i32>,
@@ -45,7 +62,8 @@ struct LineIn {
     quantity: Plain<Quantity>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CalloffInput)]
 struct CalloffBody {
     #[serde(default)]
     lines: Vec<LineIn>,
@@ -123,7 +141,16 @@ fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppR
     })
 }
 
-/// Places a call-off for the buyer's member at contract prices; the vendor gets it by mail.
+// Places a call-off for the buyer's member at contract prices; the vendor gets it by mail.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "place_calloff",
+    summary = "Verbindlich abrufen (Einkauf eines abrufberechtigten Mitglieds): Positionen nach Nummer mit Mengen zu Vertragspreisen; abgelehnt mit Grund, wenn der Vertrag nicht gilt (409) oder eine Höchstmenge, der Höchstwert oder das Kontingent überschritten würde (422, nichts wird bestellt); der Lieferant erhält die Bestellung per E-Mail",
+    request_body = CalloffBody,
+    responses(
+        (status = 201, description = "Bestellt", body = Placed)
+    )
+)]
 #[post("/contracts/<id>/calloffs", data = "<body>")]
 async fn place(
     user: ApiUser,
@@ -149,7 +176,8 @@ async fn place(
 // ----------------------------------------------------------------------------- call-offs
 
 /// A call-off with its state in German.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CalloffView)]
 struct ApiCalloff {
     #[serde(flatten)]
     calloff: Calloff,
@@ -166,7 +194,7 @@ impl From<Calloff> for ApiCalloff {
 }
 
 /// A call-off with its lines.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CalloffDetail {
     #[serde(flatten)]
     calloff: ApiCalloff,
@@ -204,16 +232,33 @@ fn date_param(name: &str, value: Option<&str>, errors: &mut FieldErrors) -> Opti
     }
 }
 
-/// The user's visible call-offs, newest first: optionally of one contract, and ordered from and
-/// to a day (both inclusive, German time).
+// The user's visible call-offs, newest first: optionally of one contract, and ordered from and
+// to a day (both inclusive, German time).
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "list_calloffs",
+    summary = "Die sichtbaren Abrufe, neueste zuerst, höchstens 500 (Genossenschaft: alle; Einkauf: die des eigenen Mitglieds; Lieferant: die an ihn gerichteten)",
+    params(
+        ("contract_id" = Option<i64>, Query, description = "Nur Abrufe dieser Rahmenvereinbarung"),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "Bestellt ab diesem Tag (JJJJ-MM-TT, deutsche Zeit, einschließlich)"),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "Bestellt bis zu diesem Tag (JJJJ-MM-TT, deutsche Zeit, einschließlich)")
+    ),
+    responses(
+        (status = 200, description = "Abrufe", body = Vec<ApiCalloff>)
+    )
+)]
 #[get("/calloffs?<contract_id>&<from>&<to>")]
 async fn list(
     user: ApiUser,
     db: Db,
+    _single: super::query::SingleValues,
     contract_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
 ) -> AppResult<Json<Vec<ApiCalloff>>> {
+    for (name, value) in [("contract_id", &contract_id), ("from", &from), ("to", &to)] {
+        super::query::given(name, value.as_deref())?;
+    }
     let mut errors = FieldErrors::new();
     let contract_id = match contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -248,6 +293,14 @@ async fn list(
     Ok(Json(rows.into_iter().map(ApiCalloff::from).collect()))
 }
 
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "get_calloff",
+    summary = "Ein Abruf mit seinen Zeilen (das bestellende Mitglied, der Lieferant des Vertrags, die Genossenschaft)",
+    responses(
+        (status = 200, description = "Abruf", body = CalloffDetail)
+    )
+)]
 #[get("/calloffs/<id>")]
 async fn show(user: ApiUser, db: Db, id: i64) -> AppResult<Json<CalloffDetail>> {
     Ok(Json(
@@ -259,7 +312,15 @@ async fn show(user: ApiUser, db: Db, id: i64) -> AppResult<Json<CalloffDetail>> 
     ))
 }
 
-/// The order document (HTML) stored when the call-off was placed; its SHA-256 is in the call-off.
+// The order document (HTML) stored when the call-off was placed; its SHA-256 is in the call-off.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "get_calloff_document",
+    summary = "Das beim Abruf gespeicherte Bestelldokument (HTML); sein SHA-256 steht im Abruf",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    )
+)]
 #[get("/calloffs/<id>/document")]
 async fn document(user: ApiUser, db: Db, id: i64) -> AppResult<(ContentType, String)> {
     let (c, _) = db.run(move |c| calloff::find(c, &user.0, id)).await?;
@@ -283,19 +344,37 @@ async fn advance(
     ))
 }
 
-/// The vendor of the contract confirms a placed call-off.
+// The vendor of the contract confirms a placed call-off.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "confirm_calloff",
+    summary = "Bestellten Abruf bestätigen (Lieferant des Vertrags); sonst 409",
+    responses(
+        (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
+    )
+)]
 #[post("/calloffs/<id>/confirm")]
 async fn confirm(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Confirm, String::new()).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RejectInput)]
 struct RejectBody {
     #[serde(default)]
     reason: String,
 }
 
-/// The vendor of the contract rejects a placed call-off with a reason; its volume is free again.
+// The vendor of the contract rejects a placed call-off with a reason; its volume is free again.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "reject_calloff",
+    summary = "Bestellten Abruf mit Begründung ablehnen (Lieferant des Vertrags); die Menge wird wieder frei",
+    request_body = RejectBody,
+    responses(
+        (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
+    )
+)]
 #[post("/calloffs/<id>/reject", data = "<body>")]
 async fn reject(
     user: ApiUser,
@@ -307,13 +386,29 @@ async fn reject(
     advance(db, state, user.0, id, Step::Reject, body.0.reason).await
 }
 
-/// The ordering member's buyer reports a confirmed call-off as delivered.
+// The ordering member's buyer reports a confirmed call-off as delivered.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "deliver_calloff",
+    summary = "Bestätigten Abruf als geliefert melden (Einkauf des bestellenden Mitglieds)",
+    responses(
+        (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
+    )
+)]
 #[post("/calloffs/<id>/deliver")]
 async fn deliver(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Deliver, String::new()).await
 }
 
-/// The ordering member's buyer cancels a call-off before confirmation; its volume is free again.
+// The ordering member's buyer cancels a call-off before confirmation; its volume is free again.
+#[utoipa::path(
+    tag = "Verträge und Abrufe",
+    operation_id = "cancel_calloff",
+    summary = "Abruf vor der Bestätigung stornieren (Einkauf des bestellenden Mitglieds); die Menge wird wieder frei; danach 409",
+    responses(
+        (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
+    )
+)]
 #[post("/calloffs/<id>/cancel")]
 async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Cancel, String::new()).await

@@ -6,6 +6,7 @@ use super::Body;
 use crate::auth::ApiUser;
 use crate::db::Db;
 use crate::demand::{self, CallCommand, DemandCall, DemandEntry, Position, PositionCommand};
+use crate::domain::demand::CallStatus;
 use crate::domain::money::{Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
@@ -16,9 +17,9 @@ use rocket::response::status;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CallDetail {
     #[serde(flatten)]
     call: DemandCall,
@@ -54,13 +55,22 @@ fn detail(
     })
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "list_demand_calls",
+    summary = "Bedarfsabfragen (Genossenschaft: alle; Einkauf: die eingeladenen)",
+    responses(
+        (status = 200, description = "Liste", body = Vec<DemandCall>)
+    )
+)]
 #[get("/demand-calls")]
 async fn list(user: ApiUser, db: Db) -> AppResult<Json<Vec<DemandCall>>> {
     Ok(Json(db.run(move |c| demand::list_calls(c, &user.0)).await?))
 }
 
 /// A new call: its data and its positions.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DemandCallInput)]
 struct NewCall {
     #[serde(flatten)]
     call: ApiCallInput,
@@ -69,12 +79,14 @@ struct NewCall {
 }
 
 /// A position as the API takes it: from the catalogue, or new; the estimate in plain notation.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = PositionInput)]
 #[serde(default)]
 struct ApiPosition {
     catalogue_item_id: Option<i64>,
     description: String,
     unit: String,
+    /// CPV-Code mit Prüfziffer, z. B. 30213200-7
     cpv_code: String,
     estimate_price: Plain<Price>,
 }
@@ -93,7 +105,8 @@ impl ApiPosition {
 }
 
 /// The API takes the deadline as an instant (RFC 3339) instead of local date and time.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = DemandCallFields)]
 struct ApiCallInput {
     #[serde(default)]
     title: String,
@@ -102,6 +115,7 @@ struct ApiCallInput {
     #[serde(default)]
     term_months: Option<i32>,
     #[serde(default)]
+    #[schema(schema_with = super::doc::instant)]
     deadline: String,
     #[serde(default)]
     all_members: bool,
@@ -133,6 +147,15 @@ impl ApiCallInput {
     }
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "create_demand_call",
+    summary = "Bedarfsabfrage als Entwurf anlegen (Vergabestelle)",
+    request_body = NewCall,
+    responses(
+        (status = 201, description = "Angelegt", body = CallDetail)
+    )
+)]
 #[post("/demand-calls", data = "<body>")]
 async fn create(
     user: ApiUser,
@@ -184,11 +207,28 @@ async fn create(
     Ok(status::Created::new(format!("/api/v1/demand-calls/{}", detail.call.id)).body(Json(detail)))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "get_demand_call",
+    summary = "Eine Bedarfsabfrage mit Positionen",
+    responses(
+        (status = 200, description = "Bedarfsabfrage", body = CallDetail)
+    )
+)]
 #[get("/demand-calls/<id>")]
 async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallDetail>> {
     Ok(Json(db.run(move |c| detail(c, &state, &user.0, id)).await?))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "update_demand_call",
+    summary = "Angaben ändern (Vergabestelle; nach dem Öffnen nur bis zur Frist, Einladungen nur erweitern)",
+    request_body = ApiCallInput,
+    responses(
+        (status = 200, description = "Geändert", body = CallDetail)
+    )
+)]
 #[put("/demand-calls/<id>", data = "<body>")]
 async fn update(
     user: ApiUser,
@@ -210,6 +250,15 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "add_demand_position",
+    summary = "Position hinzufügen (Vergabestelle)",
+    request_body = ApiPosition,
+    responses(
+        (status = 201, description = "Hinzugefügt", body = CallDetail)
+    )
+)]
 #[post("/demand-calls/<id>/positions", data = "<body>")]
 async fn add_position(
     user: ApiUser,
@@ -231,20 +280,54 @@ async fn add_position(
     Ok(status::Created::new(format!("/api/v1/demand-calls/{id}")).body(Json(detail)))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "open_demand_call",
+    summary = "Für die eingeladenen Mitglieder öffnen (Vergabestelle)",
+    responses(
+        (status = 200, description = "Geöffnet", body = CallOpened)
+    )
+)]
 #[post("/demand-calls/<id>/open")]
-async fn open(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn open(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallOpened>> {
     let n = db.run(move |c| demand::open_call(c, &state, &user.0, id)).await?;
-    Ok(Json(json!({ "status": "open", "buyers_notified": n })))
+    Ok(Json(CallOpened {
+        status: CallStatus::Open,
+        buyers_notified: n,
+    }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct CallOpened {
+    status: CallStatus,
+    /// Benachrichtigte Einkäufer der eingeladenen Mitglieder
+    buyers_notified: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CallClosed {
+    status: CallStatus,
+}
+
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "close_demand_call",
+    summary = "Nach der Frist abschließen (Vergabestelle)",
+    responses(
+        (status = 200, description = "Abgeschlossen", body = CallClosed)
+    )
+)]
 #[post("/demand-calls/<id>/close")]
-async fn close(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn close(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallClosed>> {
     db.run(move |c| demand::close_call(c, &state, &user.0, id)).await?;
-    Ok(Json(json!({ "status": "closed" })))
+    Ok(Json(CallClosed {
+        status: CallStatus::Closed,
+    }))
 }
 
 /// A member's demand line in the API: decimals as plain strings.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DemandLineInput)]
 struct ApiLine {
     position_id: i64,
     #[serde(default)]
@@ -253,8 +336,16 @@ struct ApiLine {
     reference_price: Plain<Price>,
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "get_own_demand",
+    summary = "Der Bedarf des eigenen Mitglieds (Einkauf)",
+    responses(
+        (status = 200, description = "Zeilen", body = MemberDemand)
+    )
+)]
 #[get("/demand-calls/<id>/demand")]
-async fn my_demand(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Value>> {
+async fn my_demand(user: ApiUser, db: Db, id: i64) -> AppResult<Json<MemberDemand>> {
     user.0.require(&[Role::Buyer])?;
     let u = user.0;
     let lines = db
@@ -264,16 +355,49 @@ async fn my_demand(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Value>> {
             demand::member_lines(c, id, u.organisation_id)
         })
         .await?;
-    Ok(Json(json!({ "lines": lines })))
+    Ok(Json(MemberDemand { lines }))
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+struct MemberDemand {
+    lines: Vec<DemandEntry>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct DemandSaved {
+    saved_lines: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CsvImported {
+    saved_lines: usize,
+    /// Nummern der Positionen, deren Bedarf die Datei entfernt hat
+    removed_positions: Vec<i32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DemandLines)]
 struct DemandBody {
     lines: Vec<ApiLine>,
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "put_own_demand",
+    summary = "Den Bedarf des eigenen Mitglieds ganz ersetzen (Einkauf, bis zur Frist)",
+    request_body = DemandBody,
+    responses(
+        (status = 200, description = "Gespeichert", body = DemandSaved)
+    )
+)]
 #[put("/demand-calls/<id>/demand", data = "<body>")]
-async fn put_demand(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<DemandBody>) -> AppResult<Json<Value>> {
+async fn put_demand(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    body: Body<DemandBody>,
+) -> AppResult<Json<DemandSaved>> {
     let mut errors = FieldErrors::new();
     let mut entries: Vec<DemandEntry> = Vec::new();
     for (i, l) in body.0.lines.into_iter().enumerate() {
@@ -295,17 +419,40 @@ async fn put_demand(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<
     let n = entries.len();
     db.run(move |c| demand::save_demand(c, &state, &user.0, id, &entries))
         .await?;
-    Ok(Json(json!({ "saved_lines": n })))
+    Ok(Json(DemandSaved { saved_lines: n }))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "get_demand_template",
+    summary = "CSV-Vorlage mit allen Positionen und dem eigenen Bedarf (Einkauf)",
+    responses(
+        (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
+    )
+)]
 #[get("/demand-calls/<id>/demand.csv")]
 async fn demand_template(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
     let bytes = db.run(move |c| demand::template_for(c, &user.0, id)).await?;
     Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "put_demand_csv",
+    summary = "Bedarf als CSV hochladen: alles oder nichts, jede fehlerhafte Zeile wird gemeldet (Einkauf)",
+    request_body(content = String, content_type = "text/csv", description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)"),
+    responses(
+        (status = 200, description = "Übernommen", body = CsvImported)
+    )
+)]
 #[put("/demand-calls/<id>/demand.csv", data = "<data>")]
-async fn put_demand_csv(user: ApiUser, db: Db, state: AppState, id: i64, data: Data<'_>) -> AppResult<Json<Value>> {
+async fn put_demand_csv(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: i64,
+    data: Data<'_>,
+) -> AppResult<Json<CsvImported>> {
     let bytes = data
         .open(32.mebibytes())
         .into_bytes()
@@ -317,11 +464,20 @@ async fn put_demand_csv(user: ApiUser, db: Db, state: AppState, id: i64, data: D
     let import = db
         .run(move |c| demand::import_csv(c, &state, &user.0, id, &bytes))
         .await?;
-    Ok(Json(
-        json!({ "saved_lines": import.saved, "removed_positions": import.removed_positions }),
-    ))
+    Ok(Json(CsvImported {
+        saved_lines: import.saved,
+        removed_positions: import.removed_positions,
+    }))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "get_demand_aggregation",
+    summary = "Bündelung je Position, Aufschlüsselung, Rücklauf, Schwellenwertprüfung (Genossenschaft)",
+    responses(
+        (status = 200, description = "Auswertung", body = demand::Aggregation)
+    )
+)]
 #[get("/demand-calls/<id>/aggregation")]
 async fn aggregation(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<demand::Aggregation>> {
     let today = state.clock.now_naive().date();
@@ -329,6 +485,14 @@ async fn aggregation(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResu
     Ok(Json(agg))
 }
 
+#[utoipa::path(
+    tag = "Bedarfsabfragen",
+    operation_id = "get_demand_aggregation_csv",
+    summary = "Auswertung als CSV (Genossenschaft)",
+    responses(
+        (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
+    )
+)]
 #[get("/demand-calls/<id>/aggregation.csv")]
 async fn aggregation_csv(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<CsvDownload> {
     let today = state.clock.now_naive().date();

@@ -5,8 +5,9 @@ pub mod award;
 pub mod body;
 pub mod calloff;
 pub mod demand;
+pub mod doc;
 pub mod ocds;
-pub mod openapi;
+pub mod query;
 pub mod savings;
 pub mod tender;
 
@@ -23,8 +24,9 @@ use rocket::response::status;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Build, Rocket};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Me {
     pub id: i64,
     pub email: String,
@@ -35,6 +37,14 @@ pub struct Me {
     pub organisation_type: OrgType,
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "me",
+    summary = "Das eigene Konto",
+    responses(
+        (status = 200, description = "Konto", body = Me)
+    )
+)]
 #[get("/me")]
 fn me(user: ApiUser) -> Json<Me> {
     let u = user.0;
@@ -49,11 +59,25 @@ fn me(user: ApiUser) -> Json<Me> {
     })
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "list_organisations",
+    summary = "Organisationen auflisten (Administration)",
+    params(("org_type" = Option<OrgType>, Query, description = "Nur Organisationen dieser Art")),
+    responses(
+        (status = 200, description = "Liste", body = Vec<Organisation>)
+    )
+)]
 #[get("/organisations?<org_type>")]
-async fn list_organisations(user: ApiUser, db: Db, org_type: Option<String>) -> AppResult<Json<Vec<Organisation>>> {
+async fn list_organisations(
+    user: ApiUser,
+    db: Db,
+    _single: query::SingleValues,
+    org_type: Option<String>,
+) -> AppResult<Json<Vec<Organisation>>> {
     user.0.require(&[Role::Admin])?;
-    let filter = match org_type.as_deref() {
-        None | Some("") => None,
+    let filter = match query::given("org_type", org_type.as_deref())? {
+        None => None,
         Some(t) => Some(
             t.parse::<OrgType>()
                 .map_err(|_| AppError::field("org_type", "Erlaubt sind cooperative, member und vendor."))?,
@@ -71,6 +95,14 @@ async fn list_organisations(user: ApiUser, db: Db, org_type: Option<String>) -> 
     Ok(Json(rows))
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "get_organisation",
+    summary = "Eine Organisation (die eigene, oder jede für die Administration)",
+    responses(
+        (status = 200, description = "Organisation", body = Organisation)
+    )
+)]
 #[get("/organisations/<id>")]
 async fn get_organisation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Organisation>> {
     let u = user.0;
@@ -81,13 +113,23 @@ async fn get_organisation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Orga
     Ok(Json(db.run(move |c| orgs::find_org(c, id)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewOrganisation {
+    #[schema(schema_with = new_org_type)]
     org_type: String,
     #[serde(flatten)]
     fields: OrgInput,
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "create_organisation",
+    summary = "Mitglied oder Lieferant anlegen (Administration)",
+    request_body = NewOrganisation,
+    responses(
+        (status = 201, description = "Angelegt", body = Organisation)
+    )
+)]
 #[post("/organisations", data = "<body>")]
 async fn create_organisation(
     user: ApiUser,
@@ -111,7 +153,16 @@ async fn create_organisation(
     Ok(status::Created::new(format!("/api/v1/organisations/{}", org.id)).body(Json(org)))
 }
 
-/// Changes an organisation's master data (admin); its kind stays what it is.
+// Changes an organisation's master data (admin); its kind stays what it is.
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "update_organisation",
+    summary = "Stammdaten ändern (Administration); die Art bleibt",
+    request_body = OrgInput,
+    responses(
+        (status = 200, description = "Geändert", body = Organisation)
+    )
+)]
 #[put("/organisations/<id>", data = "<body>")]
 async fn update_organisation(
     user: ApiUser,
@@ -134,15 +185,25 @@ async fn update_organisation(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct StatusBody {
     #[serde(default)]
     active: Option<bool>,
     #[serde(default)]
+    #[schema(schema_with = settable_vendor_status)]
     vendor_status: Option<String>,
 }
 
-/// Activates or deactivates an organisation, or approves or suspends a vendor (admin).
+// Activates or deactivates an organisation, or approves or suspends a vendor (admin).
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "organisation_status",
+    summary = "Aktivieren/deaktivieren oder Lieferant freigeben/sperren (Administration)",
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "Geändert", body = Organisation)
+    )
+)]
 #[post("/organisations/<id>/status", data = "<body>")]
 async fn organisation_status(
     user: ApiUser,
@@ -183,6 +244,14 @@ async fn organisation_status(
     ))
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "list_users",
+    summary = "Benutzer auflisten (Administration)",
+    responses(
+        (status = 200, description = "Liste", body = Vec<User>)
+    )
+)]
 #[get("/users")]
 async fn list_users(user: ApiUser, db: Db) -> AppResult<Json<Vec<User>>> {
     user.0.require(&[Role::Admin])?;
@@ -197,6 +266,14 @@ async fn list_users(user: ApiUser, db: Db) -> AppResult<Json<Vec<User>>> {
     ))
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "get_user",
+    summary = "Ein Benutzer (man selbst, oder jeder für die Administration)",
+    responses(
+        (status = 200, description = "Benutzer", body = User)
+    )
+)]
 #[get("/users/<id>")]
 async fn get_user(user: ApiUser, db: Db, id: i64) -> AppResult<Json<User>> {
     if user.0.id != id {
@@ -205,6 +282,15 @@ async fn get_user(user: ApiUser, db: Db, id: i64) -> AppResult<Json<User>> {
     Ok(Json(db.run(move |c| orgs::find_user(c, id)).await?))
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "create_user",
+    summary = "Benutzer anlegen (Administration)",
+    request_body = UserInput,
+    responses(
+        (status = 201, description = "Angelegt", body = User)
+    )
+)]
 #[post("/users", data = "<body>")]
 async fn create_user(
     user: ApiUser,
@@ -225,8 +311,17 @@ async fn create_user(
     Ok(status::Created::new(format!("/api/v1/users/{}", created.id)).body(Json(created)))
 }
 
-/// Changes a user (admin): name, e-mail, role, organisation, optionally a new password. Ends the
-/// user's sessions and revokes its API tokens.
+// Changes a user (admin): name, e-mail, role, organisation, optionally a new password. Ends the
+// user's sessions and revokes its API tokens.
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "update_user",
+    summary = "Benutzer ändern (Administration); beendet Sitzungen und widerruft API-Tokens",
+    request_body = UserInput,
+    responses(
+        (status = 200, description = "Geändert", body = User)
+    )
+)]
 #[put("/users/<id>", data = "<body>")]
 async fn update_user(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<UserInput>) -> AppResult<Json<User>> {
     user.0.require(&[Role::Admin])?;
@@ -242,11 +337,20 @@ async fn update_user(user: ApiUser, db: Db, state: AppState, id: i64, body: Body
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ActiveBody {
     active: bool,
 }
 
+#[utoipa::path(
+    tag = "Konto und Stammdaten",
+    operation_id = "user_active",
+    summary = "Konto aktivieren oder deaktivieren (Administration)",
+    request_body = ActiveBody,
+    responses(
+        (status = 200, description = "Geändert", body = User)
+    )
+)]
 #[post("/users/<id>/active", data = "<body>")]
 async fn user_active(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ActiveBody>) -> AppResult<Json<User>> {
     user.0.require(&[Role::Admin])?;
@@ -261,15 +365,47 @@ async fn user_active(user: ApiUser, db: Db, state: AppState, id: i64, body: Body
     ))
 }
 
+#[utoipa::path(
+    tag = "Dokumentation",
+    operation_id = "openapi_json",
+    summary = "Dieses Dokument (OpenAPI 3.1)",
+    security(()),
+    responses(
+        (status = 200, description = "OpenAPI 3.1", body = serde_json::Value, content_type = "application/json")
+    )
+)]
 #[get("/openapi.json")]
 fn openapi_json() -> rocket::response::content::RawJson<String> {
-    rocket::response::content::RawJson(openapi::document().to_string())
+    rocket::response::content::RawJson(doc::document().to_string())
+}
+
+/// The kinds an organisation can be created as: the cooperative exists once, from the seed.
+fn new_org_type() -> utoipa::openapi::Object {
+    doc::string_enum(&["member", "vendor"], "Art der Organisation")
+}
+
+/// What the admin can set a vendor to; `pending` is where registration starts.
+fn settable_vendor_status() -> utoipa::openapi::Object {
+    doc::nullable_string_enum(&["approved", "suspended"], "Lieferant freigeben oder sperren")
 }
 
 pub const BASE: &str = "/api/v1";
 
+/// Where the interactive reference (Swagger UI) is served.
+pub const REFERENCE: &str = "/api/doku";
+
+/// Swagger UI from the files compiled into the binary; its page loads only scripts and styles
+/// of its own (the initializer with our document's address is a file, not inline), so it works
+/// under the app's Content-Security-Policy.
+fn reference_routes() -> Vec<rocket::Route> {
+    let ui = utoipa_swagger_ui::SwaggerUi::new(format!("{REFERENCE}/<_..>"))
+        .config(utoipa_swagger_ui::Config::new([format!("{BASE}/openapi.json")]));
+    ui.into()
+}
+
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
+        .mount("/", reference_routes())
         .mount(BASE, demand::routes())
         .mount(BASE, tender::routes())
         .mount(BASE, award::routes())

@@ -12,10 +12,11 @@ use crate::domain::tender::Procedure;
 
 use crate::domain::bid::BidStatus;
 use crate::domain::roles::Role;
+use crate::domain::tender::TenderStatus;
 use crate::error::{joined, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
 use crate::tender::bids::{self, BidContent, BidInput, BidRow, Receipt};
-use crate::tender::{self, DocumentMeta, PublicQuestion, TenderCommand};
+use crate::tender::{self, DocumentMeta, Lot, PublicQuestion, Tender, TenderCommand, TenderPosition};
 use crate::AppState;
 use chrono::NaiveDateTime;
 use rocket::data::{Data, ToByteUnit};
@@ -27,6 +28,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa::ToSchema;
 
 /// A tender as every reader of it sees it: data, lots, positions, documents, questions and the
 /// entitled members; the cooperative also sees the number of bids.
@@ -47,6 +49,51 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
     Ok(v)
 }
 
+/// `Tender::view` as the API answers it. The service builds it as JSON, so this type describes
+/// it for the document; `assert_documented` in the tests holds the two together.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct TenderView {
+    #[serde(flatten)]
+    tender: Tender,
+    state_label: String,
+    procedure_label: String,
+    accepts_bids: bool,
+    deadline_passed: bool,
+}
+
+/// What `detail` answers, described for the document like `TenderView`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct TenderDetail {
+    #[serde(flatten)]
+    view: TenderView,
+    lots: Vec<Lot>,
+    positions: Vec<TenderPosition>,
+    documents: Vec<DocumentMeta>,
+    questions: Vec<PublicQuestion>,
+    entitled_members: Vec<EntitledMember>,
+    /// Nur für die Genossenschaft: Zahl der gültigen Angebote, nie ihr Inhalt
+    bid_count: Option<i64>,
+    /// Nur beim Anlegen und Ändern: Hinweise, die nicht blockieren
+    warnings: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct EntitledMember {
+    id: i64,
+    name: String,
+}
+
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "list_tenders",
+    summary = "Ausschreibungen (Genossenschaft: alle; sonst die veröffentlichten)",
+    responses(
+        (status = 200, description = "Liste", body = Vec<TenderView>)
+    )
+)]
 #[get("/tenders")]
 async fn list(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<Value>>> {
     let now = state.clock.now_naive();
@@ -55,7 +102,8 @@ async fn list(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<Valu
 }
 
 /// A B-criterion as the API takes it.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default, ToSchema)]
+#[schema(as = BCriterionInput)]
 #[serde(default)]
 struct ApiBCriterion {
     name: String,
@@ -64,21 +112,50 @@ struct ApiBCriterion {
 
 /// The published evaluation as the API takes it: the shape it is shown in, decimals as plain
 /// strings, codes for method, price formula and decision.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default, ToSchema)]
+#[schema(as = EvaluationInput)]
 #[serde(default)]
 struct ApiEvaluation {
+    #[schema(schema_with = evaluation_method)]
     method: Option<String>,
     a_criteria: Vec<String>,
     b_criteria: Vec<ApiBCriterion>,
     price_weight: Plain<Decimal>,
     quality_weight: Plain<Decimal>,
+    #[schema(schema_with = price_formula)]
     price_formula: Option<String>,
     max_points: Plain<Decimal>,
     score_places: Option<u32>,
     abnormally_low_next_percent: Plain<Decimal>,
     abnormally_low_estimate_percent: Plain<Decimal>,
     band_percent: Plain<Decimal>,
+    #[schema(schema_with = decision)]
     decision: Option<String>,
+}
+
+// The codes these fields take; read as text so that a wrong one is a German field message.
+fn evaluation_method() -> utoipa::openapi::Object {
+    let mut codes = vec![""];
+    codes.extend(Method::ALL.iter().map(|m| m.code()));
+    super::doc::nullable_string_enum(&codes, "Wertungsmethode; leer: Standard")
+}
+
+fn price_formula() -> utoipa::openapi::Object {
+    super::doc::nullable_string_enum(&["", "quotient", "linear"], "Preisformel; leer: Standard")
+}
+
+fn decision() -> utoipa::openapi::Object {
+    super::doc::nullable_string_enum(
+        &["", "lowest_price", "highest_performance"],
+        "Entscheidungsregel der einfachen Richtwertmethode",
+    )
+}
+
+fn procedure() -> utoipa::openapi::Object {
+    super::doc::string_enum(
+        &["", "eu_open", "national"],
+        "Leer: was der geschätzte Auftragswert verlangt",
+    )
 }
 
 impl ApiEvaluation {
@@ -138,20 +215,25 @@ impl ApiEvaluation {
 
 /// A tender as the API takes it: the deadline as an instant (RFC 3339) instead of local date and
 /// time, the term in whole months, decimals as plain strings.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = TenderInput)]
 #[serde(default)]
 struct ApiTenderInput {
     demand_call_id: Option<i64>,
     title: String,
     description: String,
+    #[schema(schema_with = procedure)]
     procedure: String,
     buffer_percent: Plain<Decimal>,
+    #[schema(schema_with = super::doc::instant)]
     bid_deadline: String,
     urgency_reason: String,
     term_months: Option<i32>,
     term_justification: String,
     evaluation: ApiEvaluation,
+    /// Losbezeichnungen, Los 1 zuerst
     lots: Vec<String>,
+    /// Position der Bedarfsabfrage (id) → Losnummer; bei einem Los entbehrlich
     assignment: BTreeMap<i64, i32>,
 }
 
@@ -224,6 +306,15 @@ impl ApiTenderInput {
     }
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "create_tender",
+    summary = "Ausschreibung als Entwurf aus einer abgeschlossenen Bedarfsabfrage anlegen (Vergabestelle)",
+    request_body = ApiTenderInput,
+    responses(
+        (status = 201, description = "Angelegt", body = TenderDetail)
+    )
+)]
 #[post("/tenders", data = "<body>")]
 async fn create(
     user: ApiUser,
@@ -247,12 +338,29 @@ async fn create(
     Ok(status::Created::new(format!("/api/v1/tenders/{id}")).body(Json(v)))
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "get_tender",
+    summary = "Eine Ausschreibung mit Losen, Positionen, Unterlagen, Fragen und abrufberechtigten Mitgliedern; die Genossenschaft sieht die Zahl der Angebote, nie ihren Inhalt",
+    responses(
+        (status = 200, description = "Ausschreibung", body = TenderDetail)
+    )
+)]
 #[get("/tenders/<id>")]
 async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
     Ok(Json(db.run(move |c| detail(c, &state, &user.0, id)).await?))
 }
 
-/// Replaces a draft: data, lots and positions (officer).
+// Replaces a draft: data, lots and positions (officer).
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "update_tender",
+    summary = "Entwurf ersetzen: Angaben, Lose, Positionen (Vergabestelle)",
+    request_body = ApiTenderInput,
+    responses(
+        (status = 200, description = "Geändert", body = TenderDetail)
+    )
+)]
 #[put("/tenders/<id>", data = "<body>")]
 async fn update(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ApiTenderInput>) -> AppResult<Json<Value>> {
     user.0.require(&[Role::Officer])?;
@@ -274,20 +382,48 @@ async fn update(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ApiT
     ))
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "publish_tender",
+    summary = "Veröffentlichen: Frist erneut geprüft, abrufberechtigte Mitglieder festgeschrieben, Lieferanten benachrichtigt (Vergabestelle)",
+    responses(
+        (status = 200, description = "Veröffentlicht", body = Published)
+    )
+)]
 #[post("/tenders/<id>/publish")]
-async fn publish(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn publish(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Published>> {
     let mailed = db.run(move |c| tender::publish(c, &state, &user.0, id)).await?;
-    Ok(Json(json!({ "status": "published", "vendors_mailed": mailed })))
+    Ok(Json(Published {
+        status: TenderStatus::Published,
+        vendors_mailed: mailed,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Published {
+    status: TenderStatus,
+    vendors_mailed: usize,
 }
 
 // ----------------------------------------------------------------------------- documents
 
-/// Uploads a document to a draft; the body is the file as it is, its name in `?name=`.
+// Uploads a document to a draft; the body is the file as it is, its name in `?name=`.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "add_tender_document",
+    summary = "Unterlage zum Entwurf hochladen: Inhalt roh im Body, Dateiname in `name`; PDF, DOCX, XLSX, ODT, ODS, ZIP, TXT, CSV; höchstens 20 MB (Vergabestelle)",
+    params(("name" = String, Query, description = "Dateiname mit Endung")),
+    request_body(content = super::doc::Binary, content_type = "application/octet-stream", description = "Die Datei, wie sie ist"),
+    responses(
+        (status = 201, description = "Hochgeladen", body = DocumentMeta)
+    )
+)]
 #[post("/tenders/<id>/documents?<name>", data = "<data>")]
 async fn add_document(
     user: ApiUser,
     db: Db,
     state: AppState,
+    _single: super::query::SingleValues,
     id: i64,
     name: Option<String>,
     data: Data<'_>,
@@ -348,6 +484,14 @@ fn attachment(file_name: &str) -> Header<'static> {
     )
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "get_tender_document",
+    summary = "Unterlage herunterladen",
+    responses(
+        (status = 200, description = "Die Datei im gespeicherten Format", body = super::doc::Binary, content_type = "*/*")
+    )
+)]
 #[get("/tenders/<id>/documents/<doc>")]
 async fn download_document(user: ApiUser, db: Db, id: i64, doc: i64) -> AppResult<Download> {
     let (name, content_type, body) = db
@@ -363,15 +507,36 @@ async fn download_document(user: ApiUser, db: Db, id: i64, doc: i64) -> AppResul
     })
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "remove_tender_document",
+    summary = "Unterlage aus dem Entwurf entfernen (Vergabestelle)",
+    responses(
+        (status = 200, description = "Entfernt", body = Removed)
+    )
+)]
 #[delete("/tenders/<id>/documents/<doc>")]
-async fn remove_document(user: ApiUser, db: Db, state: AppState, id: i64, doc: i64) -> AppResult<Json<Value>> {
+async fn remove_document(user: ApiUser, db: Db, state: AppState, id: i64, doc: i64) -> AppResult<Json<Removed>> {
     db.run(move |c| tender::remove_document(c, &state, &user.0, id, doc))
         .await?;
-    Ok(Json(json!({ "removed": doc })))
+    Ok(Json(Removed { removed: doc }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Removed {
+    removed: i64,
 }
 
 // ----------------------------------------------------------------------------- questions
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "list_questions",
+    summary = "Bieterfragen: beantwortete für alle, eigene offene für den Lieferanten, alle für die Genossenschaft; nie wer fragte",
+    responses(
+        (status = 200, description = "Fragen", body = Vec<PublicQuestion>)
+    )
+)]
 #[get("/tenders/<id>/questions")]
 async fn questions(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<PublicQuestion>>> {
     Ok(Json(
@@ -383,12 +548,21 @@ async fn questions(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<PublicQ
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct QuestionBody {
     #[serde(default)]
     question: String,
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "ask_question",
+    summary = "Frage stellen (Lieferant, bis zur Angebotsfrist)",
+    request_body = QuestionBody,
+    responses(
+        (status = 201, description = "Gestellt", body = PublicQuestion)
+    )
+)]
 #[post("/tenders/<id>/questions", data = "<body>")]
 async fn ask(
     user: ApiUser,
@@ -411,19 +585,28 @@ async fn ask(
     Ok(status::Created::new(format!("/api/v1/tenders/{id}/questions")).body(Json(question)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AnswerBody {
     #[serde(default)]
     answer: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Answered {
     #[serde(flatten)]
     question: PublicQuestion,
     vendors_mailed: usize,
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "answer_question",
+    summary = "Frage beantworten; die Antwort geht ohne Fragesteller an alle Lieferanten (Vergabestelle)",
+    request_body = AnswerBody,
+    responses(
+        (status = 200, description = "Beantwortet", body = Answered)
+    )
+)]
 #[post("/tenders/<id>/questions/<question>/answer", data = "<body>")]
 async fn answer(
     user: ApiUser,
@@ -453,7 +636,7 @@ async fn answer(
 
 // ----------------------------------------------------------------------------- bids
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LotTotal {
     lot_no: i32,
     total: Amount,
@@ -469,7 +652,8 @@ fn lot_totals(totals: &[(i32, Amount)]) -> Vec<LotTotal> {
         .collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Receipt)]
 struct ApiReceipt {
     bid_id: i64,
     version: i32,
@@ -490,14 +674,15 @@ impl From<Receipt> for ApiReceipt {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
 struct PositionPrice {
     position_no: i32,
     unit_price: Price,
 }
 
 /// A bid with its content, priced by position number.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Bid)]
 struct ApiBid {
     bid_id: i64,
     vendor_id: i64,
@@ -540,7 +725,7 @@ impl ApiBid {
 }
 
 /// One version of the vendor's own bid, without content.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BidVersion {
     bid_id: i64,
     version: i32,
@@ -563,7 +748,7 @@ impl From<BidRow> for BidVersion {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct OwnBid {
     current: Option<ApiBid>,
     history: Vec<BidVersion>,
@@ -576,7 +761,15 @@ fn position_numbers(conn: &mut DbConn, id: i64) -> AppResult<HashMap<i64, i32>> 
         .collect())
 }
 
-/// The vendor's own current bid with content, and every version it submitted.
+// The vendor's own current bid with content, and every version it submitted.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "get_own_bid",
+    summary = "Das eigene Angebot mit Inhalt und alle eigenen Fassungen (Lieferant)",
+    responses(
+        (status = 200, description = "Eigenes Angebot", body = OwnBid)
+    )
+)]
 #[get("/tenders/<id>/bid")]
 async fn own_bid(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OwnBid>> {
     Ok(Json(
@@ -592,14 +785,15 @@ async fn own_bid(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OwnBid>> {
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PriceIn {
     position_no: i32,
     #[serde(default)]
     unit_price: Plain<Price>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = BidInput)]
 struct BidBody {
     #[serde(default)]
     prices: Vec<PriceIn>,
@@ -633,7 +827,16 @@ fn validation(message: &str, errors: FieldErrors) -> AppError {
     }
 }
 
-/// Submits (or resubmits) the vendor's bid: prices by position number.
+// Submits (or resubmits) the vendor's bid: prices by position number.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "submit_bid",
+    summary = "Angebot abgeben oder ersetzen, bis zur Angebotsfrist (Lieferant); ersetzt die vorige Fassung",
+    request_body = BidBody,
+    responses(
+        (status = 201, description = "Eingangsbestätigung", body = ApiReceipt)
+    )
+)]
 #[put("/tenders/<id>/bid", data = "<body>")]
 async fn submit_bid(
     user: ApiUser,
@@ -726,8 +929,21 @@ fn csv_like(ct: Option<&ContentType>) -> bool {
     })
 }
 
-/// Submits the vendor's bid from a CSV price sheet (the template of `price-sheet.csv`), all or
-/// nothing; the criteria answers come as query parameters.
+// Submits the vendor's bid from a CSV price sheet (the template of `price-sheet.csv`), all or
+// nothing; the criteria answers come as query parameters.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "submit_price_sheet",
+    summary = "Angebot als CSV-Preisblatt abgeben (Spalten Los, Pos., Einzelpreis (EUR netto)); alles oder nichts, jede fehlerhafte Zeile wird gemeldet (Lieferant)",
+    params(
+        ("a" = Vec<String>, Query, explode, description = "Nummer jeder bestätigten Mindestanforderung (A-Kriterium), z. B. a=1&a=2"),
+        ("b" = Vec<String>, Query, explode, description = "Antworten auf die B-Kriterien in ihrer Reihenfolge")
+    ),
+    request_body(content = String, content_type = "text/csv", description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)"),
+    responses(
+        (status = 201, description = "Eingangsbestätigung", body = ApiReceipt)
+    )
+)]
 #[put("/tenders/<id>/bid/price-sheet?<a>&<b>", data = "<data>")]
 #[allow(clippy::too_many_arguments)]
 async fn submit_price_sheet(
@@ -790,13 +1006,36 @@ async fn submit_price_sheet(
     Ok(status::Created::new(format!("/api/v1/tenders/{id}/bid")).body(Json(receipt.into())))
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "withdraw_bid",
+    summary = "Angebot zurückziehen, bis zur Angebotsfrist (Lieferant)",
+    responses(
+        (status = 200, description = "Zurückgezogen", body = Withdrawn)
+    )
+)]
 #[delete("/tenders/<id>/bid")]
-async fn withdraw_bid(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn withdraw_bid(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Withdrawn>> {
     db.run(move |c| bids::withdraw(c, &state, &user.0, id)).await?;
-    Ok(Json(json!({ "status": "withdrawn" })))
+    Ok(Json(Withdrawn {
+        status: BidStatus::Withdrawn,
+    }))
 }
 
-/// The price sheet template: every position; for a vendor prefilled with its current prices.
+#[derive(Serialize, ToSchema)]
+struct Withdrawn {
+    status: BidStatus,
+}
+
+// The price sheet template: every position; for a vendor prefilled with its current prices.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "get_price_sheet",
+    summary = "CSV-Preisblatt mit allen Positionen; für Lieferanten mit den eigenen aktuellen Preisen",
+    responses(
+        (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
+    )
+)]
 #[get("/tenders/<id>/price-sheet.csv")]
 async fn price_sheet(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
     let bytes = db
@@ -817,19 +1056,59 @@ async fn price_sheet(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
 
 // ----------------------------------------------------------------------------- opening
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "start_opening",
+    summary = "Öffnung nach Ablauf der Angebotsfrist beginnen (Vergabestelle); eine zweite Person muss bestätigen",
+    responses(
+        (status = 200, description = "Begonnen", body = OpeningStarted)
+    )
+)]
 #[post("/tenders/<id>/opening")]
-async fn start_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn start_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<OpeningStarted>> {
     db.run(move |c| tender::start_opening(c, &state, &user.0, id)).await?;
-    Ok(Json(json!({ "status": "opening" })))
+    Ok(Json(OpeningStarted {
+        status: TenderStatus::Opening,
+    }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct OpeningStarted {
+    status: TenderStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Opened {
+    status: TenderStatus,
+    opening_record_sha256: String,
+}
+
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "confirm_opening",
+    summary = "Öffnung als zweite, andere Person der Vergabestelle bestätigen (§ 55 VgV); erstellt die Niederschrift",
+    responses(
+        (status = 200, description = "Geöffnet", body = Opened)
+    )
+)]
 #[post("/tenders/<id>/opening/confirm")]
-async fn confirm_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn confirm_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Opened>> {
     let sha = db.run(move |c| tender::confirm_opening(c, &state, &user.0, id)).await?;
-    Ok(Json(json!({ "status": "opened", "opening_record_sha256": sha })))
+    Ok(Json(Opened {
+        status: TenderStatus::Opened,
+        opening_record_sha256: sha,
+    }))
 }
 
-/// The bids that count, with content: only after the opening, only for officers and the board.
+// The bids that count, with content: only after the opening, only for officers and the board.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "list_opened_bids",
+    summary = "Die gültigen Angebote mit Inhalt: erst nach der Öffnung, nur Vergabestelle und Vorstand",
+    responses(
+        (status = 200, description = "Angebote", body = Vec<ApiBid>)
+    )
+)]
 #[get("/tenders/<id>/bids")]
 async fn opened_bids(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<ApiBid>>> {
     Ok(Json(
@@ -842,6 +1121,14 @@ async fn opened_bids(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<ApiBi
     ))
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "get_opened_bids_csv",
+    summary = "Die geöffneten Angebote als CSV, eine Zeile je Angebot und Position (Vergabestelle, Vorstand)",
+    responses(
+        (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
+    )
+)]
 #[get("/tenders/<id>/bids.csv")]
 async fn opened_bids_csv(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
     let bytes = db
@@ -855,15 +1142,32 @@ async fn opened_bids_csv(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownloa
     Ok(CsvDownload::new(bytes, &format!("angebote-{id}.csv")))
 }
 
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "get_opening_record",
+    summary = "Die gespeicherte Niederschrift der Öffnung (HTML) mit SHA-256 (Vergabestelle, Vorstand)",
+    responses(
+        (status = 200, description = "Niederschrift", body = OpeningRecord)
+    )
+)]
 #[get("/tenders/<id>/opening-record")]
-async fn opening_record(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Value>> {
+async fn opening_record(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OpeningRecord>> {
     let (t, html) = db.run(move |c| tender::opening_record(c, &user.0, id)).await?;
-    Ok(Json(json!({
-        "tender_id": t.id,
-        "opened_at": t.opened_at,
-        "sha256": t.opening_record_sha256,
-        "html": html,
-    })))
+    Ok(Json(OpeningRecord {
+        tender_id: t.id,
+        opened_at: t.opened_at,
+        sha256: t.opening_record_sha256,
+        html,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct OpeningRecord {
+    tender_id: i64,
+    opened_at: Option<NaiveDateTime>,
+    /// SHA-256 des HTML-Textes
+    sha256: Option<String>,
+    html: String,
 }
 
 pub fn routes() -> Vec<Route> {

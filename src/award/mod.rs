@@ -62,7 +62,7 @@ pub struct LotBid {
     pub scores: Vec<Option<(Decimal, String)>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LowReview {
     pub bid_id: i64,
     pub requested_at: NaiveDateTime,
@@ -70,7 +70,7 @@ pub struct LowReview {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = awards)]
 pub struct Award {
     pub id: i64,

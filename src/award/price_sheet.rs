@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// One bidder's column in the price comparison.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SheetBidder {
     pub bid_id: i64,
     pub vendor: String,

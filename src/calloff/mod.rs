@@ -28,7 +28,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// A contract position with what is left of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegisterPosition {
     pub position_id: i64,
     pub position_no: i32,
@@ -41,13 +41,14 @@ pub struct RegisterPosition {
 }
 
 /// A contract as the register shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegisterEntry {
     #[serde(flatten)]
     pub contract: ContractRow,
     pub vendor: String,
     pub lot_title: String,
     pub remaining_value: Amount,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub utilisation_percent: rust_decimal::Decimal,
     pub active: bool,
     pub exhausted: bool,
@@ -163,7 +164,7 @@ pub struct CalloffCommand {
 }
 
 /// What `place` accepted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Placed {
     pub id: i64,
     pub number: String,
@@ -923,7 +924,7 @@ pub fn expiry_alerts(conn: &mut DbConn, state: &AppState) -> AppResult<usize> {
     Ok(sent)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = calloffs)]
 pub struct Calloff {
     pub id: i64,
@@ -1156,7 +1157,7 @@ pub fn advance(
 // --- for the API
 
 /// One line of a call-off with the contract position it orders.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalloffLine {
     pub position_id: i64,
     pub position_no: i32,

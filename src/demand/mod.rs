@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = demand_calls)]
 pub struct DemandCall {
     pub id: i64,
@@ -57,7 +57,7 @@ impl DemandCall {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = demand_positions)]
 pub struct Position {
     pub id: i64,
@@ -673,7 +673,7 @@ pub fn close_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i
 }
 
 /// One line of a member's demand, validated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DemandEntry {
     pub position_id: i64,
     pub quantity: Quantity,
@@ -996,23 +996,27 @@ pub fn csv_template(positions: &[Position], current: &[DemandEntry]) -> Vec<u8> 
 }
 
 /// One member's line in the breakdown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberLine {
     pub member_id: i64,
     pub member: String,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub quantity: Decimal,
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub reference_price: Option<Decimal>,
 }
 
 /// The aggregation of a call.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Aggregation {
     pub positions: Vec<(Position, PositionAggregate)>,
     pub breakdown: BTreeMap<i64, Vec<MemberLine>>,
     pub invited: usize,
     pub answered: usize,
     pub not_answered: Vec<String>,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub estimated_total: Decimal,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub eu_threshold: Decimal,
     pub eu_procedure_required: bool,
 }

@@ -28,19 +28,26 @@ pub struct Line {
     pub reference_price: Option<Price>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+// Field comments are `//`: `///` would become the API document's (English) descriptions.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PositionAggregate {
     pub position_id: i64,
-    /// Σ quantity over all members (exact; may exceed what one line holds).
+    // Σ quantity over all members (exact; may exceed what one line holds).
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub total_quantity: Decimal,
     pub members: usize,
-    /// Σ(q × p) / Σq over lines with a reference price, rounded commercially to 4 places.
+    // Σ(q × p) / Σq over lines with a reference price, rounded commercially to 4 places.
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub weighted_reference_price: Option<Decimal>,
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub min_reference_price: Option<Decimal>,
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub max_reference_price: Option<Decimal>,
-    /// The officer's estimate, else the weighted reference price.
+    // The officer's estimate, else the weighted reference price.
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub estimate_unit_price: Option<Decimal>,
-    /// total quantity × estimate, rounded commercially to cents.
+    // total quantity × estimate, rounded commercially to cents.
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub estimated_value: Option<Decimal>,
 }
 

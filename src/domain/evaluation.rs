@@ -7,7 +7,7 @@ use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     LowestPrice,
@@ -48,7 +48,7 @@ impl Method {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PriceFormula {
     /// max × P_min / P_i
@@ -57,39 +57,46 @@ pub enum PriceFormula {
     Linear,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     LowestPrice,
     HighestPerformance,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BCriterion {
     pub name: String,
     /// Relative weight (> 0, at most 2 places).
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub weight: Decimal,
 }
 
 /// The published evaluation of a tender. Decimals travel as strings in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EvaluationSpec {
     pub method: Method,
     pub a_criteria: Vec<String>,
     pub b_criteria: Vec<BCriterion>,
     /// Weighted method only: weights in percent, summing to 100.
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub price_weight: Decimal,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub quality_weight: Decimal,
     pub price_formula: PriceFormula,
     /// Points the best price gets (weighted method).
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub max_points: Decimal,
     /// Scores are rounded once to this many places before ranking.
     pub score_places: u32,
     /// § 60 VgV: flag a lot total this many percent below the next-lowest valid bid …
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub abnormally_low_next_percent: Decimal,
     /// … or below the estimate.
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub abnormally_low_estimate_percent: Decimal,
     /// Extended UfAB method: bids within this percent of the best Z stay in.
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub band_percent: Option<Decimal>,
     pub decision: Option<Decision>,
 }

@@ -116,7 +116,46 @@ macro_rules! fixed_point {
                 s.parse().map_err(|e: NumberError| serde::de::Error::custom(format!("„{s}“ {e}")))
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                decimal_schema(&format!(
+                    "Dezimalzahl als Zeichenkette mit Dezimalpunkt, höchstens {} Nachkommastellen{}",
+                    Self::PLACES,
+                    if $signed { "" } else { ", nicht negativ" }
+                ))
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// What the API reads and writes as a decimal (`domain::numbers::plain`): digits, at most one
+/// decimal point, an optional minus; no thousands separators, exponents or JSON numbers.
+pub const PLAIN_DECIMAL_PATTERN: &str = r"^-?\d+(\.\d+)?$";
+
+/// A bare `Decimal` as the API writes it, for `#[schema(value_type = DecimalText)]`: computed
+/// figures (scores, percentages, aggregates) that no newtype holds.
+pub struct DecimalText;
+
+impl utoipa::PartialSchema for DecimalText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        decimal_schema("Dezimalzahl als Zeichenkette mit Dezimalpunkt")
+    }
+}
+
+impl utoipa::ToSchema for DecimalText {}
+
+/// The OpenAPI schema of a plain decimal string.
+pub fn decimal_schema(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(PLAIN_DECIMAL_PATTERN))
+        .description(Some(description))
+        .examples(["1234.56"])
+        .into()
 }
 
 fixed_point!(

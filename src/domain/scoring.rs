@@ -56,18 +56,23 @@ pub struct Candidate {
     pub scores: Vec<Decimal>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Scored {
     pub bid_id: i64,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub total: Decimal,
     /// Weighted method: price points (exact, unrounded).
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub price_points: Option<Decimal>,
     /// Weighted method: quality points on the same scale as the price points (exact).
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub quality_points: Option<Decimal>,
     /// UfAB: performance points L = Σ weight × score (exact).
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub performance: Option<Decimal>,
     /// The ranking figure, rounded once to the published places: total (lowest price), points
     /// (weighted) or Z (UfAB).
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub score: Decimal,
     /// Extended UfAB: inside the band around the best Z.
     pub in_band: Option<bool>,
@@ -200,12 +205,14 @@ fn price_points(spec: &EvaluationSpec, min_total: Decimal, total: Decimal) -> De
 }
 
 /// Why a lot total is abnormally low (§ 60 VgV).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LowFlag {
     pub bid_id: i64,
     /// Distance below the next-lowest valid bid, in percent, if at or over the setting.
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub below_next_percent: Option<Decimal>,
     /// Distance below the estimate, in percent, if at or over the setting.
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub below_estimate_percent: Option<Decimal>,
 }
 

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = organisations)]
 pub struct Organisation {
     pub id: i64,
@@ -35,7 +35,7 @@ pub struct Organisation {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
@@ -74,7 +74,7 @@ fn errors_or<T>(errors: FieldErrors, value: T) -> AppResult<T> {
 }
 
 /// What a form or API body says about an organisation, before validation.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct OrgInput {
     #[serde(default)]
     pub name: String,
@@ -378,7 +378,7 @@ pub fn set_vendor_status(
 }
 
 /// What a form or API body says about a user account.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct UserInput {
     #[serde(default)]
     pub email: String,

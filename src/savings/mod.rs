@@ -267,7 +267,7 @@ pub fn cube(conn: &mut DbConn, member: Option<i64>, year: Option<i32>) -> AppRes
 // ----------------------------------------------------------------------------- the dashboard
 
 /// One row of a view: a member, contract, lot, CPV division, year or reference source.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Figure {
     pub key: String,
     pub label: String,
@@ -278,6 +278,7 @@ pub struct Figure {
     /// Contracted savings on the demanded quantities (not for the source view).
     pub contracted: Amount,
     /// Realised savings in percent of the volume at reference prices (volume + realised).
+    #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub realised_percent: Option<rust_decimal::Decimal>,
     pub lines: i64,
 }
@@ -297,7 +298,7 @@ impl Figure {
 }
 
 /// A contract's use, with its warnings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Utilisation {
     pub contract_id: i64,
     pub number: String,
@@ -309,6 +310,7 @@ pub struct Utilisation {
     pub term_end: NaiveDate,
     pub max_value: Amount,
     pub called_value: Amount,
+    #[schema(value_type = crate::domain::money::DecimalText)]
     pub utilisation_percent: rust_decimal::Decimal,
     pub entitled_members: i64,
     pub near_exhaustion: bool,
@@ -320,7 +322,7 @@ pub struct Utilisation {
     pub warning: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     pub volume: Amount,
     pub realised: Amount,
@@ -330,7 +332,7 @@ pub struct Totals {
     pub lines_without_reference: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub member_id: Option<i64>,
     pub member_name: Option<String>,

@@ -36,7 +36,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tenders)]
 pub struct Tender {
     pub id: i64,
@@ -51,6 +51,7 @@ pub struct Tender {
     pub urgency_reason: Option<String>,
     pub term_months: i32,
     pub term_justification: Option<String>,
+    #[schema(value_type = crate::domain::evaluation::EvaluationSpec)]
     pub evaluation: String,
     pub status: TenderStatus,
     pub created_by: i64,
@@ -117,7 +118,7 @@ impl Tender {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_lots)]
 pub struct Lot {
     pub id: i64,
@@ -133,7 +134,7 @@ pub struct Lot {
     pub tie_decided_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_positions)]
 pub struct TenderPosition {
     pub id: i64,
@@ -149,7 +150,7 @@ pub struct TenderPosition {
     pub estimate_price: Option<Price>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_documents)]
 pub struct DocumentMeta {
     pub id: i64,
@@ -162,7 +163,7 @@ pub struct DocumentMeta {
 }
 
 /// A question as every reader sees it: never who asked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicQuestion {
     pub id: i64,
     pub question: String,

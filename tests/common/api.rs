@@ -34,17 +34,25 @@ pub fn answer(res: LocalResponse<'_>) -> (Status, Value) {
     )
 }
 
+/// Follows `$ref`, and through `oneOf`/`anyOf` to the branch that is not `null` (OpenAPI 3.1
+/// writes an optional object as `oneOf: [{type: null}, {$ref}]`).
 pub fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
-        Some(r) => {
-            let mut node = doc;
-            for seg in r.trim_start_matches("#/").split('/') {
-                node = &node[seg];
-            }
-            resolve(doc, node)
+    if let Some(r) = schema["$ref"].as_str() {
+        let mut node = doc;
+        for seg in r.trim_start_matches("#/").split('/') {
+            node = &node[seg];
         }
-        None => schema,
+        return resolve(doc, node);
     }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(branch) = schema[key]
+            .as_array()
+            .and_then(|b| b.iter().find(|s| s["type"] != "null"))
+        {
+            return resolve(doc, branch);
+        }
+    }
+    schema
 }
 
 /// The properties of a schema, following `$ref` and merging `allOf`.
