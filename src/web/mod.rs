@@ -2,6 +2,7 @@
 //! headers, the stylesheet, the start page per role, and the health endpoints for load balancers.
 
 pub mod format;
+pub mod paging;
 pub mod read;
 pub mod start;
 
