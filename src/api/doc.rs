@@ -373,6 +373,23 @@ fn as_written(node: &mut Value) {
                 map.entry("description")
                     .or_insert_with(|| "Zeitpunkt in UTC, ISO 8601 ohne Zeitzone".into());
             }
+            // A body read with `#[serde(default)]` gets `Default::default()` written as every
+            // field's default (`""`, `null`): not a value the API would take in its place, since
+            // the service then refuses the field as missing (and `""` breaks a `minLength`).
+            if ["type", "$ref", "oneOf", "allOf"].iter().any(|k| map.contains_key(*k)) {
+                map.remove("default");
+            }
+            // An integer's format is a range serde enforces; JSON Schema does not read formats
+            // as ranges, so the bounds are written out.
+            let range = match map.get("format").and_then(Value::as_str) {
+                Some("int32") => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+                Some("int64") => Some((i64::MIN, i64::MAX)),
+                _ => None,
+            };
+            if let Some((min, max)) = range {
+                map.entry("minimum").or_insert(min.into());
+                map.entry("maximum").or_insert(max.into());
+            }
             map.values_mut().for_each(as_written);
         }
         Value::Array(items) => items.iter_mut().for_each(as_written),
