@@ -20,6 +20,7 @@ pub mod ocds;
 pub mod orgs;
 pub mod savings;
 pub mod seed;
+pub mod seed_scale;
 pub mod tender;
 pub mod web;
 

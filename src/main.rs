@@ -34,6 +34,17 @@ enum Command {
     },
     /// Wendet ausstehende Migrationen an.
     Migrate,
+    /// Füllt eine leere Datenbank mit Demodaten und einer erzeugten Genossenschaft (kdb: 300
+    /// Mitglieder, 500 Verträge, 100.000 Katalogpositionen, 1.000.000 Abrufzeilen; tiny: ein Tausendstel).
+    Seed {
+        #[arg(long, value_parser = ["kdb", "tiny"])]
+        scale: String,
+        /// Startwert des Zufallsgenerators: gleicher Wert, gleiche Daten.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "seed-data")]
+        seed_dir: PathBuf,
+    },
     /// Benutzerverwaltung.
     User {
         #[command(subcommand)]
@@ -105,6 +116,7 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Seed { scale, seed, seed_dir } => seed_scale(&scale, seed, &seed_dir),
         Command::User {
             command:
                 UserCommand::Add {
@@ -237,6 +249,35 @@ fn serve(demo: bool, seed_dir: PathBuf) -> ExitCode {
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(format!("Server: {e}")),
+    }
+}
+
+fn seed_scale(scale: &str, seed: u64, seed_dir: &std::path::Path) -> ExitCode {
+    let Some(plan) = buendel::seed_scale::Plan::by_name(scale) else {
+        return fail(format!("unbekannte Größe „{scale}“ (kdb oder tiny)"));
+    };
+    let app = match prepare(false) {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    println!("Erzeuge „{scale}“ (Startwert {seed}) in {} …", app.db.backend().name());
+    match app
+        .db
+        .get()
+        .and_then(|mut c| buendel::seed_scale::run(&mut c, &app.state, seed_dir, plan, seed))
+    {
+        Ok(r) => {
+            println!(
+                "Fertig in {:.1} s: {} Mitglieder, {} Verträge, {} Katalogpositionen, {} Abrufe mit {} Zeilen, {} Protokollereignisse.",
+                r.seconds, r.members, r.contracts, r.catalogue, r.calloffs, r.calloff_lines, r.audit_events
+            );
+            println!(
+                "Demo-Zugänge wie bei „serve --demo“, Passwort „{}“.",
+                seed::DEMO_PASSWORD
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.user_detail()),
     }
 }
 

@@ -195,8 +195,9 @@ struct Canonical<'a> {
     details: &'a str,
 }
 
+/// The chain's hash of one event; shared with the scale generator, which chains events in bulk.
 #[allow(clippy::too_many_arguments)]
-fn compute_hash(
+pub(crate) fn compute_hash(
     prev_hash: &str,
     stream: &str,
     seq: i64,

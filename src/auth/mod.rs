@@ -276,6 +276,17 @@ pub fn token_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResu
     Ok(to_current_user(u, tid))
 }
 
+/// A session as stored: only the hash of the cookie's secret.
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+struct NewSession {
+    token_hash: String,
+    user_id: i64,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    client_addr: Option<String>,
+}
+
 /// Creates a session row and returns the secret that goes into the private cookie.
 pub fn create_session(
     conn: &mut DbConn,
@@ -286,13 +297,13 @@ pub fn create_session(
     let token = random_token();
     let now = state.clock.now_naive();
     diesel::insert_into(sessions::table)
-        .values((
-            sessions::token_hash.eq(sha256_hex(&token)),
-            sessions::user_id.eq(user_id),
-            sessions::created_at.eq(now),
-            sessions::expires_at.eq(now + state.config.session_lifetime),
-            sessions::client_addr.eq(client_addr),
-        ))
+        .values(NewSession {
+            token_hash: sha256_hex(&token),
+            user_id,
+            created_at: now,
+            expires_at: now + state.config.session_lifetime,
+            client_addr,
+        })
         .execute(conn)?;
     Ok(token)
 }

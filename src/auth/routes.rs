@@ -479,6 +479,17 @@ async fn end_session(
     Ok(Flash::success(Redirect::to("/konto"), "Die Sitzung wurde beendet."))
 }
 
+/// An API token as stored: the hash of its secret and the first characters.
+#[derive(Insertable)]
+#[diesel(table_name = api_tokens)]
+struct NewToken<'a> {
+    user_id: i64,
+    name: &'a str,
+    token_hash: String,
+    token_prefix: &'a str,
+    created_at: chrono::NaiveDateTime,
+}
+
 /// Creates an API token; returns the secret, which is shown once and stored only as a hash.
 pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, name: &str) -> AppResult<(i64, String)> {
     let name = name.trim();
@@ -491,13 +502,14 @@ pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, nam
     let secret = format!("bdl_{}", super::random_token());
     write_tx(conn, |c| {
         let id: i64 = diesel::insert_into(api_tokens::table)
-            .values((
-                api_tokens::user_id.eq(user.id),
-                api_tokens::name.eq(name),
-                api_tokens::token_hash.eq(sha256_hex(&secret)),
-                api_tokens::token_prefix.eq(&secret[..10]),
-                api_tokens::created_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewToken {
+                user_id: user.id,
+                name,
+                token_hash: sha256_hex(&secret),
+                // Shown in the token list so the owner can tell tokens apart; not enough to use one.
+                token_prefix: &secret[..10],
+                created_at: state.clock.now_naive(),
+            })
             .returning(api_tokens::id)
             .get_result(c)?;
         audit::record(

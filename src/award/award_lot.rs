@@ -18,6 +18,31 @@ use crate::{mail, AppState};
 use diesel::prelude::*;
 use serde_json::json;
 
+#[derive(Insertable)]
+#[diesel(table_name = awards)]
+struct NewAward<'a> {
+    tender_id: i64,
+    lot_id: i64,
+    bid_id: i64,
+    vendor_id: i64,
+    reason: &'a str,
+    status: AwardStatus,
+    decided_by: i64,
+    informed_at: chrono::NaiveDateTime,
+    standstill_last_day: chrono::NaiveDate,
+}
+
+/// The § 134 GWB information one unsuccessful bidder gets.
+#[derive(Insertable)]
+#[diesel(table_name = award_notices)]
+struct NewAwardNotice<'a> {
+    award_id: i64,
+    bid_id: i64,
+    vendor_id: i64,
+    bid_rank: Option<i32>,
+    reason: &'a str,
+}
+
 /// Awards a lot to its best-ranked bid: every other bidder of the lot gets the § 134 GWB
 /// information (winner, own rank, reason) and the standstill starts. Returns the award id.
 pub fn award(
@@ -60,17 +85,17 @@ pub fn award(
         let sent = local_today(state);
         let last_day = standstill::last_day(sent, true, state.config.holiday_region());
         let award_id: i64 = diesel::insert_into(awards::table)
-            .values((
-                awards::tender_id.eq(tender_id),
-                awards::lot_id.eq(lot_id),
-                awards::bid_id.eq(bid_id),
-                awards::vendor_id.eq(winner.vendor_id),
-                awards::reason.eq(&reason),
-                awards::status.eq(AwardStatus::Informed),
-                awards::decided_by.eq(user.id),
-                awards::informed_at.eq(now),
-                awards::standstill_last_day.eq(last_day),
-            ))
+            .values(NewAward {
+                tender_id,
+                lot_id,
+                bid_id,
+                vendor_id: winner.vendor_id,
+                reason: &reason,
+                status: AwardStatus::Informed,
+                decided_by: user.id,
+                informed_at: now,
+                standstill_last_day: last_day,
+            })
             .returning(awards::id)
             .get_result(c)?;
         let mut informed = 0;
@@ -94,13 +119,13 @@ pub fn award(
             let own_score = eval.ranking.iter().find(|s| s.bid_id == b.bid_id).map(|s| s.score);
             let winner_score = eval.ranking.iter().find(|s| s.bid_id == bid_id).map(|s| s.score);
             diesel::insert_into(award_notices::table)
-                .values((
-                    award_notices::award_id.eq(award_id),
-                    award_notices::bid_id.eq(b.bid_id),
-                    award_notices::vendor_id.eq(b.vendor_id),
-                    award_notices::bid_rank.eq(rank),
-                    award_notices::reason.eq(&why),
-                ))
+                .values(NewAwardNotice {
+                    award_id,
+                    bid_id: b.bid_id,
+                    vendor_id: b.vendor_id,
+                    bid_rank: rank,
+                    reason: &why,
+                })
                 .execute(c)?;
             for (email, name) in vendor_users(c, b.vendor_id)? {
                 mail::enqueue(

@@ -9,7 +9,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
-use crate::domain::money::{Amount, Price};
+use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::tender::{self, TenderPosition};
@@ -23,6 +23,39 @@ use std::collections::HashMap;
 /// The framework contract number: one sequence for the cooperative.
 fn contract_number(year: i32, id: i64) -> String {
     format!("RV-{year}-{id:04}")
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = contracts)]
+struct NewContract<'a> {
+    number: String,
+    tender_id: i64,
+    lot_id: i64,
+    award_id: i64,
+    vendor_id: i64,
+    term_start: chrono::NaiveDate,
+    term_end: chrono::NaiveDate,
+    max_value: Amount,
+    document: &'a str,
+    document_sha256: &'a str,
+    created_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = contract_positions)]
+struct NewContractPosition {
+    contract_id: i64,
+    position_id: i64,
+    unit_price: Price,
+    max_quantity: Quantity,
+}
+
+/// An entitled member of a contract; quota and called value start empty.
+#[derive(Insertable)]
+#[diesel(table_name = contract_members)]
+struct NewContractMember {
+    contract_id: i64,
+    member_id: i64,
 }
 
 /// Concludes an award after its standstill: creates the framework contract (winning prices,
@@ -115,19 +148,20 @@ pub fn conclude(
             .first(c)?;
         // The id is needed for the number; insert first, then render and store the document.
         let contract_id: i64 = diesel::insert_into(contracts::table)
-            .values((
-                contracts::number.eq(format!("pending-{award_id}")),
-                contracts::tender_id.eq(tender_id),
-                contracts::lot_id.eq(a.lot_id),
-                contracts::award_id.eq(award_id),
-                contracts::vendor_id.eq(a.vendor_id),
-                contracts::term_start.eq(today),
-                contracts::term_end.eq(term_end),
-                contracts::max_value.eq(max_value),
-                contracts::document.eq(""),
-                contracts::document_sha256.eq(""),
-                contracts::created_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewContract {
+                // The number needs the id; the document follows once the number is known.
+                number: format!("pending-{award_id}"),
+                tender_id,
+                lot_id: a.lot_id,
+                award_id,
+                vendor_id: a.vendor_id,
+                term_start: today,
+                term_end,
+                max_value,
+                document: "",
+                document_sha256: "",
+                created_at: state.clock.now_naive(),
+            })
             .returning(contracts::id)
             .get_result(c)?;
         let number = contract_number(chrono::Datelike::year(&today), contract_id);
@@ -159,20 +193,20 @@ pub fn conclude(
             .execute(c)?;
         for (p, price, _) in &lines {
             diesel::insert_into(contract_positions::table)
-                .values((
-                    contract_positions::contract_id.eq(contract_id),
-                    contract_positions::position_id.eq(p.id),
-                    contract_positions::unit_price.eq(*price),
-                    contract_positions::max_quantity.eq(p.max_quantity),
-                ))
+                .values(NewContractPosition {
+                    contract_id,
+                    position_id: p.id,
+                    unit_price: *price,
+                    max_quantity: p.max_quantity,
+                })
                 .execute(c)?;
         }
         for (m, _) in &members {
             diesel::insert_into(contract_members::table)
-                .values((
-                    contract_members::contract_id.eq(contract_id),
-                    contract_members::member_id.eq(m),
-                ))
+                .values(NewContractMember {
+                    contract_id,
+                    member_id: *m,
+                })
                 .execute(c)?;
         }
         diesel::update(awards::table.find(award_id))

@@ -17,6 +17,16 @@ use crate::{mail, AppState};
 use diesel::prelude::*;
 use serde_json::json;
 
+/// A § 60 request: the decision and its reason follow later.
+#[derive(Insertable)]
+#[diesel(table_name = low_bid_reviews)]
+struct NewReview {
+    bid_id: i64,
+    lot_id: i64,
+    requested_by: i64,
+    requested_at: chrono::NaiveDateTime,
+}
+
 /// § 60 VgV: asks the vendor of a flagged bid to explain its price (mail), recorded.
 pub fn request_explanation(conn: &mut DbConn, state: &AppState, user: &CurrentUser, target: BidOnLot) -> AppResult<()> {
     user.require(&[Role::Officer])?;
@@ -47,12 +57,12 @@ pub fn request_explanation(conn: &mut DbConn, state: &AppState, user: &CurrentUs
         }
         let now = state.clock.now_naive();
         diesel::insert_into(low_bid_reviews::table)
-            .values((
-                low_bid_reviews::bid_id.eq(bid_id),
-                low_bid_reviews::lot_id.eq(lot_id),
-                low_bid_reviews::requested_by.eq(user.id),
-                low_bid_reviews::requested_at.eq(now),
-            ))
+            .values(NewReview {
+                bid_id,
+                lot_id,
+                requested_by: user.id,
+                requested_at: now,
+            })
             .execute(c)?;
         for (email, name) in vendor_users(c, vendor_id)? {
             mail::enqueue(

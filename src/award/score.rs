@@ -14,6 +14,18 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+/// One B-criterion score in hundredths, with its reason.
+#[derive(Insertable)]
+#[diesel(table_name = bid_scores)]
+struct NewScore<'a> {
+    bid_id: i64,
+    criterion_no: i32,
+    score: i64,
+    reason: &'a str,
+    scored_by: i64,
+    scored_at: chrono::NaiveDateTime,
+}
+
 /// Records the B-criterion scores (0..10, at most 2 places) of a bid, each with a reason.
 pub fn score(
     conn: &mut DbConn,
@@ -76,16 +88,15 @@ pub fn score(
         diesel::delete(bid_scores::table.filter(bid_scores::bid_id.eq(bid_id))).execute(c)?;
         for (no, s, reason) in &parsed {
             diesel::insert_into(bid_scores::table)
-                .values((
-                    bid_scores::bid_id.eq(bid_id),
-                    bid_scores::criterion_no.eq(no),
+                .values(NewScore {
+                    bid_id,
+                    criterion_no: *no,
                     // 0..10 with at most 2 places (checked above): exact hundredths.
-                    bid_scores::score
-                        .eq(rust_decimal::prelude::ToPrimitive::to_i64(&(s * Decimal::ONE_HUNDRED)).unwrap_or(0)),
-                    bid_scores::reason.eq(reason),
-                    bid_scores::scored_by.eq(user.id),
-                    bid_scores::scored_at.eq(now),
-                ))
+                    score: rust_decimal::prelude::ToPrimitive::to_i64(&(s * Decimal::ONE_HUNDRED)).unwrap_or(0),
+                    reason,
+                    scored_by: user.id,
+                    scored_at: now,
+                })
                 .execute(c)?;
         }
         audit::record(

@@ -67,9 +67,12 @@ fn entry(conn: &mut DbConn, state: &AppState, c: ContractRow) -> AppResult<Regis
         .find(c.lot_id)
         .select(crate::db::schema::tender_lots::title)
         .first(conn)?;
+    Ok(entry_of(today(state), c, vendor, lot_title))
+}
+
+fn entry_of(today: NaiveDate, c: ContractRow, vendor: String, lot_title: String) -> RegisterEntry {
     let remaining_value = Amount::from_minor(c.max_value.minor() - c.called_value.minor()).unwrap_or(Amount::ZERO);
-    let today = today(state);
-    Ok(RegisterEntry {
+    RegisterEntry {
         utilisation_percent: rules::utilisation_percent(c.called_value, c.max_value),
         active: rules::is_active(today, c.term_start, c.term_end),
         exhausted: remaining_value.minor() == 0,
@@ -77,26 +80,78 @@ fn entry(conn: &mut DbConn, state: &AppState, c: ContractRow) -> AppResult<Regis
         vendor,
         lot_title,
         contract: c,
-    })
+    }
 }
 
 /// The contracts `user` may see: all for the cooperative, its own for a vendor, the entitled
 /// ones for a buyer's member.
 pub fn register(conn: &mut DbConn, state: &AppState, user: &CurrentUser) -> AppResult<Vec<RegisterEntry>> {
-    let all = contracts::table
-        .order(contracts::id.desc())
-        .select(ContractRow::as_select());
-    let rows: Vec<ContractRow> = match user.reach() {
-        Reach::Everything => all.load(conn)?,
-        Reach::Vendor(vendor) => all.filter(contracts::vendor_id.eq(vendor)).load(conn)?,
-        Reach::Member(member) => {
-            let mine = contract_members::table
-                .filter(contract_members::member_id.eq(member))
-                .select(contract_members::contract_id);
-            all.filter(contracts::id.eq_any(mine)).load(conn)?
+    Ok(register_page(conn, state, user, None)?.0)
+}
+
+/// One page of the register (all of it without `page`) and how many contracts it has: one
+/// query with vendor and lot joined in, the contract document left out (the register never
+/// shows it, and a contract's text is long).
+pub fn register_page(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    page: Option<crate::web::paging::Page>,
+) -> AppResult<(Vec<RegisterEntry>, i64)> {
+    use crate::db::schema::tender_lots;
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    let visible = || {
+        let q = contracts::table.into_boxed();
+        match user.reach() {
+            Reach::Everything => q,
+            Reach::Vendor(vendor) => q.filter(contracts::vendor_id.eq(vendor)),
+            Reach::Member(member) => q.filter(
+                contracts::id.eq_any(
+                    contract_members::table
+                        .filter(contract_members::member_id.eq(member))
+                        .select(contract_members::contract_id),
+                ),
+            ),
         }
     };
-    rows.into_iter().map(|c| entry(conn, state, c)).collect()
+    let total: i64 = visible().count().get_result(conn)?;
+    let mut q = visible()
+        .inner_join(organisations::table)
+        .inner_join(tender_lots::table)
+        .order(contracts::id.desc())
+        .select((
+            (
+                contracts::id,
+                contracts::number,
+                contracts::tender_id,
+                contracts::lot_id,
+                contracts::award_id,
+                contracts::vendor_id,
+                contracts::term_start,
+                contracts::term_end,
+                contracts::max_value,
+                sql::<Text>("''"),
+                contracts::document_sha256,
+                contracts::created_at,
+                contracts::called_value,
+                contracts::alert_utilisation_at,
+                contracts::alert_expiry_at,
+            ),
+            organisations::name,
+            tender_lots::title,
+        ));
+    if let Some(p) = page {
+        q = q.limit(p.size).offset(p.offset());
+    }
+    let rows: Vec<(ContractRow, String, String)> = q.load(conn)?;
+    let today = today(state);
+    Ok((
+        rows.into_iter()
+            .map(|(c, vendor, lot)| entry_of(today, c, vendor, lot))
+            .collect(),
+        total,
+    ))
 }
 
 /// One contract with its positions and what is left, for those who may see it.
@@ -994,6 +1049,68 @@ pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<i64>) -> 
         }
     }
     Ok(q.limit(500).load(conn)?)
+}
+
+/// One page of the call-offs `user` may see, newest first, optionally of one contract, without
+/// their order documents (a list never shows them); with `count`, also how many there are.
+pub fn list_page(
+    conn: &mut DbConn,
+    user: &CurrentUser,
+    contract_id: Option<i64>,
+    page: crate::web::paging::Page,
+    count: bool,
+) -> AppResult<(Vec<Calloff>, i64)> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    let visible = || {
+        let mut q = calloffs::table.into_boxed();
+        if let Some(cid) = contract_id {
+            q = q.filter(calloffs::contract_id.eq(cid));
+        }
+        match user.reach() {
+            Reach::Everything => q,
+            Reach::Member(member) => q.filter(calloffs::member_id.eq(member)),
+            Reach::Vendor(vendor) => q.filter(
+                calloffs::contract_id.eq_any(
+                    contracts::table
+                        .filter(contracts::vendor_id.eq(vendor))
+                        .select(contracts::id),
+                ),
+            ),
+        }
+    };
+    let rows: Vec<Calloff> = visible()
+        .order(calloffs::id.desc())
+        .limit(page.size)
+        .offset(page.offset())
+        .select((
+            calloffs::id,
+            calloffs::number,
+            calloffs::contract_id,
+            calloffs::member_id,
+            calloffs::ordered_by,
+            calloffs::status,
+            calloffs::delivery_address,
+            calloffs::cost_centre,
+            calloffs::leitweg_id,
+            calloffs::note,
+            calloffs::total,
+            calloffs::created_at,
+            calloffs::confirmed_at,
+            calloffs::rejected_at,
+            calloffs::reject_reason,
+            calloffs::delivered_at,
+            calloffs::cancelled_at,
+            sql::<Text>("''"),
+            calloffs::document_sha256,
+        ))
+        .load(conn)?;
+    let total = if count {
+        visible().count().get_result(conn)?
+    } else {
+        rows.len() as i64
+    };
+    Ok((rows, total))
 }
 
 /// Gives back a call-off's volume (cancelled before confirmation, or rejected by the vendor).

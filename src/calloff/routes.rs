@@ -10,6 +10,7 @@ use crate::domain::calloff::CalloffStatus;
 use crate::domain::roles::Role;
 use crate::error::{merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
+use crate::web::paging::Page as ListPage;
 use crate::web::{read, Layout};
 use crate::AppState;
 use diesel::prelude::*;
@@ -23,15 +24,27 @@ use serde_json::{json, Value};
 
 type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
 
-#[get("/vertraege")]
-async fn register(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+#[get("/vertraege?<seite>")]
+async fn register(
+    seite: Option<&str>,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
+    let page = ListPage::read(seite)?;
     let u = user.clone();
-    let (entries, calloffs) = db
-        .run(move |c| Ok((super::register(c, &state, &u)?, super::list(c, &u, None)?)))
+    let ((entries, total), (calloffs, _)) = db
+        .run(move |c| {
+            Ok((
+                super::register_page(c, &state, &u, Some(page))?,
+                // The latest 50, as before pagination: the full lists are on each contract.
+                super::list_page(c, &u, None, ListPage::first(), false)?,
+            ))
+        })
         .await?;
     let calloffs: Vec<Value> = calloffs
         .iter()
-        .take(50)
         .map(|c| {
             let mut v = json!(c);
             v["status_label"] = json!(c.status_label());
@@ -40,11 +53,17 @@ async fn register(layout: Layout, user: CurrentUser, db: Db, state: AppState) ->
         .collect();
     Ok(layout.render(
         "calloff/register",
-        json!({ "contracts": entries, "calloffs": calloffs, "is_buyer": user.is(Role::Buyer) }),
+        json!({ "contracts": entries, "total": total, "paging": page.view("/vertraege", total), "calloffs": calloffs, "is_buyer": user.is(Role::Buyer) }),
     ))
 }
 
-fn contract_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+fn contract_context(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    page: ListPage,
+) -> AppResult<Value> {
     let (entry, positions) = super::detail(conn, state, user, id)?;
     type MemberRow = (
         i64,
@@ -63,7 +82,8 @@ fn contract_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id:
             contract_members::called_value,
         ))
         .load(conn)?;
-    let calloffs: Vec<Value> = super::list(conn, user, Some(id))?
+    let (calloffs, calloff_total) = super::list_page(conn, user, Some(id), page, true)?;
+    let calloffs: Vec<Value> = calloffs
         .iter()
         .map(|c| {
             let mut v = json!(c);
@@ -87,13 +107,23 @@ fn contract_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id:
         "positions": positions,
         "members": members,
         "calloffs": calloffs,
+        "calloff_total": calloff_total,
+        "paging": page.view(&format!("/vertraege/{id}"), calloff_total),
         "can_order": user.is(Role::Buyer) && entry.active && !entry.exhausted,
     }))
 }
 
-#[get("/vertraege/<id>")]
-async fn contract(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
-    let ctx = db.run(move |c| contract_context(c, &state, &user, id)).await?;
+#[get("/vertraege/<id>?<seite>")]
+async fn contract(
+    id: i64,
+    seite: Option<&str>,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
+    let page = ListPage::read(seite)?;
+    let ctx = db.run(move |c| contract_context(c, &state, &user, id, page)).await?;
     Ok(layout.render("calloff/contract", ctx))
 }
 
@@ -175,7 +205,9 @@ async fn placed_or_page(
                 fields = FieldErrors::from([("lines".to_string(), vec![e.user_message()])]);
             }
             let (u, st) = (user.clone(), state.clone());
-            let mut ctx = db.run(move |c| contract_context(c, &st, &u, id)).await?;
+            let mut ctx = db
+                .run(move |c| contract_context(c, &st, &u, id, ListPage::first()))
+                .await?;
             ctx["form"] = echo;
             let mut page = layout.render_errors("calloff/contract", ctx, &fields);
             page.0 = status;
@@ -341,7 +373,9 @@ async fn set_quota(id: i64, form: FormData, layout: Layout, user: CurrentUser, d
         Err(e @ AppError::Validation { .. }) => {
             let fields = e.field_errors();
             let (u, st) = (user.clone(), state.clone());
-            let ctx = db.run(move |c| contract_context(c, &st, &u, id)).await?;
+            let ctx = db
+                .run(move |c| contract_context(c, &st, &u, id, ListPage::first()))
+                .await?;
             Ok(Either::Right(layout.render_errors("calloff/contract", ctx, &fields)))
         }
         Err(e) => Err(e),

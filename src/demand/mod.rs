@@ -264,6 +264,26 @@ pub fn list_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Demand
     }
 }
 
+/// The calls `user` may see that are not closed yet (the start page's), as `list_calls` orders them.
+pub fn list_unclosed_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<DemandCall>> {
+    let all = demand_calls::table
+        .filter(demand_calls::status.ne(CallStatus::Closed))
+        .order(demand_calls::deadline.desc());
+    match user.reach() {
+        Reach::Everything => Ok(all.load(conn)?),
+        Reach::Member(member) => {
+            let invited = demand_invitations::table
+                .filter(demand_invitations::member_id.eq(member))
+                .select(demand_invitations::call_id);
+            Ok(all
+                .filter(demand_calls::id.eq_any(invited))
+                .filter(demand_calls::status.ne(CallStatus::Draft))
+                .load(conn)?)
+        }
+        Reach::Vendor(_) => Err(AppError::forbidden()),
+    }
+}
+
 /// The calls a member has answered (saved its demand for, possibly none).
 pub fn answered_calls(conn: &mut DbConn, member_id: i64) -> AppResult<Vec<i64>> {
     Ok(demand_responses::table

@@ -86,7 +86,7 @@ async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> App
 
 fn new_page(conn: &mut DbConn, form: Value) -> AppResult<Value> {
     Ok(json!({
-        "catalogue": crate::orgs::list_catalogue(conn)?.into_iter().filter(|i| i.active).collect::<Vec<_>>(),
+        "catalogue": crate::orgs::catalogue_choices(conn, None)?.0,
         "members": members(conn)?,
         "form": form,
     }))
@@ -267,10 +267,12 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         ctx["can_open"] = json!(user.is(Role::Officer) && call.status == CallStatus::Draft);
         ctx["can_close"] = json!(user.is(Role::Officer) && call.status == CallStatus::Open && now >= call.deadline);
         if user.is(Role::Officer) {
-            ctx["catalogue"] = json!(crate::orgs::list_catalogue(conn)?
-                .into_iter()
-                .filter(|i| i.active)
-                .collect::<Vec<_>>());
+            // Only an editable call offers the catalogue; a large one through a search.
+            if ctx["can_edit"] == json!(true) {
+                let (items, search) = crate::orgs::catalogue_choices(conn, None)?;
+                ctx["catalogue"] = json!(items);
+                ctx["catalogue_search"] = json!(search);
+            }
             ctx["members"] = json!(members(conn)?);
             ctx["form"] = json!({
                 "title": call.title, "description": call.description, "term_months": call.term_months.to_string(),
@@ -288,9 +290,23 @@ async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: i64) -> A
     db.run(move |c| detail(c, &st, &u, id)).await
 }
 
-#[get("/bedarf/<id>")]
-async fn show(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
-    Ok(layout.render("demand/show", detail_ctx(&db, &state, &user, id).await?))
+#[get("/bedarf/<id>?<katalog>")]
+async fn show(
+    id: i64,
+    katalog: Option<String>,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
+    let mut ctx = detail_ctx(&db, &state, &user, id).await?;
+    if let (Some(term), Some(true)) = (katalog, ctx["catalogue_search"].as_bool()) {
+        let t = term.clone();
+        let (items, _) = db.run(move |c| crate::orgs::catalogue_choices(c, Some(&t))).await?;
+        ctx["catalogue"] = json!(items);
+        ctx["catalogue_term"] = json!(term);
+    }
+    Ok(layout.render("demand/show", ctx))
 }
 
 /// Re-renders the call's page with errors, or redirects with a message.

@@ -772,6 +772,60 @@ pub fn validate_catalogue_item(description: &str, unit: &str, cpv: &str) -> AppR
     errors_or(errors, (description, unit, cpv))
 }
 
+/// One page of the catalogue in its order (CPV code, then age) and the number of positions.
+pub fn catalogue_page(conn: &mut DbConn, page: crate::web::paging::Page) -> AppResult<(Vec<CatalogueItem>, i64)> {
+    let items = catalogue_items::table
+        .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))
+        .limit(page.size)
+        .offset(page.offset())
+        .select(CatalogueItem::as_select())
+        .load(conn)?;
+    let total = catalogue_items::table.count().get_result(conn)?;
+    Ok((items, total))
+}
+
+/// Up to this many active positions fit one select list; a larger catalogue is searched.
+pub const CATALOGUE_CHOICES: i64 = 500;
+
+/// The active positions a form offers: the whole catalogue while it fits one select list
+/// (`false`), else the first matches of `search` in description or CPV code, none without a
+/// search (`true`: the form shows a search field).
+pub fn catalogue_choices(conn: &mut DbConn, search: Option<&str>) -> AppResult<(Vec<CatalogueItem>, bool)> {
+    let active = || {
+        catalogue_items::table
+            .filter(catalogue_items::active.eq(true))
+            .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))
+            .select(CatalogueItem::as_select())
+            .into_boxed()
+    };
+    let first: Vec<CatalogueItem> = active().limit(CATALOGUE_CHOICES + 1).load(conn)?;
+    if first.len() as i64 <= CATALOGUE_CHOICES {
+        return Ok((first, false));
+    }
+    let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok((Vec::new(), true));
+    };
+    // LIKE wildcards typed by the user are taken literally.
+    let escaped: String = term
+        .chars()
+        .flat_map(|ch| match ch {
+            '%' | '_' | '\\' => vec!['\\', ch],
+            _ => vec![ch],
+        })
+        .collect();
+    let pattern = format!("%{escaped}%");
+    let found = active()
+        .filter(
+            catalogue_items::description
+                .like(pattern.clone())
+                .escape('\\')
+                .or(catalogue_items::cpv_code.like(pattern).escape('\\')),
+        )
+        .limit(100)
+        .load(conn)?;
+    Ok((found, true))
+}
+
 pub fn list_catalogue(conn: &mut DbConn) -> AppResult<Vec<CatalogueItem>> {
     Ok(catalogue_items::table
         .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))

@@ -414,11 +414,15 @@ async fn user_active(
     ))
 }
 
-#[get("/katalog")]
-async fn catalogue(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+#[get("/katalog?<seite>")]
+async fn catalogue(layout: Layout, user: CurrentUser, db: Db, seite: Option<&str>) -> AppResult<Template> {
     user.require(&[Role::Admin, Role::Officer])?;
-    let items = db.run(super::list_catalogue).await?;
-    Ok(layout.render("catalogue", json!({ "items": items, "form": {} })))
+    let page = crate::web::paging::Page::read(seite)?;
+    let (items, total) = db.run(move |c| super::catalogue_page(c, page)).await?;
+    Ok(layout.render(
+        "catalogue",
+        json!({ "items": items, "total": total, "paging": page.view("/katalog", total), "form": {} }),
+    ))
 }
 
 #[post("/katalog", data = "<form>")]
@@ -439,10 +443,11 @@ async fn catalogue_add(form: FormData, layout: Layout, user: CurrentUser, db: Db
             "Die Position wurde in den Katalog aufgenommen.",
         ))),
         Err(AppError::Validation { fields, .. }) => {
-            let items = db.run(super::list_catalogue).await?;
+            let page = crate::web::paging::Page::first();
+            let (items, total) = db.run(move |c| super::catalogue_page(c, page)).await?;
             Ok(Either::Right(layout.render_errors(
                 "catalogue",
-                json!({ "items": items, "form": form.echo() }),
+                json!({ "items": items, "total": total, "paging": page.view("/katalog", total), "form": form.echo() }),
                 &fields,
             )))
         }

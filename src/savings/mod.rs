@@ -421,10 +421,26 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         Amount,
     );
     let contract_rows: Vec<ContractSql> = contract_q.load(conn)?;
-    let member_rows: Vec<(i64, i64)> = contract_members::table
-        .filter(contract_members::contract_id.eq_any(contract_rows.iter().map(|r| r.0).collect::<Vec<_>>()))
+    // The contracts in view as a subquery, never as a list of bound ids: at scale the lists
+    // below pass SQLite's limit of bound variables.
+    let in_view = |m: i64| {
+        contract_members::table
+            .filter(contract_members::member_id.eq(m))
+            .select(contract_members::contract_id)
+    };
+    let mut member_q = contract_members::table
         .select((contract_members::contract_id, contract_members::member_id))
-        .load(conn)?;
+        .into_boxed();
+    if scope.member_id.is_some() {
+        // A member's own contracts: a short list.
+        member_q = member_q
+            .filter(contract_members::contract_id.eq_any(contract_rows.iter().map(|r| r.0).collect::<Vec<_>>()));
+    }
+    let member_rows: Vec<(i64, i64)> = member_q.load(conn)?;
+    let mut members_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (c, m) in &member_rows {
+        members_of.entry(*c).or_default().push(*m);
+    }
     let names: HashMap<i64, String> = organisations::table
         .filter(organisations::org_type.eq(OrgType::Member))
         .select((organisations::id, organisations::name))
@@ -448,7 +464,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
                 year: created_year,
             },
         );
-        let entitled = member_rows.iter().filter(|(c, _)| *c == r.0).count() as i64;
+        let entitled = members_of.get(&r.0).map_or(0, Vec::len) as i64;
         let process_saving = match state.config.process_cost {
             Some(cost) if scope.member_id.is_none() && year.is_none_or(|y| y == created_year) => Some(
                 rules::process_saving(cost, entitled)
@@ -488,17 +504,23 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     }
 
     // Positions of the contracts in view: CPV code, estimate, demand position, contract price.
-    let contract_ids: Vec<i64> = contract_rows.iter().map(|r| r.0).collect();
-    let cp: Vec<(i64, i64, Price, String)> = contract_positions::table
+    let mut cp_q = contract_positions::table
         .inner_join(tender_positions::table)
-        .filter(contract_positions::contract_id.eq_any(&contract_ids))
         .select((
             contract_positions::contract_id,
             contract_positions::position_id,
             contract_positions::unit_price,
             tender_positions::cpv_code,
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(m) = scope.member_id {
+        cp_q = cp_q.filter(contract_positions::contract_id.eq_any(in_view(m)));
+    }
+    let cp: Vec<(i64, i64, Price, String)> = cp_q.load(conn)?;
+    let mut positions_of: HashMap<i64, Vec<&(i64, i64, Price, String)>> = HashMap::new();
+    for c in &cp {
+        positions_of.entry(c.0).or_default().push(c);
+    }
     let cpv_of: HashMap<i64, String> = cp.iter().map(|(_, p, _, cpv)| (*p, rules::cpv_division(cpv))).collect();
 
     let mut by_member: BTreeMap<String, Figure> = BTreeMap::new();
@@ -569,42 +591,48 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     }
 
     // Contracted savings: demanded quantity × (reference − contract price) per entitled member.
-    let demand: Vec<(i64, i64, Quantity)> = {
-        let demand_ids: Vec<(i64, Option<i64>)> = tender_positions::table
-            .filter(tender_positions::id.eq_any(cp.iter().map(|c| c.1).collect::<Vec<_>>()))
-            .select((tender_positions::id, tender_positions::demand_position_id))
-            .load(conn)?;
-        let to_tender: HashMap<i64, i64> = demand_ids.iter().filter_map(|(t, d)| d.map(|d| (d, *t))).collect();
-        demand_lines::table
-            .filter(demand_lines::position_id.eq_any(to_tender.keys().copied().collect::<Vec<_>>()))
-            .select((
-                demand_lines::position_id,
-                demand_lines::member_id,
-                demand_lines::quantity,
-            ))
-            .load::<(i64, i64, Quantity)>(conn)?
-            .into_iter()
-            .filter_map(|(d, m, q)| to_tender.get(&d).map(|t| (*t, m, q)))
-            .collect()
+    // Demand of the contract positions, by (tender position, member): joined in SQL, looked up
+    // by key (a search through all demand lines per contract, member and position took minutes
+    // at scale).
+    let demand: HashMap<(i64, i64), Quantity> = {
+        let mut q = demand_lines::table
+            .inner_join(
+                tender_positions::table
+                    .on(tender_positions::demand_position_id.eq(demand_lines::position_id.nullable())),
+            )
+            .filter(tender_positions::id.eq_any(contract_positions::table.select(contract_positions::position_id)))
+            .select((tender_positions::id, demand_lines::member_id, demand_lines::quantity))
+            .into_boxed();
+        if let Some(m) = scope.member_id {
+            q = q.filter(demand_lines::member_id.eq(m));
+        }
+        let mut map = HashMap::new();
+        for (t, m, quantity) in q.load::<(i64, i64, Quantity)>(conn)? {
+            // The first line wins, as the search through the list did.
+            map.entry((t, m)).or_insert(quantity);
+        }
+        map
     };
     for r in &contract_rows {
         let Some(i) = info.get(&r.0) else { continue };
         if year.is_some_and(|y| y != i.year) {
             continue;
         }
-        let positions: Vec<&(i64, i64, Price, String)> = cp.iter().filter(|c| c.0 == r.0).collect();
-        let members: Vec<i64> = member_rows
+        let positions: &[&(i64, i64, Price, String)] = positions_of.get(&r.0).map_or(&[], Vec::as_slice);
+        let members: Vec<i64> = members_of
+            .get(&r.0)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|(c, m)| *c == r.0 && scope.member_id.is_none_or(|s| s == *m))
-            .map(|(_, m)| *m)
+            .copied()
+            .filter(|m| scope.member_id.is_none_or(|s| s == *m))
             .collect();
         let terms = state.contract_terms.get(conn, r.0)?;
         for m in members {
             let Some(cands) = terms.references.get(&m) else {
                 continue;
             };
-            for p in &positions {
-                let Some((_, _, quantity)) = demand.iter().find(|(t, dm, _)| *t == p.1 && *dm == m) else {
+            for p in positions {
+                let Some(quantity) = demand.get(&(p.1, m)) else {
                     continue;
                 };
                 let Some((reference, _)) = cands.get(&p.1).and_then(ReferenceCandidates::choose) else {

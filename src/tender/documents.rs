@@ -61,6 +61,19 @@ fn clean_file_name(name: &str) -> String {
         .to_string()
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = tender_documents)]
+struct NewDocument<'a> {
+    tender_id: i64,
+    file_name: &'a str,
+    content_type: &'a str,
+    size_bytes: i64,
+    sha256: &'a str,
+    content: &'a [u8],
+    uploaded_by: i64,
+    uploaded_at: chrono::NaiveDateTime,
+}
+
 /// Attaches a document to a draft (officer): type from the content, size limit, SHA-256 stored.
 pub fn add_document(
     conn: &mut DbConn,
@@ -99,16 +112,16 @@ pub fn add_document(
             ));
         }
         let doc_id: i64 = diesel::insert_into(tender_documents::table)
-            .values((
-                tender_documents::tender_id.eq(id),
-                tender_documents::file_name.eq(&name),
-                tender_documents::content_type.eq(content_type),
-                tender_documents::size_bytes.eq(bytes.len() as i64),
-                tender_documents::sha256.eq(&sha256),
-                tender_documents::content.eq(bytes),
-                tender_documents::uploaded_by.eq(user.id),
-                tender_documents::uploaded_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewDocument {
+                tender_id: id,
+                file_name: &name,
+                content_type,
+                size_bytes: bytes.len() as i64,
+                sha256: &sha256,
+                content: bytes,
+                uploaded_by: user.id,
+                uploaded_at: state.clock.now_naive(),
+            })
             .returning(tender_documents::id)
             .get_result(c)?;
         audit::record(

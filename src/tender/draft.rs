@@ -7,7 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{tender_lots, tender_positions, tenders};
 use crate::db::{write_tx, DbConn};
 use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
-use crate::domain::money::Amount;
+use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -34,34 +34,57 @@ fn tender_details(data: &TenderData) -> serde_json::Value {
     })
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = tender_lots)]
+struct NewLot<'a> {
+    tender_id: i64,
+    lot_no: i32,
+    title: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = tender_positions)]
+struct NewPosition<'a> {
+    tender_id: i64,
+    lot_id: i64,
+    position_no: i32,
+    demand_position_id: Option<i64>,
+    description: &'a str,
+    unit: &'a str,
+    cpv_code: &'a str,
+    estimate_quantity: Quantity,
+    max_quantity: Quantity,
+    estimate_price: Option<Price>,
+}
+
 fn insert_structure(conn: &mut DbConn, id: i64, data: &TenderData) -> AppResult<()> {
     let mut lot_ids = HashMap::new();
     for (i, title) in data.lots.iter().enumerate() {
         let lot_no = i as i32 + 1;
         let lot_id: i64 = diesel::insert_into(tender_lots::table)
-            .values((
-                tender_lots::tender_id.eq(id),
-                tender_lots::lot_no.eq(lot_no),
-                tender_lots::title.eq(title),
-            ))
+            .values(NewLot {
+                tender_id: id,
+                lot_no,
+                title,
+            })
             .returning(tender_lots::id)
             .get_result(conn)?;
         lot_ids.insert(lot_no, lot_id);
     }
     for p in &data.positions {
         diesel::insert_into(tender_positions::table)
-            .values((
-                tender_positions::tender_id.eq(id),
-                tender_positions::lot_id.eq(lot_ids[&p.lot_no]),
-                tender_positions::position_no.eq(p.position_no),
-                tender_positions::demand_position_id.eq(Some(p.demand_position_id)),
-                tender_positions::description.eq(&p.description),
-                tender_positions::unit.eq(&p.unit),
-                tender_positions::cpv_code.eq(&p.cpv_code),
-                tender_positions::estimate_quantity.eq(p.estimate_quantity),
-                tender_positions::max_quantity.eq(p.max_quantity),
-                tender_positions::estimate_price.eq(p.estimate_price),
-            ))
+            .values(NewPosition {
+                tender_id: id,
+                lot_id: lot_ids[&p.lot_no],
+                position_no: p.position_no,
+                demand_position_id: Some(p.demand_position_id),
+                description: &p.description,
+                unit: &p.unit,
+                cpv_code: &p.cpv_code,
+                estimate_quantity: p.estimate_quantity,
+                max_quantity: p.max_quantity,
+                estimate_price: p.estimate_price,
+            })
             .execute(conn)?;
     }
     Ok(())

@@ -241,6 +241,25 @@ pub fn list(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Tender>> {
     }
 }
 
+/// The start page's tenders: not cancelled, latest deadline first, at most `limit`; for a
+/// vendor only those accepting bids at `now`, for a buyer none in draft. Filtered in SQL, so the
+/// page reads ten rows however many tenders there are.
+pub fn list_active(conn: &mut DbConn, user: &CurrentUser, now: NaiveDateTime, limit: i64) -> AppResult<Vec<Tender>> {
+    let q = tenders::table
+        .filter(tenders::cancelled_at.is_null())
+        .order(tenders::bid_deadline.desc())
+        .limit(limit);
+    if user.is_cooperative() {
+        Ok(q.load(conn)?)
+    } else if user.role == crate::domain::roles::Role::Vendor {
+        Ok(q.filter(tenders::status.eq(TenderStatus::Published))
+            .filter(tenders::bid_deadline.gt(now))
+            .load(conn)?)
+    } else {
+        Ok(q.filter(tenders::status.ne(TenderStatus::Draft)).load(conn)?)
+    }
+}
+
 /// Published tenders for the public notice pages.
 pub fn list_public(conn: &mut DbConn) -> AppResult<Vec<Tender>> {
     Ok(tenders::table

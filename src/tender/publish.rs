@@ -75,6 +75,14 @@ pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(i64, St
         .load(conn)?)
 }
 
+/// A member entitled to call off, frozen at publication.
+#[derive(Insertable)]
+#[diesel(table_name = tender_members)]
+struct EntitledMember {
+    tender_id: i64,
+    member_id: i64,
+}
+
 /// Publishes a draft: the deadline is checked again against the real sending time, the entitled
 /// members are frozen, and every approved vendor is mailed. Returns the number of vendor mails.
 pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<usize> {
@@ -99,7 +107,10 @@ pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64)
         let members = entitled_members(c, &t)?;
         for (m, _) in &members {
             diesel::insert_into(tender_members::table)
-                .values((tender_members::tender_id.eq(id), tender_members::member_id.eq(m)))
+                .values(EntitledMember {
+                    tender_id: id,
+                    member_id: *m,
+                })
                 .execute(c)?;
         }
         diesel::update(tenders::table.find(id))

@@ -13,6 +13,17 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
+/// A vendor's question; the answer follows later.
+#[derive(Insertable)]
+#[diesel(table_name = tender_questions)]
+struct NewQuestion<'a> {
+    tender_id: i64,
+    vendor_id: i64,
+    asked_by: i64,
+    question: &'a str,
+    asked_at: NaiveDateTime,
+}
+
 /// A vendor asks a question about a published tender before its deadline.
 pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, question: &str) -> AppResult<i64> {
     user.require(&[Role::Vendor])?;
@@ -32,13 +43,13 @@ pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, que
         }
         bids::require_approved_vendor(c, user)?;
         let qid: i64 = diesel::insert_into(tender_questions::table)
-            .values((
-                tender_questions::tender_id.eq(id),
-                tender_questions::vendor_id.eq(user.organisation_id),
-                tender_questions::asked_by.eq(user.id),
-                tender_questions::question.eq(question),
-                tender_questions::asked_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewQuestion {
+                tender_id: id,
+                vendor_id: user.organisation_id,
+                asked_by: user.id,
+                question,
+                asked_at: state.clock.now_naive(),
+            })
             .returning(tender_questions::id)
             .get_result(c)?;
         // The question goes into the record (the Vergabevermerk needs it); who asked is the

@@ -1,6 +1,7 @@
 //! The web shell: page layout and navigation by role, German error pages and catchers, security
 //! headers, the stylesheet, the start page per role, and the health endpoints for load balancers.
 
+pub mod paging;
 pub mod read;
 pub mod respond;
 pub mod start;

@@ -38,7 +38,8 @@ fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
 
 /// Calls that need this user: the officer's drafts and running calls, the buyer's open ones.
 fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
-    let calls = crate::demand::list_calls(conn, user)?;
+    // Neither role's start page shows closed calls: they are left out in SQL.
+    let calls = crate::demand::list_unclosed_calls(conn, user)?;
     let answered = crate::demand::answered_calls(conn, user.organisation_id)?;
     Ok(calls
         .into_iter()
@@ -59,15 +60,13 @@ fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
 /// Tenders that need this user: the officer's running ones (not cancelled), the vendor's open
 /// ones (accepting bids).
 fn active_tenders(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
-    let tenders = crate::tender::list(conn, user)?;
+    let tenders = crate::tender::list_active(conn, user, now, 10)?;
     Ok(tenders
         .into_iter()
-        .filter(|t| t.cancelled_at.is_none())
         .filter(|t| match user.role {
             Role::Vendor => t.accepts_bids(now),
             _ => true,
         })
-        .take(10)
         .map(|t| t.view(now))
         .collect())
 }
