@@ -172,9 +172,10 @@ fn add_errors(op: &mut Operation) {
     }
 }
 
-/// The document as served: `utoipa`'s output with the date-time fields and id-keyed maps
-/// described as they are written, and German descriptions. The API's timestamps are UTC without an offset (`2026-12-07T09:30:00`, chrono's
-/// `NaiveDateTime`), which `format: date-time` (RFC 3339, offset required) would misdescribe.
+/// The document as served: `utoipa`'s output with timestamps, id-keyed maps, integer ranges
+/// and defaults described as the API writes and reads them, and German descriptions. The API's
+/// timestamps are UTC without an offset (`2026-12-07T09:30:00`, chrono's `NaiveDateTime`), which
+/// `format: date-time` (RFC 3339, offset required) would misdescribe.
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     as_written(&mut doc);
