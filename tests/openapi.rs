@@ -136,12 +136,8 @@ fn codes_and_errors_are_string_enums() {
     assert_eq!(status["type"], "string");
     assert!(status["enum"].as_array().unwrap().contains(&"published".into()));
     let code = &doc["components"]["schemas"]["ErrorCode"];
-    for c in [
-        "validation_failed",
-        "bad_request",
-        "unsupported_media_type",
-        "not_found",
-    ] {
+    for status in [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500] {
+        let c = buendel::error::AppError::code_of_status(Status::from_code(status).unwrap());
         assert!(code["enum"].as_array().unwrap().contains(&c.into()), "{c}");
     }
     let error = &doc["components"]["responses"]["Error"]["content"]["application/json"]["schema"];
@@ -243,4 +239,30 @@ fn collect_english(node: &Value, at: &str, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_english(v, at, out)),
         _ => {}
     }
+}
+
+/// A query parameter is one value of the type the document names: given twice or empty, it is
+/// refused with a German 400 instead of being taken as absent (which answered every row).
+#[test]
+fn a_repeated_or_empty_query_parameter_is_refused() {
+    let app = TestApp::new(buendel::db::Backend::Sqlite);
+    app.world();
+    let token = api_token(&browser(&app, "admin"));
+    let api = app.client();
+    for query in [
+        "/api/v1/organisations?org_type=",
+        "/api/v1/organisations?org_type=member&org_type=vendor",
+        "/api/v1/calloffs?to=",
+        "/api/v1/calloffs?to=2026-01-01&to=2026-02-01",
+        "/api/v1/savings?year=",
+        "/api/v1/savings?year=2026&year=2027",
+    ] {
+        let (status, body) = api::answer(api::get(&api, query, &token));
+        assert_eq!(status, Status::BadRequest, "{query}: {body}");
+        assert_eq!(body["code"], "bad_request", "{query}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("Parameter"), "{query}: {message}");
+    }
+    let (status, _) = api::answer(api::get(&api, "/api/v1/organisations?org_type=member", &token));
+    assert_eq!(status, Status::Ok);
 }

@@ -330,6 +330,7 @@ struct ExclusionBody {
     #[serde(default)]
     kind: Option<ExclusionKind>,
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 4000)]
     reason: String,
 }
 
@@ -483,6 +484,7 @@ struct LowDecisionBody {
     #[serde(default)]
     accept: Option<bool>,
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 4000)]
     reason: String,
 }
 
@@ -531,6 +533,7 @@ struct TieBody {
     #[serde(default)]
     bid_id: Option<i64>,
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 4000)]
     note: String,
 }
 
@@ -572,6 +575,7 @@ struct AwardBody {
     #[serde(default)]
     bid_id: Option<i64>,
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 4000)]
     reason: String,
 }
 
@@ -758,6 +762,7 @@ struct CancelBody {
     #[serde(default)]
     lot_id: Option<i64>,
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 4000)]
     reason: String,
 }
 

@@ -68,8 +68,10 @@ struct CalloffBody {
     #[serde(default)]
     lines: Vec<LineIn>,
     #[serde(default)]
+    #[schema(min_length = 5, max_length = 500)]
     delivery_address: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 50)]
     cost_centre: String,
     #[serde(default)]
     leitweg_id: Option<String>,
@@ -362,6 +364,7 @@ async fn confirm(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<J
 #[schema(as = RejectInput)]
 struct RejectBody {
     #[serde(default)]
+    #[schema(min_length = 3)]
     reason: String,
 }
 

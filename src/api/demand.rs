@@ -109,10 +109,12 @@ impl ApiPosition {
 #[schema(as = DemandCallFields)]
 struct ApiCallInput {
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 200)]
     title: String,
     #[serde(default)]
     description: String,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 120)]
     term_months: Option<i32>,
     #[serde(default)]
     #[schema(schema_with = super::doc::instant)]

@@ -172,9 +172,10 @@ fn add_errors(op: &mut Operation) {
     }
 }
 
-/// The document as served: `utoipa`'s output with the date-time fields and id-keyed maps
-/// described as they are written, and German descriptions. The API's timestamps are UTC without an offset (`2026-12-07T09:30:00`, chrono's
-/// `NaiveDateTime`), which `format: date-time` (RFC 3339, offset required) would misdescribe.
+/// The document as served: `utoipa`'s output with timestamps, id-keyed maps, integer ranges
+/// and defaults described as the API writes and reads them, and German descriptions. The API's
+/// timestamps are UTC without an offset (`2026-12-07T09:30:00`, chrono's `NaiveDateTime`), which
+/// `format: date-time` (RFC 3339, offset required) would misdescribe.
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     as_written(&mut doc);
@@ -372,6 +373,23 @@ fn as_written(node: &mut Value) {
                 map.insert("pattern".into(), NAIVE_TIMESTAMP_PATTERN.into());
                 map.entry("description")
                     .or_insert_with(|| "Zeitpunkt in UTC, ISO 8601 ohne Zeitzone".into());
+            }
+            // A body read with `#[serde(default)]` gets `Default::default()` written as every
+            // field's default (`""`, `null`): not a value the API would take in its place, since
+            // the service then refuses the field as missing (and `""` breaks a `minLength`).
+            if ["type", "$ref", "oneOf", "allOf"].iter().any(|k| map.contains_key(*k)) {
+                map.remove("default");
+            }
+            // An integer's format is a range serde enforces; JSON Schema does not read formats
+            // as ranges, so the bounds are written out.
+            let range = match map.get("format").and_then(Value::as_str) {
+                Some("int32") => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+                Some("int64") => Some((i64::MIN, i64::MAX)),
+                _ => None,
+            };
+            if let Some((min, max)) = range {
+                map.entry("minimum").or_insert(min.into());
+                map.entry("maximum").or_insert(max.into());
             }
             map.values_mut().for_each(as_written);
         }

@@ -220,6 +220,7 @@ impl ApiEvaluation {
 #[serde(default)]
 struct ApiTenderInput {
     demand_call_id: Option<i64>,
+    #[schema(min_length = 3, max_length = 200)]
     title: String,
     description: String,
     #[schema(schema_with = procedure)]
@@ -551,6 +552,7 @@ async fn questions(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<PublicQ
 #[derive(Deserialize, ToSchema)]
 struct QuestionBody {
     #[serde(default)]
+    #[schema(min_length = 5, max_length = 4000)]
     question: String,
 }
 
@@ -588,6 +590,7 @@ async fn ask(
 #[derive(Deserialize, ToSchema)]
 struct AnswerBody {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 8000)]
     answer: String,
 }
 
