@@ -43,6 +43,8 @@ pub struct AppState {
     pub documents: Arc<documents::DocumentTemplates>,
     pub sessions: Arc<auth::SessionCache>,
     pub contract_terms: Arc<calloff::TermsCache>,
+    pub audit_count: Arc<audit::EventCount>,
+    pub dashboards: Arc<savings::DashboardCache>,
     pub writes: Arc<db::group::GroupCommit>,
 }
 
@@ -82,6 +84,8 @@ impl App {
             state: AppState {
                 sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
                 contract_terms: Arc::default(),
+                audit_count: Arc::default(),
+                dashboards: Arc::default(),
                 writes: Arc::default(),
                 config: Arc::new(config),
                 clock,
