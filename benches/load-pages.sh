@@ -60,6 +60,8 @@ login() {
   awk '/buendel_/{printf "%s=%s; ", $6, $7}' "$jar"
 }
 buyer=$(login einkauf@darmstadt.example)
+# Kassel's buyer orders from the demo's software contract: its call-off list is measured.
+orderer=$(login einkauf@kassel.example)
 officer=$(login vergabe@buendel.example)
 board=$(login vorstand@buendel.example)
 vendor=$(login vertrieb@mainbogen-systemhaus.example)
@@ -67,7 +69,14 @@ vendor=$(login vertrieb@mainbogen-systemhaus.example)
 # The demo's objects, found by their links; they exist with the same ids in both data sets.
 first_link() { curl -s -H "Cookie: $1" "$base$2" | grep -o "href=\"$3/[0-9]*\"" | grep -o '[0-9]*' | sort -n | head -1; }
 call=$(first_link "$officer" /bedarf /bedarf)
-contract=$(first_link "$buyer" /vertraege /vertraege)
+# Kassel's first demo contract (the register lists the newest first, generated ones at scale).
+contract=
+for k in $(seq 1 20); do
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $orderer" $base/vertraege/$k)" = 200 ]; then
+    contract=$k
+    break
+  fi
+done
 tender=
 for t in $(curl -s -H "Cookie: $officer" $base/ausschreibungen | grep -o 'href="/ausschreibungen/[0-9]*"' | grep -o '[0-9]*' | sort -n); do
   if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $officer" $base/ausschreibungen/$t/wertung)" = 200 ]; then
@@ -99,7 +108,7 @@ measure "/ausschreibungen/$tender" officer "$officer" "/ausschreibungen/$tender"
 measure "/ausschreibungen/$tender/wertung" officer "$officer" "/ausschreibungen/$tender/wertung"
 measure /vertraege          officer "$officer" /vertraege
 measure /vertraege          buyer   "$buyer"   /vertraege
-measure "/vertraege/$contract" buyer "$buyer" "/vertraege/$contract"
+measure "/vertraege/$contract" buyer "$orderer" "/vertraege/$contract"
 measure /auswertung         board   "$board"   /auswertung
 measure /auswertung         buyer   "$buyer"   /auswertung
 measure /katalog            officer "$officer" /katalog

@@ -44,6 +44,8 @@ pub struct AppState {
     pub documents: Arc<documents::DocumentTemplates>,
     pub sessions: Arc<auth::SessionCache>,
     pub contract_terms: Arc<calloff::TermsCache>,
+    pub audit_count: Arc<audit::EventCount>,
+    pub dashboards: Arc<savings::DashboardCache>,
     pub writes: Arc<db::group::GroupCommit>,
 }
 
@@ -84,6 +86,8 @@ impl App {
             state: AppState {
                 sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
                 contract_terms: Arc::new(calloff::TermsCache::new(fast)),
+                audit_count: Arc::new(audit::EventCount::new(fast)),
+                dashboards: Arc::new(savings::DashboardCache::new(fast)),
                 writes: Arc::new(db::group::GroupCommit::new(fast)),
                 config: Arc::new(config),
                 clock,

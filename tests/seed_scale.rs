@@ -172,3 +172,42 @@ fn the_main_pages_answer_for_officer_buyer_and_board() {
         pages("einkauf@darmstadt.example", &buyer);
     });
 }
+
+#[test]
+fn long_lists_come_in_pages_with_german_links_and_a_bad_page_is_a_400() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        generate(&app, 2);
+        let busiest: i64 = {
+            let mut c = app.conn();
+            let ids: Vec<i64> = calloffs::table.select(calloffs::contract_id).load(&mut *c).unwrap();
+            let mut counts = std::collections::HashMap::new();
+            for id in ids {
+                *counts.entry(id).or_insert(0) += 1;
+            }
+            counts.into_iter().max_by_key(|(_, n)| *n).map(|(id, _)| id).unwrap()
+        };
+        let client = app.client();
+        assert_eq!(
+            login_with(&client, "vergabe@buendel.example", buendel::seed::DEMO_PASSWORD),
+            Status::SeeOther
+        );
+        let first = client.get("/katalog").dispatch().into_string().unwrap();
+        assert!(first.contains("Katalogpositionen (100), Seite 1 von 2"), "caption");
+        assert!(first.contains("href=\"/katalog?seite=2\" rel=\"next\">Weiter</a>"));
+        assert!(first.contains("aria-current=\"page\""));
+        let second = client.get("/katalog?seite=2").dispatch().into_string().unwrap();
+        assert!(second.contains("rel=\"prev\">Zurück</a>"));
+        assert!(!second.contains(">Weiter</a>"));
+        let calloffs = client.get(format!("/vertraege/{busiest}?seite=2")).dispatch();
+        assert_eq!(calloffs.status(), Status::Ok);
+        assert!(calloffs.into_string().unwrap().contains("rel=\"prev\">Zurück</a>"));
+        for bad in ["0", "x", "-3"] {
+            for path in ["/katalog", "/vertraege"] {
+                let res = client.get(format!("{path}?seite={bad}")).dispatch();
+                assert_eq!(res.status(), Status::BadRequest, "{path}?seite={bad}");
+                assert!(res.into_string().unwrap().contains("„seite“"), "{path}?seite={bad}");
+            }
+        }
+    });
+}

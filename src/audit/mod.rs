@@ -387,3 +387,59 @@ pub fn verify(conn: &mut DbConn) -> AppResult<Result<VerifyReport, BrokenLink>> 
     }
     Ok(Ok(VerifyReport { events: count, streams }))
 }
+
+/// The number of audit events, kept per process without counting the whole table on every
+/// page: a base (events up to an id, counted once) plus the events after it, counted from the
+/// primary key each time (a short range). The base stays this many ids behind the newest event,
+/// so that on PostgreSQL, where ids are taken before commit, a transaction still open when the
+/// base is counted has long committed its event into the live range; SQLite commits in id order
+/// and is exact anyway.
+const COUNT_BASE_LAG: i64 = 1_000;
+/// When the live range has grown this long, the base moves up (one full count).
+const COUNT_REBASE_AFTER: i64 = 20_000;
+
+#[derive(Debug, Default)]
+pub struct EventCount {
+    base: std::sync::Mutex<Option<(i64, i64)>>,
+    /// Off on the plain path (`BUENDEL_SPEED=plain`): every call counts the whole table.
+    off: bool,
+}
+
+impl EventCount {
+    /// A count that keeps its base (`true`) or counts everything each time.
+    pub fn new(on: bool) -> EventCount {
+        EventCount {
+            base: std::sync::Mutex::default(),
+            off: !on,
+        }
+    }
+
+    /// All events, as `SELECT COUNT(*)` would give them.
+    pub fn total(&self, conn: &mut DbConn) -> AppResult<i64> {
+        if self.off {
+            return Ok(audit_events::table.count().get_result(conn)?);
+        }
+        let max: i64 = audit_events::table
+            .select(diesel::dsl::max(audit_events::id))
+            .first::<Option<i64>>(conn)?
+            .unwrap_or(0);
+        let base = *self.base.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (base_id, base_count) = match base {
+            Some((id, count)) if id <= max && max - id <= COUNT_REBASE_AFTER => (id, count),
+            _ => {
+                let id = (max - COUNT_BASE_LAG).max(0);
+                let count: i64 = audit_events::table
+                    .filter(audit_events::id.le(id))
+                    .count()
+                    .get_result(conn)?;
+                *self.base.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, count));
+                (id, count)
+            }
+        };
+        let live: i64 = audit_events::table
+            .filter(audit_events::id.gt(base_id))
+            .count()
+            .get_result(conn)?;
+        Ok(base_count + live)
+    }
+}

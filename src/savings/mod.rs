@@ -421,8 +421,9 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         Amount,
     );
     let contract_rows: Vec<ContractSql> = contract_q.load(conn)?;
-    // The contracts in view as a subquery, never as a list of bound ids: at scale the lists
-    // below pass SQLite's limit of bound variables.
+    // Positions and demand are filtered by subqueries, never by lists of bound ids: at scale
+    // such lists passed SQLite's limit of bound variables (HTTP 500). A member's own contracts
+    // stay a short list.
     let in_view = |m: i64| {
         contract_members::table
             .filter(contract_members::member_id.eq(m))
@@ -792,4 +793,79 @@ pub fn year_choices(d: &Dashboard, today: NaiveDate) -> Vec<i32> {
     y.sort_unstable();
     y.dedup();
     y
+}
+
+/// Computed dashboards, kept while nothing has changed: every change that moves a figure (a
+/// call-off and each step of it, an award, demand) writes an audit event in its transaction, so
+/// the newest event id is the version of all figures. A dashboard is reused for the same
+/// scope, year, day and version, at most `DASHBOARD_TTL` long: on PostgreSQL an event id can
+/// commit after a higher one, and the age limit bounds how long such a change can go unseen.
+#[derive(Debug, Default)]
+pub struct DashboardCache {
+    entries: std::sync::Mutex<HashMap<DashboardKey, CachedDashboard>>,
+    /// Held while one dashboard is computed: 32 board members opening the page at once wait for
+    /// one computation instead of running 32 side by side on the same cores.
+    computing: std::sync::Mutex<()>,
+    /// Off on the plain path (`BUENDEL_SPEED=plain`): every request computes its dashboard.
+    off: bool,
+}
+
+/// Member, year and day a dashboard was computed for.
+type DashboardKey = (Option<i64>, Option<i32>, NaiveDate);
+/// The version (newest audit event id) and time it was computed at, and the dashboard.
+type CachedDashboard = (i64, std::time::Instant, std::sync::Arc<Dashboard>);
+
+const DASHBOARD_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl DashboardCache {
+    /// A cache that reuses dashboards (`true`) or computes each one.
+    pub fn new(on: bool) -> DashboardCache {
+        DashboardCache {
+            off: !on,
+            ..DashboardCache::default()
+        }
+    }
+
+    /// The dashboard for `scope` and `year`, computed only when something changed.
+    pub fn get(
+        &self,
+        conn: &mut DbConn,
+        state: &AppState,
+        scope: Scope,
+        year: Option<i32>,
+    ) -> AppResult<std::sync::Arc<Dashboard>> {
+        use crate::db::schema::audit_events;
+        if self.off {
+            return Ok(std::sync::Arc::new(dashboard(conn, state, scope, year)?));
+        }
+        let version: i64 = audit_events::table
+            .select(diesel::dsl::max(audit_events::id))
+            .first::<Option<i64>>(conn)?
+            .unwrap_or(0);
+        let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+        let key = (scope.member_id, year, today);
+        let cached = || {
+            self.entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&key)
+                .filter(|(v, at, _)| *v == version && at.elapsed() < DASHBOARD_TTL)
+                .map(|(_, _, d)| d.clone())
+        };
+        if let Some(d) = cached() {
+            return Ok(d);
+        }
+        let _computing = self.computing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = cached() {
+            return Ok(d);
+        }
+        let d = std::sync::Arc::new(dashboard(conn, state, scope, year)?);
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One entry per member and year at most; a day change leaves old ones behind.
+        if map.len() > 4_096 {
+            map.clear();
+        }
+        map.insert(key, (version, std::time::Instant::now(), d.clone()));
+        Ok(d)
+    }
 }

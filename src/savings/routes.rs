@@ -33,7 +33,7 @@ pub async fn load(
     let (u, st) = (user.clone(), state.clone());
     db.run(move |c| {
         let scope = super::scope_for(c, &u, member)?;
-        super::dashboard(c, &st, scope, year)
+        Ok(st.dashboards.get(c, &st, scope, year)?.as_ref().clone())
     })
     .await
 }

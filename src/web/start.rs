@@ -71,7 +71,12 @@ fn active_tenders(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateT
         .collect())
 }
 
-fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
+fn start_context(
+    conn: &mut DbConn,
+    user: &CurrentUser,
+    now: chrono::NaiveDateTime,
+    audit_count: &crate::audit::EventCount,
+) -> AppResult<Value> {
     let mut ctx = json!({ "role": user.role.code() });
     match user.role {
         Role::Admin => {
@@ -112,7 +117,7 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
             ctx["counts"] = json!({
                 "members": count_orgs(conn, OrgType::Member, None)?,
                 "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
-                "audit_events": audit_events::table.count().get_result::<i64>(conn)?,
+                "audit_events": audit_count.total(conn)?,
             });
             ctx["recent_events"] = recent_events(conn)?;
         }
@@ -134,6 +139,6 @@ fn start_context(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
 pub async fn index(layout: Layout, user: CurrentUser, db: Db, state: crate::AppState) -> AppResult<Template> {
     let u = user.clone();
     let now = state.clock.now_naive();
-    let ctx = db.run(move |c| start_context(c, &u, now)).await?;
+    let ctx = db.run(move |c| start_context(c, &u, now, &state.audit_count)).await?;
     Ok(layout.render("start", ctx))
 }
