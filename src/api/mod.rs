@@ -1,15 +1,18 @@
 //! The JSON API under `/api/v1`: bearer-token authentication, the same services and rules as the
 //! pages, errors as `{code, message, fields}`, and the OpenAPI document that describes it.
 
-pub mod award;
 pub mod body;
-pub mod calloff;
-pub mod demand;
 pub mod doc;
-pub mod ocds;
 pub mod query;
-pub mod savings;
-pub mod tender;
+
+// Each capability keeps its API routes next to its pages (`<capability>/api.rs`); these names
+// let the document and the mount list address them as one API.
+pub use crate::award::api as award;
+pub use crate::calloff::api as calloff;
+pub use crate::demand::api as demand;
+pub use crate::ocds::api as ocds;
+pub use crate::savings::api as savings;
+pub use crate::tender::api as tender;
 
 use crate::auth::ApiUser;
 use crate::db::schema::{organisations, users};

@@ -2,6 +2,7 @@
 //! the published method's ranking, § 60 reviews, tie decisions, the award with § 134 information
 //! and standstill, conclusion into a framework contract, cancellation and the Vergabevermerk.
 
+pub mod api;
 mod award_lot;
 mod cancel;
 mod conclude;

@@ -2,6 +2,7 @@
 //! remaining volume, orders that never exceed a maximum even under concurrency, the order life
 //! (confirm, reject, deliver, cancel), member quotas and the 80 % / 90-day alerts.
 
+pub mod api;
 pub mod extra;
 pub mod routes;
 

@@ -1,6 +1,7 @@
 //! Demand pooling (lifecycle step 1): officers run demand calls over catalogue positions, members'
 //! buyers enter what they need (form, CSV, API) until the deadline, and the demand is aggregated.
 
+pub mod api;
 pub mod routes;
 
 use crate::audit::{self, Event};

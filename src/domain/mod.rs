@@ -8,6 +8,7 @@ pub mod cpv;
 pub mod demand;
 pub mod evaluation;
 pub mod identifiers;
+pub mod ids;
 pub mod money;
 pub mod numbers;
 pub mod ocds;

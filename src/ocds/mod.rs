@@ -2,6 +2,7 @@
 //! lots and items, bids only for awarded lots, awards, contracts, and each call-off as its own
 //! contracting process linked to the framework; plus the lists of the public open-data page.
 
+pub mod api;
 pub mod routes;
 
 use crate::award::{Award, ContractRow};

@@ -2,6 +2,7 @@
 //! stored with, contracted and realised savings, volume and utilisation by member, contract, lot,
 //! CPV division and year, for the cooperative or one member; as data for pages, CSV and API.
 
+pub mod api;
 pub mod chart;
 pub mod routes;
 

@@ -2,6 +2,7 @@
 //! quantities, procedure, deadline, term and evaluation; published with documents and answered
 //! questions; opened by two different officers, which renders and stores the opening record.
 
+pub mod api;
 pub mod bids;
 mod documents;
 mod draft;

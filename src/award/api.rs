@@ -2,8 +2,8 @@
 //! Bid content is read only through the sealed gate of the services (`tender::bids::opened_meta`):
 //! officers and the board, after the two-officer opening. Every decision is the officer's.
 
-use super::body::Plain;
-use super::Body;
+use crate::api::body::Plain;
+use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::award::{self, Award, BidOnLot, ContractRow, LotBid, LotEvaluation, LowReview, PriceSheet, SheetBidder};
 use crate::db::schema::{contract_members, contract_positions, organisations, tender_lots, tender_positions};
@@ -829,7 +829,7 @@ struct Cancelled {
 }
 
 fn cancelled_status() -> utoipa::openapi::Object {
-    super::doc::string_enum(&["cancelled"], "Aufgehoben")
+    crate::api::doc::string_enum(&["cancelled"], "Aufgehoben")
 }
 
 #[derive(Serialize, ToSchema)]

@@ -2,8 +2,8 @@
 //! Bid content leaves this module only through `bids::own` (the bidder's own organisation) and
 //! `bids::opened` (the cooperative after the two-officer opening); nothing else reads it.
 
-use super::body::{self, Plain};
-use super::Body;
+use crate::api::body::{self, Plain};
+use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::db::{Db, DbConn};
 use crate::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
@@ -137,22 +137,22 @@ struct ApiEvaluation {
 fn evaluation_method() -> utoipa::openapi::Object {
     let mut codes = vec![""];
     codes.extend(Method::ALL.iter().map(|m| m.code()));
-    super::doc::nullable_string_enum(&codes, "Wertungsmethode; leer: Standard")
+    crate::api::doc::nullable_string_enum(&codes, "Wertungsmethode; leer: Standard")
 }
 
 fn price_formula() -> utoipa::openapi::Object {
-    super::doc::nullable_string_enum(&["", "quotient", "linear"], "Preisformel; leer: Standard")
+    crate::api::doc::nullable_string_enum(&["", "quotient", "linear"], "Preisformel; leer: Standard")
 }
 
 fn decision() -> utoipa::openapi::Object {
-    super::doc::nullable_string_enum(
+    crate::api::doc::nullable_string_enum(
         &["", "lowest_price", "highest_performance"],
         "Entscheidungsregel der einfachen Richtwertmethode",
     )
 }
 
 fn procedure() -> utoipa::openapi::Object {
-    super::doc::string_enum(
+    crate::api::doc::string_enum(
         &["", "eu_open", "national"],
         "Leer: was der geschätzte Auftragswert verlangt",
     )
@@ -226,7 +226,7 @@ struct ApiTenderInput {
     #[schema(schema_with = procedure)]
     procedure: String,
     buffer_percent: Plain<Decimal>,
-    #[schema(schema_with = super::doc::instant)]
+    #[schema(schema_with = crate::api::doc::instant)]
     bid_deadline: String,
     urgency_reason: String,
     term_months: Option<i32>,
@@ -414,7 +414,7 @@ struct Published {
     operation_id = "add_tender_document",
     summary = "Unterlage zum Entwurf hochladen: Inhalt roh im Body, Dateiname in `name`; PDF, DOCX, XLSX, ODT, ODS, ZIP, TXT, CSV; höchstens 20 MB (Vergabestelle)",
     params(("name" = String, Query, description = "Dateiname mit Endung")),
-    request_body(content = super::doc::Binary, content_type = "application/octet-stream", description = "Die Datei, wie sie ist"),
+    request_body(content = crate::api::doc::Binary, content_type = "application/octet-stream", description = "Die Datei, wie sie ist"),
     responses(
         (status = 201, description = "Hochgeladen", body = DocumentMeta)
     )
@@ -424,7 +424,7 @@ async fn add_document(
     user: ApiUser,
     db: Db,
     state: AppState,
-    _single: super::query::SingleValues,
+    _single: crate::api::query::SingleValues,
     id: i64,
     name: Option<String>,
     data: Data<'_>,
@@ -490,7 +490,7 @@ fn attachment(file_name: &str) -> Header<'static> {
     operation_id = "get_tender_document",
     summary = "Unterlage herunterladen",
     responses(
-        (status = 200, description = "Die Datei im gespeicherten Format", body = super::doc::Binary, content_type = "*/*")
+        (status = 200, description = "Die Datei im gespeicherten Format", body = crate::api::doc::Binary, content_type = "*/*")
     )
 )]
 #[get("/tenders/<id>/documents/<doc>")]

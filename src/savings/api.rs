@@ -26,12 +26,12 @@ async fn dashboard(
     user: ApiUser,
     db: Db,
     state: AppState,
-    _single: super::query::SingleValues,
+    _single: crate::api::query::SingleValues,
     year: Option<&str>,
     member_id: Option<&str>,
 ) -> AppResult<Json<Dashboard>> {
-    let year = super::query::given("year", year)?;
-    let member_id = super::query::given("member_id", member_id)?;
+    let year = crate::api::query::given("year", year)?;
+    let member_id = crate::api::query::given("member_id", member_id)?;
     Ok(Json(
         crate::savings::routes::load(&db, &state, &user.0, year, member_id).await?,
     ))

@@ -3,8 +3,8 @@
 //! contract's vendor confirms or rejects, the buyer reports delivery or cancels before
 //! confirmation; the limits are those of the services, checked in their transaction.
 
-use super::body::Plain;
-use super::Body;
+use crate::api::body::Plain;
+use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::calloff::{self, Calloff, CalloffCommand, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
 use crate::db::{Db, DbConn};
@@ -253,13 +253,13 @@ fn date_param(name: &str, value: Option<&str>, errors: &mut FieldErrors) -> Opti
 async fn list(
     user: ApiUser,
     db: Db,
-    _single: super::query::SingleValues,
+    _single: crate::api::query::SingleValues,
     contract_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
 ) -> AppResult<Json<Vec<ApiCalloff>>> {
     for (name, value) in [("contract_id", &contract_id), ("from", &from), ("to", &to)] {
-        super::query::given(name, value.as_deref())?;
+        crate::api::query::given(name, value.as_deref())?;
     }
     let mut errors = FieldErrors::new();
     let contract_id = match contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

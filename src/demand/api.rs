@@ -1,8 +1,8 @@
 //! Demand pooling over the JSON API: the same services and rules as the pages, plus CSV in and
 //! out for a member's demand and the aggregation.
 
-use super::body::{self, Plain};
-use super::Body;
+use crate::api::body::{self, Plain};
+use crate::api::Body;
 use crate::auth::ApiUser;
 use crate::db::Db;
 use crate::demand::{self, CallCommand, DemandCall, DemandEntry, Position, PositionCommand};
@@ -117,7 +117,7 @@ struct ApiCallInput {
     #[schema(minimum = 1, maximum = 120)]
     term_months: Option<i32>,
     #[serde(default)]
-    #[schema(schema_with = super::doc::instant)]
+    #[schema(schema_with = crate::api::doc::instant)]
     deadline: String,
     #[serde(default)]
     all_members: bool,

@@ -1,0 +1,98 @@
+//! Typed ids, one per table: a `ContractId` cannot be passed where a `PositionId` is meant.
+//! Stored as BIGINT, written in JSON, URLs and templates as the plain number.
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::BigInt;
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(serde::Serialize, serde::Deserialize)]
+        #[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = BigInt)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            /// The number as stored.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
+        impl<DB> FromSql<BigInt, DB> for $name
+        where
+            DB: Backend,
+            i64: FromSql<BigInt, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                i64::from_sql(bytes).map($name)
+            }
+        }
+
+        impl<DB> ToSql<BigInt, DB> for $name
+        where
+            DB: Backend,
+            i64: ToSql<BigInt, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                self.0.to_sql(out)
+            }
+        }
+    )+};
+}
+
+ids!(
+    /// A row of `tenders`.
+    TenderId,
+    /// A row of `tender_lots`.
+    LotId,
+    /// A row of `bids`.
+    BidId,
+    /// A row of `awards`.
+    AwardId,
+    /// A row of `contracts` (a framework agreement).
+    ContractId,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_reads_and_writes_as_its_number() {
+        assert_eq!("42".parse::<TenderId>().unwrap(), TenderId(42));
+        assert!("4x".parse::<TenderId>().is_err());
+        assert_eq!(TenderId(7).to_string(), "7");
+        assert_eq!(serde_json::to_string(&ContractId(9)).unwrap(), "9");
+        assert_eq!(serde_json::from_str::<BidId>("12").unwrap(), BidId(12));
+    }
+}
