@@ -97,7 +97,7 @@ pub fn list_page(
     conn: &mut DbConn,
     user: &CurrentUser,
     contract_id: Option<i64>,
-    page: crate::web::paging::Page,
+    page: crate::db::page::Page,
     count: bool,
 ) -> AppResult<(Vec<Calloff>, i64)> {
     use diesel::dsl::sql;

@@ -83,7 +83,7 @@ pub fn register_page(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    page: Option<crate::web::paging::Page>,
+    page: Option<crate::db::page::Page>,
 ) -> AppResult<(Vec<RegisterEntry>, i64)> {
     use crate::db::schema::tender_lots;
     use diesel::dsl::sql;

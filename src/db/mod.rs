@@ -3,6 +3,7 @@
 
 pub mod cached;
 pub mod group;
+pub mod page;
 pub mod schema;
 pub mod types;
 

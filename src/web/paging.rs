@@ -5,14 +5,7 @@ use crate::error::{AppError, AppResult};
 use crate::web::read;
 use serde_json::{json, Value};
 
-/// Rows per page of a long list.
-pub const PAGE_SIZE: i64 = 50;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub number: i64,
-    pub size: i64,
-}
+pub use crate::db::page::{Page, PAGE_SIZE};
 
 impl Page {
     /// Page `seite` (1 when absent); zero, negative or not a number is a 400.
@@ -27,17 +20,6 @@ impl Page {
             number: i64::from(number),
             size: PAGE_SIZE,
         })
-    }
-
-    pub fn first() -> Page {
-        Page {
-            number: 1,
-            size: PAGE_SIZE,
-        }
-    }
-
-    pub fn offset(self) -> i64 {
-        (self.number - 1) * self.size
     }
 
     /// What the page macro needs: the address without `seite`, the current page and the last

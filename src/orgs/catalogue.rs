@@ -1,0 +1,133 @@
+//! The catalogue of positions (description, unit, CPV code with check digit), paginated and
+//! searchable for long catalogues.
+
+use super::{errors_or, push, CatalogueItem};
+use crate::audit::{self, Actor, Event};
+use crate::db::schema::catalogue_items;
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppResult, FieldErrors};
+use crate::AppState;
+use diesel::prelude::*;
+use serde_json::json;
+
+/// A catalogue position: description, unit and CPV code (`NNNNNNNN-N`).
+pub fn validate_catalogue_item(description: &str, unit: &str, cpv: &str) -> AppResult<(String, String, String)> {
+    let mut errors = FieldErrors::new();
+    let description = description.trim().to_string();
+    if description.chars().count() < 3 || description.chars().count() > 500 {
+        push(
+            &mut errors,
+            "description",
+            "Bitte beschreiben Sie die Position (3 bis 500 Zeichen).",
+        );
+    }
+    let unit = unit.trim().to_string();
+    if unit.is_empty() || unit.chars().count() > 40 {
+        push(
+            &mut errors,
+            "unit",
+            "Bitte geben Sie die Einheit an, z. B. Stück oder Personentag.",
+        );
+    }
+    let cpv = match crate::domain::cpv::validate(cpv) {
+        Ok(code) => code,
+        Err(e) => {
+            push(&mut errors, "cpv_code", format!("Der CPV-Code {e}."));
+            String::new()
+        }
+    };
+    errors_or(errors, (description, unit, cpv))
+}
+
+/// One page of the catalogue in its order (CPV code, then age) and the number of positions.
+pub fn catalogue_page(conn: &mut DbConn, page: crate::db::page::Page) -> AppResult<(Vec<CatalogueItem>, i64)> {
+    let items = catalogue_items::table
+        .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))
+        .limit(page.size)
+        .offset(page.offset())
+        .select(CatalogueItem::as_select())
+        .load(conn)?;
+    let total = catalogue_items::table.count().get_result(conn)?;
+    Ok((items, total))
+}
+
+/// Up to this many active positions fit one select list; a larger catalogue is searched.
+pub const CATALOGUE_CHOICES: i64 = 500;
+
+/// The active positions a form offers: the whole catalogue while it fits one select list
+/// (`false`), else the first matches of `search` in description or CPV code, none without a
+/// search (`true`: the form shows a search field).
+pub fn catalogue_choices(conn: &mut DbConn, search: Option<&str>) -> AppResult<(Vec<CatalogueItem>, bool)> {
+    let active = || {
+        catalogue_items::table
+            .filter(catalogue_items::active.eq(true))
+            .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))
+            .select(CatalogueItem::as_select())
+            .into_boxed()
+    };
+    let first: Vec<CatalogueItem> = active().limit(CATALOGUE_CHOICES + 1).load(conn)?;
+    if first.len() as i64 <= CATALOGUE_CHOICES {
+        return Ok((first, false));
+    }
+    let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok((Vec::new(), true));
+    };
+    // LIKE wildcards typed by the user are taken literally.
+    let escaped: String = term
+        .chars()
+        .flat_map(|ch| match ch {
+            '%' | '_' | '\\' => vec!['\\', ch],
+            _ => vec![ch],
+        })
+        .collect();
+    let pattern = format!("%{escaped}%");
+    let found = active()
+        .filter(
+            catalogue_items::description
+                .like(pattern.clone())
+                .escape('\\')
+                .or(catalogue_items::cpv_code.like(pattern).escape('\\')),
+        )
+        .limit(100)
+        .load(conn)?;
+    Ok((found, true))
+}
+
+pub fn list_catalogue(conn: &mut DbConn) -> AppResult<Vec<CatalogueItem>> {
+    Ok(catalogue_items::table
+        .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))
+        .select(CatalogueItem::as_select())
+        .load(conn)?)
+}
+
+pub fn create_catalogue_item(
+    conn: &mut DbConn,
+    state: &AppState,
+    actor: &Actor,
+    (description, unit, cpv): &(String, String, String),
+) -> AppResult<i64> {
+    write_tx(conn, |conn| {
+        let id: i64 = diesel::insert_into(catalogue_items::table)
+            .values((
+                catalogue_items::description.eq(description),
+                catalogue_items::unit.eq(unit),
+                catalogue_items::cpv_code.eq(cpv),
+                catalogue_items::active.eq(true),
+                catalogue_items::created_at.eq(state.clock.now_naive()),
+            ))
+            .returning(catalogue_items::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            &state.clock,
+            actor,
+            Event::new(
+                "catalogue_item.created",
+                "catalogue_item",
+                id,
+                json!({ "description": description, "unit": unit, "cpv_code": cpv }),
+            ),
+        )?;
+        Ok(id)
+    })
+}
