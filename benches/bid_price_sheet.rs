@@ -13,6 +13,7 @@ use buendel::db::schema::demand_positions;
 use buendel::db::DbConn;
 use buendel::demand::{self, CallData, DemandEntry};
 use buendel::domain::evaluation::EvaluationCommand;
+use buendel::domain::ids::TenderId;
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::tender::{self, bids, TenderCommand};
@@ -37,7 +38,7 @@ fn binary() -> PathBuf {
 struct Prepared {
     app: App,
     vendor: CurrentUser,
-    tender: i64,
+    tender: TenderId,
     token: String,
     csv: Vec<u8>,
     database_url: String,

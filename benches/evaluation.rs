@@ -21,6 +21,7 @@ use buendel::db::{write_tx, DbConn};
 use buendel::demand::{self, CallData};
 use buendel::domain::bid::BidStatus;
 use buendel::domain::evaluation::{EvaluationCommand, EvaluationSpec};
+use buendel::domain::ids::{BidId, LotId, TenderId};
 use buendel::domain::money::{Amount, Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::domain::scoring::{self, Candidate, Scored};
@@ -109,7 +110,7 @@ fn evaluate_exact(spec: &EvaluationSpec, data: &Data) -> Vec<Scored> {
         .iter()
         .enumerate()
         .map(|(i, b)| Candidate {
-            bid_id: i as i64,
+            bid_id: BidId(i as i64),
             total: scoring::cents_to_decimal(scoring::lot_total_cents(&data.quantities, &b.prices)),
             scores: b.scores.iter().map(|s| Decimal::new(*s, 2)).collect(),
         })
@@ -242,7 +243,7 @@ fn sanity_pure(spec: &EvaluationSpec, data: &Data, floats: &FloatData) {
     }
     let exact = evaluate_exact(spec, data);
     let float = evaluate_f64(floats);
-    let exact_order: Vec<i64> = exact.iter().map(|s| s.bid_id).collect();
+    let exact_order: Vec<i64> = exact.iter().map(|s| s.bid_id.get()).collect();
     let float_order: Vec<i64> = float.iter().map(|s| s.0).collect();
     assert_eq!(
         exact_order, float_order,
@@ -314,10 +315,10 @@ fn pg_base() -> String {
 struct Database {
     app: App,
     officer: CurrentUser,
-    tender: i64,
-    lot: i64,
+    tender: TenderId,
+    lot: LotId,
     /// Database bid id per generated bid.
-    bid_ids: Vec<i64>,
+    bid_ids: Vec<BidId>,
     _dir: tempfile::TempDir,
     pg_schema: Option<String>,
 }
@@ -397,8 +398,8 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
             credential_id: 0,
         },
         app,
-        tender: 0,
-        lot: 0,
+        tender: TenderId(0),
+        lot: LotId(0),
         bid_ids: Vec::new(),
         _dir: dir,
         pg_schema,
@@ -479,7 +480,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
         let estimate: i128 = scoring::lot_total_cents(&data.quantities, &data.estimate_prices);
         let estimated_value = Amount::from_minor(i64::try_from(estimate).unwrap()).unwrap();
         let deadline = now - chrono::Duration::days(2);
-        let tender: i64 = diesel::insert_into(tenders::table)
+        let tender: TenderId = diesel::insert_into(tenders::table)
             .values((
                 tenders::demand_call_id.eq(call),
                 tenders::title.eq("Bench-Ausschreibung (30 × 5.000)"),
@@ -504,7 +505,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
             ))
             .returning(tenders::id)
             .get_result(c)?;
-        let lot: i64 = diesel::insert_into(tender_lots::table)
+        let lot: LotId = diesel::insert_into(tender_lots::table)
             .values((
                 tender_lots::tender_id.eq(tender),
                 tender_lots::lot_no.eq(1),
@@ -543,7 +544,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
         let criteria = r#"{"a_confirmed":[true,true],"b_texts":["Servicekonzept","Nachhaltigkeitskonzept"]}"#;
         let mut bid_ids = Vec::with_capacity(BIDS);
         for (i, (b, (vendor, user))) in data.bids.iter().zip(&vendors).enumerate() {
-            let bid: i64 = diesel::insert_into(bids::table)
+            let bid: BidId = diesel::insert_into(bids::table)
                 .values((
                     bids::tender_id.eq(tender),
                     bids::vendor_id.eq(vendor),
@@ -621,7 +622,7 @@ fn sanity_db(db: &Database, spec: &EvaluationSpec, data: &Data) {
     let lot = &lots[0];
     assert_eq!(lot.bids.len(), BIDS);
     assert!(lot.blockers.is_empty(), "{:?}", lot.blockers);
-    let index: HashMap<i64, i64> = db.bid_ids.iter().enumerate().map(|(i, id)| (*id, i as i64)).collect();
+    let index: HashMap<BidId, i64> = db.bid_ids.iter().enumerate().map(|(i, id)| (*id, i as i64)).collect();
     let from_db: Vec<(i64, Decimal, u32)> = lot
         .ranking
         .iter()
@@ -629,7 +630,7 @@ fn sanity_db(db: &Database, spec: &EvaluationSpec, data: &Data) {
         .collect();
     let in_memory: Vec<(i64, Decimal, u32)> = evaluate_exact(spec, data)
         .iter()
-        .map(|s| (s.bid_id, s.score, s.rank))
+        .map(|s| (s.bid_id.get(), s.score, s.rank))
         .collect();
     assert_eq!(
         from_db, in_memory,
@@ -664,18 +665,18 @@ fn load_prices_and_evaluate(conn: &mut DbConn, spec: &EvaluationSpec, db: &Datab
         .into_iter()
         .map(|(id, q)| (id, q.minor()))
         .collect();
-    let rows: Vec<(i64, i64, Price)> = bid_prices::table
+    let rows: Vec<(BidId, i64, Price)> = bid_prices::table
         .filter(bid_prices::bid_id.eq_any(&db.bid_ids))
         .select((bid_prices::bid_id, bid_prices::position_id, bid_prices::unit_price))
         .load(conn)
         .unwrap();
-    let mut totals: HashMap<i64, i128> = HashMap::with_capacity(db.bid_ids.len());
+    let mut totals: HashMap<BidId, i128> = HashMap::with_capacity(db.bid_ids.len());
     for (bid, position, price) in &rows {
         if let Some(q) = quantities.get(position) {
             *totals.entry(*bid).or_default() += scoring::line_total_cents(*q, price.minor());
         }
     }
-    let scores: Vec<(i64, i32, i64)> = bid_scores::table
+    let scores: Vec<(BidId, i32, i64)> = bid_scores::table
         .filter(bid_scores::bid_id.eq_any(&db.bid_ids))
         .select((bid_scores::bid_id, bid_scores::criterion_no, bid_scores::score))
         .load(conn)

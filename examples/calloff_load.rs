@@ -26,6 +26,7 @@ use buendel::db::schema::{
 };
 use buendel::db::{write_tx, Db, DbConn};
 use buendel::domain::calloff::CalloffStatus;
+use buendel::domain::ids::ContractId;
 use buendel::error::AppError;
 use buendel::mail::OutboxStatus;
 use diesel::prelude::*;
@@ -41,7 +42,11 @@ fn main() -> ExitCode {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     let result = match arg(0).as_str() {
         "prepare" => prepare(&arg(1)),
-        "cap" => cap(&arg(1), arg(2).parse().unwrap_or(0), arg(3).parse().unwrap_or(0)),
+        "cap" => cap(
+            &arg(1),
+            arg(2).parse().unwrap_or(ContractId(0)),
+            arg(3).parse().unwrap_or(0),
+        ),
         "baseline" => baseline(
             &arg(1),
             &arg(2),
@@ -75,7 +80,7 @@ fn main() -> ExitCode {
 fn prepare(url: &str) -> Result<bool, AppError> {
     let db = Db::connect(url, 1)?;
     let mut c = db.get()?;
-    let ids: Vec<i64> = contracts::table
+    let ids: Vec<ContractId> = contracts::table
         .order(contracts::id.asc())
         .select(contracts::id)
         .load(&mut *c)?;
@@ -132,14 +137,14 @@ fn prepare(url: &str) -> Result<bool, AppError> {
 }
 
 /// Each position of `contract_id` may take `units` more than it has.
-fn limit(c: &mut DbConn, contract_id: i64, units: i64) -> Result<(), AppError> {
+fn limit(c: &mut DbConn, contract_id: ContractId, units: i64) -> Result<(), AppError> {
     diesel::update(contract_positions::table.filter(contract_positions::contract_id.eq(contract_id)))
         .set(contract_positions::max_quantity.eq(contract_positions::called_quantity + units * 1000))
         .execute(c)?;
     Ok(())
 }
 
-fn cap(url: &str, contract_id: i64, units: i64) -> Result<bool, AppError> {
+fn cap(url: &str, contract_id: ContractId, units: i64) -> Result<bool, AppError> {
     let db = Db::connect(url, 1)?;
     let mut c = db.get()?;
     write_tx(&mut c, |c| limit(c, contract_id, units))?;
@@ -147,7 +152,7 @@ fn cap(url: &str, contract_id: i64, units: i64) -> Result<bool, AppError> {
 }
 
 struct Target {
-    contract_id: i64,
+    contract_id: ContractId,
     position_id: i64,
     member_id: i64,
     user_id: i64,
@@ -155,7 +160,7 @@ struct Target {
 }
 
 fn target(c: &mut DbConn) -> Result<Target, AppError> {
-    let contract_id: i64 = contracts::table
+    let contract_id: ContractId = contracts::table
         .order(contracts::id.desc())
         .select(contracts::id)
         .first(c)?;
@@ -353,7 +358,7 @@ fn place(url: &str, buyer: &str, threads: usize, secs: u64) -> Result<bool, AppE
     let config = buendel::config::Config::from_map(&vars, false).map_err(|e| AppError::Internal(e.join("; ")))?;
     let app = buendel::App::prepare(config).map_err(AppError::Internal)?;
     let mut c = app.db.get()?;
-    let contract_id: i64 = contracts::table
+    let contract_id: ContractId = contracts::table
         .order(contracts::id.asc())
         .select(contracts::id)
         .first(&mut *c)?;

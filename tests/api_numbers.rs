@@ -279,7 +279,7 @@ fn scores_read_plain_notation_only() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|b| b["bid_id"] == ours)
+            .find(|b| b["bid_id"] == ours.get())
             .unwrap_or_else(|| panic!("our bid in {eval}"));
         assert_eq!(dec(&bid["scores"][0]["score"]), dec!(1.25), "{bid}");
     });

@@ -6,6 +6,7 @@ mod common;
 
 use buendel::db::schema::{awards, contract_members, contract_positions, contracts, outbox};
 use buendel::domain::bid::BidStatus;
+use buendel::domain::ids::{BidId, LotId, TenderId};
 use buendel::domain::money::Amount;
 use buendel::domain::standstill;
 use buendel::tender;
@@ -17,7 +18,7 @@ use rocket::http::Status;
 use rocket::local::blocking::Client;
 
 /// An opened tender: vendor bids 800 / 150, vendor2 bids 780,50 / 155 (lots 1 and 2).
-fn opened_tender(app: &TestApp, w: &World) -> (i64, Vec<i64>, Vec<i64>) {
+fn opened_tender(app: &TestApp, w: &World) -> (TenderId, Vec<i64>, Vec<LotId>) {
     second_vendor(app);
     let (id, positions) = published_tender(app, w);
     let vendor = browser(app, "vendor");
@@ -50,7 +51,7 @@ fn vendor2(app: &TestApp) -> Client {
     c
 }
 
-fn bid_id_of(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64 {
+fn bid_id_of(app: &TestApp, tender_id: TenderId, vendor_name: &str) -> BidId {
     use buendel::db::schema::{bids, organisations};
     bids::table
         .inner_join(organisations::table)

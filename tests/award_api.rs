@@ -5,6 +5,7 @@
 
 mod common;
 
+use buendel::domain::ids::BidId;
 use buendel::domain::standstill;
 use chrono::Duration;
 use common::api::*;
@@ -62,7 +63,7 @@ fn officer_scores_awards_and_concludes_through_the_api() {
         assert_eq!(eval["evaluation"]["method"], "weighted");
         assert_eq!(eval["lots"].as_array().unwrap().len(), 2);
         let lot1 = &eval["lots"][0];
-        assert_eq!(lot1["lot"]["id"], lots[0]);
+        assert_eq!(lot1["lot"]["id"], lots[0].get());
         assert_eq!(lot1["bids"].as_array().unwrap().len(), 2);
         assert_eq!(lot1["bids"][0]["total"], "12000.00");
         assert_eq!(lot1["bids"][0]["scores"][0]["criterion"], "Servicekonzept");
@@ -154,7 +155,7 @@ fn officer_scores_awards_and_concludes_through_the_api() {
         );
 
         // Scores: above 10 refused in German, numbers refused, nothing stored.
-        let scores_path = |bid: i64| format!("{base}/bids/{bid}/scores");
+        let scores_path = |bid: BidId| format!("{base}/bids/{bid}/scores");
         let (status, err) = answer(send(
             &api,
             Method::Put,
@@ -249,13 +250,13 @@ fn officer_scores_awards_and_concludes_through_the_api() {
         // By hand (see tests/award.rs): ours 92,294 points, theirs 85,000.
         let (_, eval) = answer(get(&api, &format!("{base}/evaluation"), &tk.officer));
         let lot1 = &eval["lots"][0];
-        assert_eq!(lot1["ranking"][0]["bid_id"], ours);
+        assert_eq!(lot1["ranking"][0]["bid_id"], ours.get());
         assert_eq!(dec(&lot1["ranking"][0]["score"]), Decimal::from_str("92.294").unwrap());
-        assert_eq!(lot1["ranking"][1]["bid_id"], theirs);
+        assert_eq!(lot1["ranking"][1]["bid_id"], theirs.get());
         assert_eq!(dec(&lot1["ranking"][1]["score"]), Decimal::from(85));
         assert_eq!(lot1["ranking"][1]["rank"], 2);
         assert_eq!(dec(&lot1["bids"][0]["scores"][0]["score"]), Decimal::from(8));
-        assert_eq!(lot1["proposed_bid_id"], ours);
+        assert_eq!(lot1["proposed_bid_id"], ours.get());
         assert_eq!(lot1["blockers"], json!([]));
 
         // Nobody but the officer awards, and only the best-ranked bid.
@@ -315,7 +316,7 @@ fn officer_scores_awards_and_concludes_through_the_api() {
             (last + Duration::days(1)).to_string()
         );
         assert_eq!(awarded["status"], "informed");
-        assert_eq!(awarded["bid_id"], ours);
+        assert_eq!(awarded["bid_id"], ours.get());
         let award_id = awarded["id"].as_i64().unwrap();
         // Decided: no more exclusions, scores or a second award on this lot.
         let (status, err) = answer(send(
@@ -504,13 +505,13 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
         }
         let (_, eval) = answer(get(&api, &format!("{base}/evaluation"), &tk.officer));
         let lot1 = &eval["lots"][0];
-        assert_eq!(lot1["low_flags"][0]["bid_id"], ours, "{lot1}");
+        assert_eq!(lot1["low_flags"][0]["bid_id"], ours.get(), "{lot1}");
         assert!(lot1["blockers"].to_string().contains("ungewöhnlich niedrig"), "{lot1}");
-        assert_eq!(lot1["proposed_bid_id"], ours);
+        assert_eq!(lot1["proposed_bid_id"], ours.get());
 
         // § 60: explanation first, then a decision with a reason.
         let explanations = format!("{base}/lots/{}/explanations", lots[0]);
-        let decision = |bid: i64| format!("{explanations}/{bid}/decision");
+        let decision = |bid: BidId| format!("{explanations}/{bid}/decision");
         let (status, err) = answer(send(
             &api,
             Method::Post,
@@ -546,7 +547,7 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
         ));
         assert_eq!(status, Status::Ok, "{lot}");
         assert_documented(&doc, "/tenders/{id}/lots/{lot}/explanations", "post", "200", &lot);
-        assert_eq!(lot["reviews"][0]["bid_id"], ours);
+        assert_eq!(lot["reviews"][0]["bid_id"], ours.get());
         assert!(lot["reviews"][0]["decision"].is_null());
         let (status, err) = answer(send(
             &api,
@@ -592,7 +593,7 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
         assert_eq!(lot["reviews"][0]["decision"], "excluded");
         assert_eq!(lot["bids"][0]["excluded_kind"], "abnormally_low");
         assert_eq!(lot["ranking"].as_array().unwrap().len(), 1);
-        assert_eq!(lot["proposed_bid_id"], theirs);
+        assert_eq!(lot["proposed_bid_id"], theirs.get());
         assert_eq!(lot["blockers"], json!([]));
 
         // Lot 2: a tie at rank 1 needs the drawn bid recorded.
@@ -639,8 +640,8 @@ fn exclusions_low_bid_reviews_and_ties_through_the_api() {
         ));
         assert_eq!(status, Status::Ok, "{lot}");
         assert_documented(&doc, "/tenders/{id}/lots/{lot}/tie-decision", "post", "200", &lot);
-        assert_eq!(lot["lot"]["tie_winner_bid_id"], theirs);
-        assert_eq!(lot["proposed_bid_id"], theirs);
+        assert_eq!(lot["lot"]["tie_winner_bid_id"], theirs.get());
+        assert_eq!(lot["proposed_bid_id"], theirs.get());
 
         // Exclusions: the kind must be one of the listed, with a reason.
         let exclusions = format!("{base}/lots/{}/exclusions", lots[1]);

@@ -15,6 +15,7 @@ use buendel::award::{self, BidOnLot, LotEvaluation};
 use buendel::db::schema::{awards, contracts, outbox};
 use buendel::db::Backend;
 use buendel::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
+use buendel::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use buendel::domain::scoring::LowFlag;
 use buendel::error::{AppError, AppResult};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -70,18 +71,18 @@ fn evaluation(method: &str, b_criteria: &str) -> EvaluationCommand {
 
 /// An opened tender of the golden scenarios with its one lot and the bids by vendor key.
 struct Golden {
-    id: i64,
+    id: TenderId,
     title: String,
-    lot: i64,
-    bids: Vec<(&'static str, i64)>,
+    lot: LotId,
+    bids: Vec<(&'static str, BidId)>,
 }
 
 impl Golden {
-    fn bid(&self, key: &str) -> i64 {
+    fn bid(&self, key: &str) -> BidId {
         self.bids.iter().find(|(k, _)| *k == key).expect("bidder").1
     }
 
-    fn key(&self, bid: i64) -> &'static str {
+    fn key(&self, bid: BidId) -> &'static str {
         self.bids.iter().find(|(_, b)| *b == bid).expect("bid").0
     }
 
@@ -164,7 +165,7 @@ fn lot_total(e: &LotEvaluation, g: &Golden, key: &str) -> Decimal {
         .to_decimal()
 }
 
-fn award_to(app: &TestApp, g: &Golden, key: &str) -> AppResult<i64> {
+fn award_to(app: &TestApp, g: &Golden, key: &str) -> AppResult<AwardId> {
     award::award(
         &mut app.conn(),
         &app.state,
@@ -992,7 +993,7 @@ fn standstill_ending_on_easter_monday_runs_to_tuesday() {
         // Wednesday 31 March, 00:01 in Wiesbaden — still 30 March 22:01 in UTC.
         let (status, location) = conclude("2027-03-31T00:01:00+02:00");
         assert_eq!(status, Status::SeeOther, "{location}");
-        let contract = id_from(&location);
+        let contract: ContractId = id_from(&location);
         let (start, end): (NaiveDate, NaiveDate) = contracts::table
             .find(contract)
             .select((contracts::term_start, contracts::term_end))

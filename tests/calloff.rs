@@ -6,6 +6,7 @@ mod common;
 
 use buendel::calloff::{self, CalloffCommand, Step};
 use buendel::db::schema::{audit_events, calloff_lines, calloffs, contract_positions, contracts, outbox};
+use buendel::domain::ids::ContractId;
 use buendel::domain::money::{Amount, Quantity};
 use buendel::domain::roles::{OrgType, Role};
 use buendel::error::AppError;
@@ -26,7 +27,7 @@ fn order(position: i64, quantity: &str) -> CalloffCommand {
     }
 }
 
-fn called(app: &TestApp, contract_id: i64) -> (i64, i64) {
+fn called(app: &TestApp, contract_id: ContractId) -> (i64, i64) {
     let q: i64 = contract_positions::table
         .filter(contract_positions::contract_id.eq(contract_id))
         .select(contract_positions::called_quantity)

@@ -78,7 +78,7 @@ fn buyers_call_off_through_the_api_within_every_limit() {
         assert_eq!(status, Status::Ok, "{register}");
         assert_documented(&doc, "/contracts", "get", "200", &register);
         let entry = &register.as_array().unwrap()[0];
-        assert_eq!(entry["id"], contract_id);
+        assert_eq!(entry["id"], contract_id.get());
         assert_eq!(dec(&entry["remaining_value"]), Decimal::new(14_400, 0));
         assert_eq!(entry["active"], true);
         assert_eq!(entry["exhausted"], false);
@@ -245,7 +245,7 @@ fn buyers_call_off_through_the_api_within_every_limit() {
         );
         assert!(ids(&vendor2, "").is_empty());
         assert!(ids(&buyer_c, "").is_empty());
-        assert!(ids(&officer, &format!("?contract_id={}", contract_id + 1000)).is_empty());
+        assert!(ids(&officer, &format!("?contract_id={}", contract_id.get() + 1000)).is_empty());
         let today = app
             .state
             .clock

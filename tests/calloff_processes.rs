@@ -8,6 +8,7 @@ mod common;
 
 use buendel::db::schema::{calloff_lines, calloffs, contract_positions, contracts};
 use buendel::db::Backend;
+use buendel::domain::ids::ContractId;
 use buendel::domain::money::Amount;
 use common::process::{free_port, Process};
 use common::tender_flow::*;
@@ -80,7 +81,7 @@ impl Jar {
 
 /// A buyer logged in through the login page of `server`: the cookies and the CSRF token of the
 /// contract page's order form.
-fn log_in(server: &Process, key: &str, contract_id: i64) -> (Jar, String) {
+fn log_in(server: &Process, key: &str, contract_id: ContractId) -> (Jar, String) {
     let base = format!("http://127.0.0.1:{}", server.port);
     let http = agent();
     let mut jar = Jar::default();

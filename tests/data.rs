@@ -8,6 +8,7 @@ use buendel::db::schema::{audit_events, outbox};
 use buendel::db::{write_tx, Backend};
 use buendel::domain::bid::BidStatus;
 use buendel::domain::calloff::CalloffStatus;
+use buendel::domain::ids::{BidId, TenderId};
 use buendel::domain::money::{Amount, Price, Quantity};
 use buendel::mail::OutboxStatus;
 use common::*;
@@ -512,12 +513,12 @@ fn demo_tenders_are_played_through_the_services_one_sealed_and_one_opened() {
         buendel::seed::load(&mut c, &app.state, std::path::Path::new("seed-data")).expect("seed");
         let now = app.state.clock.now_naive();
         let officer = buendel::seed::demo_user(&mut c, "vergabe@buendel.example").unwrap();
-        let all: Vec<(i64, String, chrono::NaiveDateTime)> = tenders::table
+        let all: Vec<(TenderId, String, chrono::NaiveDateTime)> = tenders::table
             .order(tenders::id.asc())
             .select((tenders::id, tenders::status, tenders::bid_deadline))
             .load(&mut *c)
             .unwrap();
-        let statuses = |c: &mut buendel::db::DbConn, id: i64| -> Vec<String> {
+        let statuses = |c: &mut buendel::db::DbConn, id: TenderId| -> Vec<String> {
             bids::table
                 .filter(bids::tender_id.eq(id))
                 .order(bids::id.asc())
@@ -622,7 +623,7 @@ fn demo_tender_is_evaluated_awarded_and_concluded_into_framework_contracts() {
         let local = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
         let region = app.state.config.holiday_region();
         let officer = buendel::seed::demo_user(&mut c, "vergabe@buendel.example").unwrap();
-        let mut tender_ids: Vec<i64> = contracts::table
+        let mut tender_ids: Vec<TenderId> = contracts::table
             .select(contracts::tender_id)
             .distinct()
             .load(&mut *c)
@@ -665,7 +666,7 @@ fn demo_tender_is_evaluated_awarded_and_concluded_into_framework_contracts() {
             assert!(local(concluded_at) > a.standstill_last_day && concluded_at < now);
 
             // § 134 information: a notice with rank and reason, and a mail, for every other bidder.
-            let notices: Vec<(i64, i64, Option<i32>, String)> = award_notices::table
+            let notices: Vec<(BidId, i64, Option<i32>, String)> = award_notices::table
                 .filter(award_notices::award_id.eq(a.id))
                 .order(award_notices::bid_id.asc())
                 .select((
@@ -676,7 +677,7 @@ fn demo_tender_is_evaluated_awarded_and_concluded_into_framework_contracts() {
                 ))
                 .load(&mut *c)
                 .unwrap();
-            let mut others: Vec<i64> = lot.bids.iter().map(|b| b.bid_id).filter(|id| *id != a.bid_id).collect();
+            let mut others: Vec<BidId> = lot.bids.iter().map(|b| b.bid_id).filter(|id| *id != a.bid_id).collect();
             others.sort();
             assert!(!others.is_empty(), "Los {} had competition", lot.lot.lot_no);
             assert_eq!(notices.iter().map(|n| n.0).collect::<Vec<_>>(), others);

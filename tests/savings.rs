@@ -10,6 +10,7 @@ use buendel::db::schema::calloff_lines;
 use buendel::demand::{self, CallData, DemandEntry};
 use buendel::domain::calloff::CalloffStatus;
 use buendel::domain::evaluation::{EvaluationCommand, Method};
+use buendel::domain::ids::{ContractId, TenderId};
 use buendel::domain::money::{Amount, Price};
 use buendel::savings::{self, Scope};
 use chrono::Duration;
@@ -24,8 +25,8 @@ use serde_json::Value;
 use std::str::FromStr;
 
 struct Case {
-    tender_id: i64,
-    contract_id: i64,
+    tender_id: TenderId,
+    contract_id: ContractId,
     notebook: i64,
     dock: i64,
 }

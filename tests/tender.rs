@@ -6,6 +6,7 @@ mod common;
 
 use buendel::db::schema::{audit_events, outbox, tender_members};
 use buendel::demand;
+use buendel::domain::ids::TenderId;
 use buendel::tender::{self, TenderCommand};
 use chrono::Duration;
 use common::secret::SecretNumber;
@@ -35,7 +36,7 @@ fn officer_builds_and_publishes_a_tender_from_a_closed_call() {
         let form = with_deadline(&app, tender_form(call, &positions), 31);
         let (status, location) = post(&officer, "/ausschreibungen", &form);
         assert_eq!(status, Status::SeeOther, "{location}");
-        let id = id_from(&location);
+        let id: TenderId = id_from(&location);
         let mut c = app.conn();
         let t = tender::find(&mut c, id).unwrap();
         assert_eq!(t.status.code(), "draft");
@@ -170,7 +171,7 @@ fn publication_rechecks_the_deadline_against_the_sending_day() {
             &with_deadline(&app, tender_form(call, &positions), 31),
         );
         assert_eq!(status, Status::SeeOther);
-        let id = id_from(&location);
+        let id: TenderId = id_from(&location);
         app.state.clock.advance(Duration::days(2));
         let officer = browser(&app, "officer");
         let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
@@ -520,7 +521,7 @@ fn documents_are_checked_by_content_and_published_with_their_hash() {
             "/ausschreibungen",
             &with_deadline(&app, tender_form(call, &positions), 31),
         );
-        let id = id_from(&location);
+        let id: TenderId = id_from(&location);
         let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
         let (status, body) = multipart(
             &officer,

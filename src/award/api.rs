@@ -10,6 +10,7 @@ use crate::db::schema::{contract_members, contract_positions, organisations, ten
 use crate::db::{Db, DbConn};
 use crate::domain::bid::ExclusionKind;
 use crate::domain::evaluation::EvaluationSpec;
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::scoring::{LowFlag, Scored};
@@ -64,7 +65,8 @@ struct CriterionScore {
 /// A bid on one lot as the evaluation sees it.
 #[derive(Serialize, ToSchema)]
 struct EvaluatedBid {
-    bid_id: i64,
+    #[schema(value_type = i64)]
+    bid_id: BidId,
     vendor_id: i64,
     vendor: String,
     submitted_at: NaiveDateTime,
@@ -121,7 +123,8 @@ struct ApiLotEvaluation {
     reviews: Vec<LowReview>,
     award: Option<ApiAward>,
     blockers: Vec<String>,
-    proposed_bid_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    proposed_bid_id: Option<BidId>,
 }
 
 impl ApiLotEvaluation {
@@ -142,7 +145,8 @@ impl ApiLotEvaluation {
 
 #[derive(Serialize, ToSchema)]
 struct Evaluation {
-    tender_id: i64,
+    #[schema(value_type = i64)]
+    tender_id: TenderId,
     title: String,
     status: TenderStatus,
     cancelled_at: Option<NaiveDateTime>,
@@ -150,7 +154,7 @@ struct Evaluation {
     lots: Vec<ApiLotEvaluation>,
 }
 
-fn evaluation_of(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<Evaluation> {
+fn evaluation_of(conn: &mut DbConn, user: &CurrentUser, id: TenderId) -> AppResult<Evaluation> {
     let (t, lots) = award::evaluation(conn, user, id)?;
     let spec = t.spec()?;
     Ok(Evaluation {
@@ -164,7 +168,7 @@ fn evaluation_of(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<Ev
 }
 
 /// A lot of the tender, or 404 (also for a lot of another tender).
-fn lot_of(conn: &mut DbConn, tender_id: i64, lot_id: i64) -> AppResult<Lot> {
+fn lot_of(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId) -> AppResult<Lot> {
     Ok(tender_lots::table
         .find(lot_id)
         .filter(tender_lots::tender_id.eq(tender_id))
@@ -172,7 +176,7 @@ fn lot_of(conn: &mut DbConn, tender_id: i64, lot_id: i64) -> AppResult<Lot> {
 }
 
 /// One lot's evaluation, through the same gate as the whole evaluation.
-fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: i64, lot_id: i64) -> AppResult<ApiLotEvaluation> {
+fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: TenderId, lot_id: LotId) -> AppResult<ApiLotEvaluation> {
     let (t, ()) = tender::bids::opened_meta(conn, user, id)?;
     let spec = t.spec()?;
     let lot = lot_of(conn, id, lot_id)?;
@@ -183,12 +187,13 @@ fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: i64, lot_id: i64) -
     tag = "Wertung und Zuschlag",
     operation_id = "get_evaluation",
     summary = "Wertung aller Lose nach der Öffnung: Angebote mit Ausschlüssen und Bewertungen, Rangfolge nach der veröffentlichten Methode, ungewöhnlich niedrige Angebote, Aufklärungen, Hinderungsgründe, vorgeschlagenes Angebot, Zuschlag (Vergabestelle, Vorstand)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Wertung", body = Evaluation)
     )
 )]
 #[get("/tenders/<id>/evaluation")]
-async fn evaluation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Evaluation>> {
+async fn evaluation(user: ApiUser, db: Db, id: TenderId) -> AppResult<Json<Evaluation>> {
     Ok(Json(db.run(move |c| evaluation_of(c, &user.0, id)).await?))
 }
 
@@ -196,7 +201,8 @@ async fn evaluation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Evaluation
 
 #[derive(Serialize, ToSchema)]
 struct ComparisonCell {
-    bid_id: i64,
+    #[schema(value_type = i64)]
+    bid_id: BidId,
     #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     unit_price: Option<Decimal>,
     /// Geschätzte Menge × Einzelpreis, kaufmännisch auf Cent
@@ -219,7 +225,8 @@ struct ComparisonRow {
 /// The Preisspiegel of a lot: positions × bidders, line totals on the estimated quantities.
 #[derive(Serialize, ToSchema)]
 struct PriceComparison {
-    tender_id: i64,
+    #[schema(value_type = i64)]
+    tender_id: TenderId,
     lot: Lot,
     #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     estimate_total: Option<Decimal>,
@@ -229,7 +236,7 @@ struct PriceComparison {
 
 impl From<PriceSheet> for PriceComparison {
     fn from(s: PriceSheet) -> Self {
-        let ids: Vec<i64> = s.bidders.iter().map(|b| b.bid_id).collect();
+        let ids: Vec<BidId> = s.bidders.iter().map(|b| b.bid_id).collect();
         let rows = s
             .rows
             .into_iter()
@@ -262,12 +269,13 @@ impl From<PriceSheet> for PriceComparison {
     tag = "Wertung und Zuschlag",
     operation_id = "get_price_comparison",
     summary = "Preisspiegel eines Loses: Positionen × Bieter mit Einzelpreisen und Zeilensummen auf die geschätzten Mengen, Mittelwert, Minimum, Abweichungen (Vergabestelle, Vorstand)",
+    params(("id" = i64, Path), ("lot" = i64, Path)),
     responses(
         (status = 200, description = "Preisspiegel", body = PriceComparison)
     )
 )]
 #[get("/tenders/<id>/lots/<lot>/price-comparison")]
-async fn price_comparison(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult<Json<PriceComparison>> {
+async fn price_comparison(user: ApiUser, db: Db, id: TenderId, lot: LotId) -> AppResult<Json<PriceComparison>> {
     let (_, sheet) = db.run(move |c| award::price_sheet(c, &user.0, id, lot)).await?;
     Ok(Json(sheet.into()))
 }
@@ -276,12 +284,13 @@ async fn price_comparison(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult
     tag = "Wertung und Zuschlag",
     operation_id = "get_price_comparison_csv",
     summary = "Preisspiegel eines Loses als CSV (Vergabestelle, Vorstand)",
+    params(("id" = i64, Path), ("lot" = i64, Path)),
     responses(
         (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
     )
 )]
 #[get("/tenders/<id>/lots/<lot>/price-comparison.csv")]
-async fn price_comparison_csv(user: ApiUser, db: Db, id: i64, lot: i64) -> AppResult<CsvDownload> {
+async fn price_comparison_csv(user: ApiUser, db: Db, id: TenderId, lot: LotId) -> AppResult<CsvDownload> {
     let (_, sheet) = db.run(move |c| award::price_sheet(c, &user.0, id, lot)).await?;
     Ok(CsvDownload::new(
         award::price_sheet_csv(&sheet),
@@ -296,7 +305,7 @@ fn missing_bid() -> AppError {
 }
 
 /// The bid on a lot of the tender a decision is about; the lot must belong to the tender.
-fn target(conn: &mut DbConn, tender_id: i64, lot_id: i64, bid_id: Option<i64>) -> AppResult<BidOnLot> {
+fn target(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId, bid_id: Option<BidId>) -> AppResult<BidOnLot> {
     lot_of(conn, tender_id, lot_id)?;
     Ok(BidOnLot {
         tender_id,
@@ -326,7 +335,8 @@ fn rename_fields(e: AppError, name: impl Fn(&str) -> String) -> AppError {
 #[schema(as = ExclusionInput)]
 struct ExclusionBody {
     #[serde(default)]
-    bid_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    bid_id: Option<BidId>,
     #[serde(default)]
     kind: Option<ExclusionKind>,
     #[serde(default)]
@@ -339,6 +349,7 @@ struct ExclusionBody {
     tag = "Wertung und Zuschlag",
     operation_id = "exclude_bid",
     summary = "Angebot für dieses Los mit Grund ausschließen (Vergabestelle); bis zum Zuschlag",
+    params(("id" = i64, Path), ("lot" = i64, Path)),
     request_body = ExclusionBody,
     responses(
         (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
@@ -349,8 +360,8 @@ async fn exclude(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    lot: i64,
+    id: TenderId,
+    lot: LotId,
     body: Body<ExclusionBody>,
 ) -> AppResult<Json<ApiLotEvaluation>> {
     user.0.require(&[Role::Officer])?;
@@ -387,6 +398,7 @@ struct ScoresBody {
     tag = "Wertung und Zuschlag",
     operation_id = "score_bid",
     summary = "B-Kriterien eines Angebots bewerten, je Kriterium in ihrer Reihenfolge Punktzahl 0 bis 10 (höchstens 2 Nachkommastellen) mit Begründung; ersetzt die vorige Bewertung (Vergabestelle)",
+    params(("bid" = i64, Path), ("id" = i64, Path)),
     request_body = ScoresBody,
     responses(
         (status = 200, description = "Neue Wertung aller Lose", body = Evaluation)
@@ -397,8 +409,8 @@ async fn score(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    bid: i64,
+    id: TenderId,
+    bid: BidId,
     body: Body<ScoresBody>,
 ) -> AppResult<Json<Evaluation>> {
     user.0.require(&[Role::Officer])?;
@@ -443,7 +455,8 @@ async fn score(
 #[schema(as = BidChoice)]
 struct ExplanationBody {
     #[serde(default)]
-    bid_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    bid_id: Option<BidId>,
 }
 
 // § 60 VgV: asks the vendor of a flagged bid to explain its price (officer).
@@ -451,6 +464,7 @@ struct ExplanationBody {
     tag = "Wertung und Zuschlag",
     operation_id = "request_explanation",
     summary = "Aufklärung eines ungewöhnlich niedrigen Angebots verlangen (§ 60 Abs. 1 VgV); der Bieter erhält eine E-Mail (Vergabestelle)",
+    params(("id" = i64, Path), ("lot" = i64, Path)),
     request_body = ExplanationBody,
     responses(
         (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
@@ -461,8 +475,8 @@ async fn request_explanation(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    lot: i64,
+    id: TenderId,
+    lot: LotId,
     body: Body<ExplanationBody>,
 ) -> AppResult<Json<ApiLotEvaluation>> {
     user.0.require(&[Role::Officer])?;
@@ -493,6 +507,7 @@ struct LowDecisionBody {
     tag = "Wertung und Zuschlag",
     operation_id = "decide_low_bid",
     summary = "Nach der Aufklärung entscheiden: Angebot annehmen oder ausschließen, mit Begründung (Vergabestelle)",
+    params(("bid" = i64, Path), ("id" = i64, Path), ("lot" = i64, Path)),
     request_body = LowDecisionBody,
     responses(
         (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
@@ -503,9 +518,9 @@ async fn decide_low(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    lot: i64,
-    bid: i64,
+    id: TenderId,
+    lot: LotId,
+    bid: BidId,
     body: Body<LowDecisionBody>,
 ) -> AppResult<Json<ApiLotEvaluation>> {
     user.0.require(&[Role::Officer])?;
@@ -531,7 +546,8 @@ async fn decide_low(
 #[schema(as = TieDecisionInput)]
 struct TieBody {
     #[serde(default)]
-    bid_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    bid_id: Option<BidId>,
     #[serde(default)]
     #[schema(min_length = 3, max_length = 4000)]
     note: String,
@@ -542,6 +558,7 @@ struct TieBody {
     tag = "Wertung und Zuschlag",
     operation_id = "decide_tie",
     summary = "Losentscheid bei Gleichstand auf Rang 1 festhalten: das gezogene Angebot und wie gezogen wurde (Vergabestelle)",
+    params(("id" = i64, Path), ("lot" = i64, Path)),
     request_body = TieBody,
     responses(
         (status = 200, description = "Neue Wertung des Loses", body = ApiLotEvaluation)
@@ -552,8 +569,8 @@ async fn decide_tie(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    lot: i64,
+    id: TenderId,
+    lot: LotId,
     body: Body<TieBody>,
 ) -> AppResult<Json<ApiLotEvaluation>> {
     user.0.require(&[Role::Officer])?;
@@ -573,7 +590,8 @@ async fn decide_tie(
 #[schema(as = AwardInput)]
 struct AwardBody {
     #[serde(default)]
-    bid_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    bid_id: Option<BidId>,
     #[serde(default)]
     #[schema(min_length = 3, max_length = 4000)]
     reason: String,
@@ -585,6 +603,7 @@ struct AwardBody {
     tag = "Wertung und Zuschlag",
     operation_id = "award_lot",
     summary = "Zuschlag auf das nach der veröffentlichten Methode beste Angebot beschließen: die übrigen Bieter erhalten die Information nach § 134 GWB, die Wartefrist beginnt (Vergabestelle)",
+    params(("id" = i64, Path), ("lot" = i64, Path)),
     request_body = AwardBody,
     responses(
         (status = 201, description = "Zuschlag beschlossen", body = ApiAward)
@@ -595,8 +614,8 @@ async fn award_lot(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    lot: i64,
+    id: TenderId,
+    lot: LotId,
     body: Body<AwardBody>,
 ) -> AppResult<status::Created<Json<ApiAward>>> {
     user.0.require(&[Role::Officer])?;
@@ -649,7 +668,7 @@ struct ContractDetail {
 
 type PositionRow = (i64, i32, String, String, String, Price, Quantity);
 
-fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<ContractDetail> {
+fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: ContractId) -> AppResult<ContractDetail> {
     let contract = award::contract(conn, user, id)?;
     let vendor: String = organisations::table
         .find(contract.vendor_id)
@@ -704,6 +723,7 @@ fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<
     tag = "Wertung und Zuschlag",
     operation_id = "conclude_contract",
     summary = "Nach Ablauf der Wartefrist den Vertrag schließen: Rahmenvereinbarung mit den Preisen des Zuschlags, Laufzeit, Höchstmengen und -wert, abrufberechtigten Mitgliedern und gespeichertem Vertragsdokument (Vergabestelle); vorher 409",
+    params(("award" = i64, Path), ("id" = i64, Path)),
     responses(
         (status = 201, description = "Rahmenvereinbarung geschlossen", body = ContractDetail)
     )
@@ -713,8 +733,8 @@ async fn conclude(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
-    award: i64,
+    id: TenderId,
+    award: AwardId,
 ) -> AppResult<status::Created<Json<ContractDetail>>> {
     let u = user.0;
     let contract = db
@@ -730,12 +750,13 @@ async fn conclude(
     tag = "Verträge und Abrufe",
     operation_id = "get_contract",
     summary = "Eine Rahmenvereinbarung ohne Dokument, mit Positionen und abrufberechtigten Mitgliedern (Genossenschaft, der Auftragnehmer, Einkauf abrufberechtigter Mitglieder)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Rahmenvereinbarung", body = ContractDetail)
     )
 )]
 #[get("/contracts/<id>")]
-async fn contract(user: ApiUser, db: Db, id: i64) -> AppResult<Json<ContractDetail>> {
+async fn contract(user: ApiUser, db: Db, id: ContractId) -> AppResult<Json<ContractDetail>> {
     Ok(Json(db.run(move |c| contract_detail(c, &user.0, id)).await?))
 }
 
@@ -744,12 +765,13 @@ async fn contract(user: ApiUser, db: Db, id: i64) -> AppResult<Json<ContractDeta
     tag = "Verträge und Abrufe",
     operation_id = "get_contract_document",
     summary = "Das beim Vertragsschluss gespeicherte Vertragsdokument (HTML); sein SHA-256 steht in der Rahmenvereinbarung",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "HTML", body = String, content_type = "text/html")
     )
 )]
 #[get("/contracts/<id>/document")]
-async fn contract_document(user: ApiUser, db: Db, id: i64) -> AppResult<(ContentType, String)> {
+async fn contract_document(user: ApiUser, db: Db, id: ContractId) -> AppResult<(ContentType, String)> {
     let c = db.run(move |c| award::contract(c, &user.0, id)).await?;
     Ok((ContentType::HTML, c.document))
 }
@@ -760,7 +782,8 @@ async fn contract_document(user: ApiUser, db: Db, id: i64) -> AppResult<(Content
 #[schema(as = CancelInput)]
 struct CancelBody {
     #[serde(default)]
-    lot_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    lot_id: Option<LotId>,
     #[serde(default)]
     #[schema(min_length = 3, max_length = 4000)]
     reason: String,
@@ -771,13 +794,20 @@ struct CancelBody {
     tag = "Wertung und Zuschlag",
     operation_id = "cancel_tender",
     summary = "Ausschreibung oder ein Los mit Begründung aufheben; die Bieter werden benachrichtigt; nicht nach Vertragsschluss (Vergabestelle)",
+    params(("id" = i64, Path)),
     request_body = CancelBody,
     responses(
         (status = 200, description = "Aufgehoben", body = Cancelled)
     )
 )]
 #[post("/tenders/<id>/cancel", data = "<body>")]
-async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<CancelBody>) -> AppResult<Json<Cancelled>> {
+async fn cancel(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: TenderId,
+    body: Body<CancelBody>,
+) -> AppResult<Json<Cancelled>> {
     let body = body.0;
     let u = user.0;
     Ok(Json(
@@ -800,12 +830,18 @@ async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<Canc
     tag = "Wertung und Zuschlag",
     operation_id = "get_procurement_record",
     summary = "Der Vergabevermerk, jetzt aus den Ereignissen und Entscheidungen der Ausschreibung erstellt (HTML) mit SHA-256 (Vergabestelle, Vorstand)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Vergabevermerk", body = ProcurementRecord)
     )
 )]
 #[get("/tenders/<id>/procurement-record")]
-async fn procurement_record(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<ProcurementRecord>> {
+async fn procurement_record(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: TenderId,
+) -> AppResult<Json<ProcurementRecord>> {
     let html = db
         .run(move |c| award::procurement_record(c, &state, &user.0, id))
         .await?;
@@ -821,7 +857,8 @@ struct Cancelled {
     #[schema(schema_with = cancelled_status)]
     status: &'static str,
     /// Das aufgehobene Los; null: die ganze Ausschreibung
-    lot_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    lot_id: Option<LotId>,
     /// Ob damit die ganze Ausschreibung aufgehoben ist
     tender_cancelled: bool,
     /// Benachrichtigte Ansprechpersonen der Bieter
@@ -834,7 +871,8 @@ fn cancelled_status() -> utoipa::openapi::Object {
 
 #[derive(Serialize, ToSchema)]
 struct ProcurementRecord {
-    tender_id: i64,
+    #[schema(value_type = i64)]
+    tender_id: TenderId,
     /// SHA-256 des HTML-Textes
     sha256: String,
     html: String,

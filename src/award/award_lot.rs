@@ -10,6 +10,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{award_notices, awards};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
+use crate::domain::ids::{AwardId, BidId, LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::domain::standstill;
 use crate::error::{AppError, AppResult};
@@ -21,9 +22,9 @@ use serde_json::json;
 #[derive(Insertable)]
 #[diesel(table_name = awards)]
 struct NewAward<'a> {
-    tender_id: i64,
-    lot_id: i64,
-    bid_id: i64,
+    tender_id: TenderId,
+    lot_id: LotId,
+    bid_id: BidId,
     vendor_id: i64,
     reason: &'a str,
     status: AwardStatus,
@@ -36,8 +37,8 @@ struct NewAward<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = award_notices)]
 struct NewAwardNotice<'a> {
-    award_id: i64,
-    bid_id: i64,
+    award_id: AwardId,
+    bid_id: BidId,
     vendor_id: i64,
     bid_rank: Option<i32>,
     reason: &'a str,
@@ -51,7 +52,7 @@ pub fn award(
     user: &CurrentUser,
     target: BidOnLot,
     reason: &str,
-) -> AppResult<i64> {
+) -> AppResult<AwardId> {
     user.require(&[Role::Officer])?;
     let BidOnLot {
         tender_id,
@@ -84,7 +85,7 @@ pub fn award(
         let now = state.clock.now_naive();
         let sent = local_today(state);
         let last_day = standstill::last_day(sent, true, state.config.holiday_region());
-        let award_id: i64 = diesel::insert_into(awards::table)
+        let award_id: AwardId = diesel::insert_into(awards::table)
             .values(NewAward {
                 tender_id,
                 lot_id,

@@ -9,6 +9,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
+use crate::domain::ids::{AwardId, ContractId, LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
@@ -21,7 +22,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// The framework contract number: one sequence for the cooperative.
-fn contract_number(year: i32, id: i64) -> String {
+fn contract_number(year: i32, id: ContractId) -> String {
     format!("RV-{year}-{id:04}")
 }
 
@@ -29,9 +30,9 @@ fn contract_number(year: i32, id: i64) -> String {
 #[diesel(table_name = contracts)]
 struct NewContract<'a> {
     number: String,
-    tender_id: i64,
-    lot_id: i64,
-    award_id: i64,
+    tender_id: TenderId,
+    lot_id: LotId,
+    award_id: AwardId,
     vendor_id: i64,
     term_start: chrono::NaiveDate,
     term_end: chrono::NaiveDate,
@@ -44,7 +45,7 @@ struct NewContract<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = contract_positions)]
 struct NewContractPosition {
-    contract_id: i64,
+    contract_id: ContractId,
     position_id: i64,
     unit_price: Price,
     max_quantity: Quantity,
@@ -54,7 +55,7 @@ struct NewContractPosition {
 #[derive(Insertable)]
 #[diesel(table_name = contract_members)]
 struct NewContractMember {
-    contract_id: i64,
+    contract_id: ContractId,
     member_id: i64,
 }
 
@@ -65,9 +66,9 @@ pub fn conclude(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    tender_id: i64,
-    award_id: i64,
-) -> AppResult<i64> {
+    tender_id: TenderId,
+    award_id: AwardId,
+) -> AppResult<ContractId> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = tender::find_locked(c, tender_id)?;
@@ -147,7 +148,7 @@ pub fn conclude(
             ))
             .first(c)?;
         // The id is needed for the number; insert first, then render and store the document.
-        let contract_id: i64 = diesel::insert_into(contracts::table)
+        let contract_id: ContractId = diesel::insert_into(contracts::table)
             .values(NewContract {
                 // The number needs the id; the document follows once the number is known.
                 number: format!("pending-{award_id}"),

@@ -4,6 +4,7 @@
 use crate::auth::CurrentUser;
 use crate::db::schema::{contract_members, contracts};
 use crate::db::DbConn;
+use crate::domain::ids::{AwardId, ContractId, LotId, TenderId};
 use crate::domain::money::{Amount, Quantity};
 use crate::domain::policy::Reach;
 use crate::error::{AppError, AppResult};
@@ -14,11 +15,15 @@ use serde::Serialize;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = contracts)]
 pub struct ContractRow {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ContractId,
     pub number: String,
-    pub tender_id: i64,
-    pub lot_id: i64,
-    pub award_id: i64,
+    #[schema(value_type = i64)]
+    pub tender_id: TenderId,
+    #[schema(value_type = i64)]
+    pub lot_id: LotId,
+    #[schema(value_type = i64)]
+    pub award_id: AwardId,
     pub vendor_id: i64,
     pub term_start: NaiveDate,
     pub term_end: NaiveDate,
@@ -33,7 +38,7 @@ pub struct ContractRow {
 }
 
 /// A contract for those who may see it: the cooperative, the vendor, entitled members' buyers.
-pub fn contract(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<ContractRow> {
+pub fn contract(conn: &mut DbConn, user: &CurrentUser, id: ContractId) -> AppResult<ContractRow> {
     let c: ContractRow = contracts::table.find(id).select(ContractRow::as_select()).first(conn)?;
     let allowed = match user.reach() {
         Reach::Everything => true,

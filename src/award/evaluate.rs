@@ -8,6 +8,7 @@ use crate::db::DbConn;
 use crate::domain::bid::BidStatus;
 use crate::domain::bid::{ExclusionKind, LowBidDecision};
 use crate::domain::evaluation::EvaluationSpec;
+use crate::domain::ids::{BidId, ContractId, LotId, TenderId};
 use crate::domain::money::Amount;
 use crate::domain::scoring::{self, Candidate, Scored};
 use crate::error::AppResult;
@@ -28,7 +29,7 @@ pub(super) fn estimate_total(positions: &[TenderPosition]) -> Option<Decimal> {
 }
 
 type BidLotRow = (
-    i64,
+    BidId,
     i64,
     String,
     NaiveDateTime,
@@ -38,7 +39,7 @@ type BidLotRow = (
     Option<String>,
 );
 
-pub(super) fn lot_bids(conn: &mut DbConn, lot_id: i64, spec: &EvaluationSpec) -> AppResult<Vec<LotBid>> {
+pub(super) fn lot_bids(conn: &mut DbConn, lot_id: LotId, spec: &EvaluationSpec) -> AppResult<Vec<LotBid>> {
     let rows: Vec<BidLotRow> = bid_lots::table
         .inner_join(bids::table.inner_join(organisations::table))
         .filter(bid_lots::lot_id.eq(lot_id))
@@ -56,8 +57,8 @@ pub(super) fn lot_bids(conn: &mut DbConn, lot_id: i64, spec: &EvaluationSpec) ->
             bid_lots::excluded_reason,
         ))
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let score_rows: Vec<(i64, i32, i64, String)> = bid_scores::table
+    let ids: Vec<BidId> = rows.iter().map(|r| r.0).collect();
+    let score_rows: Vec<(BidId, i32, i64, String)> = bid_scores::table
         .filter(bid_scores::bid_id.eq_any(&ids))
         .select((
             bid_scores::bid_id,
@@ -96,7 +97,7 @@ pub(super) fn lot_bids(conn: &mut DbConn, lot_id: i64, spec: &EvaluationSpec) ->
         .collect())
 }
 
-pub(super) fn lot_award(conn: &mut DbConn, lot_id: i64) -> AppResult<Option<Award>> {
+pub(super) fn lot_award(conn: &mut DbConn, lot_id: LotId) -> AppResult<Option<Award>> {
     Ok(awards::table
         .filter(awards::lot_id.eq(lot_id))
         .select(Award::as_select())
@@ -142,7 +143,7 @@ pub fn evaluate_lot(conn: &mut DbConn, t: &Tender, spec: &EvaluationSpec, lot: L
             low_bid_reviews::decision,
             low_bid_reviews::reason,
         ))
-        .load::<(i64, NaiveDateTime, Option<LowBidDecision>, Option<String>)>(conn)?
+        .load::<(BidId, NaiveDateTime, Option<LowBidDecision>, Option<String>)>(conn)?
         .into_iter()
         .map(|(bid_id, requested_at, decision, reason)| LowReview {
             bid_id,
@@ -201,7 +202,7 @@ pub fn evaluate_lot(conn: &mut DbConn, t: &Tender, spec: &EvaluationSpec, lot: L
             }
         },
     };
-    let contract_id: Option<i64> = contracts::table
+    let contract_id: Option<ContractId> = contracts::table
         .filter(contracts::lot_id.eq(lot.id))
         .select(contracts::id)
         .first(conn)
@@ -221,7 +222,11 @@ pub fn evaluate_lot(conn: &mut DbConn, t: &Tender, spec: &EvaluationSpec, lot: L
 }
 
 /// The evaluation of every lot of an opened tender, for officers and the board.
-pub fn evaluation(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, Vec<LotEvaluation>)> {
+pub fn evaluation(
+    conn: &mut DbConn,
+    user: &CurrentUser,
+    tender_id: TenderId,
+) -> AppResult<(Tender, Vec<LotEvaluation>)> {
     let t = require_readable(conn, user, tender_id)?;
     let spec = t.spec()?;
     let mut out = Vec::new();
@@ -232,7 +237,7 @@ pub fn evaluation(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppR
 }
 
 /// Awards of a tender by lot id (for pages).
-pub fn awards_of(conn: &mut DbConn, tender_id: i64) -> AppResult<BTreeMap<i64, Award>> {
+pub fn awards_of(conn: &mut DbConn, tender_id: TenderId) -> AppResult<BTreeMap<LotId, Award>> {
     Ok(awards::table
         .filter(awards::tender_id.eq(tender_id))
         .select(Award::as_select())

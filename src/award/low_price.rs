@@ -10,6 +10,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, low_bid_reviews};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::{ExclusionKind, LowBidDecision};
+use crate::domain::ids::{BidId, LotId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::tender;
@@ -21,8 +22,8 @@ use serde_json::json;
 #[derive(Insertable)]
 #[diesel(table_name = low_bid_reviews)]
 struct NewReview {
-    bid_id: i64,
-    lot_id: i64,
+    bid_id: BidId,
+    lot_id: LotId,
     requested_by: i64,
     requested_at: chrono::NaiveDateTime,
 }

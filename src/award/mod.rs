@@ -33,6 +33,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{awards, bid_lots, bids, organisations, tender_lots};
 use crate::db::DbConn;
 use crate::domain::bid::{AwardStatus, ExclusionKind, LowBidDecision};
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::domain::money::Amount;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{LowFlag, Scored};
@@ -50,7 +51,7 @@ use crate::domain::bid::BidStatus;
 /// One bid on one lot, as the evaluation sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LotBid {
-    pub bid_id: i64,
+    pub bid_id: BidId,
     pub vendor_id: i64,
     pub vendor: String,
     pub submitted_at: NaiveDateTime,
@@ -65,7 +66,8 @@ pub struct LotBid {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LowReview {
-    pub bid_id: i64,
+    #[schema(value_type = i64)]
+    pub bid_id: BidId,
     pub requested_at: NaiveDateTime,
     pub decision: Option<LowBidDecision>,
     pub reason: Option<String>,
@@ -74,10 +76,14 @@ pub struct LowReview {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = awards)]
 pub struct Award {
-    pub id: i64,
-    pub tender_id: i64,
-    pub lot_id: i64,
-    pub bid_id: i64,
+    #[schema(value_type = i64)]
+    pub id: AwardId,
+    #[schema(value_type = i64)]
+    pub tender_id: TenderId,
+    #[schema(value_type = i64)]
+    pub lot_id: LotId,
+    #[schema(value_type = i64)]
+    pub bid_id: BidId,
     pub vendor_id: i64,
     pub reason: String,
     pub status: AwardStatus,
@@ -102,12 +108,12 @@ pub struct LotEvaluation {
     /// Why the lot cannot be awarded yet (empty when it can).
     pub blockers: Vec<String>,
     /// The bid the officer may award: the single best-ranked, or the drawn one of a tie.
-    pub proposed_bid_id: Option<i64>,
+    pub proposed_bid_id: Option<BidId>,
     /// The framework contract, once concluded.
-    pub contract_id: Option<i64>,
+    pub contract_id: Option<ContractId>,
 }
 
-fn require_readable(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<Tender> {
+fn require_readable(conn: &mut DbConn, user: &CurrentUser, tender_id: TenderId) -> AppResult<Tender> {
     // The sealed gate of the bids decides: nothing is evaluated before opening.
     let (t, _) = tender::bids::opened_meta(conn, user, tender_id)?;
     Ok(t)
@@ -123,7 +129,7 @@ fn require_open_for_decisions(t: &Tender) -> AppResult<()> {
     Ok(())
 }
 
-fn find_lot(conn: &mut DbConn, tender_id: i64, lot_id: i64) -> AppResult<Lot> {
+fn find_lot(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId) -> AppResult<Lot> {
     Ok(tender_lots::table
         .find(lot_id)
         .filter(tender_lots::tender_id.eq(tender_id))
@@ -133,16 +139,16 @@ fn find_lot(conn: &mut DbConn, tender_id: i64, lot_id: i64) -> AppResult<Lot> {
 /// A bid on one lot of a tender: what most decisions are about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
 pub struct BidOnLot {
-    pub tender_id: i64,
-    pub lot_id: i64,
-    pub bid_id: i64,
+    pub tender_id: TenderId,
+    pub lot_id: LotId,
+    pub bid_id: BidId,
 }
 
-fn stream(tender_id: i64) -> String {
+fn stream(tender_id: TenderId) -> String {
     tender::stream(tender_id)
 }
 
-fn bid_on_lot(conn: &mut DbConn, tender_id: i64, lot_id: i64, bid_id: i64) -> AppResult<(i64, String)> {
+fn bid_on_lot(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId, bid_id: BidId) -> AppResult<(i64, String)> {
     let row: Option<(i64, String)> = bid_lots::table
         .inner_join(bids::table.inner_join(organisations::table))
         .filter(bid_lots::lot_id.eq(lot_id))
@@ -155,7 +161,7 @@ fn bid_on_lot(conn: &mut DbConn, tender_id: i64, lot_id: i64, bid_id: i64) -> Ap
     row.ok_or(AppError::NotFound)
 }
 
-fn require_undecided(conn: &mut DbConn, lot_id: i64) -> AppResult<()> {
+fn require_undecided(conn: &mut DbConn, lot_id: LotId) -> AppResult<()> {
     if lot_award(conn, lot_id)?.is_some() {
         return Err(AppError::Conflict(
             "Für dieses Los ist der Zuschlag bereits erteilt; die Wertung ist abgeschlossen.".into(),

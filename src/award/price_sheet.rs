@@ -5,6 +5,7 @@ use super::{estimate_total, find_lot, lot_bids, require_readable};
 use crate::auth::CurrentUser;
 use crate::db::schema::bid_prices;
 use crate::db::DbConn;
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::money::{round_commercial, Amount, Price};
 use crate::error::AppResult;
 use crate::tender::{self, Lot, Tender, TenderPosition};
@@ -16,7 +17,8 @@ use std::collections::HashMap;
 /// One bidder's column in the price comparison.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SheetBidder {
-    pub bid_id: i64,
+    #[schema(value_type = i64)]
+    pub bid_id: BidId,
     pub vendor: String,
     pub total: Decimal,
     pub excluded: bool,
@@ -52,8 +54,8 @@ fn percent_over(value: Decimal, reference: Decimal) -> Option<Decimal> {
 pub fn price_sheet(
     conn: &mut DbConn,
     user: &CurrentUser,
-    tender_id: i64,
-    lot_id: i64,
+    tender_id: TenderId,
+    lot_id: LotId,
 ) -> AppResult<(Tender, PriceSheet)> {
     let t = require_readable(conn, user, tender_id)?;
     let spec = t.spec()?;
@@ -63,11 +65,11 @@ pub fn price_sheet(
         .filter(|p| p.lot_id == lot_id)
         .collect();
     let bids = lot_bids(conn, lot_id, &spec)?;
-    let ids: Vec<i64> = bids.iter().map(|b| b.bid_id).collect();
-    let prices: HashMap<(i64, i64), Price> = bid_prices::table
+    let ids: Vec<BidId> = bids.iter().map(|b| b.bid_id).collect();
+    let prices: HashMap<(BidId, i64), Price> = bid_prices::table
         .filter(bid_prices::bid_id.eq_any(&ids))
         .select((bid_prices::bid_id, bid_prices::position_id, bid_prices::unit_price))
-        .load::<(i64, i64, Price)>(conn)?
+        .load::<(BidId, i64, Price)>(conn)?
         .into_iter()
         .map(|(b, p, u)| ((b, p), u))
         .collect();

@@ -5,6 +5,7 @@ use super::evaluate_lot;
 use crate::auth::CurrentUser;
 use crate::db::schema::{audit_events, contracts, users};
 use crate::db::DbConn;
+use crate::domain::ids::{LotId, TenderId};
 use crate::domain::money::Amount;
 use crate::error::AppResult;
 use crate::tender::{self, bids::OPENED_BID_READERS};
@@ -19,7 +20,7 @@ pub fn procurement_record(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    tender_id: i64,
+    tender_id: TenderId,
 ) -> AppResult<String> {
     user.require(OPENED_BID_READERS)?;
     let t = tender::find(conn, tender_id)?;
@@ -44,7 +45,7 @@ pub fn procurement_record(
     } else {
         Vec::new()
     };
-    let contracts: Vec<(String, i64, Amount, NaiveDate, NaiveDate, String)> = contracts::table
+    let contracts: Vec<(String, LotId, Amount, NaiveDate, NaiveDate, String)> = contracts::table
         .filter(contracts::tender_id.eq(tender_id))
         .select((
             contracts::number,

@@ -7,6 +7,7 @@ use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::{Db, DbConn};
 use crate::domain::bid::{AwardStatus, ExclusionKind};
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -56,7 +57,7 @@ fn lot_view(e: &LotEvaluation) -> Value {
     v
 }
 
-fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let (t, lots) = super::evaluation(conn, user, id)?;
     let now = state.clock.now_naive();
     let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
@@ -72,7 +73,7 @@ fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> 
 }
 
 #[get("/ausschreibungen/<id>/wertung")]
-async fn evaluation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn evaluation(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
     let ctx = db.run(move |c| context(c, &state, &user, id)).await?;
     Ok(layout.render("award/evaluation", ctx))
 }
@@ -80,7 +81,7 @@ async fn evaluation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: A
 /// Redirects back to the evaluation with a message, or shows it again with the error.
 async fn after(
     result: AppResult<String>,
-    id: i64,
+    id: TenderId,
     layout: &Layout,
     user: &CurrentUser,
     db: &Db,
@@ -113,16 +114,16 @@ async fn after(
     Ok(Either::Right(page))
 }
 
-fn target(id: i64, form: &FormData) -> BidOnLot {
+fn target(id: TenderId, form: &FormData) -> BidOnLot {
     BidOnLot {
         tender_id: id,
-        lot_id: form.get("lot_id").parse().unwrap_or(0),
-        bid_id: form.get("bid_id").parse().unwrap_or(0),
+        lot_id: form.get("lot_id").parse().unwrap_or(LotId(0)),
+        bid_id: form.get("bid_id").parse().unwrap_or(BidId(0)),
     }
 }
 
 #[post("/ausschreibungen/<id>/wertung/ausschluss", data = "<form>")]
-async fn exclude(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn exclude(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     // An unknown reason is refused by the service like a missing one.
     let (kind, reason) = (ExclusionKind::from_code(&form.get("kind")), form.get("reason"));
@@ -136,8 +137,8 @@ async fn exclude(id: i64, form: FormData, layout: Layout, user: CurrentUser, db:
 
 #[get("/ausschreibungen/<id>/wertung/angebot/<bid>")]
 async fn bid_page(
-    id: i64,
-    bid: i64,
+    id: TenderId,
+    bid: BidId,
     layout: Layout,
     user: CurrentUser,
     db: Db,
@@ -183,7 +184,15 @@ async fn bid_page(
 }
 
 #[post("/ausschreibungen/<id>/wertung/angebot/<bid>/bewertung", data = "<form>")]
-async fn score(id: i64, bid: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn score(
+    id: TenderId,
+    bid: BidId,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     let (u, st) = (user.clone(), state.clone());
     // A score that is no number is refused with the service's rule (0 to 10, 2 places).
     let scores: Vec<(Option<Decimal>, String)> = (1..=50)
@@ -201,7 +210,7 @@ async fn score(id: i64, bid: i64, form: FormData, layout: Layout, user: CurrentU
 
 #[post("/ausschreibungen/<id>/wertung/aufklaerung", data = "<form>")]
 async fn request_explanation(
-    id: i64,
+    id: TenderId,
     form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -218,7 +227,7 @@ async fn request_explanation(
 }
 
 #[post("/ausschreibungen/<id>/wertung/aufklaerung/entscheidung", data = "<form>")]
-async fn decide_low(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn decide_low(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let t = target(id, &form);
     let accept = form.get("decision") == "accepted";
@@ -231,7 +240,7 @@ async fn decide_low(id: i64, form: FormData, layout: Layout, user: CurrentUser, 
 }
 
 #[post("/ausschreibungen/<id>/wertung/gleichstand", data = "<form>")]
-async fn decide_tie(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn decide_tie(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let t = target(id, &form);
     let note = form.get("note");
@@ -243,7 +252,7 @@ async fn decide_tie(id: i64, form: FormData, layout: Layout, user: CurrentUser, 
 }
 
 #[post("/ausschreibungen/<id>/wertung/zuschlag", data = "<form>")]
-async fn award(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn award(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let t = target(id, &form);
     let reason = form.get("reason");
@@ -270,8 +279,8 @@ use diesel::prelude::*;
 
 #[post("/ausschreibungen/<id>/wertung/zuschlag/<award>/abschluss", data = "<_form>")]
 async fn conclude(
-    id: i64,
-    award: i64,
+    id: TenderId,
+    award: AwardId,
     _form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -290,9 +299,9 @@ async fn conclude(
 }
 
 #[post("/ausschreibungen/<id>/aufhebung", data = "<form>")]
-async fn cancel(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn cancel(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
-    let lot = form.get("lot_id").parse::<i64>().ok();
+    let lot = form.get("lot_id").parse::<LotId>().ok();
     let reason = form.get("reason");
     let result = db
         .run(move |c| super::cancel(c, &st, &u, id, lot, &reason))
@@ -311,7 +320,7 @@ async fn cancel(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: 
     }
 }
 
-async fn is_opened(db: &Db, id: i64) -> bool {
+async fn is_opened(db: &Db, id: TenderId) -> bool {
     db.run(move |c| crate::tender::find(c, id))
         .await
         .is_ok_and(|t| t.is_opened())
@@ -319,8 +328,8 @@ async fn is_opened(db: &Db, id: i64) -> bool {
 
 #[get("/ausschreibungen/<id>/wertung/los/<lot>")]
 async fn price_sheet(
-    id: i64,
-    lot: i64,
+    id: TenderId,
+    lot: LotId,
     layout: Layout,
     user: CurrentUser,
     db: Db,
@@ -337,7 +346,7 @@ async fn price_sheet(
 }
 
 #[get("/ausschreibungen/<id>/wertung/los/<lot>/preisspiegel.csv")]
-async fn price_sheet_csv(id: i64, lot: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
+async fn price_sheet_csv(id: TenderId, lot: LotId, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
     let (_, sheet) = db.run(move |c| super::price_sheet(c, &user, id, lot)).await?;
     Ok(CsvDownload::new(
         super::price_sheet_csv(&sheet),
@@ -346,13 +355,13 @@ async fn price_sheet_csv(id: i64, lot: i64, user: CurrentUser, db: Db) -> AppRes
 }
 
 #[get("/ausschreibungen/<id>/vergabevermerk")]
-async fn record(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<(ContentType, String)> {
+async fn record(id: TenderId, user: CurrentUser, db: Db, state: AppState) -> AppResult<(ContentType, String)> {
     let text = db.run(move |c| super::procurement_record(c, &state, &user, id)).await?;
     Ok((ContentType::HTML, text))
 }
 
 #[get("/vertraege/<id>/dokument")]
-async fn contract(id: i64, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
+async fn contract(id: ContractId, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
     let c = db.run(move |c| super::contract(c, &user, id)).await?;
     Ok((ContentType::HTML, c.document))
 }

@@ -6,6 +6,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, bid_scores, bids, organisations};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::BidStatus;
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::tender;
@@ -18,7 +19,7 @@ use serde_json::json;
 #[derive(Insertable)]
 #[diesel(table_name = bid_scores)]
 struct NewScore<'a> {
-    bid_id: i64,
+    bid_id: BidId,
     criterion_no: i32,
     score: i64,
     reason: &'a str,
@@ -31,8 +32,8 @@ pub fn score(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    tender_id: i64,
-    bid_id: i64,
+    tender_id: TenderId,
+    bid_id: BidId,
     scores: &[(Option<Decimal>, String)],
 ) -> AppResult<()> {
     user.require(&[Role::Officer])?;
@@ -49,7 +50,7 @@ pub fn score(
             .first(c)?;
         // Scores count for every lot of the bid: refused once a lot where the bid competes
         // is awarded (its ranking is decided); a lot it was excluded from does not matter.
-        let lots: Vec<(i64, Option<String>)> = bid_lots::table
+        let lots: Vec<(LotId, Option<String>)> = bid_lots::table
             .filter(bid_lots::bid_id.eq(bid_id))
             .select((bid_lots::lot_id, bid_lots::excluded_kind))
             .load(c)?;

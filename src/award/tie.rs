@@ -5,6 +5,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::tender_lots;
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::tender;
@@ -17,9 +18,9 @@ pub fn decide_tie(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    tender_id: i64,
-    lot_id: i64,
-    winner_bid_id: i64,
+    tender_id: TenderId,
+    lot_id: LotId,
+    winner_bid_id: BidId,
     note: &str,
 ) -> AppResult<()> {
     user.require(&[Role::Officer])?;
@@ -30,7 +31,7 @@ pub fn decide_tie(
         let lot = find_lot(c, tender_id, lot_id)?;
         require_undecided(c, lot_id)?;
         let eval = evaluate_lot(c, &t, &t.spec()?, lot)?;
-        let leaders: Vec<i64> = eval.ranking.iter().filter(|s| s.rank == 1).map(|s| s.bid_id).collect();
+        let leaders: Vec<BidId> = eval.ranking.iter().filter(|s| s.rank == 1).map(|s| s.bid_id).collect();
         if leaders.len() < 2 {
             return Err(AppError::Conflict("Auf Rang 1 besteht kein Gleichstand.".into()));
         }

@@ -6,6 +6,7 @@ use crate::audit::{self, Event};
 use crate::db::schema::{contract_members, contracts, users};
 use crate::db::{write_tx, DbConn};
 use crate::domain::calloff::{self as rules};
+use crate::domain::ids::ContractId;
 use crate::domain::money::Amount;
 use crate::domain::roles::Role;
 use crate::error::AppResult;
@@ -19,7 +20,7 @@ use serde_json::json;
 pub(super) fn utilisation_alert(
     conn: &mut DbConn,
     state: &AppState,
-    contract_id: i64,
+    contract_id: ContractId,
     number: &str,
     called: Amount,
     max: Amount,
@@ -61,7 +62,7 @@ pub(super) fn utilisation_alert(
 fn alert_mails(
     conn: &mut DbConn,
     state: &AppState,
-    contract_id: i64,
+    contract_id: ContractId,
     number: &str,
     template: &str,
     extra: serde_json::Value,
@@ -91,7 +92,7 @@ fn alert_mails(
 /// Sends the 90-day expiry alert once per contract; run by the background task.
 pub fn expiry_alerts(conn: &mut DbConn, state: &AppState) -> AppResult<usize> {
     let today = today(state);
-    let due: Vec<(i64, String, NaiveDate)> = contracts::table
+    let due: Vec<(ContractId, String, NaiveDate)> = contracts::table
         .filter(contracts::alert_expiry_at.is_null())
         .filter(contracts::term_end.ge(today))
         .select((contracts::id, contracts::number, contracts::term_end))

@@ -8,6 +8,7 @@ use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::calloff::{self, Calloff, CalloffCommand, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
 use crate::db::{Db, DbConn};
+use crate::domain::ids::ContractId;
 use crate::domain::money::Quantity;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -44,12 +45,13 @@ async fn register(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<
     tag = "Verträge und Abrufe",
     operation_id = "list_contract_positions",
     summary = "Die Positionen einer Rahmenvereinbarung mit Vertragspreis, Höchstmenge, abgerufener und verbleibender Menge",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Positionen", body = Vec<RegisterPosition>)
     )
 )]
 #[get("/contracts/<id>/positions")]
-async fn positions(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Vec<RegisterPosition>>> {
+async fn positions(user: ApiUser, db: Db, state: AppState, id: ContractId) -> AppResult<Json<Vec<RegisterPosition>>> {
     let (_, positions) = db.run(move |c| calloff::detail(c, &state, &user.0, id)).await?;
     Ok(Json(positions))
 }
@@ -100,7 +102,7 @@ fn body_fields(e: AppError) -> AppError {
 const REFUSED: &str = "Der Abruf wurde nicht angenommen; nichts wurde bestellt.";
 
 /// The service input of a call-off body: position numbers become the contract's position ids.
-fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppResult<CalloffCommand> {
+fn calloff_input(conn: &mut DbConn, contract_id: ContractId, body: CalloffBody) -> AppResult<CalloffCommand> {
     let positions = calloff::positions(conn, contract_id)?;
     let mut errors = FieldErrors::new();
     let mut quantities = Vec::with_capacity(body.lines.len());
@@ -148,6 +150,7 @@ fn calloff_input(conn: &mut DbConn, contract_id: i64, body: CalloffBody) -> AppR
     tag = "Verträge und Abrufe",
     operation_id = "place_calloff",
     summary = "Verbindlich abrufen (Einkauf eines abrufberechtigten Mitglieds): Positionen nach Nummer mit Mengen zu Vertragspreisen; abgelehnt mit Grund, wenn der Vertrag nicht gilt (409) oder eine Höchstmenge, der Höchstwert oder das Kontingent überschritten würde (422, nichts wird bestellt); der Lieferant erhält die Bestellung per E-Mail",
+    params(("id" = i64, Path)),
     request_body = CalloffBody,
     responses(
         (status = 201, description = "Bestellt", body = Placed)
@@ -158,7 +161,7 @@ async fn place(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: ContractId,
     body: Body<CalloffBody>,
 ) -> AppResult<status::Created<Json<Placed>>> {
     user.0.require(&[Role::Buyer])?;
@@ -264,7 +267,7 @@ async fn list(
     let mut errors = FieldErrors::new();
     let contract_id = match contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(text) => match text.parse::<i64>() {
+        Some(text) => match text.parse::<ContractId>() {
             Ok(id) => Some(id),
             Err(_) => {
                 errors.entry("contract_id".into()).or_default().push(format!(

@@ -6,6 +6,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, organisations, tender_positions};
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::ContractId;
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::numbers;
 use crate::domain::roles::Role;
@@ -17,7 +18,12 @@ use diesel::prelude::*;
 use serde_json::json;
 
 /// The order template: every position with price and what is left.
-pub fn template(conn: &mut DbConn, state: &AppState, user: &CurrentUser, contract_id: i64) -> AppResult<Vec<u8>> {
+pub fn template(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    contract_id: ContractId,
+) -> AppResult<Vec<u8>> {
     let (_, positions) = super::detail(conn, state, user, contract_id)?;
     let mut out = import::GermanCsv::new();
     out.row([
@@ -43,7 +49,11 @@ pub fn template(conn: &mut DbConn, state: &AppState, user: &CurrentUser, contrac
 
 /// Quantities from an order file (columns "Pos." and "Menge"); every bad row is reported and
 /// nothing is ordered from a file with errors.
-pub fn quantities_from_csv(conn: &mut DbConn, contract_id: i64, bytes: &[u8]) -> AppResult<Vec<(i64, Quantity)>> {
+pub fn quantities_from_csv(
+    conn: &mut DbConn,
+    contract_id: ContractId,
+    bytes: &[u8],
+) -> AppResult<Vec<(i64, Quantity)>> {
     let positions = positions(conn, contract_id)?;
     let refuse = |errors: Vec<RowError>| AppError::Validation {
         message: format!(
@@ -112,7 +122,7 @@ pub fn place_csv(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    contract_id: i64,
+    contract_id: ContractId,
     bytes: &[u8],
     mut input: CalloffCommand,
 ) -> AppResult<super::Placed> {
@@ -126,7 +136,7 @@ pub fn place_csv(
 /// Export filter; `None` means all the user may see.
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
-    pub contract_id: Option<i64>,
+    pub contract_id: Option<ContractId>,
     pub member_id: Option<i64>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -214,7 +224,7 @@ pub fn set_quota(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    contract_id: i64,
+    contract_id: ContractId,
     member_id: i64,
     quota: Option<Amount>,
 ) -> AppResult<()> {

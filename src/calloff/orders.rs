@@ -9,6 +9,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::domain::calloff::CalloffStatus;
+use crate::domain::ids::ContractId;
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::policy::Reach;
 use crate::domain::roles::Role;
@@ -24,7 +25,8 @@ use serde_json::json;
 pub struct Calloff {
     pub id: i64,
     pub number: String,
-    pub contract_id: i64,
+    #[schema(value_type = i64)]
+    pub contract_id: ContractId,
     pub member_id: i64,
     pub ordered_by: i64,
     pub status: CalloffStatus,
@@ -70,7 +72,7 @@ pub fn find(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<(Callof
 }
 
 /// Call-offs `user` may see, newest first, optionally of one contract.
-pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<i64>) -> AppResult<Vec<Calloff>> {
+pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<ContractId>) -> AppResult<Vec<Calloff>> {
     let mut q = calloffs::table
         .order(calloffs::id.desc())
         .select(Calloff::as_select())
@@ -96,7 +98,7 @@ pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<i64>) -> 
 pub fn list_page(
     conn: &mut DbConn,
     user: &CurrentUser,
-    contract_id: Option<i64>,
+    contract_id: Option<ContractId>,
     page: crate::db::page::Page,
     count: bool,
 ) -> AppResult<(Vec<Calloff>, i64)> {
@@ -362,7 +364,7 @@ pub fn lines(conn: &mut DbConn, calloff_id: i64) -> AppResult<Vec<CalloffLine>> 
 pub fn list_created(
     conn: &mut DbConn,
     user: &CurrentUser,
-    contract_id: Option<i64>,
+    contract_id: Option<ContractId>,
     from: Option<NaiveDateTime>,
     until: Option<NaiveDateTime>,
 ) -> AppResult<Vec<Calloff>> {

@@ -9,6 +9,7 @@ use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, or
 use crate::db::DbConn;
 use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit, Refusal};
 use crate::domain::identifiers;
+use crate::domain::ids::ContractId;
 use crate::domain::money::{Amount, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -199,13 +200,19 @@ pub fn next_calloff_id(conn: &mut DbConn) -> AppResult<i64> {
 pub mod totals {
     use crate::db::cached::cached;
     use crate::db::DbConn;
+    use crate::domain::ids::ContractId;
     use crate::domain::money::Amount;
     use chrono::NaiveDateTime;
     use diesel::prelude::*;
     use diesel::sql_types::{BigInt, Nullable, Timestamp};
 
     /// `quantity` (minor units) more of a position, if its maximum allows.
-    pub fn take_position(c: &mut DbConn, contract_id: i64, position_id: i64, quantity: i64) -> QueryResult<bool> {
+    pub fn take_position(
+        c: &mut DbConn,
+        contract_id: ContractId,
+        position_id: i64,
+        quantity: i64,
+    ) -> QueryResult<bool> {
         let sql = &[
             "UPDATE contract_positions SET called_quantity = called_quantity + ",
             " WHERE contract_id = ",
@@ -213,7 +220,7 @@ pub mod totals {
             " AND called_quantity + ",
             " <= max_quantity",
         ];
-        Ok(cached(sql, vec![quantity, contract_id, position_id, quantity]).execute(c)? == 1)
+        Ok(cached(sql, vec![quantity, contract_id.get(), position_id, quantity]).execute(c)? == 1)
     }
 
     /// The contract's totals after taking `total` (cents), if its maximum value allows.
@@ -227,18 +234,20 @@ pub mod totals {
         pub alert_utilisation_at: Option<NaiveDateTime>,
     }
 
-    pub fn take_contract(c: &mut DbConn, contract_id: i64, total: i64) -> QueryResult<Option<ContractTotals>> {
+    pub fn take_contract(c: &mut DbConn, contract_id: ContractId, total: i64) -> QueryResult<Option<ContractTotals>> {
         let sql = &[
             "UPDATE contracts SET called_value = called_value + ",
             " WHERE id = ",
             " AND called_value + ",
             " <= max_value RETURNING called_value, max_value, alert_utilisation_at",
         ];
-        cached(sql, vec![total, contract_id, total]).get_result(c).optional()
+        cached(sql, vec![total, contract_id.get(), total])
+            .get_result(c)
+            .optional()
     }
 
     /// `total` (cents) more on the member's account, if its quota (when set) allows.
-    pub fn take_member(c: &mut DbConn, contract_id: i64, member_id: i64, total: i64) -> QueryResult<bool> {
+    pub fn take_member(c: &mut DbConn, contract_id: ContractId, member_id: i64, total: i64) -> QueryResult<bool> {
         let sql = &[
             "UPDATE contract_members SET called_value = called_value + ",
             " WHERE contract_id = ",
@@ -246,7 +255,7 @@ pub mod totals {
             " AND (quota_value IS NULL OR called_value + ",
             " <= quota_value)",
         ];
-        Ok(cached(sql, vec![total, contract_id, member_id, total]).execute(c)? == 1)
+        Ok(cached(sql, vec![total, contract_id.get(), member_id, total]).execute(c)? == 1)
     }
 }
 
@@ -258,7 +267,7 @@ pub fn place(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    contract_id: i64,
+    contract_id: ContractId,
     input: &CalloffCommand,
 ) -> AppResult<Placed> {
     user.require(&[Role::Buyer])?;
@@ -466,7 +475,7 @@ fn take_volume(
     c: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    contract_id: i64,
+    contract_id: ContractId,
     terms: &ContractTerms,
     lines: &[rules::PricedLine],
     total: Amount,
@@ -497,7 +506,7 @@ fn take_volume(
 fn explain_refusal(
     c: &mut DbConn,
     user: &CurrentUser,
-    contract_id: i64,
+    contract_id: ContractId,
     terms: &ContractTerms,
     lines: &[rules::PricedLine],
 ) -> AppError {

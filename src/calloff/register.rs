@@ -6,6 +6,7 @@ use crate::award::ContractRow;
 use crate::db::schema::{contract_members, contract_positions, contracts, organisations, tender_positions};
 use crate::db::DbConn;
 use crate::domain::calloff::{self as rules, PositionLimit};
+use crate::domain::ids::ContractId;
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::policy::Reach;
 use crate::error::AppResult;
@@ -146,14 +147,14 @@ pub fn detail(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: ContractId,
 ) -> AppResult<(RegisterEntry, Vec<RegisterPosition>)> {
     let c = crate::award::contract(conn, user, id)?;
     let positions = positions(conn, id)?;
     Ok((entry(conn, state, c)?, positions))
 }
 
-pub fn positions(conn: &mut DbConn, contract_id: i64) -> AppResult<Vec<RegisterPosition>> {
+pub fn positions(conn: &mut DbConn, contract_id: ContractId) -> AppResult<Vec<RegisterPosition>> {
     let rows: Vec<(i64, i32, String, String, Price, Quantity, Quantity)> = contract_positions::table
         .inner_join(tender_positions::table)
         .filter(contract_positions::contract_id.eq(contract_id))

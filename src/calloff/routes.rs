@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{contract_members, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::calloff::CalloffStatus;
+use crate::domain::ids::ContractId;
 use crate::domain::roles::Role;
 use crate::error::{merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -61,7 +62,7 @@ fn contract_context(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: ContractId,
     page: ListPage,
 ) -> AppResult<Value> {
     let (entry, positions) = super::detail(conn, state, user, id)?;
@@ -115,7 +116,7 @@ fn contract_context(
 
 #[get("/vertraege/<id>?<seite>")]
 async fn contract(
-    id: i64,
+    id: ContractId,
     seite: Option<&str>,
     layout: Layout,
     user: CurrentUser,
@@ -128,7 +129,7 @@ async fn contract(
 }
 
 #[post("/vertraege/<id>/abrufe", data = "<form>")]
-async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn place(id: ContractId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Buyer])?;
     let typed: Vec<(i64, String)> = form
         .keys()
@@ -182,7 +183,7 @@ async fn place(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: D
 /// To the new order, or the contract's page again with what was wrong and what was typed.
 async fn placed_or_page(
     result: AppResult<super::Placed>,
-    id: i64,
+    id: ContractId,
     echo: Value,
     layout: &Layout,
     user: &CurrentUser,
@@ -282,7 +283,7 @@ async fn advance(
 }
 
 #[get("/vertraege/<id>/vorlage.csv")]
-async fn template(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
+async fn template(id: ContractId, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
     let bytes = db.run(move |c| super::extra::template(c, &state, &user, id)).await?;
     Ok(CsvDownload::new(bytes, &format!("abruf-vorlage-{id}.csv")))
 }
@@ -300,7 +301,7 @@ pub struct OrderUpload<'r> {
 
 #[post("/vertraege/<id>/abrufe.csv", data = "<upload>")]
 async fn place_csv(
-    id: i64,
+    id: ContractId,
     upload: Form<OrderUpload<'_>>,
     jar: &CookieJar<'_>,
     layout: Layout,
@@ -353,7 +354,7 @@ async fn export(
 }
 
 #[post("/vertraege/<id>/kontingente", data = "<form>")]
-async fn set_quota(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn set_quota(id: ContractId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
     let member: i64 = form.get("member_id").parse().unwrap_or(0);
     let quota = read::amount(&form.get("quota")).map_err(|e| AppError::field("quota", format!("Das Kontingent {e}.")));

@@ -4,6 +4,7 @@
 use super::positions;
 use crate::db::schema::{contract_members, contracts};
 use crate::db::DbConn;
+use crate::domain::ids::{ContractId, LotId, TenderId};
 use crate::domain::money::Price;
 use crate::error::AppResult;
 use chrono::NaiveDate;
@@ -14,8 +15,8 @@ use diesel::prelude::*;
 #[derive(Debug, Clone)]
 pub struct ContractTerms {
     pub number: String,
-    pub tender_id: i64,
-    pub lot_id: i64,
+    pub tender_id: TenderId,
+    pub lot_id: LotId,
     pub vendor_id: i64,
     pub term_start: NaiveDate,
     pub term_end: NaiveDate,
@@ -41,7 +42,7 @@ pub struct TermsPosition {
 /// it, and never changed.
 #[derive(Debug, Default)]
 pub struct TermsCache {
-    terms: std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<ContractTerms>>>,
+    terms: std::sync::RwLock<std::collections::HashMap<ContractId, std::sync::Arc<ContractTerms>>>,
     /// Off on the plain path (`BUENDEL_SPEED=plain`): the terms are read for every call-off.
     off: bool,
 }
@@ -58,7 +59,7 @@ impl TermsCache {
         }
     }
 
-    pub fn get(&self, conn: &mut DbConn, contract_id: i64) -> AppResult<std::sync::Arc<ContractTerms>> {
+    pub fn get(&self, conn: &mut DbConn, contract_id: ContractId) -> AppResult<std::sync::Arc<ContractTerms>> {
         if self.off {
             return Ok(std::sync::Arc::new(load_terms(conn, contract_id)?));
         }
@@ -76,19 +77,25 @@ impl TermsCache {
     }
 }
 
-pub(super) fn load_terms(conn: &mut DbConn, contract_id: i64) -> AppResult<ContractTerms> {
-    let (number, tender_id, lot_id, vendor_id, term_start, term_end): (String, i64, i64, i64, NaiveDate, NaiveDate) =
-        contracts::table
-            .find(contract_id)
-            .select((
-                contracts::number,
-                contracts::tender_id,
-                contracts::lot_id,
-                contracts::vendor_id,
-                contracts::term_start,
-                contracts::term_end,
-            ))
-            .first(conn)?;
+pub(super) fn load_terms(conn: &mut DbConn, contract_id: ContractId) -> AppResult<ContractTerms> {
+    let (number, tender_id, lot_id, vendor_id, term_start, term_end): (
+        String,
+        TenderId,
+        LotId,
+        i64,
+        NaiveDate,
+        NaiveDate,
+    ) = contracts::table
+        .find(contract_id)
+        .select((
+            contracts::number,
+            contracts::tender_id,
+            contracts::lot_id,
+            contracts::vendor_id,
+            contracts::term_start,
+            contracts::term_end,
+        ))
+        .first(conn)?;
     let positions: Vec<TermsPosition> = positions(conn, contract_id)?
         .into_iter()
         .map(|p| TermsPosition {

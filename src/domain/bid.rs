@@ -2,6 +2,7 @@
 //! are missing, lot totals, and the canonical content whose SHA-256 is the vendor's receipt.
 
 use super::money::{Amount, NumberError, Price, Quantity};
+use crate::domain::ids::{LotId, TenderId};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,7 +45,7 @@ crate::coded_enum!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BidPosition {
     pub id: i64,
-    pub lot_id: i64,
+    pub lot_id: LotId,
     pub lot_no: i32,
     pub position_no: i32,
     pub estimate_quantity: Quantity,
@@ -54,7 +55,7 @@ pub struct BidPosition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Coverage {
     /// Lot ids, ascending by lot number.
-    Lots(Vec<i64>),
+    Lots(Vec<LotId>),
     /// Nothing priced at all.
     Empty,
     /// (lot number, position number) of every missing price, in order.
@@ -63,8 +64,8 @@ pub enum Coverage {
 
 /// A lot is bid on when it is chosen or any of its positions has a price; then every position of
 /// that lot needs one. Prices for positions not in the tender are the caller's problem.
-pub fn coverage(positions: &[BidPosition], prices: &HashMap<i64, Price>, chosen_lots: &[i64]) -> Coverage {
-    let mut lots: BTreeMap<i32, i64> = BTreeMap::new();
+pub fn coverage(positions: &[BidPosition], prices: &HashMap<i64, Price>, chosen_lots: &[LotId]) -> Coverage {
+    let mut lots: BTreeMap<i32, LotId> = BTreeMap::new();
     for p in positions {
         if prices.contains_key(&p.id) || chosen_lots.contains(&p.lot_id) {
             lots.insert(p.lot_no, p.lot_id);
@@ -89,9 +90,9 @@ pub fn coverage(positions: &[BidPosition], prices: &HashMap<i64, Price>, chosen_
 pub fn lot_totals(
     positions: &[BidPosition],
     prices: &HashMap<i64, Price>,
-    lots: &[i64],
-) -> Result<BTreeMap<i64, Amount>, NumberError> {
-    let mut totals: BTreeMap<i64, Amount> = lots.iter().map(|l| (*l, Amount::ZERO)).collect();
+    lots: &[LotId],
+) -> Result<BTreeMap<LotId, Amount>, NumberError> {
+    let mut totals: BTreeMap<LotId, Amount> = lots.iter().map(|l| (*l, Amount::ZERO)).collect();
     for p in positions {
         if let (Some(total), Some(price)) = (totals.get_mut(&p.lot_id), prices.get(&p.id)) {
             *total = total.checked_add(Amount::line_total(p.estimate_quantity, *price)?)?;
@@ -104,7 +105,7 @@ pub fn lot_totals(
 /// by trying candidates (a one-position bid would otherwise be guessable).
 #[derive(Debug, Clone)]
 pub struct Canonical<'a> {
-    pub tender_id: i64,
+    pub tender_id: TenderId,
     pub vendor_id: i64,
     pub nonce: &'a str,
     /// (lot number, position number, price) of every priced position.
@@ -154,7 +155,7 @@ mod tests {
     fn pos(id: i64, lot: i64, no: i32, qty: rust_decimal::Decimal) -> BidPosition {
         BidPosition {
             id,
-            lot_id: lot * 100,
+            lot_id: LotId(lot * 100),
             lot_no: lot as i32,
             position_no: no,
             estimate_quantity: Quantity::from_decimal(qty).unwrap(),
@@ -177,7 +178,7 @@ mod tests {
     #[test]
     fn one_complete_lot_is_enough() {
         let prices = HashMap::from([(1, price(dec!(1))), (2, price(dec!(2)))]);
-        assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Lots(vec![100]));
+        assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Lots(vec![LotId(100)]));
     }
 
     #[test]
@@ -190,7 +191,7 @@ mod tests {
     fn chosen_lot_without_prices_lists_all_its_positions() {
         let prices = HashMap::from([(3, price(dec!(2)))]);
         assert_eq!(
-            coverage(&positions(), &prices, &[100]),
+            coverage(&positions(), &prices, &[LotId(100)]),
             Coverage::Missing(vec![(1, 1), (1, 2)])
         );
     }
@@ -198,7 +199,7 @@ mod tests {
     #[test]
     fn zero_is_a_price() {
         let prices = HashMap::from([(3, price(dec!(0)))]);
-        assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Lots(vec![200]));
+        assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Lots(vec![LotId(200)]));
     }
 
     #[test]
@@ -209,14 +210,14 @@ mod tests {
             (2, price(dec!(0.3333))),
             (3, price(dec!(0.005))),
         ]);
-        let t = lot_totals(&positions(), &prices, &[100, 200]).unwrap();
-        assert_eq!(t[&100].to_decimal(), dec!(11.05));
-        assert_eq!(t[&200].to_decimal(), dec!(0.01));
+        let t = lot_totals(&positions(), &prices, &[LotId(100), LotId(200)]).unwrap();
+        assert_eq!(t[&LotId(100)].to_decimal(), dec!(11.05));
+        assert_eq!(t[&LotId(200)].to_decimal(), dec!(0.01));
     }
 
     fn canonical<'a>(prices: Vec<(i32, i32, Price)>, a: &'a [bool], b: &'a [String]) -> Canonical<'a> {
         Canonical {
-            tender_id: 7,
+            tender_id: TenderId(7),
             vendor_id: 3,
             nonce: "n0",
             prices,

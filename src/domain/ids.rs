@@ -1,5 +1,11 @@
 //! Typed ids, one per table: a `ContractId` cannot be passed where a `PositionId` is meant.
 //! Stored as BIGINT, written in JSON, URLs and templates as the plain number.
+//!
+//! The API document writes them as what they are on the wire, `integer` (int64). `utoipa` writes
+//! every field of a type it does not know as a `$ref` and drops a path argument of such a type,
+//! so the ids have no schema of their own: a field says `#[schema(value_type = i64)]` (or
+//! `Option<i64>`, `Vec<i64>`), an operation names its id path parameters,
+//! `params(("id" = i64, Path))`.
 
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
@@ -45,6 +51,14 @@ macro_rules! ids {
             type Err = std::num::ParseIntError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 s.parse().map($name)
+            }
+        }
+
+        /// A path segment that is not a number forwards, like an `i64` parameter.
+        impl<'a> rocket::request::FromParam<'a> for $name {
+            type Error = <i64 as rocket::request::FromParam<'a>>::Error;
+            fn from_param(param: &'a str) -> Result<Self, Self::Error> {
+                <i64 as rocket::request::FromParam<'a>>::from_param(param).map($name)
             }
         }
 

@@ -2,6 +2,7 @@
 //! the mapping of buendel's states to OCDS codelists, and JSON whose amounts are exact numbers.
 
 use super::bid::AwardStatus;
+use crate::domain::ids::TenderId;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -31,7 +32,7 @@ pub fn valid_ocid_prefix(prefix: &str) -> bool {
 }
 
 /// The contracting process of a tender.
-pub fn tender_ocid(prefix: &str, tender_id: i64) -> String {
+pub fn tender_ocid(prefix: &str, tender_id: TenderId) -> String {
     format!("{prefix}-ausschreibung-{tender_id}")
 }
 
@@ -165,7 +166,7 @@ mod tests {
 
     #[test]
     fn ocids_differ_for_tender_and_calloff() {
-        assert_eq!(tender_ocid("ocds-buendel", 7), "ocds-buendel-ausschreibung-7");
+        assert_eq!(tender_ocid("ocds-buendel", TenderId(7)), "ocds-buendel-ausschreibung-7");
         assert_eq!(calloff_ocid("ocds-buendel", 7), "ocds-buendel-abruf-7");
     }
 

@@ -4,6 +4,7 @@
 
 use super::evaluation::{Decision, EvaluationSpec, Method, PriceFormula};
 use super::money::round_commercial;
+use crate::domain::ids::BidId;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -49,7 +50,7 @@ pub const Z_PER_EUROS: i64 = 1_000;
 /// A valid (not excluded) bid on one lot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
-    pub bid_id: i64,
+    pub bid_id: BidId,
     /// Lot total in EUR.
     pub total: Decimal,
     /// Score 0..10 per B-criterion, in the criteria's order (missing = 0).
@@ -58,7 +59,8 @@ pub struct Candidate {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Scored {
-    pub bid_id: i64,
+    #[schema(value_type = i64)]
+    pub bid_id: BidId,
     #[schema(value_type = crate::domain::money::DecimalText)]
     pub total: Decimal,
     /// Weighted method: price points (exact, unrounded).
@@ -207,7 +209,8 @@ fn price_points(spec: &EvaluationSpec, min_total: Decimal, total: Decimal) -> De
 /// Why a lot total is abnormally low (§ 60 VgV).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LowFlag {
-    pub bid_id: i64,
+    #[schema(value_type = i64)]
+    pub bid_id: BidId,
     /// Distance below the next-lowest valid bid, in percent, if at or over the setting.
     #[schema(value_type = Option<crate::domain::money::DecimalText>)]
     pub below_next_percent: Option<Decimal>,
@@ -218,8 +221,8 @@ pub struct LowFlag {
 
 /// Flags totals at least the published percentages below the next-lowest valid bid or below the
 /// estimate. Percentages in the flags are rounded to 2 places for display only.
-pub fn abnormally_low(spec: &EvaluationSpec, totals: &[(i64, Decimal)], estimate: Option<Decimal>) -> Vec<LowFlag> {
-    let mut sorted: Vec<(i64, Decimal)> = totals.to_vec();
+pub fn abnormally_low(spec: &EvaluationSpec, totals: &[(BidId, Decimal)], estimate: Option<Decimal>) -> Vec<LowFlag> {
+    let mut sorted: Vec<(BidId, Decimal)> = totals.to_vec();
     sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
     let below = |own: Decimal, reference: Decimal| -> Decimal { (reference - own) / reference * Decimal::ONE_HUNDRED };
     let mut flags = Vec::new();
@@ -272,7 +275,7 @@ mod tests {
 
     fn c(id: i64, total: Decimal, scores: [Decimal; 2]) -> Candidate {
         Candidate {
-            bid_id: id,
+            bid_id: BidId(id),
             total,
             scores: scores.to_vec(),
         }
@@ -327,9 +330,9 @@ mod tests {
                 c(3, dec!(90), [dec!(0); 2]),
             ],
         );
-        assert_eq!((r[0].bid_id, r[0].rank, r[0].tied), (2, 1, true));
-        assert_eq!((r[1].bid_id, r[1].rank, r[1].tied), (3, 1, true));
-        assert_eq!((r[2].bid_id, r[2].rank, r[2].tied), (1, 3, false));
+        assert_eq!((r[0].bid_id, r[0].rank, r[0].tied), (BidId(2), 1, true));
+        assert_eq!((r[1].bid_id, r[1].rank, r[1].tied), (BidId(3), 1, true));
+        assert_eq!((r[2].bid_id, r[2].rank, r[2].tied), (BidId(1), 3, false));
     }
 
     #[test]
@@ -345,8 +348,8 @@ mod tests {
                 c(2, dec!(1250), [dec!(10), dec!(10)]),
             ],
         );
-        assert_eq!((r[0].bid_id, r[0].score), (2, dec!(86.000)));
-        assert_eq!((r[1].bid_id, r[1].score), (1, dec!(85.000)));
+        assert_eq!((r[0].bid_id, r[0].score), (BidId(2), dec!(86.000)));
+        assert_eq!((r[1].bid_id, r[1].score), (BidId(1), dec!(85.000)));
     }
 
     #[test]
@@ -388,7 +391,7 @@ mod tests {
                 c(2, dec!(16000), [dec!(9), dec!(9)]),
             ],
         );
-        assert_eq!((r[0].bid_id, r[0].score), (1, dec!(60.000)));
+        assert_eq!((r[0].bid_id, r[0].score), (BidId(1), dec!(60.000)));
         assert_eq!(r[1].score, dec!(56.250));
     }
 
@@ -402,14 +405,14 @@ mod tests {
             c(2, dec!(11800), [dec!(7.5), dec!(6)]),
         ];
         let r = evaluate(&s, &bids);
-        assert_eq!(r[0].bid_id, 2);
+        assert_eq!(r[0].bid_id, BidId(2));
         assert_eq!(r[0].in_band, Some(true));
         let simple = evaluate(&spec(Method::UfabSimple), &bids);
-        assert_eq!(simple[0].bid_id, 1);
+        assert_eq!(simple[0].bid_id, BidId(1));
         // Decision by performance: bid 1 (L 720 > 690).
         let mut s = spec(Method::UfabExtended);
         s.decision = Some(Decision::HighestPerformance);
-        assert_eq!(evaluate(&s, &bids)[0].bid_id, 1);
+        assert_eq!(evaluate(&s, &bids)[0].bid_id, BidId(1));
     }
 
     #[test]
@@ -423,7 +426,7 @@ mod tests {
                 c(3, dec!(11000), [dec!(4), dec!(4)]),
             ],
         );
-        assert_eq!((r[0].bid_id, r[1].bid_id), (1, 3));
+        assert_eq!((r[0].bid_id, r[1].bid_id), (BidId(1), BidId(3)));
         assert_eq!(r[1].in_band, Some(false));
     }
 
@@ -431,16 +434,24 @@ mod tests {
     fn abnormally_low_against_next_and_estimate() {
         let s = spec(Method::LowestPrice);
         // 79 is 21 % below 100 → flagged; 100 vs 101 not. Estimate 120: 79 is 34.17 % below.
-        let f = abnormally_low(&s, &[(1, dec!(100)), (2, dec!(79)), (3, dec!(101))], Some(dec!(120)));
+        let f = abnormally_low(
+            &s,
+            &[(BidId(1), dec!(100)), (BidId(2), dec!(79)), (BidId(3), dec!(101))],
+            Some(dec!(120)),
+        );
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].bid_id, 2);
+        assert_eq!(f[0].bid_id, BidId(2));
         assert_eq!(f[0].below_next_percent, Some(dec!(21.00)));
         assert_eq!(f[0].below_estimate_percent, Some(dec!(34.17)));
         // Equal lowest totals get the same flag.
-        let f = abnormally_low(&s, &[(1, dec!(80)), (2, dec!(80)), (3, dec!(100))], None);
-        assert_eq!(f.iter().map(|x| x.bid_id).collect::<Vec<_>>(), vec![1, 2]);
+        let f = abnormally_low(
+            &s,
+            &[(BidId(1), dec!(80)), (BidId(2), dec!(80)), (BidId(3), dec!(100))],
+            None,
+        );
+        assert_eq!(f.iter().map(|x| x.bid_id).collect::<Vec<_>>(), vec![BidId(1), BidId(2)]);
         // Exactly 20 % counts ("at least").
-        let f = abnormally_low(&s, &[(1, dec!(100)), (2, dec!(80))], None);
+        let f = abnormally_low(&s, &[(BidId(1), dec!(100)), (BidId(2), dec!(80))], None);
         assert_eq!(f[0].below_next_percent, Some(dec!(20.00)));
     }
 }

@@ -6,6 +6,7 @@ pub mod sender;
 use crate::config::{Config, MailTransport};
 use crate::db::schema::outbox;
 use crate::db::DbConn;
+use crate::domain::ids::TenderId;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use diesel::prelude::*;
@@ -102,7 +103,7 @@ pub fn enqueue_sealed(
     to: &str,
     template: &str,
     ctx: &serde_json::Value,
-    tender_id: i64,
+    tender_id: TenderId,
 ) -> AppResult<i64> {
     insert(conn, state, to, template, ctx, Some(tender_id))
 }
@@ -113,7 +114,7 @@ fn insert(
     to: &str,
     template: &str,
     ctx: &serde_json::Value,
-    sealed_tender_id: Option<i64>,
+    sealed_tender_id: Option<TenderId>,
 ) -> AppResult<i64> {
     let rendered = state.mail.render(template, ctx)?;
     enqueue_rendered(conn, state, to, &rendered, sealed_tender_id)
@@ -125,7 +126,7 @@ pub fn enqueue_rendered(
     state: &AppState,
     to: &str,
     rendered: &Rendered,
-    sealed_tender_id: Option<i64>,
+    sealed_tender_id: Option<TenderId>,
 ) -> AppResult<i64> {
     let now = state.clock.now_naive();
     // Column tuple kept: every call-off and bid enqueues mail in its write transaction, and

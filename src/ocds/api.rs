@@ -2,6 +2,7 @@
 //! and the index of all packages. Amounts are exact JSON numbers, written from the decimals.
 
 use crate::db::Db;
+use crate::domain::ids::TenderId;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use rocket::response::content::RawJson;
@@ -30,12 +31,13 @@ async fn index(db: Db, state: AppState) -> AppResult<Json<Vec<Value>>> {
     operation_id = "get_ocds_package",
     summary = "Offene Daten: OCDS-1.1-Release-Paket einer veröffentlichten Ausschreibung (ohne Anmeldung; Entwürfe 404): Beteiligte, Ausschreibung mit Losen und Positionen, Angebote (Statistik und Einzelheiten) erst nach dem Zuschlag des Loses, Zuschläge, Rahmenvereinbarungen, jeder Abruf als eigener Vorgang mit relatedProcesses (scheme ocid, relationship framework). Beträge sind exakte JSON-Zahlen",
     security(()),
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "OK", body = OcdsReleasePackage)
     )
 )]
 #[get("/ocds/tenders/<id>")]
-async fn package(id: i64, db: Db, state: AppState) -> AppResult<RawJson<String>> {
+async fn package(id: TenderId, db: Db, state: AppState) -> AppResult<RawJson<String>> {
     let doc = db.run(move |c| crate::ocds::package(c, &state, id)).await?;
     crate::domain::ocds::to_json_text(&doc)
         .map(RawJson)
@@ -46,7 +48,8 @@ async fn package(id: i64, db: Db, state: AppState) -> AppResult<RawJson<String>>
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct OcdsIndexEntry {
-    tender_id: i64,
+    #[schema(value_type = i64)]
+    tender_id: TenderId,
     ocid: String,
     title: String,
     /// Adresse des Release-Pakets

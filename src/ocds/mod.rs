@@ -13,6 +13,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::domain::bid::AwardStatus;
 use crate::domain::bid::BidStatus;
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::ocds as rules;
 use crate::domain::tender::TenderStatus;
@@ -26,12 +27,12 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The address of a tender's package, relative to the server.
-pub fn package_path(tender_id: i64) -> String {
+pub fn package_path(tender_id: TenderId) -> String {
     format!("/api/v1/ocds/tenders/{tender_id}")
 }
 
 /// A published tender, or "not found": drafts are nobody's open data.
-pub fn published(conn: &mut DbConn, tender_id: i64) -> AppResult<Tender> {
+pub fn published(conn: &mut DbConn, tender_id: TenderId) -> AppResult<Tender> {
     let t = crate::tender::find(conn, tender_id)?;
     if !t.is_published() {
         return Err(AppError::NotFound);
@@ -72,7 +73,7 @@ fn lot_ref(lot_no: i32) -> String {
     format!("los-{lot_no}")
 }
 
-fn bid_ref(bid_id: i64, lot_no: i32) -> String {
+fn bid_ref(bid_id: BidId, lot_no: i32) -> String {
     format!("angebot-{bid_id}-los-{lot_no}")
 }
 
@@ -85,7 +86,7 @@ fn classification(cpv: &str) -> Value {
 type CalloffRow = (i64, String, i64, String, Amount, NaiveDateTime, Option<NaiveDateTime>);
 
 /// A current bid on a lot: (bid id, vendor, lot, lot total, excluded, submitted at).
-type LotBidRow = (i64, i64, i64, Amount, Option<String>, NaiveDateTime);
+type LotBidRow = (BidId, i64, LotId, Amount, Option<String>, NaiveDateTime);
 
 /// Collects parties and their roles while the release is built.
 #[derive(Default)]
@@ -116,7 +117,7 @@ impl Parties {
 }
 
 /// The release package of a published tender: one release for the tender, one per call-off.
-pub fn package(conn: &mut DbConn, state: &AppState, tender_id: i64) -> AppResult<Value> {
+pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppResult<Value> {
     let t = published(conn, tender_id)?;
     let now = state.clock.now_naive();
     let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
@@ -126,8 +127,8 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: i64) -> AppResult
         crate::orgs::cooperative(conn)?.ok_or_else(|| AppError::Internal("no cooperative organisation".into()))?;
     let lots = crate::tender::lots(conn, t.id)?;
     let positions: Vec<TenderPosition> = crate::tender::positions(conn, t.id)?;
-    let awards: BTreeMap<i64, Award> = crate::award::awards_of(conn, t.id)?;
-    let lot_no = |lot_id: i64| lots.iter().find(|l| l.id == lot_id).map(|l| l.lot_no).unwrap_or(0);
+    let awards: BTreeMap<LotId, Award> = crate::award::awards_of(conn, t.id)?;
+    let lot_no = |lot_id: LotId| lots.iter().find(|l| l.id == lot_id).map(|l| l.lot_no).unwrap_or(0);
     let mut parties = Parties::default();
     parties.add(coop.id, "procuringEntity");
     parties.add(coop.id, "centralPurchasingBody");
@@ -141,7 +142,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: i64) -> AppResult
     }
 
     // Bids are published per lot only once that lot is awarded, and never before the opening.
-    let awarded_lots: Vec<i64> = awards.keys().copied().collect();
+    let awarded_lots: Vec<LotId> = awards.keys().copied().collect();
     let lot_bids: Vec<LotBidRow> = if t.is_opened() && !awarded_lots.is_empty() {
         bid_lots::table
             .inner_join(bids::table)
@@ -456,25 +457,26 @@ pub fn public_lists(conn: &mut DbConn, state: &AppState) -> AppResult<Value> {
             })
         })
         .collect();
-    let awards: Vec<(i64, String, i32, String, String, AwardStatus, NaiveDateTime)> = crate::db::schema::awards::table
-        .inner_join(tenders::table)
-        .inner_join(
-            crate::db::schema::tender_lots::table
-                .on(crate::db::schema::tender_lots::id.eq(crate::db::schema::awards::lot_id)),
-        )
-        .inner_join(organisations::table)
-        .filter(tenders::status.ne(TenderStatus::Draft))
-        .order(crate::db::schema::awards::id.asc())
-        .select((
-            tenders::id,
-            tenders::title,
-            crate::db::schema::tender_lots::lot_no,
-            crate::db::schema::tender_lots::title,
-            organisations::name,
-            crate::db::schema::awards::status,
-            crate::db::schema::awards::informed_at,
-        ))
-        .load(conn)?;
+    let awards: Vec<(TenderId, String, i32, String, String, AwardStatus, NaiveDateTime)> =
+        crate::db::schema::awards::table
+            .inner_join(tenders::table)
+            .inner_join(
+                crate::db::schema::tender_lots::table
+                    .on(crate::db::schema::tender_lots::id.eq(crate::db::schema::awards::lot_id)),
+            )
+            .inner_join(organisations::table)
+            .filter(tenders::status.ne(TenderStatus::Draft))
+            .order(crate::db::schema::awards::id.asc())
+            .select((
+                tenders::id,
+                tenders::title,
+                crate::db::schema::tender_lots::lot_no,
+                crate::db::schema::tender_lots::title,
+                organisations::name,
+                crate::db::schema::awards::status,
+                crate::db::schema::awards::informed_at,
+            ))
+            .load(conn)?;
     let awards_out: Vec<Value> = awards
         .iter()
         .map(|(tid, title, lot_no, lot_title, vendor, status, at)| {

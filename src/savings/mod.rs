@@ -14,6 +14,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::domain::bid::BidStatus;
 use crate::domain::calloff::{self as calloff_rules, PricedLine};
+use crate::domain::ids::{ContractId, LotId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::policy::Reach;
 use crate::domain::roles::OrgType;
@@ -47,7 +48,7 @@ impl LineReference {
 /// positions. Final once the contract is concluded, so the contract's cached terms hold them.
 pub fn candidates(
     conn: &mut DbConn,
-    lot_id: i64,
+    lot_id: LotId,
     members: &[i64],
     position_ids: &[i64],
 ) -> AppResult<HashMap<i64, HashMap<i64, ReferenceCandidates>>> {
@@ -222,7 +223,7 @@ pub struct CubeRow {
     #[diesel(sql_type = BigInt)]
     pub member_id: i64,
     #[diesel(sql_type = BigInt)]
-    pub contract_id: i64,
+    pub contract_id: ContractId,
     #[diesel(sql_type = BigInt)]
     pub position_id: i64,
     #[diesel(sql_type = Integer)]
@@ -301,7 +302,8 @@ impl Figure {
 /// A contract's use, with its warnings.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Utilisation {
-    pub contract_id: i64,
+    #[schema(value_type = i64)]
+    pub contract_id: ContractId,
     pub number: String,
     pub tender_title: String,
     pub lot_no: i32,
@@ -352,7 +354,7 @@ pub struct Dashboard {
 struct ContractInfo {
     number: String,
     tender_title: String,
-    lot_id: i64,
+    lot_id: LotId,
     lot_no: i32,
     lot_title: String,
     year: i32,
@@ -408,10 +410,10 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         contract_q = contract_q.filter(contracts::id.eq_any(entitled));
     }
     type ContractSql = (
-        i64,
+        ContractId,
         String,
         String,
-        i64,
+        LotId,
         i32,
         String,
         NaiveDateTime,
@@ -438,8 +440,8 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         member_q = member_q
             .filter(contract_members::contract_id.eq_any(contract_rows.iter().map(|r| r.0).collect::<Vec<_>>()));
     }
-    let member_rows: Vec<(i64, i64)> = member_q.load(conn)?;
-    let mut members_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    let member_rows: Vec<(ContractId, i64)> = member_q.load(conn)?;
+    let mut members_of: HashMap<ContractId, Vec<i64>> = HashMap::new();
     for (c, m) in &member_rows {
         members_of.entry(*c).or_default().push(*m);
     }
@@ -449,7 +451,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         .load::<(i64, String)>(conn)?
         .into_iter()
         .collect();
-    let mut info: HashMap<i64, ContractInfo> = HashMap::new();
+    let mut info: HashMap<ContractId, ContractInfo> = HashMap::new();
     let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
     let mut contracts_out = Vec::new();
     let mut process_total: Option<Amount> = state.config.process_cost.map(|_| Amount::ZERO);
@@ -518,8 +520,8 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     if let Some(m) = scope.member_id {
         cp_q = cp_q.filter(contract_positions::contract_id.eq_any(in_view(m)));
     }
-    let cp: Vec<(i64, i64, Price, String)> = cp_q.load(conn)?;
-    let mut positions_of: HashMap<i64, Vec<&(i64, i64, Price, String)>> = HashMap::new();
+    let cp: Vec<(ContractId, i64, Price, String)> = cp_q.load(conn)?;
+    let mut positions_of: HashMap<ContractId, Vec<&(ContractId, i64, Price, String)>> = HashMap::new();
     for c in &cp {
         positions_of.entry(c.0).or_default().push(c);
     }
@@ -537,14 +539,14 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
             names.get(&m).cloned().unwrap_or_else(|| format!("Mitglied {m}")),
         )
     };
-    let contract_figure = |id: i64| match info.get(&id) {
+    let contract_figure = |id: ContractId| match info.get(&id) {
         Some(i) => (
             format!("{id:08}"),
             format!("{} – {} (Los {})", i.number, i.tender_title, i.lot_no),
         ),
         None => (format!("{id:08}"), format!("Vertrag {id}")),
     };
-    let lot_figure = |id: i64| match info.get(&id) {
+    let lot_figure = |id: ContractId| match info.get(&id) {
         Some(i) => (
             format!("{:08}", i.lot_id),
             format!("{}, Los {}: {}", i.tender_title, i.lot_no, i.lot_title),
@@ -620,7 +622,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         if year.is_some_and(|y| y != i.year) {
             continue;
         }
-        let positions: &[&(i64, i64, Price, String)] = positions_of.get(&r.0).map_or(&[], Vec::as_slice);
+        let positions: &[&(ContractId, i64, Price, String)] = positions_of.get(&r.0).map_or(&[], Vec::as_slice);
         let members: Vec<i64> = members_of
             .get(&r.0)
             .map_or(&[][..], Vec::as_slice)

@@ -10,6 +10,7 @@ use super::{demo_user, Loaded, UserRow};
 use crate::db::DbConn;
 use crate::domain::bid::BidStatus;
 use crate::domain::calloff::CalloffStatus;
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
@@ -145,11 +146,11 @@ pub(super) fn load_tenders(
             .ok_or_else(|| AppError::Internal(format!("Lieferant „{key}“ ohne Konto")))
     };
 
-    let mut tender_ids: HashMap<&str, i64> = HashMap::new();
+    let mut tender_ids: HashMap<&str, TenderId> = HashMap::new();
     let mut question_ids: HashMap<usize, i64> = HashMap::new();
-    let mut award_ids: HashMap<usize, i64> = HashMap::new();
+    let mut award_ids: HashMap<usize, AwardId> = HashMap::new();
     // awards.csv row → framework contract id; calloffs.csv row → call-off id.
-    let mut contract_ids: HashMap<usize, i64> = HashMap::new();
+    let mut contract_ids: HashMap<usize, ContractId> = HashMap::new();
     let mut calloff_ids: HashMap<usize, i64> = HashMap::new();
     let tender_officer = |key: &str| -> &str {
         seed.tenders
@@ -160,7 +161,7 @@ pub(super) fn load_tenders(
     };
     // The tender's officer, the tender id and the vendor's current bid on it (with its lot id).
     let target = |conn: &mut DbConn,
-                  ids: &HashMap<&str, i64>,
+                  ids: &HashMap<&str, TenderId>,
                   tender: &str,
                   vendor: &str,
                   lot: Option<i32>|
@@ -173,7 +174,7 @@ pub(super) fn load_tenders(
             ))
         })?;
         let vendor_id = demo_user(conn, vendor_email(vendor)?)?.organisation_id;
-        let bid_id: i64 = bids::table
+        let bid_id: BidId = bids::table
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::vendor_id.eq(vendor_id))
             .filter(bids::status.eq(BidStatus::Submitted))
@@ -189,7 +190,7 @@ pub(super) fn load_tenders(
                     .ok_or_else(|| AppError::Internal(format!("„{tender}“ hat kein Los {no}")))?
                     .id
             }
-            None => 0,
+            None => LotId(0),
         };
         Ok((
             officer,
@@ -200,7 +201,7 @@ pub(super) fn load_tenders(
             },
         ))
     };
-    let tender_id = |ids: &HashMap<&str, i64>, key: &str| -> AppResult<i64> {
+    let tender_id = |ids: &HashMap<&str, TenderId>, key: &str| -> AppResult<TenderId> {
         ids.get(key).copied().ok_or_else(|| {
             AppError::Internal(format!(
                 "Ausschreibung „{key}“ ist zu diesem Zeitpunkt noch nicht angelegt"

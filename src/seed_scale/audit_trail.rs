@@ -27,16 +27,18 @@ pub struct Trail {
 }
 
 impl Trail {
-    /// An event in its object's own stream (`object_type:object_id`).
+    /// An event in its object's own stream (`object_type:object_id`); the object is a row of
+    /// any table, so its id is taken as text, like `audit::Event::new` does.
     pub fn push(
         &mut self,
         actor: &(Option<i64>, String),
         action: &'static str,
         object_type: &'static str,
-        object_id: i64,
+        object_id: impl ToString,
         occurred_at: NaiveDateTime,
         details: serde_json::Value,
     ) {
+        let object_id = object_id.to_string();
         self.push_in(
             format!("{object_type}:{object_id}"),
             actor,
@@ -56,7 +58,7 @@ impl Trail {
         actor: &(Option<i64>, String),
         action: &'static str,
         object_type: &'static str,
-        object_id: i64,
+        object_id: impl ToString,
         occurred_at: NaiveDateTime,
         details: serde_json::Value,
     ) {

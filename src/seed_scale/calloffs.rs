@@ -10,6 +10,7 @@ use super::{NextIds, Plan, Rng};
 use crate::db::schema::{calloff_lines, calloffs};
 use crate::db::DbConn;
 use crate::domain::calloff::CalloffStatus;
+use crate::domain::ids::ContractId;
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::savings::line_saving;
 use crate::error::{AppError, AppResult};
@@ -52,7 +53,7 @@ pub struct Line {
     pub reference_source: Option<&'static str>,
     pub saving: Option<i64>,
     pub member_id: i64,
-    pub contract_id: i64,
+    pub contract_id: ContractId,
     pub order_year: i32,
     pub holds_volume: bool,
 }

@@ -5,11 +5,12 @@
 use super::audit_trail::Trail;
 use super::bulk::insert_all;
 use super::orgs::People;
-use super::{vocab, NextIds, Plan, Rng};
+use super::{take, vocab, NextIds, Plan, Rng};
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::domain::bid::{AwardStatus, BidStatus};
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -41,12 +42,12 @@ pub struct Position {
 }
 
 pub struct Contract {
-    pub id: i64,
+    pub id: ContractId,
     pub number: String,
     pub tender: usize,
-    pub lot_id: i64,
+    pub lot_id: LotId,
     pub lot_no: i32,
-    pub award_id: i64,
+    pub award_id: AwardId,
     /// Index into the tender's bids.
     pub winner: usize,
     pub positions: Range<usize>,
@@ -59,13 +60,13 @@ pub struct Contract {
 }
 
 pub struct Tender {
-    pub id: i64,
+    pub id: TenderId,
     pub call_id: i64,
     pub title: String,
     /// Indexes into `People::members`.
     pub members: Vec<usize>,
     /// (bid id, index into `People::vendors`).
-    pub bids: Vec<(i64, usize)>,
+    pub bids: Vec<(BidId, usize)>,
     /// The day everything is dated from: the bid deadline.
     pub base: NaiveDateTime,
 }
@@ -90,7 +91,7 @@ pub struct Book {
 }
 
 fn template(c: &mut DbConn) -> AppResult<Template> {
-    let tender: Option<(i64, String, i64, String)> = tenders::table
+    let tender: Option<(TenderId, String, i64, String)> = tenders::table
         .filter(tenders::status.eq(TenderStatus::Opened))
         .order(tenders::id)
         .select((
@@ -143,8 +144,7 @@ pub fn plan(
     for t in 0..plan.tenders {
         // Bid deadlines 30 to 33 months back: every contract runs through the call-off window.
         let base = at(now, -rng.between(900, 1_000), 12);
-        let (tender_id, call_id) = (ids.tender, ids.call);
-        ids.tender += 1;
+        let (tender_id, call_id) = (take(&mut ids.tender), ids.call);
         ids.call += 1;
         let mut members: Vec<usize> = (0..people.members.len()).collect();
         for i in 0..per_tender {
@@ -158,14 +158,10 @@ pub fn plan(
             let j = i + rng.below(vendors.len() - i);
             vendors.swap(i, j);
         }
-        let bids: Vec<(i64, usize)> = vendors
+        let bids: Vec<(BidId, usize)> = vendors
             .into_iter()
             .take(BIDDERS)
-            .map(|v| {
-                let id = ids.bid;
-                ids.bid += 1;
-                (id, v)
-            })
+            .map(|v| (take(&mut ids.bid), v))
             .collect();
         let mut position_no = 0;
         for lot in 0..Plan::LOTS_PER_TENDER {
@@ -221,15 +217,14 @@ pub fn plan(
                 .checked_add_months(Months::new(48))
                 .map(|d| d - Duration::days(1))
                 .unwrap_or(term_start);
-            let id = ids.contract;
-            ids.contract += 1;
+            let id = take(&mut ids.contract);
             book.contracts.push(Contract {
                 id,
                 number: format!("RV-{}-{id:04}", concluded_at.year()),
                 tender: t,
-                lot_id: ids.lot,
+                lot_id: take(&mut ids.lot),
                 lot_no: lot as i32 + 1,
-                award_id: ids.award,
+                award_id: take(&mut ids.award),
                 winner,
                 positions: range,
                 term_start,
@@ -238,8 +233,6 @@ pub fn plan(
                 called_value: 0,
                 member_called: vec![0; members.len()],
             });
-            ids.lot += 1;
-            ids.award += 1;
         }
         book.tenders.push(Tender {
             id: tender_id,

@@ -14,6 +14,7 @@ mod orgs;
 mod vocab;
 
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use diesel::connection::SimpleConnection;
@@ -132,23 +133,34 @@ pub(crate) struct NextIds {
     pub catalogue: i64,
     pub call: i64,
     pub demand_position: i64,
-    pub tender: i64,
-    pub lot: i64,
+    pub tender: TenderId,
+    pub lot: LotId,
     pub tender_position: i64,
-    pub bid: i64,
-    pub award: i64,
-    pub contract: i64,
+    pub bid: BidId,
+    pub award: AwardId,
+    pub contract: ContractId,
     pub calloff: i64,
 }
 
 macro_rules! next_id {
     ($conn:expr, $table:ident) => {
-        crate::db::schema::$table::table
+        (crate::db::schema::$table::table
             .select(max(crate::db::schema::$table::id))
             .first::<Option<i64>>($conn)?
             .unwrap_or(0)
-            + 1
+            + 1)
+        .into()
     };
+}
+
+/// Hands out the id in `next` and moves `next` on to the one after it.
+pub(crate) fn take<T: Copy + From<i64>>(next: &mut T) -> T
+where
+    i64: From<T>,
+{
+    let id = *next;
+    *next = T::from(i64::from(id) + 1);
+    id
 }
 
 impl NextIds {

@@ -7,6 +7,7 @@ use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::db::{Db, DbConn};
 use crate::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::money::{Amount, Price};
 use crate::domain::tender::Procedure;
 
@@ -32,7 +33,7 @@ use utoipa::ToSchema;
 
 /// A tender as every reader of it sees it: data, lots, positions, documents, questions and the
 /// entitled members; the cooperative also sees the number of bids.
-fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let t = tender::find_readable(conn, user, id)?;
     let mut v = t.view(state.clock.now_naive());
     v["lots"] = json!(tender::lots(conn, id)?);
@@ -343,12 +344,13 @@ async fn create(
     tag = "Ausschreibungen und Angebote",
     operation_id = "get_tender",
     summary = "Eine Ausschreibung mit Losen, Positionen, Unterlagen, Fragen und abrufberechtigten Mitgliedern; die Genossenschaft sieht die Zahl der Angebote, nie ihren Inhalt",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Ausschreibung", body = TenderDetail)
     )
 )]
 #[get("/tenders/<id>")]
-async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Value>> {
+async fn show(user: ApiUser, db: Db, state: AppState, id: TenderId) -> AppResult<Json<Value>> {
     Ok(Json(db.run(move |c| detail(c, &state, &user.0, id)).await?))
 }
 
@@ -357,13 +359,20 @@ async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json
     tag = "Ausschreibungen und Angebote",
     operation_id = "update_tender",
     summary = "Entwurf ersetzen: Angaben, Lose, Positionen (Vergabestelle)",
+    params(("id" = i64, Path)),
     request_body = ApiTenderInput,
     responses(
         (status = 200, description = "Geändert", body = TenderDetail)
     )
 )]
 #[put("/tenders/<id>", data = "<body>")]
-async fn update(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ApiTenderInput>) -> AppResult<Json<Value>> {
+async fn update(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: TenderId,
+    body: Body<ApiTenderInput>,
+) -> AppResult<Json<Value>> {
     user.0.require(&[Role::Officer])?;
     let input = body.0;
     let u = user.0;
@@ -387,12 +396,13 @@ async fn update(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ApiT
     tag = "Ausschreibungen und Angebote",
     operation_id = "publish_tender",
     summary = "Veröffentlichen: Frist erneut geprüft, abrufberechtigte Mitglieder festgeschrieben, Lieferanten benachrichtigt (Vergabestelle)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Veröffentlicht", body = Published)
     )
 )]
 #[post("/tenders/<id>/publish")]
-async fn publish(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Published>> {
+async fn publish(user: ApiUser, db: Db, state: AppState, id: TenderId) -> AppResult<Json<Published>> {
     let mailed = db.run(move |c| tender::publish(c, &state, &user.0, id)).await?;
     Ok(Json(Published {
         status: TenderStatus::Published,
@@ -413,7 +423,7 @@ struct Published {
     tag = "Ausschreibungen und Angebote",
     operation_id = "add_tender_document",
     summary = "Unterlage zum Entwurf hochladen: Inhalt roh im Body, Dateiname in `name`; PDF, DOCX, XLSX, ODT, ODS, ZIP, TXT, CSV; höchstens 20 MB (Vergabestelle)",
-    params(("name" = String, Query, description = "Dateiname mit Endung")),
+    params(("name" = String, Query, description = "Dateiname mit Endung"), ("id" = i64, Path)),
     request_body(content = crate::api::doc::Binary, content_type = "application/octet-stream", description = "Die Datei, wie sie ist"),
     responses(
         (status = 201, description = "Hochgeladen", body = DocumentMeta)
@@ -425,7 +435,7 @@ async fn add_document(
     db: Db,
     state: AppState,
     _single: crate::api::query::SingleValues,
-    id: i64,
+    id: TenderId,
     name: Option<String>,
     data: Data<'_>,
 ) -> AppResult<status::Created<Json<DocumentMeta>>> {
@@ -489,12 +499,13 @@ fn attachment(file_name: &str) -> Header<'static> {
     tag = "Ausschreibungen und Angebote",
     operation_id = "get_tender_document",
     summary = "Unterlage herunterladen",
+    params(("doc" = i64, Path), ("id" = i64, Path)),
     responses(
         (status = 200, description = "Die Datei im gespeicherten Format", body = crate::api::doc::Binary, content_type = "*/*")
     )
 )]
 #[get("/tenders/<id>/documents/<doc>")]
-async fn download_document(user: ApiUser, db: Db, id: i64, doc: i64) -> AppResult<Download> {
+async fn download_document(user: ApiUser, db: Db, id: TenderId, doc: i64) -> AppResult<Download> {
     let (name, content_type, body) = db
         .run(move |c| {
             tender::find_readable(c, &user.0, id)?;
@@ -512,12 +523,13 @@ async fn download_document(user: ApiUser, db: Db, id: i64, doc: i64) -> AppResul
     tag = "Ausschreibungen und Angebote",
     operation_id = "remove_tender_document",
     summary = "Unterlage aus dem Entwurf entfernen (Vergabestelle)",
+    params(("doc" = i64, Path), ("id" = i64, Path)),
     responses(
         (status = 200, description = "Entfernt", body = Removed)
     )
 )]
 #[delete("/tenders/<id>/documents/<doc>")]
-async fn remove_document(user: ApiUser, db: Db, state: AppState, id: i64, doc: i64) -> AppResult<Json<Removed>> {
+async fn remove_document(user: ApiUser, db: Db, state: AppState, id: TenderId, doc: i64) -> AppResult<Json<Removed>> {
     db.run(move |c| tender::remove_document(c, &state, &user.0, id, doc))
         .await?;
     Ok(Json(Removed { removed: doc }))
@@ -534,12 +546,13 @@ struct Removed {
     tag = "Ausschreibungen und Angebote",
     operation_id = "list_questions",
     summary = "Bieterfragen: beantwortete für alle, eigene offene für den Lieferanten, alle für die Genossenschaft; nie wer fragte",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Fragen", body = Vec<PublicQuestion>)
     )
 )]
 #[get("/tenders/<id>/questions")]
-async fn questions(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<PublicQuestion>>> {
+async fn questions(user: ApiUser, db: Db, id: TenderId) -> AppResult<Json<Vec<PublicQuestion>>> {
     Ok(Json(
         db.run(move |c| {
             tender::find_readable(c, &user.0, id)?;
@@ -560,6 +573,7 @@ struct QuestionBody {
     tag = "Ausschreibungen und Angebote",
     operation_id = "ask_question",
     summary = "Frage stellen (Lieferant, bis zur Angebotsfrist)",
+    params(("id" = i64, Path)),
     request_body = QuestionBody,
     responses(
         (status = 201, description = "Gestellt", body = PublicQuestion)
@@ -570,7 +584,7 @@ async fn ask(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: TenderId,
     body: Body<QuestionBody>,
 ) -> AppResult<status::Created<Json<PublicQuestion>>> {
     let text = body.0.question;
@@ -605,6 +619,7 @@ struct Answered {
     tag = "Ausschreibungen und Angebote",
     operation_id = "answer_question",
     summary = "Frage beantworten; die Antwort geht ohne Fragesteller an alle Lieferanten (Vergabestelle)",
+    params(("id" = i64, Path), ("question" = i64, Path)),
     request_body = AnswerBody,
     responses(
         (status = 200, description = "Beantwortet", body = Answered)
@@ -615,7 +630,7 @@ async fn answer(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: TenderId,
     question: i64,
     body: Body<AnswerBody>,
 ) -> AppResult<Json<Answered>> {
@@ -658,7 +673,8 @@ fn lot_totals(totals: &[(i32, Amount)]) -> Vec<LotTotal> {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Receipt)]
 struct ApiReceipt {
-    bid_id: i64,
+    #[schema(value_type = i64)]
+    bid_id: BidId,
     version: i32,
     submitted_at: NaiveDateTime,
     receipt_sha256: String,
@@ -687,7 +703,8 @@ struct PositionPrice {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Bid)]
 struct ApiBid {
-    bid_id: i64,
+    #[schema(value_type = i64)]
+    bid_id: BidId,
     vendor_id: i64,
     vendor: String,
     version: i32,
@@ -730,7 +747,8 @@ impl ApiBid {
 /// One version of the vendor's own bid, without content.
 #[derive(Serialize, ToSchema)]
 struct BidVersion {
-    bid_id: i64,
+    #[schema(value_type = i64)]
+    bid_id: BidId,
     version: i32,
     status: BidStatus,
     submitted_at: NaiveDateTime,
@@ -757,7 +775,7 @@ struct OwnBid {
     history: Vec<BidVersion>,
 }
 
-fn position_numbers(conn: &mut DbConn, id: i64) -> AppResult<HashMap<i64, i32>> {
+fn position_numbers(conn: &mut DbConn, id: TenderId) -> AppResult<HashMap<i64, i32>> {
     Ok(tender::positions(conn, id)?
         .into_iter()
         .map(|p| (p.id, p.position_no))
@@ -769,12 +787,13 @@ fn position_numbers(conn: &mut DbConn, id: i64) -> AppResult<HashMap<i64, i32>> 
     tag = "Ausschreibungen und Angebote",
     operation_id = "get_own_bid",
     summary = "Das eigene Angebot mit Inhalt und alle eigenen Fassungen (Lieferant)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Eigenes Angebot", body = OwnBid)
     )
 )]
 #[get("/tenders/<id>/bid")]
-async fn own_bid(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OwnBid>> {
+async fn own_bid(user: ApiUser, db: Db, id: TenderId) -> AppResult<Json<OwnBid>> {
     Ok(Json(
         db.run(move |c| {
             let (current, history) = bids::own(c, &user.0, id)?;
@@ -808,7 +827,7 @@ struct BidBody {
     b_texts: Vec<String>,
 }
 
-fn lot_ids(conn: &mut DbConn, id: i64, lot_numbers: &[i32], errors: &mut FieldErrors) -> AppResult<Vec<i64>> {
+fn lot_ids(conn: &mut DbConn, id: TenderId, lot_numbers: &[i32], errors: &mut FieldErrors) -> AppResult<Vec<LotId>> {
     let lots = tender::lots(conn, id)?;
     let mut out = Vec::new();
     for n in lot_numbers {
@@ -835,6 +854,7 @@ fn validation(message: &str, errors: FieldErrors) -> AppError {
     tag = "Ausschreibungen und Angebote",
     operation_id = "submit_bid",
     summary = "Angebot abgeben oder ersetzen, bis zur Angebotsfrist (Lieferant); ersetzt die vorige Fassung",
+    params(("id" = i64, Path)),
     request_body = BidBody,
     responses(
         (status = 201, description = "Eingangsbestätigung", body = ApiReceipt)
@@ -845,7 +865,7 @@ async fn submit_bid(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: TenderId,
     body: Body<BidBody>,
 ) -> AppResult<status::Created<Json<ApiReceipt>>> {
     user.0.require(&[Role::Vendor])?;
@@ -940,7 +960,8 @@ fn csv_like(ct: Option<&ContentType>) -> bool {
     summary = "Angebot als CSV-Preisblatt abgeben (Spalten Los, Pos., Einzelpreis (EUR netto)); alles oder nichts, jede fehlerhafte Zeile wird gemeldet (Lieferant)",
     params(
         ("a" = Vec<String>, Query, explode, description = "Nummer jeder bestätigten Mindestanforderung (A-Kriterium), z. B. a=1&a=2"),
-        ("b" = Vec<String>, Query, explode, description = "Antworten auf die B-Kriterien in ihrer Reihenfolge")
+        ("b" = Vec<String>, Query, explode, description = "Antworten auf die B-Kriterien in ihrer Reihenfolge"),
+        ("id" = i64, Path)
     ),
     request_body(content = String, content_type = "text/csv", description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)"),
     responses(
@@ -953,7 +974,7 @@ async fn submit_price_sheet(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: TenderId,
     a: Vec<String>,
     b: Vec<String>,
     content_type: Option<&ContentType>,
@@ -1013,12 +1034,13 @@ async fn submit_price_sheet(
     tag = "Ausschreibungen und Angebote",
     operation_id = "withdraw_bid",
     summary = "Angebot zurückziehen, bis zur Angebotsfrist (Lieferant)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Zurückgezogen", body = Withdrawn)
     )
 )]
 #[delete("/tenders/<id>/bid")]
-async fn withdraw_bid(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Withdrawn>> {
+async fn withdraw_bid(user: ApiUser, db: Db, state: AppState, id: TenderId) -> AppResult<Json<Withdrawn>> {
     db.run(move |c| bids::withdraw(c, &state, &user.0, id)).await?;
     Ok(Json(Withdrawn {
         status: BidStatus::Withdrawn,
@@ -1035,12 +1057,13 @@ struct Withdrawn {
     tag = "Ausschreibungen und Angebote",
     operation_id = "get_price_sheet",
     summary = "CSV-Preisblatt mit allen Positionen; für Lieferanten mit den eigenen aktuellen Preisen",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
     )
 )]
 #[get("/tenders/<id>/price-sheet.csv")]
-async fn price_sheet(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
+async fn price_sheet(user: ApiUser, db: Db, id: TenderId) -> AppResult<CsvDownload> {
     let bytes = db
         .run(move |c| {
             let current = if user.0.is(Role::Vendor) {
@@ -1063,12 +1086,13 @@ async fn price_sheet(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
     tag = "Ausschreibungen und Angebote",
     operation_id = "start_opening",
     summary = "Öffnung nach Ablauf der Angebotsfrist beginnen (Vergabestelle); eine zweite Person muss bestätigen",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Begonnen", body = OpeningStarted)
     )
 )]
 #[post("/tenders/<id>/opening")]
-async fn start_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<OpeningStarted>> {
+async fn start_opening(user: ApiUser, db: Db, state: AppState, id: TenderId) -> AppResult<Json<OpeningStarted>> {
     db.run(move |c| tender::start_opening(c, &state, &user.0, id)).await?;
     Ok(Json(OpeningStarted {
         status: TenderStatus::Opening,
@@ -1090,12 +1114,13 @@ struct Opened {
     tag = "Ausschreibungen und Angebote",
     operation_id = "confirm_opening",
     summary = "Öffnung als zweite, andere Person der Vergabestelle bestätigen (§ 55 VgV); erstellt die Niederschrift",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Geöffnet", body = Opened)
     )
 )]
 #[post("/tenders/<id>/opening/confirm")]
-async fn confirm_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<Opened>> {
+async fn confirm_opening(user: ApiUser, db: Db, state: AppState, id: TenderId) -> AppResult<Json<Opened>> {
     let sha = db.run(move |c| tender::confirm_opening(c, &state, &user.0, id)).await?;
     Ok(Json(Opened {
         status: TenderStatus::Opened,
@@ -1108,12 +1133,13 @@ async fn confirm_opening(user: ApiUser, db: Db, state: AppState, id: i64) -> App
     tag = "Ausschreibungen und Angebote",
     operation_id = "list_opened_bids",
     summary = "Die gültigen Angebote mit Inhalt: erst nach der Öffnung, nur Vergabestelle und Vorstand",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Angebote", body = Vec<ApiBid>)
     )
 )]
 #[get("/tenders/<id>/bids")]
-async fn opened_bids(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<ApiBid>>> {
+async fn opened_bids(user: ApiUser, db: Db, id: TenderId) -> AppResult<Json<Vec<ApiBid>>> {
     Ok(Json(
         db.run(move |c| {
             let (_, opened) = bids::opened(c, &user.0, id)?;
@@ -1128,12 +1154,13 @@ async fn opened_bids(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Vec<ApiBi
     tag = "Ausschreibungen und Angebote",
     operation_id = "get_opened_bids_csv",
     summary = "Die geöffneten Angebote als CSV, eine Zeile je Angebot und Position (Vergabestelle, Vorstand)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
     )
 )]
 #[get("/tenders/<id>/bids.csv")]
-async fn opened_bids_csv(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
+async fn opened_bids_csv(user: ApiUser, db: Db, id: TenderId) -> AppResult<CsvDownload> {
     let bytes = db
         .run(move |c| {
             let (_, opened) = bids::opened(c, &user.0, id)?;
@@ -1149,12 +1176,13 @@ async fn opened_bids_csv(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownloa
     tag = "Ausschreibungen und Angebote",
     operation_id = "get_opening_record",
     summary = "Die gespeicherte Niederschrift der Öffnung (HTML) mit SHA-256 (Vergabestelle, Vorstand)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Niederschrift", body = OpeningRecord)
     )
 )]
 #[get("/tenders/<id>/opening-record")]
-async fn opening_record(user: ApiUser, db: Db, id: i64) -> AppResult<Json<OpeningRecord>> {
+async fn opening_record(user: ApiUser, db: Db, id: TenderId) -> AppResult<Json<OpeningRecord>> {
     let (t, html) = db.run(move |c| tender::opening_record(c, &user.0, id)).await?;
     Ok(Json(OpeningRecord {
         tender_id: t.id,
@@ -1166,7 +1194,8 @@ async fn opening_record(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Openin
 
 #[derive(Serialize, ToSchema)]
 struct OpeningRecord {
-    tender_id: i64,
+    #[schema(value_type = i64)]
+    tender_id: TenderId,
     opened_at: Option<NaiveDateTime>,
     /// SHA-256 des HTML-Textes
     sha256: Option<String>,

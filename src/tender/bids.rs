@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, bid_prices, bids, organisations};
 use crate::db::{lock_key, write_tx, DbConn};
 use crate::domain::bid::{self as rules, BidPosition, BidStatus, Canonical, Coverage};
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::money::{Amount, Price};
 use crate::domain::numbers;
 use crate::domain::roles::{Role, VendorStatus};
@@ -29,7 +30,7 @@ const SEALED: &str = "Die Angebote sind bis zur Öffnung durch zwei Personen der
 pub struct BidInput {
     pub prices: HashMap<i64, Price>,
     /// Lots chosen explicitly (a lot with any price counts as chosen as well).
-    pub lots: Vec<i64>,
+    pub lots: Vec<LotId>,
     pub a_confirmed: Vec<bool>,
     pub b_texts: Vec<String>,
 }
@@ -44,7 +45,7 @@ pub struct Criteria {
 /// The receipt a vendor gets: server time and SHA-256 of the canonical content.
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
-    pub bid_id: i64,
+    pub bid_id: BidId,
     pub version: i32,
     pub submitted_at: NaiveDateTime,
     pub receipt_sha256: String,
@@ -55,8 +56,8 @@ pub struct Receipt {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = bids)]
 pub struct BidRow {
-    pub id: i64,
-    pub tender_id: i64,
+    pub id: BidId,
+    pub tender_id: TenderId,
     pub vendor_id: i64,
     pub version: i32,
     pub status: BidStatus,
@@ -98,7 +99,7 @@ pub fn require_approved_vendor(conn: &mut DbConn, user: &CurrentUser) -> AppResu
 }
 
 fn bid_positions(positions: &[TenderPosition], lots: &[Lot]) -> Vec<BidPosition> {
-    let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+    let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     positions
         .iter()
         .map(|p| BidPosition {
@@ -168,7 +169,7 @@ pub fn prices_from_csv(
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => return Err(a.err().into_iter().chain(b.err()).collect()),
     };
-    let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+    let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     let by_no: HashMap<i32, &TenderPosition> = positions.iter().map(|p| (p.position_no, p)).collect();
     let style = table.decimal_style(&[price_col]);
     let mut prices = HashMap::with_capacity(table.rows.len());
@@ -232,7 +233,7 @@ pub fn prices_from_csv(
 
 /// The price sheet a vendor downloads: every position, with its own current prices if any.
 pub fn price_sheet_csv(lots: &[Lot], positions: &[TenderPosition], current: &BTreeMap<i64, Price>) -> Vec<u8> {
-    let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+    let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     let mut out = import::GermanCsv::new();
     out.row([
         "Los",
@@ -282,7 +283,7 @@ fn missing_message(missing: &[(i32, i32)], multi_lot: bool) -> String {
     )
 }
 
-fn count_versions(conn: &mut DbConn, tender_id: i64, vendor_id: i64) -> AppResult<i32> {
+fn count_versions(conn: &mut DbConn, tender_id: TenderId, vendor_id: i64) -> AppResult<i32> {
     let max: Option<i32> = bids::table
         .filter(bids::tender_id.eq(tender_id))
         .filter(bids::vendor_id.eq(vendor_id))
@@ -306,7 +307,7 @@ pub fn submit(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    tender_id: i64,
+    tender_id: TenderId,
     input: &BidInput,
 ) -> AppResult<Receipt> {
     user.require(&[Role::Vendor])?;
@@ -332,7 +333,7 @@ pub fn submit(
             ));
         }
         let mut errors = FieldErrors::new();
-        let chosen: Vec<i64> = match rules::coverage(&bp, &input.prices, &input.lots) {
+        let chosen: Vec<LotId> = match rules::coverage(&bp, &input.prices, &input.lots) {
             Coverage::Lots(l) => l,
             Coverage::Empty => {
                 errors.insert(
@@ -414,7 +415,7 @@ pub fn submit(
             b_texts: b_texts.clone(),
         })
         .map_err(|e| AppError::Internal(e.to_string()))?;
-        let bid_id: i64 = diesel::insert_into(bids::table)
+        let bid_id: BidId = diesel::insert_into(bids::table)
             .values(NewBid {
                 tender_id,
                 vendor_id: user.organisation_id,
@@ -428,7 +429,7 @@ pub fn submit(
             })
             .returning(bids::id)
             .get_result(c)?;
-        let rows: Vec<(i64, i64, i64)> = bp
+        let rows: Vec<(BidId, i64, i64)> = bp
             .iter()
             .filter(|p| chosen.contains(&p.lot_id))
             .filter_map(|p| input.prices.get(&p.id).map(|pr| (bid_id, p.id, pr.minor())))
@@ -443,7 +444,7 @@ pub fn submit(
                 })
                 .execute(c)?;
         }
-        let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+        let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
         let lot_totals: Vec<(i32, Amount)> = totals.iter().map(|(l, t)| (lot_no[l], *t)).collect();
         // The record holds what proves the submission, nothing that reveals it.
         audit::record(
@@ -490,7 +491,7 @@ pub fn submit(
 #[derive(Insertable)]
 #[diesel(table_name = bids)]
 struct NewBid<'a> {
-    tender_id: i64,
+    tender_id: TenderId,
     vendor_id: i64,
     version: i32,
     status: BidStatus,
@@ -505,14 +506,14 @@ struct NewBid<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = bid_lots)]
 struct NewBidLot {
-    bid_id: i64,
-    lot_id: i64,
+    bid_id: BidId,
+    lot_id: LotId,
     total: Amount,
 }
 
 /// Column tuples, not a derived `Insertable`: a price sheet has thousands of rows and Diesel binds
 /// tuples about twice as fast (measured on the demand import, issue #6).
-fn insert_prices(conn: &mut DbConn, rows: &[(i64, i64, i64)]) -> AppResult<()> {
+fn insert_prices(conn: &mut DbConn, rows: &[(BidId, i64, i64)]) -> AppResult<()> {
     for chunk in rows.chunks(4_000) {
         let values: Vec<_> = chunk
             .iter()
@@ -547,7 +548,7 @@ fn deadline_error(t: &Tender, now: NaiveDateTime) -> AppError {
 }
 
 /// Withdraws the vendor's current bid before the deadline; history stays.
-pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_id: i64) -> AppResult<()> {
+pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_id: TenderId) -> AppResult<()> {
     user.require(&[Role::Vendor])?;
     write_tx(conn, |c| {
         // The tender's lock: a submission and the opening never interleave, even across
@@ -558,7 +559,7 @@ pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_
         if !t.accepts_bids(now) {
             return Err(deadline_error(&t, now));
         }
-        let current: Option<i64> = bids::table
+        let current: Option<BidId> = bids::table
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::vendor_id.eq(user.organisation_id))
             .filter(bids::status.eq(BidStatus::Submitted))
@@ -591,7 +592,7 @@ pub fn withdraw(conn: &mut DbConn, state: &AppState, user: &CurrentUser, tender_
 
 /// Number of bids that count (the latest submitted one per vendor): all the cooperative sees
 /// before opening.
-pub fn count_current(conn: &mut DbConn, tender_id: i64) -> AppResult<i64> {
+pub fn count_current(conn: &mut DbConn, tender_id: TenderId) -> AppResult<i64> {
     Ok(bids::table
         .filter(bids::tender_id.eq(tender_id))
         .filter(bids::status.eq(BidStatus::Submitted))
@@ -610,11 +611,11 @@ fn content(conn: &mut DbConn, bid: BidRow, lots: &[Lot]) -> AppResult<BidContent
         .load::<(i64, Price)>(conn)?
         .into_iter()
         .collect();
-    let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+    let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     let mut lot_totals: Vec<(i32, Amount)> = bid_lots::table
         .filter(bid_lots::bid_id.eq(bid.id))
         .select((bid_lots::lot_id, bid_lots::total))
-        .load::<(i64, Amount)>(conn)?
+        .load::<(LotId, Amount)>(conn)?
         .into_iter()
         .map(|(l, t)| (lot_no.get(&l).copied().unwrap_or(0), t))
         .collect();
@@ -631,7 +632,7 @@ fn content(conn: &mut DbConn, bid: BidRow, lots: &[Lot]) -> AppResult<BidContent
 
 /// The vendor's own bids for a tender, newest first (current, withdrawn and superseded), with
 /// the content of the newest. Only ever the caller's own organisation.
-pub fn own(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Option<BidContent>, Vec<BidRow>)> {
+pub fn own(conn: &mut DbConn, user: &CurrentUser, tender_id: TenderId) -> AppResult<(Option<BidContent>, Vec<BidRow>)> {
     user.require(&[Role::Vendor])?;
     find_readable(conn, user, tender_id)?;
     let history: Vec<BidRow> = bids::table
@@ -652,7 +653,7 @@ pub fn own(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(
 
 /// The one gate for everyone but the bidder: refused for every role until two officers have
 /// opened the bids; afterwards for the roles that evaluate (officers, and the board reading).
-pub fn opened_meta(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, ())> {
+pub fn opened_meta(conn: &mut DbConn, user: &CurrentUser, tender_id: TenderId) -> AppResult<(Tender, ())> {
     let t = find(conn, tender_id)?;
     if !user.is_cooperative() {
         return Err(AppError::NotFound);
@@ -665,7 +666,7 @@ pub fn opened_meta(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> App
 }
 
 /// The bids that count, with content, through the gate of `opened_meta`.
-pub fn opened(conn: &mut DbConn, user: &CurrentUser, tender_id: i64) -> AppResult<(Tender, Vec<BidContent>)> {
+pub fn opened(conn: &mut DbConn, user: &CurrentUser, tender_id: TenderId) -> AppResult<(Tender, Vec<BidContent>)> {
     let (t, ()) = opened_meta(conn, user, tender_id)?;
     let rows: Vec<BidRow> = bids::table
         .filter(bids::tender_id.eq(tender_id))
@@ -719,7 +720,7 @@ pub(super) fn opening_rows(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<Openi
 
 /// The opened bids as German Excel CSV: one row per bid and position.
 pub fn opened_csv(positions: &[TenderPosition], lots: &[Lot], bids: &[BidContent]) -> Vec<u8> {
-    let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+    let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     let mut out = import::GermanCsv::new();
     out.row([
         "Bieter",

@@ -5,6 +5,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::tender_documents;
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::TenderId;
 use crate::domain::roles::Role;
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
@@ -64,7 +65,7 @@ fn clean_file_name(name: &str) -> String {
 #[derive(Insertable)]
 #[diesel(table_name = tender_documents)]
 struct NewDocument<'a> {
-    tender_id: i64,
+    tender_id: TenderId,
     file_name: &'a str,
     content_type: &'a str,
     size_bytes: i64,
@@ -79,7 +80,7 @@ pub fn add_document(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: TenderId,
     file_name: &str,
     bytes: &[u8],
 ) -> AppResult<i64> {
@@ -139,7 +140,13 @@ pub fn add_document(
     })
 }
 
-pub fn remove_document(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, doc_id: i64) -> AppResult<()> {
+pub fn remove_document(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: TenderId,
+    doc_id: i64,
+) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
@@ -169,7 +176,7 @@ pub fn remove_document(conn: &mut DbConn, state: &AppState, user: &CurrentUser, 
     })
 }
 
-pub fn documents(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<DocumentMeta>> {
+pub fn documents(conn: &mut DbConn, tender_id: TenderId) -> AppResult<Vec<DocumentMeta>> {
     Ok(tender_documents::table
         .filter(tender_documents::tender_id.eq(tender_id))
         .order(tender_documents::id.asc())
@@ -178,7 +185,7 @@ pub fn documents(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<DocumentMet
 }
 
 /// A document's name, type and content, for a download of a tender the caller may read.
-pub fn document(conn: &mut DbConn, tender_id: i64, doc_id: i64) -> AppResult<(String, String, Vec<u8>)> {
+pub fn document(conn: &mut DbConn, tender_id: TenderId, doc_id: i64) -> AppResult<(String, String, Vec<u8>)> {
     Ok(tender_documents::table
         .find(doc_id)
         .filter(tender_documents::tender_id.eq(tender_id))

@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{tender_lots, tender_positions, tenders};
 use crate::db::{write_tx, DbConn};
 use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
+use crate::domain::ids::{LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
@@ -37,7 +38,7 @@ fn tender_details(data: &TenderData) -> serde_json::Value {
 #[derive(Insertable)]
 #[diesel(table_name = tender_lots)]
 struct NewLot<'a> {
-    tender_id: i64,
+    tender_id: TenderId,
     lot_no: i32,
     title: &'a str,
 }
@@ -45,8 +46,8 @@ struct NewLot<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = tender_positions)]
 struct NewPosition<'a> {
-    tender_id: i64,
-    lot_id: i64,
+    tender_id: TenderId,
+    lot_id: LotId,
     position_no: i32,
     demand_position_id: Option<i64>,
     description: &'a str,
@@ -57,11 +58,11 @@ struct NewPosition<'a> {
     estimate_price: Option<Price>,
 }
 
-fn insert_structure(conn: &mut DbConn, id: i64, data: &TenderData) -> AppResult<()> {
+fn insert_structure(conn: &mut DbConn, id: TenderId, data: &TenderData) -> AppResult<()> {
     let mut lot_ids = HashMap::new();
     for (i, title) in data.lots.iter().enumerate() {
         let lot_no = i as i32 + 1;
-        let lot_id: i64 = diesel::insert_into(tender_lots::table)
+        let lot_id: LotId = diesel::insert_into(tender_lots::table)
             .values(NewLot {
                 tender_id: id,
                 lot_no,
@@ -130,10 +131,10 @@ fn evaluation_text(spec: &EvaluationSpec) -> AppResult<String> {
 }
 
 /// Creates a draft tender from a closed demand call (officer). One tender per call.
-pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &TenderData) -> AppResult<i64> {
+pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &TenderData) -> AppResult<TenderId> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
-        let existing: Option<i64> = tenders::table
+        let existing: Option<TenderId> = tenders::table
             .filter(tenders::demand_call_id.eq(data.demand_call_id))
             .select(tenders::id)
             .first(c)
@@ -143,7 +144,7 @@ pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &Te
                 "Aus dieser Bedarfsabfrage ist bereits die Ausschreibung Nr. {t} entstanden."
             )));
         }
-        let id: i64 = diesel::insert_into(tenders::table)
+        let id: TenderId = diesel::insert_into(tenders::table)
             .values((
                 tenders::demand_call_id.eq(data.demand_call_id),
                 TenderChanges::of(data)?,
@@ -165,7 +166,13 @@ pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &Te
 }
 
 /// Replaces a draft's data, lots and positions (officer).
-pub fn update(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, data: &TenderData) -> AppResult<()> {
+pub fn update(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: TenderId,
+    data: &TenderData,
+) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
@@ -200,7 +207,7 @@ pub fn update(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, 
 pub fn command_of(conn: &mut DbConn, t: &Tender) -> AppResult<TenderCommand> {
     let lots = lots(conn, t.id)?;
     let positions = positions(conn, t.id)?;
-    let lot_no: HashMap<i64, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
+    let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     Ok(TenderCommand {
         demand_call_id: t.demand_call_id,
         title: t.title.clone(),

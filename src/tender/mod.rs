@@ -29,6 +29,7 @@ use crate::db::DbConn;
 use crate::demand;
 use crate::domain::demand::CallStatus;
 use crate::domain::evaluation::EvaluationSpec;
+use crate::domain::ids::{BidId, LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -40,7 +41,8 @@ use serde_json::json;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tenders)]
 pub struct Tender {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: TenderId,
     pub demand_call_id: i64,
     pub title: String,
     pub description: String,
@@ -122,14 +124,17 @@ impl Tender {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_lots)]
 pub struct Lot {
-    pub id: i64,
-    pub tender_id: i64,
+    #[schema(value_type = i64)]
+    pub id: LotId,
+    #[schema(value_type = i64)]
+    pub tender_id: TenderId,
     pub lot_no: i32,
     pub title: String,
     pub cancelled_at: Option<NaiveDateTime>,
     pub cancelled_by: Option<i64>,
     pub cancel_reason: Option<String>,
-    pub tie_winner_bid_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub tie_winner_bid_id: Option<BidId>,
     pub tie_note: Option<String>,
     pub tie_decided_by: Option<i64>,
     pub tie_decided_at: Option<NaiveDateTime>,
@@ -139,8 +144,10 @@ pub struct Lot {
 #[diesel(table_name = tender_positions)]
 pub struct TenderPosition {
     pub id: i64,
-    pub tender_id: i64,
-    pub lot_id: i64,
+    #[schema(value_type = i64)]
+    pub tender_id: TenderId,
+    #[schema(value_type = i64)]
+    pub lot_id: LotId,
     pub position_no: i32,
     pub demand_position_id: Option<i64>,
     pub description: String,
@@ -155,7 +162,8 @@ pub struct TenderPosition {
 #[diesel(table_name = tender_documents)]
 pub struct DocumentMeta {
     pub id: i64,
-    pub tender_id: i64,
+    #[schema(value_type = i64)]
+    pub tender_id: TenderId,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -177,29 +185,29 @@ pub struct PublicQuestion {
     pub number: usize,
 }
 
-pub fn stream(id: i64) -> String {
+pub fn stream(id: TenderId) -> String {
     format!("tender:{id}")
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Tender> {
+pub fn find(conn: &mut DbConn, id: TenderId) -> AppResult<Tender> {
     Ok(tenders::table.find(id).first(conn)?)
 }
 
 /// The tender inside a write transaction, locked against concurrent changes of the same tender
 /// (PostgreSQL advisory lock on its stream; SQLite's immediate transaction already is exclusive).
-pub fn find_locked(conn: &mut DbConn, id: i64) -> AppResult<Tender> {
+pub fn find_locked(conn: &mut DbConn, id: TenderId) -> AppResult<Tender> {
     crate::db::lock_key(conn, &stream(id))?;
     find(conn, id)
 }
 
-pub fn lots(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<Lot>> {
+pub fn lots(conn: &mut DbConn, tender_id: TenderId) -> AppResult<Vec<Lot>> {
     Ok(tender_lots::table
         .filter(tender_lots::tender_id.eq(tender_id))
         .order(tender_lots::lot_no.asc())
         .load(conn)?)
 }
 
-pub fn positions(conn: &mut DbConn, tender_id: i64) -> AppResult<Vec<TenderPosition>> {
+pub fn positions(conn: &mut DbConn, tender_id: TenderId) -> AppResult<Vec<TenderPosition>> {
     Ok(tender_positions::table
         .filter(tender_positions::tender_id.eq(tender_id))
         .order(tender_positions::position_no.asc())
@@ -212,7 +220,7 @@ pub fn sealed_streams(conn: &mut DbConn) -> AppResult<Vec<String>> {
     Ok(tenders::table
         .filter(tenders::status.ne(TenderStatus::Opened))
         .select(tenders::id)
-        .load::<i64>(conn)?
+        .load::<TenderId>(conn)?
         .into_iter()
         .map(|id| format!("bids:{id}"))
         .collect())
@@ -227,7 +235,7 @@ pub fn check_read(user: &CurrentUser, tender: &Tender) -> AppResult<()> {
     }
 }
 
-pub fn find_readable(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<Tender> {
+pub fn find_readable(conn: &mut DbConn, user: &CurrentUser, id: TenderId) -> AppResult<Tender> {
     let t = find(conn, id)?;
     check_read(user, &t)?;
     Ok(t)

@@ -8,6 +8,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{organisations, tenders, users};
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::TenderId;
 use crate::domain::roles::{OrgType, Role};
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
@@ -17,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// The first officer starts the opening after the deadline; a second one must confirm.
-pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
+pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
@@ -65,7 +66,7 @@ pub fn start_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id
 
 /// The second, different officer confirms: the bids become readable and the opening record
 /// (contract-templates/opening_record) is rendered, stored with its SHA-256, and audited.
-pub fn confirm_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<String> {
+pub fn confirm_opening(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<String> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;
@@ -134,7 +135,7 @@ fn cooperative_name(conn: &mut DbConn) -> AppResult<String> {
 }
 
 /// The stored opening record, for the cooperative once opened.
-pub fn opening_record(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<(Tender, String)> {
+pub fn opening_record(conn: &mut DbConn, user: &CurrentUser, id: TenderId) -> AppResult<(Tender, String)> {
     user.require(crate::domain::policy::OPENED_BID_READERS)?;
     let t = find(conn, id)?;
     match t.opening_record.clone() {

@@ -6,6 +6,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{demand_lines, organisations, tender_members, tender_positions, tenders, users};
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::TenderId;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::domain::tender::{self as rules, DeadlineCheck, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -79,13 +80,13 @@ pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(i64, St
 #[derive(Insertable)]
 #[diesel(table_name = tender_members)]
 struct EntitledMember {
-    tender_id: i64,
+    tender_id: TenderId,
     member_id: i64,
 }
 
 /// Publishes a draft: the deadline is checked again against the real sending time, the entitled
 /// members are frozen, and every approved vendor is mailed. Returns the number of vendor mails.
-pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<usize> {
+pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<usize> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
         let t = find_locked(c, id)?;

@@ -6,6 +6,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{tender_questions, users};
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::TenderId;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::{mail, AppState};
@@ -17,7 +18,7 @@ use serde_json::json;
 #[derive(Insertable)]
 #[diesel(table_name = tender_questions)]
 struct NewQuestion<'a> {
-    tender_id: i64,
+    tender_id: TenderId,
     vendor_id: i64,
     asked_by: i64,
     question: &'a str,
@@ -25,7 +26,7 @@ struct NewQuestion<'a> {
 }
 
 /// A vendor asks a question about a published tender before its deadline.
-pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, question: &str) -> AppResult<i64> {
+pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId, question: &str) -> AppResult<i64> {
     user.require(&[Role::Vendor])?;
     let question = question.trim();
     if !(5..=4000).contains(&question.chars().count()) {
@@ -92,7 +93,7 @@ pub fn answer(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: TenderId,
     question_id: i64,
     answer: &str,
 ) -> AppResult<usize> {
@@ -152,7 +153,7 @@ type QuestionRow = (i64, i64, String, NaiveDateTime, Option<String>, Option<Naiv
 
 /// Questions as `user` may see them: vendors and the public see answered ones (and a vendor its
 /// own open ones); the cooperative sees all. Never the asker's identity.
-pub fn questions(conn: &mut DbConn, user: Option<&CurrentUser>, tender_id: i64) -> AppResult<Vec<PublicQuestion>> {
+pub fn questions(conn: &mut DbConn, user: Option<&CurrentUser>, tender_id: TenderId) -> AppResult<Vec<PublicQuestion>> {
     let rows: Vec<QuestionRow> = tender_questions::table
         .filter(tender_questions::tender_id.eq(tender_id))
         .order(tender_questions::id.asc())

@@ -9,6 +9,7 @@ use crate::auth::csrf::FormData;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::{Db, DbConn};
 use crate::domain::evaluation::Method;
+use crate::domain::ids::{LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{joined, AppError, AppResult, FieldErrors};
@@ -54,7 +55,12 @@ async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> App
 // ----------------------------------------------------------------------------- the tender form
 
 /// The form's context: the input as flat fields, the call's positions with demand, the choices.
-fn form_context(conn: &mut DbConn, state: &AppState, input: &TenderForm, tender_id: Option<i64>) -> AppResult<Value> {
+fn form_context(
+    conn: &mut DbConn,
+    state: &AppState,
+    input: &TenderForm,
+    tender_id: Option<TenderId>,
+) -> AppResult<Value> {
     let call = crate::demand::find_call(conn, input.demand_call_id)?;
     let now = state.clock.now_naive();
     let agg = crate::demand::aggregate(conn, &call, now.date())?;
@@ -168,7 +174,7 @@ fn with_warnings(message: &str, warnings: &[String]) -> String {
 }
 
 #[get("/ausschreibungen/<id>/bearbeiten")]
-async fn edit(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn edit(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
     user.require(&[Role::Officer])?;
     let st = state.clone();
     let ctx = db
@@ -187,7 +193,7 @@ async fn edit(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppStat
 }
 
 #[post("/ausschreibungen/<id>", data = "<form>")]
-async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn update(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
     let input = TenderForm::from_form(&form);
     let (u, st, (command, edge)) = (user.clone(), state.clone(), input.read());
@@ -229,7 +235,7 @@ fn positions_by_lot(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<Value>> {
 }
 
 /// Everything the tender page shows to this user; never bid content.
-fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let t = super::find_readable(conn, user, id)?;
     let now = state.clock.now_naive();
     let mut ctx = json!({
@@ -261,13 +267,13 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
     Ok(ctx)
 }
 
-async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let (st, u) = (state.clone(), user.clone());
     db.run(move |c| detail(c, &st, &u, id)).await
 }
 
 #[get("/ausschreibungen/<id>")]
-async fn show(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn show(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
     Ok(layout.render("tender/show", detail_ctx(&db, &state, &user, id).await?))
 }
 
@@ -275,7 +281,7 @@ async fn show(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppStat
 #[allow(clippy::too_many_arguments)]
 async fn after(
     result: AppResult<String>,
-    id: i64,
+    id: TenderId,
     field: &str,
     echo: Option<Value>,
     layout: &Layout,
@@ -324,7 +330,7 @@ async fn after(
 }
 
 #[post("/ausschreibungen/<id>/veroeffentlichen", data = "<_form>")]
-async fn publish(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn publish(id: TenderId, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| super::publish(c, &st, &u, id))
@@ -342,7 +348,7 @@ pub struct DocumentUpload<'r> {
 
 #[post("/ausschreibungen/<id>/unterlagen", data = "<upload>")]
 async fn add_document(
-    id: i64,
+    id: TenderId,
     upload: Form<DocumentUpload<'_>>,
     jar: &CookieJar<'_>,
     layout: Layout,
@@ -370,7 +376,7 @@ async fn add_document(
 
 #[post("/ausschreibungen/<id>/unterlagen/<doc>/entfernen", data = "<_form>")]
 async fn remove_document(
-    id: i64,
+    id: TenderId,
     doc: i64,
     _form: FormData,
     layout: Layout,
@@ -421,7 +427,7 @@ impl Download {
 }
 
 #[get("/ausschreibungen/<id>/unterlagen/<doc>")]
-async fn document(id: i64, doc: i64, user: CurrentUser, db: Db) -> AppResult<Download> {
+async fn document(id: TenderId, doc: i64, user: CurrentUser, db: Db) -> AppResult<Download> {
     let (name, content_type, body) = db
         .run(move |c| {
             super::find_readable(c, &user, id)?;
@@ -432,7 +438,7 @@ async fn document(id: i64, doc: i64, user: CurrentUser, db: Db) -> AppResult<Dow
 }
 
 #[post("/ausschreibungen/<id>/fragen", data = "<form>")]
-async fn ask(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn ask(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let question = form.get("question");
     let result = db
@@ -453,7 +459,15 @@ async fn ask(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db,
 }
 
 #[post("/ausschreibungen/<id>/fragen/<q>/antwort", data = "<form>")]
-async fn answer(id: i64, q: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn answer(
+    id: TenderId,
+    q: i64,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let text = form.get("answer");
     let result = db
@@ -476,7 +490,14 @@ async fn answer(id: i64, q: i64, form: FormData, layout: Layout, user: CurrentUs
 }
 
 #[post("/ausschreibungen/<id>/oeffnung", data = "<_form>")]
-async fn start_opening(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn start_opening(
+    id: TenderId,
+    _form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| super::start_opening(c, &st, &u, id))
@@ -486,7 +507,14 @@ async fn start_opening(id: i64, _form: FormData, layout: Layout, user: CurrentUs
 }
 
 #[post("/ausschreibungen/<id>/oeffnung/bestaetigen", data = "<_form>")]
-async fn confirm_opening(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn confirm_opening(
+    id: TenderId,
+    _form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| super::confirm_opening(c, &st, &u, id))
@@ -498,7 +526,7 @@ async fn confirm_opening(id: i64, _form: FormData, layout: Layout, user: Current
 // ----------------------------------------------------------------------------- bids
 
 /// The vendor's bid page: receipt, history, form with its current prices.
-fn bid_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+fn bid_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let t = super::find_readable(conn, user, id)?;
     let (current, history) = bids::own(conn, user, id)?;
     let now = state.clock.now_naive();
@@ -534,7 +562,7 @@ fn bid_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64)
 }
 
 #[get("/ausschreibungen/<id>/angebot")]
-async fn bid_page(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn bid_page(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
     user.require(&[Role::Vendor])?;
     let st = state.clone();
     let ctx = db.run(move |c| bid_context(c, &st, &user, id)).await?;
@@ -559,7 +587,7 @@ pub struct BidForm<'r> {
 fn bid_input(
     conn: &mut DbConn,
     user: &CurrentUser,
-    id: i64,
+    id: TenderId,
     fields: &HashMap<String, String>,
     lots: &[String],
     csv: Option<&[u8]>,
@@ -583,7 +611,7 @@ fn bid_input(
         prices,
         lots: lots
             .iter()
-            .filter_map(|l| l.parse::<i64>().ok())
+            .filter_map(|l| l.parse::<LotId>().ok())
             .filter(|l| all_lots.iter().any(|x| x.id == *l))
             .collect(),
         a_confirmed: (1..=spec.a_criteria.len())
@@ -595,7 +623,7 @@ fn bid_input(
 
 #[post("/ausschreibungen/<id>/angebot", data = "<form>")]
 async fn submit_bid(
-    id: i64,
+    id: TenderId,
     form: Form<BidForm<'_>>,
     jar: &CookieJar<'_>,
     layout: Layout,
@@ -647,7 +675,14 @@ async fn submit_bid(
 }
 
 #[post("/ausschreibungen/<id>/angebot/zurueckziehen", data = "<_form>")]
-async fn withdraw_bid(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn withdraw_bid(
+    id: TenderId,
+    _form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let result = db.run(move |c| bids::withdraw(c, &st, &u, id)).await;
     match result {
@@ -671,7 +706,7 @@ async fn withdraw_bid(id: i64, _form: FormData, layout: Layout, user: CurrentUse
 }
 
 #[get("/ausschreibungen/<id>/preisblatt.csv")]
-async fn price_sheet(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
+async fn price_sheet(id: TenderId, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
     let bytes = db
         .run(move |c| {
             let t = super::find_readable(c, &user, id)?;
@@ -691,7 +726,7 @@ async fn price_sheet(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownloa
 }
 
 #[get("/ausschreibungen/<id>/angebote")]
-async fn opened_bids(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn opened_bids(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
     let now = state.clock.now_naive();
     let ctx = db
         .run(move |c| {
@@ -715,7 +750,7 @@ async fn opened_bids(id: i64, layout: Layout, user: CurrentUser, db: Db, state: 
 }
 
 #[get("/ausschreibungen/<id>/angebote.csv")]
-async fn opened_bids_csv(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
+async fn opened_bids_csv(id: TenderId, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
     let bytes = db
         .run(move |c| {
             let (_, bids) = bids::opened(c, &user, id)?;
@@ -726,7 +761,7 @@ async fn opened_bids_csv(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDow
 }
 
 #[get("/ausschreibungen/<id>/oeffnungsprotokoll")]
-async fn opening_record(id: i64, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
+async fn opening_record(id: TenderId, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
     let (_, text) = db.run(move |c| super::opening_record(c, &user, id)).await?;
     Ok((ContentType::HTML, text))
 }
@@ -743,7 +778,7 @@ async fn notices(layout: Layout, db: Db, state: AppState) -> AppResult<Template>
     ))
 }
 
-fn public_tender(conn: &mut DbConn, id: i64) -> AppResult<Tender> {
+fn public_tender(conn: &mut DbConn, id: TenderId) -> AppResult<Tender> {
     let t = super::find(conn, id)?;
     if !t.is_published() {
         return Err(AppError::NotFound);
@@ -752,7 +787,7 @@ fn public_tender(conn: &mut DbConn, id: i64) -> AppResult<Tender> {
 }
 
 #[get("/bekanntmachungen/<id>")]
-async fn notice(id: i64, layout: Layout, user: MaybeUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn notice(id: TenderId, layout: Layout, user: MaybeUser, db: Db, state: AppState) -> AppResult<Template> {
     let now = state.clock.now_naive();
     let ctx = db
         .run(move |c| {
@@ -771,7 +806,7 @@ async fn notice(id: i64, layout: Layout, user: MaybeUser, db: Db, state: AppStat
 }
 
 #[get("/bekanntmachungen/<id>/unterlagen/<doc>")]
-async fn public_document(id: i64, doc: i64, db: Db) -> AppResult<Download> {
+async fn public_document(id: TenderId, doc: i64, db: Db) -> AppResult<Download> {
     let (name, content_type, body) = db
         .run(move |c| {
             public_tender(c, id)?;

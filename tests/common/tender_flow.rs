@@ -4,6 +4,7 @@
 use super::*;
 use buendel::demand::{self, CallData, DemandEntry, PositionData};
 use buendel::domain::bid::BidStatus;
+use buendel::domain::ids::{BidId, ContractId, LotId, TenderId};
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::orgs::{self, UserData};
@@ -124,7 +125,11 @@ pub fn post(client: &Client, path: &str, form: &[(String, String)]) -> (Status, 
     )
 }
 
-pub fn id_from(location: &str) -> i64 {
+/// The id at the end of a redirect's location, e.g. a `TenderId` from `/ausschreibungen/7`.
+pub fn id_from<T: FromStr>(location: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
     location.rsplit('/').next().unwrap().parse().unwrap()
 }
 
@@ -152,13 +157,13 @@ pub fn second_vendor(app: &TestApp) -> i64 {
 }
 
 /// A published tender with a deadline 31 days ahead; returns (tender id, tender position ids).
-pub fn published_tender(app: &TestApp, w: &World) -> (i64, Vec<i64>) {
+pub fn published_tender(app: &TestApp, w: &World) -> (TenderId, Vec<i64>) {
     let (call, positions) = closed_call(app, w, "800");
     let officer = browser(app, "officer");
     let form = with_deadline(app, tender_form(call, &positions), 31);
     let (status, location) = post(&officer, "/ausschreibungen", &form);
     assert_eq!(status, Status::SeeOther, "{location}");
-    let id = id_from(&location);
+    let id: TenderId = id_from(&location);
     let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
     assert_eq!(status, Status::SeeOther, "{body}");
     let mut c = app.conn();
@@ -208,7 +213,7 @@ pub fn multipart(
 }
 
 /// Submits a bid by form: prices for both positions (notebook, monitor), A confirmed.
-pub fn bid(client: &Client, tender: i64, positions: &[i64], notebook: &str, monitor: &str) -> (Status, String) {
+pub fn bid(client: &Client, tender: TenderId, positions: &[i64], notebook: &str, monitor: &str) -> (Status, String) {
     let p0 = format!("f[p_{}]", positions[0]);
     let p1 = format!("f[p_{}]", positions[1]);
     multipart(
@@ -224,7 +229,7 @@ pub fn bid(client: &Client, tender: i64, positions: &[i64], notebook: &str, moni
     )
 }
 
-pub fn receipt_of(client: &Client, tender: i64) -> String {
+pub fn receipt_of(client: &Client, tender: TenderId) -> String {
     let page = client
         .get(format!("/ausschreibungen/{tender}/angebot"))
         .dispatch()
@@ -320,7 +325,7 @@ pub fn service_tender(
     call: i64,
     title: &str,
     evaluation: buendel::domain::evaluation::EvaluationCommand,
-) -> (i64, Vec<tender::TenderPosition>) {
+) -> (TenderId, Vec<tender::TenderPosition>) {
     let officer = current_user(app, "officer");
     let mut c = app.conn();
     let now = app.state.clock.now_naive();
@@ -350,10 +355,10 @@ pub fn service_tender(
 pub fn service_bid(
     app: &TestApp,
     key: &str,
-    tender_id: i64,
+    tender_id: TenderId,
     positions: &[tender::TenderPosition],
     prices: &[&str],
-) -> i64 {
+) -> BidId {
     let vendor = current_user(app, key);
     let input = tender::bids::BidInput {
         prices: positions
@@ -371,7 +376,7 @@ pub fn service_bid(
 }
 
 /// Moves the clock ten minutes past the bid deadline and opens the bids with two officers.
-pub fn open_by_two_officers(app: &TestApp, tender_id: i64) {
+pub fn open_by_two_officers(app: &TestApp, tender_id: TenderId) {
     let mut c = app.conn();
     let deadline = tender::find(&mut c, tender_id).unwrap().bid_deadline;
     app.state.clock.set((deadline + Duration::minutes(10)).and_utc());
@@ -393,7 +398,7 @@ pub fn opened_with_bids(
     w: &World,
     ours: (&str, &str),
     theirs: (&str, &str),
-) -> (i64, Vec<i64>, Vec<i64>) {
+) -> (TenderId, Vec<i64>, Vec<LotId>) {
     second_vendor(app);
     let (id, positions) = published_tender(app, w);
     let vendor = browser(app, "vendor");
@@ -426,7 +431,7 @@ pub fn opened_with_bids(
 }
 
 /// The id of the current bid of the vendor firm named `vendor_name` on a tender.
-pub fn submitted_bid_id(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64 {
+pub fn submitted_bid_id(app: &TestApp, tender_id: TenderId, vendor_name: &str) -> BidId {
     use buendel::db::schema::{bids, organisations};
     bids::table
         .inner_join(organisations::table)
@@ -439,7 +444,7 @@ pub fn submitted_bid_id(app: &TestApp, tender_id: i64, vendor_name: &str) -> i64
 }
 
 /// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
-pub fn concluded_contract(app: &TestApp, w: &World) -> (i64, i64) {
+pub fn concluded_contract(app: &TestApp, w: &World) -> (ContractId, i64) {
     let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
     let officer = current_user(app, "officer");
     let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
