@@ -46,6 +46,7 @@ pub struct AppState {
     pub contract_terms: Arc<calloff::TermsCache>,
     pub audit_count: Arc<audit::EventCount>,
     pub dashboards: Arc<savings::DashboardCache>,
+    pub start_counts: Arc<web::start::StartCounts>,
     pub writes: Arc<db::group::GroupCommit>,
 }
 
@@ -88,6 +89,7 @@ impl App {
                 contract_terms: Arc::new(calloff::TermsCache::new(fast)),
                 audit_count: Arc::new(audit::EventCount::new(fast)),
                 dashboards: Arc::new(savings::DashboardCache::new(fast)),
+                start_counts: Arc::new(web::start::StartCounts::new(fast)),
                 writes: Arc::new(db::group::GroupCommit::new(fast)),
                 config: Arc::new(config),
                 clock,
@@ -144,6 +146,8 @@ impl App {
         let sender = self
             .run_mail_sender
             .then(|| (self.state.clone(), self.db.clone(), self.transport.clone()));
+        // The server (not a test client) computes the board's dashboard as it starts.
+        let warm = self.run_mail_sender.then(|| (self.state.clone(), self.db.clone()));
         let rocket = rocket::custom(figment)
             .manage(self.state)
             .manage(self.db)
@@ -156,6 +160,20 @@ impl App {
                     if let Some((state, db, transport)) = sender {
                         let task = rocket::tokio::spawn(mail::sender::run(state, db, transport, shutdown));
                         *sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+                    }
+                })
+            }))
+            .attach(AdHoc::on_liftoff("dashboard", move |_| {
+                Box::pin(async move {
+                    if let Some((state, db)) = warm {
+                        // The board's start page counts every audit event once per process.
+                        let (counted, pool) = (state.clone(), db.clone());
+                        rocket::tokio::task::spawn_blocking(move || {
+                            if let Err(e) = pool.get().and_then(|mut c| counted.audit_count.total(&mut c)) {
+                                log::warn!("Protokollereignisse beim Start nicht gezählt: {e}");
+                            }
+                        });
+                        state.dashboards.clone().warm_up(db, state);
                     }
                 })
             }))

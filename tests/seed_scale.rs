@@ -211,3 +211,90 @@ fn long_lists_come_in_pages_with_german_links_and_a_bad_page_is_a_400() {
         }
     });
 }
+
+/// The rows of one section of the dashboard page, as the row headers show them.
+fn section_rows(page: &str, view: &str) -> Vec<String> {
+    let start = page
+        .find(&format!("aria-labelledby=\"abschnitt-{view}\""))
+        .unwrap_or_else(|| panic!("section {view}"));
+    let section = &page[start..start + page[start..].find("</section>").unwrap()];
+    section
+        .split("<tr><th scope=\"row\">")
+        .skip(1)
+        .map(|row| row[..row.find("</th>").unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn the_dashboard_shows_the_ten_largest_members_and_all_of_them_on_request() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        {
+            // Twice the tiny plan's members and tenders: more than ten rows in each section.
+            let plan = Plan {
+                members: 24,
+                tenders: 6,
+                members_per_tender: 14,
+                ..Plan::TINY
+            };
+            let mut c = app.conn();
+            seed_scale::run(&mut c, &app.state, Path::new("seed-data"), plan, 3).expect("seed");
+        }
+        let board = app.client();
+        assert_eq!(
+            login_with(&board, "vorstand@buendel.example", buendel::seed::DEMO_PASSWORD),
+            Status::SeeOther
+        );
+        // Every member's realised saving, from the export (which always has all rows).
+        let csv = String::from_utf8(board.get("/auswertung/mitglieder.csv").dispatch().into_bytes().unwrap()).unwrap();
+        let mut savings: Vec<(rust_decimal::Decimal, String)> = csv
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let cells: Vec<&str> = l.split(';').collect();
+                let saving = cells[2].replace('.', "").replace(',', ".").parse().unwrap();
+                (saving, cells[0].trim_matches('"').to_string())
+            })
+            .collect();
+        assert!(
+            savings.len() > 10,
+            "the tiny cooperative has more than ten members with figures"
+        );
+        savings.sort_by_key(|s| std::cmp::Reverse(s.0));
+
+        let page = board.get("/auswertung").dispatch().into_string().unwrap();
+        let shown = section_rows(&page, "mitglieder");
+        assert_eq!(shown.len(), 10, "{shown:?}");
+        let tenth = savings[9].0;
+        for name in &shown {
+            let (saving, _) = savings.iter().find(|(_, n)| n == name).unwrap();
+            assert!(*saving >= tenth, "{name} is not among the ten largest");
+        }
+        let all_link = "/auswertung?alle=mitglieder#abschnitt-mitglieder";
+        let link = format!("<a href=\"{all_link}\">Alle {} Zeilen anzeigen</a>", savings.len());
+        let section = &page[page.find("abschnitt-mitglieder").unwrap()..];
+        assert!(
+            page.contains(&link),
+            "{link} in {}",
+            &section[..section.len().min(6000)]
+        );
+        assert!(page.contains(&format!(
+            "die 10 mit der höchsten realisierten Einsparung von {}",
+            savings.len()
+        )));
+
+        let all = board
+            .get("/auswertung?alle=mitglieder")
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert_eq!(section_rows(&all, "mitglieder").len(), savings.len());
+        assert!(!all.contains(all_link), "no link to what is shown already");
+
+        let res = board.get("/auswertung?alle=alles").dispatch();
+        assert_eq!(res.status(), Status::BadRequest);
+        assert!(res.into_string().unwrap().contains("ist keine Ansicht der Auswertung"));
+    });
+}

@@ -65,9 +65,18 @@ pub fn catalogue_choices(conn: &mut DbConn, search: Option<&str>) -> AppResult<(
             .select(CatalogueItem::as_select())
             .into_boxed()
     };
-    let first: Vec<CatalogueItem> = active().limit(CATALOGUE_CHOICES + 1).load(conn)?;
-    if first.len() as i64 <= CATALOGUE_CHOICES {
-        return Ok((first, false));
+    // Whether there are more than CATALOGUE_CHOICES, asked for one id: loading the first 501
+    // positions only to find that, took a quarter of a demand call's page at scale.
+    let large = catalogue_items::table
+        .filter(catalogue_items::active.eq(true))
+        .select(catalogue_items::id)
+        .offset(CATALOGUE_CHOICES)
+        .limit(1)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some();
+    if !large {
+        return Ok((active().load(conn)?, false));
     }
     let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok((Vec::new(), true));

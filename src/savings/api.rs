@@ -32,9 +32,8 @@ async fn dashboard(
 ) -> AppResult<Json<Dashboard>> {
     let year = crate::api::query::given("year", year)?;
     let member_id = crate::api::query::given("member_id", member_id)?;
-    Ok(Json(
-        crate::savings::routes::load(&db, &state, &user.0, year, member_id).await?,
-    ))
+    let d = crate::savings::routes::load(&db, &state, &user.0, year, member_id).await?;
+    Ok(Json(Dashboard::clone(&d)))
 }
 
 pub fn routes() -> Vec<Route> {

@@ -25,7 +25,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What a call-off line is stored with: its reference, where it came from, and the saving.
 /// All `None` when no reference exists (no own price, no estimate, no valid bid).
@@ -370,8 +370,9 @@ fn add(a: Amount, minor: i64) -> AppResult<Amount> {
         .map_err(|e| AppError::Internal(format!("sum: {e}")))
 }
 
-fn finish(map: BTreeMap<String, Figure>) -> Vec<Figure> {
-    map.into_values()
+fn finish(figures: Vec<Figure>) -> Vec<Figure> {
+    figures
+        .into_iter()
         .map(|mut f| {
             let at_reference = Amount::from_minor(f.volume.minor() + f.realised.minor()).unwrap_or(Amount::ZERO);
             f.realised_percent = rules::percent(f.realised, at_reference);
@@ -527,70 +528,37 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     }
     let cpv_of: HashMap<i64, String> = cp.iter().map(|(_, p, _, cpv)| (*p, rules::cpv_division(cpv))).collect();
 
-    let mut by_member: BTreeMap<String, Figure> = BTreeMap::new();
-    let mut by_contract: BTreeMap<String, Figure> = BTreeMap::new();
-    let mut by_lot: BTreeMap<String, Figure> = BTreeMap::new();
-    let mut by_cpv: BTreeMap<String, Figure> = BTreeMap::new();
-    let mut by_year: BTreeMap<String, Figure> = BTreeMap::new();
-    let mut by_source: BTreeMap<String, Figure> = BTreeMap::new();
-    let member_figure = |m: i64| {
-        (
-            format!("{m:08}"),
-            names.get(&m).cloned().unwrap_or_else(|| format!("Mitglied {m}")),
-        )
-    };
-    let contract_figure = |id: ContractId| match info.get(&id) {
-        Some(i) => (
-            format!("{id:08}"),
-            format!("{} – {} (Los {})", i.number, i.tender_title, i.lot_no),
-        ),
-        None => (format!("{id:08}"), format!("Vertrag {id}")),
-    };
-    let lot_figure = |id: ContractId| match info.get(&id) {
-        Some(i) => (
-            format!("{:08}", i.lot_id),
-            format!("{}, Los {}: {}", i.tender_title, i.lot_no, i.lot_title),
-        ),
-        None => (format!("v{id:08}"), format!("Los des Vertrags {id}")),
-    };
-    let cpv_figure = |p: i64| {
-        let d = cpv_of.get(&p).cloned().unwrap_or_else(|| "??".into());
-        (d.clone(), rules::cpv_division_label(&d))
-    };
-    let mut totals = Totals {
-        volume: Amount::ZERO,
-        realised: Amount::ZERO,
-        contracted: Amount::ZERO,
-        process: process_total,
-        lines: 0,
-        lines_without_reference: 0,
-    };
+    // Figures are summed in cents under numeric keys (a million lines give some 300,000 cube
+    // rows); keys and labels are written once per figure at the end.
+    let mut by_member: HashMap<i64, Sums> = HashMap::new();
+    let mut by_contract: HashMap<ContractId, Sums> = HashMap::new();
+    let mut by_lot: HashMap<i64, Sums> = HashMap::new();
+    let mut by_cpv: HashMap<&str, Sums> = HashMap::new();
+    let mut by_year: HashMap<i32, Sums> = HashMap::new();
+    let mut by_source: HashMap<Option<ReferenceSource>, Sums> = HashMap::new();
+    // A contract's lot by number; a contract without its row (never in practice) stands for its
+    // own lot under the negative of its number.
+    let lot_of = |contract: ContractId| info.get(&contract).map_or(-contract.get(), |i| i.lot_id.get());
+    let cpv_of_position = |p: i64| cpv_of.get(&p).map_or("??", String::as_str);
+    let mut totals = Sums::default();
+    let mut lines_without_reference = 0;
     let mut years: Vec<i32> = Vec::new();
     for row in &cube {
         years.push(row.year);
         let source = row.source.as_deref().and_then(ReferenceSource::from_code);
-        let source_key = match source {
-            Some(s) => (format!("{}", s as u8), s.label().to_string()),
-            None => ("9".into(), "Ohne Referenzpreis".into()),
-        };
-        for (map, (key, label)) in [
-            (&mut by_member, member_figure(row.member_id)),
-            (&mut by_contract, contract_figure(row.contract_id)),
-            (&mut by_lot, lot_figure(row.contract_id)),
-            (&mut by_cpv, cpv_figure(row.position_id)),
-            (&mut by_year, (row.year.to_string(), row.year.to_string())),
-            (&mut by_source, source_key.clone()),
+        for sums in [
+            by_member.entry(row.member_id).or_default(),
+            by_contract.entry(row.contract_id).or_default(),
+            by_lot.entry(lot_of(row.contract_id)).or_default(),
+            by_cpv.entry(cpv_of_position(row.position_id)).or_default(),
+            by_year.entry(row.year).or_default(),
+            by_source.entry(source).or_default(),
+            &mut totals,
         ] {
-            let f = map.entry(key.clone()).or_insert_with(|| Figure::new(key, label));
-            f.volume = add(f.volume, row.volume)?;
-            f.realised = add(f.realised, row.saving)?;
-            f.lines += row.lines;
+            sums.add_realised(row.volume, row.saving, row.lines)?;
         }
-        totals.volume = add(totals.volume, row.volume)?;
-        totals.realised = add(totals.realised, row.saving)?;
-        totals.lines += row.lines;
         if source.is_none() {
-            totals.lines_without_reference += row.lines;
+            lines_without_reference += row.lines;
         }
     }
 
@@ -643,42 +611,122 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
                     continue;
                 };
                 let saving = rules::line_saving(reference, p.2, *quantity)
-                    .map_err(|e| AppError::Internal(format!("contracted saving: {e}")))?;
-                for (map, (key, label)) in [
-                    (&mut by_member, member_figure(m)),
-                    (&mut by_contract, contract_figure(r.0)),
-                    (&mut by_lot, lot_figure(r.0)),
-                    (&mut by_cpv, cpv_figure(p.1)),
-                    (&mut by_year, (i.year.to_string(), i.year.to_string())),
+                    .map_err(|e| AppError::Internal(format!("contracted saving: {e}")))?
+                    .minor();
+                for sums in [
+                    by_member.entry(m).or_default(),
+                    by_contract.entry(r.0).or_default(),
+                    by_lot.entry(lot_of(r.0)).or_default(),
+                    by_cpv.entry(cpv_of_position(p.1)).or_default(),
+                    by_year.entry(i.year).or_default(),
+                    &mut totals,
                 ] {
-                    let f = map.entry(key.clone()).or_insert_with(|| Figure::new(key, label));
-                    f.contracted = add(f.contracted, saving.minor())?;
+                    sums.add_contracted(saving)?;
                 }
-                totals.contracted = add(totals.contracted, saving.minor())?;
             }
         }
         years.push(i.year);
     }
     years.sort_unstable();
     years.dedup();
-    let mut by_member = finish(by_member);
+    let mut by_member = figures(by_member, |m| {
+        (
+            format!("{m:08}"),
+            names.get(m).cloned().unwrap_or_else(|| format!("Mitglied {m}")),
+        )
+    })?;
     by_member.sort_by(|a, b| a.label.cmp(&b.label));
-    let mut by_cpv_division = finish(by_cpv);
-    by_cpv_division.sort_by(|a, b| a.key.cmp(&b.key));
+    let by_contract = figures(by_contract, |id| match info.get(id) {
+        Some(i) => (
+            format!("{id:08}"),
+            format!("{} – {} (Los {})", i.number, i.tender_title, i.lot_no),
+        ),
+        None => (format!("{id:08}"), format!("Vertrag {id}")),
+    })?;
+    // A lot's label from any of its contracts (they share tender and lot).
+    let lot_info: HashMap<i64, &ContractInfo> = info.values().map(|i| (i.lot_id.get(), i)).collect();
+    let by_lot = figures(by_lot, |lot| match lot_info.get(lot) {
+        Some(i) if *lot >= 0 => (
+            format!("{lot:08}"),
+            format!("{}, Los {}: {}", i.tender_title, i.lot_no, i.lot_title),
+        ),
+        _ => (format!("v{:08}", -lot), format!("Los des Vertrags {}", -lot)),
+    })?;
+    let by_cpv_division = figures(by_cpv, |d| (d.to_string(), rules::cpv_division_label(d)))?;
+    let by_year = figures(by_year, |y| (y.to_string(), y.to_string()))?;
+    let by_source = figures(by_source, |s| match s {
+        Some(s) => (format!("{}", *s as u8), s.label().to_string()),
+        None => ("9".into(), "Ohne Referenzpreis".into()),
+    })?;
     Ok(Dashboard {
         member_id: scope.member_id,
         member_name: scope.member_id.and_then(|m| names.get(&m).cloned()),
         year,
         years,
-        totals,
+        totals: Totals {
+            volume: amount(totals.volume)?,
+            realised: amount(totals.realised)?,
+            contracted: amount(totals.contracted)?,
+            process: process_total,
+            lines: totals.lines,
+            lines_without_reference,
+        },
         by_member,
-        by_contract: finish(by_contract),
-        by_lot: finish(by_lot),
+        by_contract,
+        by_lot,
         by_cpv_division,
-        by_year: finish(by_year),
-        by_source: finish(by_source),
+        by_year,
+        by_source,
         contracts: contracts_out,
     })
+}
+
+/// One figure's sums in cents while a dashboard is added up.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sums {
+    volume: i64,
+    realised: i64,
+    contracted: i64,
+    lines: i64,
+}
+
+impl Sums {
+    fn add_realised(&mut self, volume: i64, saving: i64, lines: i64) -> AppResult<()> {
+        self.volume = checked(self.volume, volume)?;
+        self.realised = checked(self.realised, saving)?;
+        self.lines = checked(self.lines, lines)?;
+        Ok(())
+    }
+
+    fn add_contracted(&mut self, saving: i64) -> AppResult<()> {
+        self.contracted = checked(self.contracted, saving)?;
+        Ok(())
+    }
+}
+
+fn checked(a: i64, b: i64) -> AppResult<i64> {
+    a.checked_add(b)
+        .ok_or_else(|| AppError::Internal("sum: beyond the range of cents".into()))
+}
+
+fn amount(minor: i64) -> AppResult<Amount> {
+    Amount::from_minor(minor).map_err(|e| AppError::Internal(format!("amount: {e}")))
+}
+
+/// A view's figures from its sums, ordered by key, each with its share of savings.
+fn figures<K>(sums: HashMap<K, Sums>, key_and_label: impl Fn(&K) -> (String, String)) -> AppResult<Vec<Figure>> {
+    let mut out = Vec::with_capacity(sums.len());
+    for (k, s) in sums {
+        let (key, label) = key_and_label(&k);
+        let mut f = Figure::new(key, label);
+        f.volume = amount(s.volume)?;
+        f.realised = amount(s.realised)?;
+        f.contracted = amount(s.contracted)?;
+        f.lines = s.lines;
+        out.push(f);
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(finish(out))
 }
 
 /// The views a dashboard exports, by the name in their CSV address.
@@ -803,22 +851,38 @@ pub fn year_choices(d: &Dashboard, today: NaiveDate) -> Vec<i32> {
 /// the newest event id is the version of all figures. A dashboard is reused for the same
 /// scope, year, day and version, at most `DASHBOARD_TTL` long: on PostgreSQL an event id can
 /// commit after a higher one, and the age limit bounds how long such a change can go unseen.
+///
+/// A dashboard that took `SLOW_DASHBOARD` or more to compute (the whole cooperative at the scale
+/// of a large one: seconds) is not computed again while readers wait: they keep getting the last
+/// one while a background thread computes the new one, so a change shows up one computation
+/// later. A quick one (a member's own, or a small cooperative) is always computed at once.
 #[derive(Debug, Default)]
 pub struct DashboardCache {
     entries: std::sync::Mutex<HashMap<DashboardKey, CachedDashboard>>,
     /// Held while one dashboard is computed: 32 board members opening the page at once wait for
     /// one computation instead of running 32 side by side on the same cores.
     computing: std::sync::Mutex<()>,
+    /// Set while a background thread computes a slow dashboard again (one at a time).
+    refreshing: std::sync::atomic::AtomicBool,
     /// Off on the plain path (`BUENDEL_SPEED=plain`): every request computes its dashboard.
     off: bool,
 }
 
 /// Member, year and day a dashboard was computed for.
 type DashboardKey = (Option<i64>, Option<i32>, NaiveDate);
-/// The version (newest audit event id) and time it was computed at, and the dashboard.
-type CachedDashboard = (i64, std::time::Instant, std::sync::Arc<Dashboard>);
+
+/// A computed dashboard with the version it shows, when and how long it took to compute.
+#[derive(Debug, Clone)]
+struct CachedDashboard {
+    version: i64,
+    at: std::time::Instant,
+    cost: std::time::Duration,
+    dashboard: std::sync::Arc<Dashboard>,
+}
 
 const DASHBOARD_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// From this computing time on, readers get the last dashboard while the next one is computed.
+const SLOW_DASHBOARD: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl DashboardCache {
     /// A cache that reuses dashboards (`true`) or computes each one.
@@ -829,46 +893,111 @@ impl DashboardCache {
         }
     }
 
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<DashboardKey, CachedDashboard>> {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The dashboard for `scope` and `year`, computed only when something changed.
     pub fn get(
+        &self,
+        conn: &mut DbConn,
+        db: &crate::db::Db,
+        state: &AppState,
+        scope: Scope,
+        year: Option<i32>,
+    ) -> AppResult<std::sync::Arc<Dashboard>> {
+        if self.off {
+            return Ok(std::sync::Arc::new(dashboard(conn, state, scope, year)?));
+        }
+        let version = current_version(conn)?;
+        let key = (scope.member_id, year, berlin_today(state));
+        let current = |entry: &CachedDashboard| entry.version == version && entry.at.elapsed() < DASHBOARD_TTL;
+        let cached = self.entries().get(&key).cloned();
+        if let Some(entry) = cached {
+            if current(&entry) {
+                return Ok(entry.dashboard);
+            }
+            if entry.cost >= SLOW_DASHBOARD {
+                self.refresh_in_background(db.clone(), state.clone(), scope, year);
+                return Ok(entry.dashboard);
+            }
+        }
+        let _computing = self.computing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = self.entries().get(&key).filter(|e| current(e)) {
+            return Ok(entry.dashboard.clone());
+        }
+        Ok(self.compute(conn, state, scope, year, version)?.dashboard)
+    }
+
+    /// Computes a dashboard and keeps it.
+    fn compute(
         &self,
         conn: &mut DbConn,
         state: &AppState,
         scope: Scope,
         year: Option<i32>,
-    ) -> AppResult<std::sync::Arc<Dashboard>> {
-        use crate::db::schema::audit_events;
-        if self.off {
-            return Ok(std::sync::Arc::new(dashboard(conn, state, scope, year)?));
-        }
-        let version: i64 = audit_events::table
-            .select(diesel::dsl::max(audit_events::id))
-            .first::<Option<i64>>(conn)?
-            .unwrap_or(0);
-        let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
-        let key = (scope.member_id, year, today);
-        let cached = || {
-            self.entries
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&key)
-                .filter(|(v, at, _)| *v == version && at.elapsed() < DASHBOARD_TTL)
-                .map(|(_, _, d)| d.clone())
+        version: i64,
+    ) -> AppResult<CachedDashboard> {
+        let key = (scope.member_id, year, berlin_today(state));
+        let started = std::time::Instant::now();
+        let entry = CachedDashboard {
+            version,
+            dashboard: std::sync::Arc::new(dashboard(conn, state, scope, year)?),
+            cost: started.elapsed(),
+            at: std::time::Instant::now(),
         };
-        if let Some(d) = cached() {
-            return Ok(d);
-        }
-        let _computing = self.computing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(d) = cached() {
-            return Ok(d);
-        }
-        let d = std::sync::Arc::new(dashboard(conn, state, scope, year)?);
-        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.entries();
         // One entry per member and year at most; a day change leaves old ones behind.
         if map.len() > 4_096 {
             map.clear();
         }
-        map.insert(key, (version, std::time::Instant::now(), d.clone()));
-        Ok(d)
+        map.insert(key, entry.clone());
+        Ok(entry)
     }
+
+    /// Computes the dashboard again on a thread of its own, unless one is being computed so.
+    fn refresh_in_background(&self, db: crate::db::Db, state: AppState, scope: Scope, year: Option<i32>) {
+        use std::sync::atomic::Ordering;
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let work = move || {
+            let cache = state.dashboards.clone();
+            let result = db.get().and_then(|mut conn| {
+                // The version is read first: a change committed while computing is picked up
+                // by the next refresh.
+                let version = current_version(&mut conn)?;
+                cache.compute(&mut conn, &state, scope, year, version)
+            });
+            if let Err(e) = result {
+                log::warn!("Auswertung im Hintergrund nicht berechnet: {e}");
+            }
+            cache.refreshing.store(false, Ordering::Release);
+        };
+        if let Err(e) = std::thread::Builder::new().name("dashboard".into()).spawn(work) {
+            log::warn!("Auswertung im Hintergrund nicht gestartet: {e}");
+            self.refreshing.store(false, Ordering::Release);
+        }
+    }
+
+    /// Computes the cooperative's dashboard on a thread of its own, so that the board's first
+    /// visit after a start does not wait for it.
+    pub fn warm_up(&self, db: crate::db::Db, state: AppState) {
+        if !self.off {
+            self.refresh_in_background(db, state, Scope { member_id: None }, None);
+        }
+    }
+}
+
+/// The version of all figures: the newest audit event.
+fn current_version(conn: &mut DbConn) -> AppResult<i64> {
+    use crate::db::schema::audit_events;
+    Ok(audit_events::table
+        .select(diesel::dsl::max(audit_events::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+fn berlin_today(state: &AppState) -> NaiveDate {
+    state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
 }

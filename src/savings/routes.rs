@@ -24,16 +24,16 @@ pub async fn load(
     user: &CurrentUser,
     jahr: Option<&str>,
     mitglied: Option<&str>,
-) -> AppResult<Dashboard> {
+) -> AppResult<std::sync::Arc<Dashboard>> {
     if user.role == Role::Vendor {
         return Err(super::scope_for_vendor());
     }
     let year = super::parse_year(jahr)?;
     let member = super::parse_member(mitglied)?;
-    let (u, st) = (user.clone(), state.clone());
+    let (u, st, pool) = (user.clone(), state.clone(), db.clone());
     db.run(move |c| {
         let scope = super::scope_for(c, &u, member)?;
-        Ok(st.dashboards.get(c, &st, scope, year)?.as_ref().clone())
+        st.dashboards.get(c, &pool, &st, scope, year)
     })
     .await
 }
@@ -70,16 +70,75 @@ fn query_of(d: &Dashboard) -> String {
     }
 }
 
-#[get("/auswertung?<jahr>&<mitglied>")]
+/// How many rows a section of the page shows at most; the CSV file and `?alle=<view>` have all.
+/// At the scale of a large cooperative (300 members, 500 contracts) the full page was 1 MB of
+/// tables and charts that nobody reads from top to bottom.
+pub const TOP_ROWS: usize = 10;
+
+/// The rows a section shows: all of them while there are at most `TOP_ROWS` (in their usual
+/// order) or `all` is asked for, else the `TOP_ROWS` largest by `amount`, largest first.
+pub fn top<T>(rows: &[T], all: bool, amount: impl Fn(&T) -> i64) -> Vec<&T> {
+    let mut shown: Vec<&T> = rows.iter().collect();
+    if all || shown.len() <= TOP_ROWS {
+        return shown;
+    }
+    // Stable: equal amounts keep their usual order.
+    shown.sort_by_key(|r| std::cmp::Reverse(amount(r)));
+    shown.truncate(TOP_ROWS);
+    shown
+}
+
+/// One section of the page (a view of the dashboard): its chart and table rows, limited to the
+/// largest unless the user asked for all of it.
+fn section(
+    (id, title, column): (&str, &str, &str),
+    chart_title: &str,
+    figures: &[Figure],
+    contracted: bool,
+    all: Option<&str>,
+) -> serde_json::Value {
+    let shown: Vec<Figure> = top(figures, all == Some(id), |f| {
+        if contracted {
+            f.contracted.minor()
+        } else {
+            f.realised.minor()
+        }
+    })
+    .into_iter()
+    .cloned()
+    .collect();
+    json!({
+        "id": id, "title": title, "column": column,
+        "chart": chart_of(&format!("diagramm-{id}"), chart_title, &shown, contracted),
+        "figures": shown,
+        "total": figures.len(),
+        "limited": shown.len() < figures.len(),
+        "measure": if contracted { "vertraglichen" } else { "realisierten" },
+    })
+}
+
+#[get("/auswertung?<jahr>&<mitglied>&<alle>")]
 async fn page(
     jahr: Option<&str>,
     mitglied: Option<&str>,
+    alle: Option<&str>,
     layout: Layout,
     user: CurrentUser,
     db: Db,
     state: AppState,
 ) -> AppResult<Template> {
+    let all = match alle.map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(view) if super::VIEWS.iter().any(|(v, _)| *v == view) => Some(view),
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "„{}“ ist keine Ansicht der Auswertung (alle=mitglieder, vertraege, lose, cpv, jahre, quellen oder auslastung).",
+                other.chars().take(40).collect::<String>()
+            )))
+        }
+    };
     let d = load(&db, &state, &user, jahr, mitglied).await?;
+    let query = query_of(&d);
     let coop = user.is_cooperative();
     let members: Vec<(i64, String)> = if coop {
         db.run(|c| {
@@ -94,8 +153,15 @@ async fn page(
         Vec::new()
     };
     let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
-    let utilisation_rows: Vec<(String, i64, String)> = d
-        .contracts
+    // The contracts that need attention first (a warning), then the most used.
+    let contracts = top(&d.contracts, all == Some("auslastung"), |c| {
+        let hundredths: i64 = (c.utilisation_percent * rust_decimal::Decimal::ONE_HUNDRED)
+            .trunc()
+            .try_into()
+            .unwrap_or(0);
+        hundredths.saturating_add(if c.warning.is_empty() { 0 } else { 1 << 40 })
+    });
+    let utilisation_rows: Vec<(String, i64, String)> = contracts
         .iter()
         .map(|c| {
             // Percent with two places as hundredths: an integer of the same proportion.
@@ -111,29 +177,59 @@ async fn page(
         })
         .collect();
     let sections = vec![
-        json!({ "id": "mitglieder", "title": "Nach Mitglied", "column": "Mitglied", "figures": d.by_member,
-                "chart": chart_of("diagramm-mitglieder", "Realisierte Einsparungen nach Mitglied", &d.by_member, false) }),
-        json!({ "id": "vertraege", "title": "Nach Rahmenvereinbarung", "column": "Rahmenvereinbarung", "figures": d.by_contract,
-                "chart": chart_of("diagramm-vertraege", "Realisierte Einsparungen nach Rahmenvereinbarung", &d.by_contract, false) }),
-        json!({ "id": "lose", "title": "Nach Los", "column": "Los", "figures": d.by_lot,
-                "chart": chart_of("diagramm-lose", "Vertragliche Einsparungen nach Los", &d.by_lot, true) }),
-        json!({ "id": "cpv", "title": "Nach CPV-Abteilung", "column": "CPV-Abteilung", "figures": d.by_cpv_division,
-                "chart": chart_of("diagramm-cpv", "Realisierte Einsparungen nach CPV-Abteilung", &d.by_cpv_division, false) }),
-        json!({ "id": "jahre", "title": "Nach Jahr", "column": "Jahr", "figures": d.by_year,
-                "chart": chart_of("diagramm-jahre", "Realisierte Einsparungen nach Jahr", &d.by_year, false) }),
+        section(
+            ("mitglieder", "Nach Mitglied", "Mitglied"),
+            "Realisierte Einsparungen nach Mitglied",
+            &d.by_member,
+            false,
+            all,
+        ),
+        section(
+            ("vertraege", "Nach Rahmenvereinbarung", "Rahmenvereinbarung"),
+            "Realisierte Einsparungen nach Rahmenvereinbarung",
+            &d.by_contract,
+            false,
+            all,
+        ),
+        section(
+            ("lose", "Nach Los", "Los"),
+            "Vertragliche Einsparungen nach Los",
+            &d.by_lot,
+            true,
+            all,
+        ),
+        section(
+            ("cpv", "Nach CPV-Abteilung", "CPV-Abteilung"),
+            "Realisierte Einsparungen nach CPV-Abteilung",
+            &d.by_cpv_division,
+            false,
+            all,
+        ),
+        section(
+            ("jahre", "Nach Jahr", "Jahr"),
+            "Realisierte Einsparungen nach Jahr",
+            &d.by_year,
+            false,
+            all,
+        ),
     ];
     Ok(layout.render(
         "savings/dashboard",
         json!({
-            "d": d,
+            "d": {
+                "year": d.year, "member_id": d.member_id, "member_name": d.member_name, "totals": d.totals,
+            },
+            "contracts": contracts,
+            "contracts_total": d.contracts.len(),
             "sections": sections,
             "sources": d.by_source,
             "source_chart": chart_of("diagramm-quellen", "Realisierte Einsparungen nach Herkunft des Referenzpreises", &d.by_source, false),
             "utilisation_chart": bar_chart("diagramm-auslastung", "Ausschöpfung der Rahmenvereinbarungen in Prozent", "Balkendiagramm der Ausschöpfung je Rahmenvereinbarung; die Zahlen stehen in der Tabelle darunter.", &utilisation_rows),
-            "query": query_of(&d),
+            "query": query,
             "coop": coop,
             "members": members.iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
             "years": super::year_choices(&d, today),
+            "top_rows": TOP_ROWS,
             "process_configured": state.config.process_cost.is_some(),
             "process_cost": state.config.process_cost,
         }),
@@ -167,4 +263,28 @@ async fn csv(
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket.mount("/", routes![page, csv])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{top, TOP_ROWS};
+
+    #[test]
+    fn a_short_view_keeps_every_row_in_its_order() {
+        let rows = [3, 1, 2];
+        assert_eq!(top(&rows, false, |r| *r), vec![&3, &1, &2]);
+    }
+
+    #[test]
+    fn a_long_view_shows_the_largest_first_and_ties_in_their_order() {
+        let rows: Vec<(i64, char)> = (0..TOP_ROWS as i64 + 2)
+            .map(|i| (i % 4, (b'a' + i as u8) as char))
+            .collect();
+        let shown = top(&rows, false, |r| r.0);
+        assert_eq!(shown.len(), TOP_ROWS);
+        assert_eq!(shown[0], &(3, 'd'));
+        assert_eq!(shown[1], &(3, 'h'));
+        assert!(shown.windows(2).all(|w| w[0].0 >= w[1].0));
+        assert_eq!(top(&rows, true, |r| r.0).len(), rows.len(), "all on request");
+    }
 }

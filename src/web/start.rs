@@ -14,6 +14,57 @@ use rocket::get;
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
+/// The numbers the start pages show as figures: members, vendors, users, catalogue positions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    members: i64,
+    vendors: i64,
+    approved_vendors: i64,
+    users: i64,
+    catalogue: i64,
+}
+
+/// The start pages' counts, kept for `COUNTS_TTL`: counting 100,000 catalogue positions and
+/// the organisations took a third of the officer's start page at scale, and a figure on a start
+/// page may be a few seconds old. Off on the plain path (`BUENDEL_SPEED=plain`).
+#[derive(Debug, Default)]
+pub struct StartCounts {
+    kept: std::sync::Mutex<Option<(std::time::Instant, Counts)>>,
+    off: bool,
+}
+
+const COUNTS_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl StartCounts {
+    /// Counts that are kept a while (`true`) or counted on every page.
+    pub fn new(on: bool) -> StartCounts {
+        StartCounts {
+            off: !on,
+            ..StartCounts::default()
+        }
+    }
+
+    fn get(&self, conn: &mut DbConn) -> AppResult<Counts> {
+        let kept = *self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, counts)) = kept.filter(|(at, _)| !self.off && at.elapsed() < COUNTS_TTL) {
+            return Ok(counts);
+        }
+        let counts = Counts {
+            members: count_orgs(conn, OrgType::Member, None)?,
+            vendors: count_orgs(conn, OrgType::Vendor, None)?,
+            approved_vendors: count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
+            users: users::table
+                .filter(users::active.eq(true))
+                .count()
+                .get_result::<i64>(conn)?,
+            catalogue: catalogue_items::table.count().get_result::<i64>(conn)?,
+        };
+        *self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), counts));
+        Ok(counts)
+    }
+}
+
 fn count_orgs(conn: &mut DbConn, org_type: OrgType, status: Option<VendorStatus>) -> AppResult<i64> {
     let mut q = organisations::table
         .filter(organisations::org_type.eq(org_type))
@@ -75,7 +126,7 @@ fn start_context(
     conn: &mut DbConn,
     user: &CurrentUser,
     now: chrono::NaiveDateTime,
-    audit_count: &crate::audit::EventCount,
+    state: &crate::AppState,
 ) -> AppResult<Value> {
     let mut ctx = json!({ "role": user.role.code() });
     match user.role {
@@ -91,12 +142,13 @@ fn start_context(
                     organisations::created_at,
                 ))
                 .load(conn)?;
+            let c = state.start_counts.get(conn)?;
             ctx["counts"] = json!({
-                "members": count_orgs(conn, OrgType::Member, None)?,
-                "vendors": count_orgs(conn, OrgType::Vendor, None)?,
+                "members": c.members,
+                "vendors": c.vendors,
                 "pending_vendors": pending.len(),
-                "users": users::table.filter(users::active.eq(true)).count().get_result::<i64>(conn)?,
-                "catalogue": catalogue_items::table.count().get_result::<i64>(conn)?,
+                "users": c.users,
+                "catalogue": c.catalogue,
                 "mails_failed": outbox::table.filter(outbox::status.eq(OutboxStatus::Failed)).count().get_result::<i64>(conn)?,
             });
             ctx["pending_vendors"] = pending
@@ -107,17 +159,15 @@ fn start_context(
         Role::Officer => {
             ctx["calls"] = pending_calls(conn, user, now)?;
             ctx["tenders"] = active_tenders(conn, user, now)?;
-            ctx["counts"] = json!({
-                "members": count_orgs(conn, OrgType::Member, None)?,
-                "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
-                "catalogue": catalogue_items::table.count().get_result::<i64>(conn)?,
-            });
+            let c = state.start_counts.get(conn)?;
+            ctx["counts"] = json!({ "members": c.members, "vendors": c.approved_vendors, "catalogue": c.catalogue });
         }
         Role::Board => {
+            let c = state.start_counts.get(conn)?;
             ctx["counts"] = json!({
-                "members": count_orgs(conn, OrgType::Member, None)?,
-                "vendors": count_orgs(conn, OrgType::Vendor, Some(VendorStatus::Approved))?,
-                "audit_events": audit_count.total(conn)?,
+                "members": c.members,
+                "vendors": c.approved_vendors,
+                "audit_events": state.audit_count.total(conn)?,
             });
             ctx["recent_events"] = recent_events(conn)?;
         }
@@ -139,6 +189,6 @@ fn start_context(
 pub async fn index(layout: Layout, user: CurrentUser, db: Db, state: crate::AppState) -> AppResult<Template> {
     let u = user.clone();
     let now = state.clock.now_naive();
-    let ctx = db.run(move |c| start_context(c, &u, now, &state.audit_count)).await?;
+    let ctx = db.run(move |c| start_context(c, &u, now, &state)).await?;
     Ok(layout.render("start", ctx))
 }
