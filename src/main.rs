@@ -269,7 +269,7 @@ fn seed_scale(scale: &str, seed: u64, seed_dir: &std::path::Path) -> ExitCode {
         Ok(r) => {
             println!(
                 "Fertig in {:.1} s: {} Mitglieder, {} Verträge, {} Katalogpositionen, {} Abrufe mit {} Zeilen, {} Protokollereignisse.",
-                r.seconds, r.members, r.contracts, r.catalogue, r.calloffs, r.calloff_lines, r.audit_events
+                r.elapsed.as_secs_f64(), r.members, r.contracts, r.catalogue, r.calloffs, r.calloff_lines, r.audit_events
             );
             println!(
                 "Demo-Zugänge wie bei „serve --demo“, Passwort „{}“.",

@@ -87,7 +87,8 @@ pub struct Report {
     pub calloffs: usize,
     pub calloff_lines: usize,
     pub audit_events: usize,
-    pub seconds: f64,
+    /// How long the generation took (printed in seconds).
+    pub elapsed: std::time::Duration,
 }
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same cooperative on any
@@ -241,7 +242,7 @@ pub fn run(conn: &mut DbConn, state: &AppState, demo_dir: &Path, plan: Plan, see
             calloffs: placed.calloffs.len(),
             calloff_lines: placed.lines.len(),
             audit_events,
-            seconds: 0.0,
+            elapsed: std::time::Duration::ZERO,
         })
     })?;
     // Fresh statistics, as autovacuum or a later ANALYZE would give them; on PostgreSQL VACUUM
@@ -252,6 +253,6 @@ pub fn run(conn: &mut DbConn, state: &AppState, demo_dir: &Path, plan: Plan, see
         DbConn::Pg(c) => c.batch_execute("VACUUM (ANALYZE)")?,
     }
     progress.done(0);
-    report.seconds = started.elapsed().as_secs_f64();
+    report.elapsed = started.elapsed();
     Ok(report)
 }
