@@ -13,7 +13,7 @@ use buendel::db::schema::demand_positions;
 use buendel::db::DbConn;
 use buendel::demand::{self, CallData, DemandEntry};
 use buendel::domain::evaluation::EvaluationCommand;
-use buendel::domain::ids::TenderId;
+use buendel::domain::ids::{OrgId, SessionId, TenderId, UserId};
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::tender::{self, bids, TenderCommand};
@@ -45,7 +45,7 @@ struct Prepared {
     dir: tempfile::TempDir,
 }
 
-fn current(id: i64, role: Role, org: i64, org_type: OrgType) -> CurrentUser {
+fn current(id: UserId, role: Role, org: OrgId, org_type: OrgType) -> CurrentUser {
     CurrentUser {
         id,
         email: format!("{}@bench.example", role.code()),
@@ -54,7 +54,7 @@ fn current(id: i64, role: Role, org: i64, org_type: OrgType) -> CurrentUser {
         organisation_id: org,
         organisation_name: String::new(),
         org_type,
-        credential_id: 0,
+        credential: buendel::auth::Credential::Session(SessionId::default()),
     }
 }
 
@@ -98,7 +98,7 @@ fn prepare() -> Prepared {
         OrgType::Vendor,
         Some(VendorStatus::Approved),
     );
-    let user = |c: &mut DbConn, role: Role, org: i64| {
+    let user = |c: &mut DbConn, role: Role, org: OrgId| {
         let data = buendel::orgs::UserData {
             email: format!("{}@bench.example", role.code()),
             name: role.code().into(),

@@ -8,6 +8,7 @@ use buendel::auth::CurrentUser;
 use buendel::db::schema::{demand_lines, demand_positions, organisations, users};
 use buendel::db::{write_tx, DbConn};
 use buendel::demand::{self, CallData, DemandEntry};
+use buendel::domain::ids::{DemandCallId, OrgId, SessionId, UserId};
 use buendel::domain::roles::{OrgType, Role};
 use common::BenchApp;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -19,7 +20,7 @@ const LINES: usize = 100_000;
 struct Setup {
     bench: BenchApp,
     buyer: CurrentUser,
-    call: i64,
+    call: DemandCallId,
     csv: Vec<u8>,
 }
 
@@ -41,7 +42,7 @@ fn setup(postgres: bool) -> Option<Setup> {
     };
     let coop = org(&mut c, "Genossenschaft", OrgType::Cooperative);
     let member = org(&mut c, "Stadt Benchdorf", OrgType::Member);
-    let user = |c: &mut DbConn, email: &str, role: Role, org: i64| {
+    let user = |c: &mut DbConn, email: &str, role: Role, org: OrgId| {
         let data = buendel::orgs::UserData {
             email: email.into(),
             name: email.into(),
@@ -53,7 +54,7 @@ fn setup(postgres: bool) -> Option<Setup> {
     };
     let officer_id = user(&mut c, "officer@bench.example", Role::Officer, coop);
     let buyer_id = user(&mut c, "buyer@bench.example", Role::Buyer, member);
-    let current = |id: i64, role: Role, org: i64, org_type: OrgType| CurrentUser {
+    let current = |id: UserId, role: Role, org: OrgId, org_type: OrgType| CurrentUser {
         id,
         email: String::new(),
         name: String::new(),
@@ -61,7 +62,7 @@ fn setup(postgres: bool) -> Option<Setup> {
         organisation_id: org,
         organisation_name: String::new(),
         org_type,
-        credential_id: 0,
+        credential: buendel::auth::Credential::Session(SessionId::default()),
     };
     let officer = current(officer_id, Role::Officer, coop, OrgType::Cooperative);
     let buyer = current(buyer_id, Role::Buyer, member, OrgType::Member);

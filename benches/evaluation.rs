@@ -21,7 +21,7 @@ use buendel::db::{write_tx, DbConn};
 use buendel::demand::{self, CallData};
 use buendel::domain::bid::BidStatus;
 use buendel::domain::evaluation::{EvaluationCommand, EvaluationSpec};
-use buendel::domain::ids::{BidId, LotId, TenderId};
+use buendel::domain::ids::{BidId, LotId, OrgId, SessionId, TenderId, TenderPositionId, UserId};
 use buendel::domain::money::{Amount, Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::domain::scoring::{self, Candidate, Scored};
@@ -388,14 +388,14 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
     let app = App::prepare(Config::from_map(&vars, false).unwrap()).unwrap();
     let mut db = Database {
         officer: CurrentUser {
-            id: 0,
+            id: UserId(0),
             email: "officer@bench.example".into(),
             name: "Vergabestelle".into(),
             role: Role::Officer,
-            organisation_id: 0,
+            organisation_id: OrgId(0),
             organisation_name: "Genossenschaft".into(),
             org_type: OrgType::Cooperative,
-            credential_id: 0,
+            credential: buendel::auth::Credential::Session(SessionId::default()),
         },
         app,
         tender: TenderId(0),
@@ -446,7 +446,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
         // 30 approved vendors with one user each.
         let mut vendors = Vec::with_capacity(BIDS);
         for i in 1..=BIDS {
-            let vendor: i64 = diesel::insert_into(organisations::table)
+            let vendor: OrgId = diesel::insert_into(organisations::table)
                 .values((
                     organisations::org_type.eq(OrgType::Vendor.code()),
                     organisations::name.eq(format!("Anbieter {i:02} GmbH")),
@@ -460,7 +460,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
                 ))
                 .returning(organisations::id)
                 .get_result(c)?;
-            let user: i64 = diesel::insert_into(users::table)
+            let user: UserId = diesel::insert_into(users::table)
                 .values((
                     users::organisation_id.eq(vendor),
                     users::email.eq(format!("vendor{i}@bench.example")),
@@ -534,7 +534,7 @@ fn database(postgres: bool, spec: &EvaluationSpec, data: &Data) -> Option<Databa
             })
             .collect();
         insert_batched!(c, tender_positions::table, positions, 9);
-        let position_ids: Vec<i64> = tender_positions::table
+        let position_ids: Vec<TenderPositionId> = tender_positions::table
             .filter(tender_positions::tender_id.eq(tender))
             .order(tender_positions::position_no.asc())
             .select(tender_positions::id)
@@ -657,15 +657,15 @@ fn sanity_db(db: &Database, spec: &EvaluationSpec, data: &Data) {
 /// with the same primary-key query `price_sheet` uses, the totals recomputed from them with
 /// `scoring::line_total_cents` and ranked (no rows of Decimals built).
 fn load_prices_and_evaluate(conn: &mut DbConn, spec: &EvaluationSpec, db: &Database) -> Vec<Scored> {
-    let quantities: HashMap<i64, i64> = tender_positions::table
+    let quantities: HashMap<TenderPositionId, i64> = tender_positions::table
         .filter(tender_positions::lot_id.eq(db.lot))
         .select((tender_positions::id, tender_positions::estimate_quantity))
-        .load::<(i64, Quantity)>(conn)
+        .load::<(TenderPositionId, Quantity)>(conn)
         .unwrap()
         .into_iter()
         .map(|(id, q)| (id, q.minor()))
         .collect();
-    let rows: Vec<(BidId, i64, Price)> = bid_prices::table
+    let rows: Vec<(BidId, TenderPositionId, Price)> = bid_prices::table
         .filter(bid_prices::bid_id.eq_any(&db.bid_ids))
         .select((bid_prices::bid_id, bid_prices::position_id, bid_prices::unit_price))
         .load(conn)

@@ -6,6 +6,7 @@
 mod common;
 
 use buendel::db::DbConn;
+use buendel::domain::ids::OrgId;
 use common::BenchApp;
 use criterion::{criterion_group, criterion_main, Criterion};
 use diesel::connection::SimpleConnection;
@@ -129,7 +130,11 @@ fn bench_backend(c: &mut Criterion, name: &str, s: &BenchApp) {
         |b| b.iter(|| buendel::savings::cube(&mut conn, None, None).unwrap().len()),
     );
     group.bench_function("savings aggregation of one member and year", |b| {
-        b.iter(|| buendel::savings::cube(&mut conn, Some(3), Some(2026)).unwrap().len())
+        b.iter(|| {
+            buendel::savings::cube(&mut conn, Some(OrgId(3)), Some(2026))
+                .unwrap()
+                .len()
+        })
     });
     group.bench_function("anchor: plain SUM scan of calloff_lines", |b| {
         b.iter(|| plain_sum(&mut conn))

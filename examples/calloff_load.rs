@@ -26,7 +26,7 @@ use buendel::db::schema::{
 };
 use buendel::db::{write_tx, Db, DbConn};
 use buendel::domain::calloff::CalloffStatus;
-use buendel::domain::ids::ContractId;
+use buendel::domain::ids::{CalloffId, ContractId, OrgId, SessionId, TenderPositionId, UserId};
 use buendel::error::AppError;
 use buendel::mail::OutboxStatus;
 use diesel::prelude::*;
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
             arg(3).parse().unwrap_or(1),
             arg(4).parse().unwrap_or(5),
         ),
-        "check" => check(&arg(1), arg(2).parse().unwrap_or(0)),
+        "check" => check(&arg(1), arg(2).parse().unwrap_or_default()),
         "place" => place(
             &arg(1),
             &arg(2),
@@ -90,7 +90,7 @@ fn prepare(url: &str) -> Result<bool, AppError> {
     if contract_id == base_id {
         eprintln!("warning: one contract only; the baseline writes to the load contract too");
     }
-    let member_id: i64 = contract_members::table
+    let member_id: OrgId = contract_members::table
         .filter(contract_members::contract_id.eq(contract_id))
         .order(contract_members::member_id.asc())
         .select(contract_members::member_id)
@@ -102,7 +102,7 @@ fn prepare(url: &str) -> Result<bool, AppError> {
         .order(users::id.asc())
         .select(users::email)
         .first(&mut *c)?;
-    let position_id: i64 = contract_positions::table
+    let position_id: TenderPositionId = contract_positions::table
         .filter(contract_positions::contract_id.eq(contract_id))
         .order(contract_positions::position_id.asc())
         .select(contract_positions::position_id)
@@ -153,9 +153,9 @@ fn cap(url: &str, contract_id: ContractId, units: i64) -> Result<bool, AppError>
 
 struct Target {
     contract_id: ContractId,
-    position_id: i64,
-    member_id: i64,
-    user_id: i64,
+    position_id: TenderPositionId,
+    member_id: OrgId,
+    user_id: UserId,
     unit_price: i64,
 }
 
@@ -164,17 +164,17 @@ fn target(c: &mut DbConn) -> Result<Target, AppError> {
         .order(contracts::id.desc())
         .select(contracts::id)
         .first(c)?;
-    let (position_id, unit_price): (i64, i64) = contract_positions::table
+    let (position_id, unit_price): (TenderPositionId, i64) = contract_positions::table
         .filter(contract_positions::contract_id.eq(contract_id))
         .order(contract_positions::position_id.asc())
         .select((contract_positions::position_id, contract_positions::unit_price))
         .first(c)?;
-    let member_id: i64 = contract_members::table
+    let member_id: OrgId = contract_members::table
         .filter(contract_members::contract_id.eq(contract_id))
         .order(contract_members::member_id.asc())
         .select(contract_members::member_id)
         .first(c)?;
-    let user_id: i64 = users::table
+    let user_id: UserId = users::table
         .filter(users::organisation_id.eq(member_id))
         .order(users::id.asc())
         .select(users::id)
@@ -267,7 +267,7 @@ fn insert_calloff(
     c: &mut DbConn,
     t: &Target,
     n: &str,
-    id: Option<i64>,
+    id: Option<CalloffId>,
     now: chrono::NaiveDateTime,
     total: i64,
     document: &str,
@@ -362,17 +362,17 @@ fn place(url: &str, buyer: &str, threads: usize, secs: u64) -> Result<bool, AppE
         .order(contracts::id.asc())
         .select(contracts::id)
         .first(&mut *c)?;
-    let position_id: i64 = contract_positions::table
+    let position_id: TenderPositionId = contract_positions::table
         .filter(contract_positions::contract_id.eq(contract_id))
         .order(contract_positions::position_id.asc())
         .select(contract_positions::position_id)
         .first(&mut *c)?;
     let (id, email, name, role, organisation_id, organisation_name, org_type): (
-        i64,
+        UserId,
         String,
         String,
         String,
-        i64,
+        OrgId,
         String,
         String,
     ) = users::table
@@ -397,7 +397,7 @@ fn place(url: &str, buyer: &str, threads: usize, secs: u64) -> Result<bool, AppE
         organisation_id,
         organisation_name,
         org_type: org_type.parse().map_err(|_| AppError::Internal("org type".into()))?,
-        credential_id: 0,
+        credential: buendel::auth::Credential::Session(SessionId::default()),
     };
     let input = buendel::calloff::CalloffCommand {
         quantities: vec![(
@@ -436,10 +436,10 @@ fn place(url: &str, buyer: &str, threads: usize, secs: u64) -> Result<bool, AppE
     Ok(true)
 }
 
-fn check(url: &str, contract_id: i64) -> Result<bool, AppError> {
+fn check(url: &str, contract_id: ContractId) -> Result<bool, AppError> {
     let db = Db::connect(url, 1)?;
     let mut c = db.get()?;
-    let positions: Vec<(i64, i64, i64)> = contract_positions::table
+    let positions: Vec<(TenderPositionId, i64, i64)> = contract_positions::table
         .filter(contract_positions::contract_id.eq(contract_id))
         .select((
             contract_positions::position_id,

@@ -3,6 +3,7 @@
 
 use buendel::audit::Actor;
 use buendel::config::Config;
+use buendel::domain::ids::OrgId;
 use buendel::orgs::{self, UserInput};
 use buendel::{seed, App};
 use clap::{Parser, Subcommand};
@@ -190,10 +191,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn resolve_org(conn: &mut buendel::db::DbConn, text: &str) -> buendel::error::AppResult<i64> {
+fn resolve_org(conn: &mut buendel::db::DbConn, text: &str) -> buendel::error::AppResult<OrgId> {
     use buendel::db::schema::organisations;
     use diesel::prelude::*;
-    let found: Option<i64> = match text.parse::<i64>() {
+    let found: Option<OrgId> = match text.parse::<OrgId>() {
         Ok(id) => organisations::table
             .find(id)
             .select(organisations::id)

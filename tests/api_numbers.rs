@@ -4,6 +4,7 @@
 
 mod common;
 
+use buendel::domain::ids::DemandCallId;
 use common::api::*;
 use common::tender_flow::*;
 use common::*;
@@ -132,7 +133,7 @@ fn demand_call_estimates_and_demand_lines_read_plain_notation_only() {
 
 /// A tender body with `value` in one decimal field (named by its JSON path) and valid
 /// plain values elsewhere.
-fn tender_body(app: &TestApp, call: i64, field: &str, value: &str) -> Value {
+fn tender_body(app: &TestApp, call: DemandCallId, field: &str, value: &str) -> Value {
     let mut body = json!({
         "demand_call_id": call,
         "title": "Zahlen-Ausschreibung",

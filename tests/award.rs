@@ -6,7 +6,7 @@ mod common;
 
 use buendel::db::schema::{awards, contract_members, contract_positions, contracts, outbox};
 use buendel::domain::bid::BidStatus;
-use buendel::domain::ids::{BidId, LotId, TenderId};
+use buendel::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId, TenderPositionId};
 use buendel::domain::money::Amount;
 use buendel::domain::standstill;
 use buendel::tender;
@@ -18,7 +18,7 @@ use rocket::http::Status;
 use rocket::local::blocking::Client;
 
 /// An opened tender: vendor bids 800 / 150, vendor2 bids 780,50 / 155 (lots 1 and 2).
-fn opened_tender(app: &TestApp, w: &World) -> (TenderId, Vec<i64>, Vec<LotId>) {
+fn opened_tender(app: &TestApp, w: &World) -> (TenderId, Vec<TenderPositionId>, Vec<LotId>) {
     second_vendor(app);
     let (id, positions) = published_tender(app, w);
     let vendor = browser(app, "vendor");
@@ -185,7 +185,7 @@ fn weighted_evaluation_award_standstill_and_contract() {
             .with_timezone(&chrono_tz::Europe::Berlin)
             .date_naive();
         let last = standstill::last_day(today, true, holiday_de::GermanRegion::Hessen);
-        let (award_id, stored_last): (i64, NaiveDate) = awards::table
+        let (award_id, stored_last): (AwardId, NaiveDate) = awards::table
             .filter(awards::lot_id.eq(lots[0]))
             .select((awards::id, awards::standstill_last_day))
             .first(&mut *app.conn())
@@ -228,7 +228,7 @@ fn weighted_evaluation_award_standstill_and_contract() {
             &[],
         );
         assert_eq!(status, Status::SeeOther, "{location}");
-        let contract_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+        let contract_id: ContractId = location.rsplit('/').next().unwrap().parse().unwrap();
         let (max_value, sha, document): (Amount, String, String) = contracts::table
             .find(contract_id)
             .select((contracts::max_value, contracts::document_sha256, contracts::document))

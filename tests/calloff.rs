@@ -6,7 +6,7 @@ mod common;
 
 use buendel::calloff::{self, CalloffCommand, Step};
 use buendel::db::schema::{audit_events, calloff_lines, calloffs, contract_positions, contracts, outbox};
-use buendel::domain::ids::ContractId;
+use buendel::domain::ids::{CalloffId, ContractId, OutboxId, TenderPositionId};
 use buendel::domain::money::{Amount, Quantity};
 use buendel::domain::roles::{OrgType, Role};
 use buendel::error::AppError;
@@ -17,7 +17,7 @@ use common::*;
 use diesel::prelude::*;
 use rocket::http::Status;
 
-fn order(position: i64, quantity: &str) -> CalloffCommand {
+fn order(position: TenderPositionId, quantity: &str) -> CalloffCommand {
     CalloffCommand {
         quantities: vec![(position, quantity.parse().unwrap())],
         delivery_address: "Rathaus, Marktplatz 1, 64283 Darmstadt".into(),
@@ -260,7 +260,7 @@ fn the_80_percent_alert_fires_once_and_buyers_order_through_the_page() {
             .unwrap();
         assert_eq!(orders, 3);
         // Each order mail names its own call-off: number, document hash and link, in both parts.
-        let mails: Vec<(i64, String, String, String, String)> = outbox::table
+        let mails: Vec<(OutboxId, String, String, String, String)> = outbox::table
             .filter(outbox::subject.like("Neuer Abruf%"))
             .select((
                 outbox::id,
@@ -271,7 +271,7 @@ fn the_80_percent_alert_fires_once_and_buyers_order_through_the_page() {
             ))
             .load(&mut *app.conn())
             .unwrap();
-        let placed: Vec<(i64, String, String)> = calloffs::table
+        let placed: Vec<(CalloffId, String, String)> = calloffs::table
             .order(calloffs::id)
             .select((calloffs::id, calloffs::number, calloffs::document_sha256))
             .load(&mut *app.conn())

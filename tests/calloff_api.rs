@@ -96,7 +96,7 @@ fn buyers_call_off_through_the_api_within_every_limit() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["position_id"] == position)
+            .find(|p| p["position_id"] == position.get())
             .unwrap()
             .clone();
         let no = notebook["position_no"].as_i64().unwrap();
@@ -352,7 +352,7 @@ fn buyers_call_off_through_the_api_within_every_limit() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["position_id"] == position)
+            .find(|p| p["position_id"] == position.get())
             .unwrap();
         assert_eq!(dec(&notebook["remaining"]), Decimal::new(13, 0));
 

@@ -8,7 +8,7 @@ use buendel::db::schema::{audit_events, outbox};
 use buendel::db::{write_tx, Backend};
 use buendel::domain::bid::BidStatus;
 use buendel::domain::calloff::CalloffStatus;
-use buendel::domain::ids::{BidId, TenderId};
+use buendel::domain::ids::{AuditEventId, BidId, OrgId, TenderId, TenderPositionId};
 use buendel::domain::money::{Amount, Price, Quantity};
 use buendel::mail::OutboxStatus;
 use common::*;
@@ -120,7 +120,7 @@ fn audit_chain_verifies_and_names_a_row_altered_behind_the_apps_back() {
         let report = audit::verify(&mut c).unwrap().expect("intact chain");
         assert_eq!(report.events, 9);
         assert_eq!(report.streams, 3);
-        let victim: i64 = audit_events::table
+        let victim: AuditEventId = audit_events::table
             .filter(audit_events::stream.eq("probe:1"))
             .filter(audit_events::seq.eq(2))
             .select(audit_events::id)
@@ -142,7 +142,7 @@ fn audit_chain_detects_a_deleted_event() {
         let app = TestApp::new(b);
         record_some(&app, 6);
         let mut c = app.conn();
-        let gone: i64 = audit_events::table
+        let gone: AuditEventId = audit_events::table
             .filter(audit_events::stream.eq("probe:0"))
             .filter(audit_events::seq.eq(1))
             .select(audit_events::id)
@@ -211,7 +211,7 @@ fn audit_verify_command_reports_tampering_with_exit_code() {
         assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
         assert!(String::from_utf8_lossy(&ok.stdout).contains("Protokoll unversehrt: 3 Ereignisse"));
         let mut c = app.conn();
-        let victim: i64 = audit_events::table
+        let victim: AuditEventId = audit_events::table
             .order(audit_events::id.desc())
             .select(audit_events::id)
             .first(&mut *c)
@@ -266,7 +266,7 @@ fn vendor_registration_mails_the_admins_and_waits_for_approval() {
         assert!(res.into_string().unwrap().contains("noch nicht freigegeben"));
         // The admin approves; the vendor is told and can log in.
         let admin = browser(&app, "admin");
-        let vendor_id: i64 = {
+        let vendor_id: OrgId = {
             use buendel::db::schema::organisations;
             let mut c = app.conn();
             organisations::table
@@ -719,7 +719,7 @@ fn demo_tender_is_evaluated_awarded_and_concluded_into_framework_contracts() {
                     .expect("a contract per concluded award");
             assert_eq!(hex::encode(Sha256::digest(document.as_bytes())), sha);
             assert!(document.contains(&number) && number.starts_with("RV-"));
-            let lines: Vec<(i64, Price, Quantity)> = contract_positions::table
+            let lines: Vec<(TenderPositionId, Price, Quantity)> = contract_positions::table
                 .filter(contract_positions::contract_id.eq(contract_id))
                 .select((
                     contract_positions::position_id,

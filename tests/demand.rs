@@ -5,6 +5,7 @@ mod common;
 
 use buendel::db::schema::{audit_events, demand_lines, outbox};
 use buendel::demand::{self, CallData, DemandEntry, PositionData};
+use buendel::domain::ids::{DemandCallId, DemandPositionId, OrgId};
 use buendel::domain::money::{Price, Quantity};
 use common::secret::SecretNumber;
 use common::*;
@@ -26,7 +27,7 @@ fn position(description: &str, cpv: &str, estimate: Option<&str>) -> PositionDat
 }
 
 /// An open call inviting member A and member B, with three positions, deadline in 10 days.
-fn open_call(app: &TestApp, w: &World) -> (i64, Vec<i64>) {
+fn open_call(app: &TestApp, w: &World) -> (DemandCallId, Vec<DemandPositionId>) {
     let officer = current_user(app, "officer");
     let mut c = app.conn();
     let data = CallData {
@@ -52,12 +53,12 @@ fn open_call(app: &TestApp, w: &World) -> (i64, Vec<i64>) {
     (id, ids)
 }
 
-fn lines_of(app: &TestApp, call: i64, member: i64) -> Vec<DemandEntry> {
+fn lines_of(app: &TestApp, call: DemandCallId, member: OrgId) -> Vec<DemandEntry> {
     let mut c = app.conn();
     demand::member_lines(&mut c, call, member).unwrap()
 }
 
-fn upload(client: &rocket::local::blocking::Client, call: i64, bytes: &[u8]) -> (Status, String) {
+fn upload(client: &rocket::local::blocking::Client, call: DemandCallId, bytes: &[u8]) -> (Status, String) {
     let token = csrf(client);
     let boundary = "----buendelgrenze";
     let mut body = Vec::new();
@@ -630,7 +631,7 @@ fn aggregation_is_exact_to_the_last_decimal() {
         let app = TestApp::new(b);
         let w = app.world();
         let (call, pos) = open_call(&app, &w);
-        let save = |key: &str, entries: Vec<(i64, &str, Option<&str>)>| {
+        let save = |key: &str, entries: Vec<(DemandPositionId, &str, Option<&str>)>| {
             let user = current_user(&app, key);
             let mut c = app.conn();
             let entries: Vec<DemandEntry> = entries

@@ -10,7 +10,7 @@ use buendel::db::schema::calloff_lines;
 use buendel::demand::{self, CallData, DemandEntry};
 use buendel::domain::calloff::CalloffStatus;
 use buendel::domain::evaluation::{EvaluationCommand, Method};
-use buendel::domain::ids::{ContractId, TenderId};
+use buendel::domain::ids::{ContractId, DemandPositionId, OrgId, TenderId, TenderPositionId};
 use buendel::domain::money::{Amount, Price};
 use buendel::savings::{self, Scope};
 use chrono::Duration;
@@ -27,11 +27,11 @@ use std::str::FromStr;
 struct Case {
     tender_id: TenderId,
     contract_id: ContractId,
-    notebook: i64,
-    dock: i64,
+    notebook: TenderPositionId,
+    dock: TenderPositionId,
 }
 
-fn order(lines: &[(i64, &str)]) -> CalloffCommand {
+fn order(lines: &[(TenderPositionId, &str)]) -> CalloffCommand {
     CalloffCommand {
         quantities: lines.iter().map(|(p, q)| (*p, q.parse().unwrap())).collect(),
         delivery_address: "Rathaus, Marktplatz 1, 65185 Wiesbaden".into(),
@@ -74,7 +74,7 @@ fn savings_case(app: &TestApp, w: &World) -> Case {
     ];
     let call = demand::create_call(&mut c, &app.state, &officer, &data, &positions).unwrap();
     demand::open_call(&mut c, &app.state, &officer, call).unwrap();
-    let ids: Vec<i64> = demand::positions(&mut c, call).unwrap().iter().map(|p| p.id).collect();
+    let ids: Vec<DemandPositionId> = demand::positions(&mut c, call).unwrap().iter().map(|p| p.id).collect();
     let entry = |i: usize, quantity: &str, reference: Option<&str>| DemandEntry {
         position_id: ids[i],
         quantity: q(quantity),
@@ -187,7 +187,7 @@ fn savings_are_exact_for_a_hand_computed_case_covering_all_three_reference_sourc
         let mut c = app.conn();
 
         // Each line records its reference, where it came from, and the saving, in minor units.
-        type Stored = (i64, i64, Option<i64>, Option<String>, Option<i64>);
+        type Stored = (OrgId, TenderPositionId, Option<i64>, Option<String>, Option<i64>);
         let mut lines: Vec<Stored> = calloff_lines::table
             .inner_join(buendel::db::schema::calloffs::table)
             .filter(buendel::db::schema::calloffs::status.ne(CalloffStatus::Cancelled))
@@ -389,7 +389,7 @@ fn a_buyer_cannot_see_another_members_figures_by_page_csv_or_api() {
         assert!(body["message"].as_str().unwrap().contains("eigenen Hauses"));
         let (status, body) = answer(get(&api, "/api/v1/savings", &token));
         assert_eq!(status, Status::Ok);
-        assert_eq!(body["member_id"], w.member_a);
+        assert_eq!(body["member_id"], w.member_a.get());
         assert_eq!(body["by_member"].as_array().unwrap().len(), 1);
         assert_eq!(dec(&body["totals"]["realised"]), dec!(609.90));
         assert!(body["totals"]["process"].is_null());

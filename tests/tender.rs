@@ -6,7 +6,7 @@ mod common;
 
 use buendel::db::schema::{audit_events, outbox, tender_members};
 use buendel::demand;
-use buendel::domain::ids::TenderId;
+use buendel::domain::ids::{OrgId, TenderId};
 use buendel::tender::{self, TenderCommand};
 use chrono::Duration;
 use common::secret::SecretNumber;
@@ -67,7 +67,7 @@ fn officer_builds_and_publishes_a_tender_from_a_closed_call() {
 
         let (status, _) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
         assert_eq!(status, Status::SeeOther);
-        let frozen: Vec<i64> = tender_members::table
+        let frozen: Vec<OrgId> = tender_members::table
             .filter(tender_members::tender_id.eq(id))
             .order(tender_members::member_id.asc())
             .select(tender_members::member_id)

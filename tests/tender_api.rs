@@ -7,6 +7,7 @@ mod common;
 
 use buendel::demand::{self, CallData, DemandEntry, PositionData};
 use buendel::domain::evaluation::EvaluationCommand;
+use buendel::domain::ids::{DemandCallId, DemandPositionId, OrgId};
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::orgs::{self, UserData};
@@ -28,7 +29,7 @@ fn position(description: &str, cpv: &str, estimate: Option<&str>) -> PositionDat
     }
 }
 
-fn entry(position_id: i64, quantity: &str, reference: Option<&str>) -> DemandEntry {
+fn entry(position_id: DemandPositionId, quantity: &str, reference: Option<&str>) -> DemandEntry {
     DemandEntry {
         position_id,
         quantity: Quantity::from_str(quantity).unwrap(),
@@ -38,7 +39,7 @@ fn entry(position_id: i64, quantity: &str, reference: Option<&str>) -> DemandEnt
 
 /// A demand call with three positions, answered by both members and closed; returns the call and
 /// its position ids. The clock ends one day after the call's deadline.
-fn closed_call(app: &TestApp, w: &World) -> (i64, Vec<i64>) {
+fn closed_call(app: &TestApp, w: &World) -> (DemandCallId, Vec<DemandPositionId>) {
     let officer = current_user(app, "officer");
     let mut c = app.conn();
     let data = CallData {
@@ -56,7 +57,7 @@ fn closed_call(app: &TestApp, w: &World) -> (i64, Vec<i64>) {
     ];
     let id = demand::create_call(&mut c, &app.state, &officer, &data, &positions).unwrap();
     demand::open_call(&mut c, &app.state, &officer, id).unwrap();
-    let pos: Vec<i64> = demand::positions(&mut c, id)
+    let pos: Vec<DemandPositionId> = demand::positions(&mut c, id)
         .unwrap()
         .into_iter()
         .map(|p| p.id)
@@ -100,7 +101,7 @@ struct Tokens {
 }
 
 /// A second approved vendor firm with its user `vendor2@test.example`.
-fn second_vendor(app: &TestApp) -> i64 {
+fn second_vendor(app: &TestApp) -> OrgId {
     let mut c = app.conn();
     let now = app.state.clock.now_naive();
     let data = org_input("Konkurrenz IT AG").validate(OrgType::Vendor).unwrap();
@@ -137,7 +138,7 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
 
 /// The tender body: two lots (hardware: positions 1 and 2; services: position 3), the default
 /// weighted evaluation with two A- and two B-criteria, deadline in 40 days.
-fn tender_body(app: &TestApp, call: i64, pos: &[i64]) -> Value {
+fn tender_body(app: &TestApp, call: DemandCallId, pos: &[DemandPositionId]) -> Value {
     json!({
         "demand_call_id": call,
         "title": "Arbeitsplatz 2027 – Rahmenvereinbarung",

@@ -17,6 +17,7 @@ pub use crate::tender::api as tender;
 use crate::auth::ApiUser;
 use crate::db::schema::{organisations, users};
 use crate::db::Db;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::orgs::{self, OrgInput, Organisation, User, UserInput};
@@ -31,11 +32,13 @@ use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
-    pub organisation_id: i64,
+    #[schema(value_type = i64)]
+    pub organisation_id: OrgId,
     pub organisation_name: String,
     pub organisation_type: OrgType,
 }
@@ -102,12 +105,13 @@ async fn list_organisations(
     tag = "Konto und Stammdaten",
     operation_id = "get_organisation",
     summary = "Eine Organisation (die eigene, oder jede für die Administration)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Organisation", body = Organisation)
     )
 )]
 #[get("/organisations/<id>")]
-async fn get_organisation(user: ApiUser, db: Db, id: i64) -> AppResult<Json<Organisation>> {
+async fn get_organisation(user: ApiUser, db: Db, id: OrgId) -> AppResult<Json<Organisation>> {
     let u = user.0;
     // Everyone may read their own organisation; only the admin reads others.
     if u.organisation_id != id {
@@ -161,6 +165,7 @@ async fn create_organisation(
     tag = "Konto und Stammdaten",
     operation_id = "update_organisation",
     summary = "Stammdaten ändern (Administration); die Art bleibt",
+    params(("id" = i64, Path)),
     request_body = OrgInput,
     responses(
         (status = 200, description = "Geändert", body = Organisation)
@@ -171,7 +176,7 @@ async fn update_organisation(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: OrgId,
     body: Body<OrgInput>,
 ) -> AppResult<Json<Organisation>> {
     user.0.require(&[Role::Admin])?;
@@ -202,6 +207,7 @@ struct StatusBody {
     tag = "Konto und Stammdaten",
     operation_id = "organisation_status",
     summary = "Aktivieren/deaktivieren oder Lieferant freigeben/sperren (Administration)",
+    params(("id" = i64, Path)),
     request_body = StatusBody,
     responses(
         (status = 200, description = "Geändert", body = Organisation)
@@ -212,7 +218,7 @@ async fn organisation_status(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: OrgId,
     body: Body<StatusBody>,
 ) -> AppResult<Json<Organisation>> {
     user.0.require(&[Role::Admin])?;
@@ -273,12 +279,13 @@ async fn list_users(user: ApiUser, db: Db) -> AppResult<Json<Vec<User>>> {
     tag = "Konto und Stammdaten",
     operation_id = "get_user",
     summary = "Ein Benutzer (man selbst, oder jeder für die Administration)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Benutzer", body = User)
     )
 )]
 #[get("/users/<id>")]
-async fn get_user(user: ApiUser, db: Db, id: i64) -> AppResult<Json<User>> {
+async fn get_user(user: ApiUser, db: Db, id: UserId) -> AppResult<Json<User>> {
     if user.0.id != id {
         user.0.require(&[Role::Admin])?;
     }
@@ -320,13 +327,20 @@ async fn create_user(
     tag = "Konto und Stammdaten",
     operation_id = "update_user",
     summary = "Benutzer ändern (Administration); beendet Sitzungen und widerruft API-Tokens",
+    params(("id" = i64, Path)),
     request_body = UserInput,
     responses(
         (status = 200, description = "Geändert", body = User)
     )
 )]
 #[put("/users/<id>", data = "<body>")]
-async fn update_user(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<UserInput>) -> AppResult<Json<User>> {
+async fn update_user(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: UserId,
+    body: Body<UserInput>,
+) -> AppResult<Json<User>> {
     user.0.require(&[Role::Admin])?;
     let actor = user.0.actor();
     let input = body.0;
@@ -349,13 +363,20 @@ struct ActiveBody {
     tag = "Konto und Stammdaten",
     operation_id = "user_active",
     summary = "Konto aktivieren oder deaktivieren (Administration)",
+    params(("id" = i64, Path)),
     request_body = ActiveBody,
     responses(
         (status = 200, description = "Geändert", body = User)
     )
 )]
 #[post("/users/<id>/active", data = "<body>")]
-async fn user_active(user: ApiUser, db: Db, state: AppState, id: i64, body: Body<ActiveBody>) -> AppResult<Json<User>> {
+async fn user_active(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: UserId,
+    body: Body<ActiveBody>,
+) -> AppResult<Json<User>> {
     user.0.require(&[Role::Admin])?;
     let active = body.0.active;
     let u = user.0;

@@ -6,6 +6,7 @@ pub mod routes;
 use crate::clock::Clock;
 use crate::db::schema::audit_events;
 use crate::db::DbConn;
+use crate::domain::ids::{AuditEventId, UserId};
 use crate::error::{AppError, AppResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -99,7 +100,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Who did something: a user, or the system itself (seeding, background tasks).
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub label: String,
 }
 
@@ -111,7 +112,7 @@ impl Actor {
         }
     }
 
-    pub fn user(id: i64, email: &str) -> Actor {
+    pub fn user(id: UserId, email: &str) -> Actor {
         Actor {
             user_id: Some(id),
             label: email.to_string(),
@@ -151,10 +152,10 @@ impl Event {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = audit_events)]
 pub struct AuditRow {
-    pub id: i64,
+    pub id: AuditEventId,
     pub stream: String,
     pub seq: i64,
-    pub actor_user_id: Option<i64>,
+    pub actor_user_id: Option<UserId>,
     pub actor_label: String,
     pub action: String,
     pub object_type: String,
@@ -170,7 +171,7 @@ pub struct AuditRow {
 struct NewAuditRow<'a> {
     stream: &'a str,
     seq: i64,
-    actor_user_id: Option<i64>,
+    actor_user_id: Option<UserId>,
     actor_label: &'a str,
     action: &'a str,
     object_type: &'a str,
@@ -186,7 +187,7 @@ struct NewAuditRow<'a> {
 struct Canonical<'a> {
     stream: &'a str,
     seq: i64,
-    actor_user_id: Option<i64>,
+    actor_user_id: Option<UserId>,
     actor_label: &'a str,
     action: &'a str,
     object_type: &'a str,
@@ -201,7 +202,7 @@ pub(crate) fn compute_hash(
     prev_hash: &str,
     stream: &str,
     seq: i64,
-    actor_user_id: Option<i64>,
+    actor_user_id: Option<UserId>,
     actor_label: &str,
     action: &str,
     object_type: &str,
@@ -306,7 +307,7 @@ fn append(conn: &mut DbConn, clock: &Clock, actor: &Actor, event: Event, seq: i6
 /// The first broken link found by `verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokenLink {
-    pub event_id: i64,
+    pub event_id: AuditEventId,
     pub stream: String,
     pub seq: i64,
     pub reason: String,
@@ -393,7 +394,7 @@ pub fn verify(conn: &mut DbConn) -> AppResult<Result<VerifyReport, BrokenLink>> 
 /// primary key each time (a short range). The base stays this many ids behind the newest event,
 /// so that on PostgreSQL, where ids are taken before commit, a transaction still open when the
 /// base is counted has long committed its event into the live range; SQLite commits in id order
-/// and is exact anyway.
+/// and is exact anyway. Ids are plain numbers here: the base is computed from them.
 const COUNT_BASE_LAG: i64 = 1_000;
 /// When the live range has grown this long, the base moves up (one full count).
 const COUNT_REBASE_AFTER: i64 = 20_000;

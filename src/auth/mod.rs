@@ -6,6 +6,7 @@ pub mod routes;
 
 use crate::db::schema::{api_tokens, organisations, sessions, users};
 use crate::db::{Db, DbConn};
+use crate::domain::ids::{OrgId, SessionId, TokenId, UserId};
 use crate::domain::policy::{self, Reach};
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::{AppError, AppResult};
@@ -118,16 +119,33 @@ pub fn sha256_hex(text: &str) -> String {
 /// The user behind a request, with what every permission check needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct CurrentUser {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
-    pub organisation_id: i64,
+    pub organisation_id: OrgId,
     pub organisation_name: String,
     pub org_type: OrgType,
     /// The session row (pages) or token row (API) the request came with.
     #[serde(skip)]
-    pub credential_id: i64,
+    pub credential: Credential,
+}
+
+/// What a request was authenticated with: a session (pages) or an API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Session(SessionId),
+    Token(TokenId),
+}
+
+impl Credential {
+    /// The session, if the request came with one.
+    pub fn session(self) -> Option<SessionId> {
+        match self {
+            Credential::Session(id) => Some(id),
+            Credential::Token(_) => None,
+        }
+    }
 }
 
 impl CurrentUser {
@@ -160,11 +178,11 @@ impl CurrentUser {
 }
 
 type UserRow = (
-    i64,
+    UserId,
     String,
     String,
     Role,
-    i64,
+    OrgId,
     bool,
     String,
     OrgType,
@@ -220,7 +238,7 @@ pub fn account_blocked(
     None
 }
 
-fn to_current_user(row: UserRow, credential_id: i64) -> Option<CurrentUser> {
+fn to_current_user(row: UserRow, credential: Credential) -> Option<CurrentUser> {
     let (id, email, name, role, organisation_id, user_active, org_name, org_type, org_active, vendor_status) = row;
     if account_blocked(user_active, org_active, org_type, vendor_status).is_some() {
         return None;
@@ -233,7 +251,7 @@ fn to_current_user(row: UserRow, credential_id: i64) -> Option<CurrentUser> {
         organisation_id,
         organisation_name: org_name,
         org_type,
-        credential_id,
+        credential,
     })
 }
 
@@ -243,7 +261,7 @@ pub fn session_user(
     token_hash: &str,
     now: NaiveDateTime,
 ) -> AppResult<Option<(CurrentUser, NaiveDateTime)>> {
-    let row: Option<(i64, NaiveDateTime, UserRow)> = sessions::table
+    let row: Option<(SessionId, NaiveDateTime, UserRow)> = sessions::table
         .inner_join(users::table.inner_join(organisations::table))
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::revoked_at.is_null())
@@ -251,14 +269,18 @@ pub fn session_user(
         .select((sessions::id, sessions::expires_at, user_columns()))
         .first(conn)
         .optional()?;
-    Ok(row.and_then(|(sid, expires_at, u)| to_current_user(u, sid).map(|user| (user, expires_at))))
+    Ok(
+        row.and_then(|(sid, expires_at, u)| {
+            to_current_user(u, Credential::Session(sid)).map(|user| (user, expires_at))
+        }),
+    )
 }
 
 /// Looks up a live API token.
 /// Records when a token was last used, at most once an hour, so that the owner can spot unused
 /// or unexpectedly used tokens without a write on every API request.
 pub fn token_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResult<Option<CurrentUser>> {
-    let row: Option<(i64, Option<NaiveDateTime>, UserRow)> = api_tokens::table
+    let row: Option<(TokenId, Option<NaiveDateTime>, UserRow)> = api_tokens::table
         .inner_join(users::table.inner_join(organisations::table))
         .filter(api_tokens::token_hash.eq(sha256_hex(token)))
         .filter(api_tokens::revoked_at.is_null())
@@ -273,7 +295,7 @@ pub fn token_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResu
             .set(api_tokens::last_used_at.eq(now))
             .execute(conn)?;
     }
-    Ok(to_current_user(u, tid))
+    Ok(to_current_user(u, Credential::Token(tid)))
 }
 
 /// A session as stored: only the hash of the cookie's secret.
@@ -281,7 +303,7 @@ pub fn token_user(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> AppResu
 #[diesel(table_name = sessions)]
 struct NewSession {
     token_hash: String,
-    user_id: i64,
+    user_id: UserId,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     client_addr: Option<String>,
@@ -291,7 +313,7 @@ struct NewSession {
 pub fn create_session(
     conn: &mut DbConn,
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     client_addr: Option<String>,
 ) -> AppResult<String> {
     let token = random_token();
@@ -309,12 +331,17 @@ pub fn create_session(
 }
 
 /// Revokes every live session of a user, optionally sparing one (the current one).
-pub fn revoke_sessions(conn: &mut DbConn, user_id: i64, except: Option<i64>, now: NaiveDateTime) -> AppResult<usize> {
+pub fn revoke_sessions(
+    conn: &mut DbConn,
+    user_id: UserId,
+    except: Option<SessionId>,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
     let query = diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())
-            .filter(sessions::id.ne(except.unwrap_or(-1))),
+            .filter(sessions::id.ne(except.unwrap_or(SessionId(-1)))),
     )
     .set(sessions::revoked_at.eq(now));
     Ok(query.execute(conn)?)

@@ -10,6 +10,7 @@ use super::{
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::{api_tokens, login_failures, organisations, sessions, users};
 use crate::db::{cpu, lock_key, write_tx, Db, DbConn};
+use crate::domain::ids::{LoginFailureId, SessionId, TokenId, UserId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::Layout;
 use crate::AppState;
@@ -65,7 +66,7 @@ pub fn reserve_attempt(
     conn: &mut DbConn,
     state: &AppState,
     keys: &[(String, i64, &'static str)],
-) -> AppResult<Result<Vec<i64>, (i64, &'static str)>> {
+) -> AppResult<Result<Vec<LoginFailureId>, (i64, &'static str)>> {
     let now = state.clock.now_naive();
     let window = state.config.login_limits.window;
     for (key, max, scope) in keys {
@@ -90,7 +91,7 @@ pub fn reserve_attempt(
 }
 
 type LoginRow = (
-    i64,
+    UserId,
     String,
     bool,
     bool,
@@ -265,9 +266,11 @@ async fn logout(
         let st = state.clone();
         db.run(move |c| {
             write_tx(c, |c| {
-                diesel::update(sessions::table.find(user.credential_id))
-                    .set(sessions::revoked_at.eq(st.clock.now_naive()))
-                    .execute(c)?;
+                if let Some(session) = user.credential.session() {
+                    diesel::update(sessions::table.find(session))
+                        .set(sessions::revoked_at.eq(st.clock.now_naive()))
+                        .execute(c)?;
+                }
                 audit::record(
                     c,
                     &st.clock,
@@ -285,7 +288,7 @@ async fn logout(
 
 #[derive(Serialize, Queryable)]
 struct SessionView {
-    id: i64,
+    id: SessionId,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     client_addr: Option<String>,
@@ -293,7 +296,7 @@ struct SessionView {
 
 #[derive(Serialize, Queryable)]
 struct TokenView {
-    id: i64,
+    id: TokenId,
     name: String,
     token_prefix: String,
     created_at: NaiveDateTime,
@@ -325,7 +328,7 @@ fn account_context(conn: &mut DbConn, user: &CurrentUser, now: NaiveDateTime) ->
             api_tokens::last_used_at,
         ))
         .load(conn)?;
-    Ok(json!({ "sessions": sessions, "tokens": tokens, "current_session": user.credential_id, "form": {} }))
+    Ok(json!({ "sessions": sessions, "tokens": tokens, "current_session": user.credential.session(), "form": {} }))
 }
 
 async fn account_page_ctx(db: &Db, state: &AppState, user: &CurrentUser) -> AppResult<serde_json::Value> {
@@ -401,7 +404,7 @@ async fn change_password_steps(
                 .set((users::password_hash.eq(&new_hash), users::password_changed_at.eq(now)))
                 .execute(c)?;
             // Other sessions may belong to whoever knew the old password.
-            let ended = revoke_sessions(c, u.id, Some(u.credential_id), now)?;
+            let ended = revoke_sessions(c, u.id, u.credential.session(), now)?;
             audit::record(
                 c,
                 &st.clock,
@@ -446,7 +449,7 @@ async fn change_password(
 
 #[post("/konto/sitzungen/<id>/beenden", data = "<_form>")]
 async fn end_session(
-    id: i64,
+    id: SessionId,
     _form: FormData,
     user: CurrentUser,
     db: Db,
@@ -483,7 +486,7 @@ async fn end_session(
 #[derive(Insertable)]
 #[diesel(table_name = api_tokens)]
 struct NewToken<'a> {
-    user_id: i64,
+    user_id: UserId,
     name: &'a str,
     token_hash: String,
     token_prefix: &'a str,
@@ -491,7 +494,12 @@ struct NewToken<'a> {
 }
 
 /// Creates an API token; returns the secret, which is shown once and stored only as a hash.
-pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, name: &str) -> AppResult<(i64, String)> {
+pub fn create_token(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+) -> AppResult<(TokenId, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::field(
@@ -501,7 +509,7 @@ pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, nam
     }
     let secret = format!("bdl_{}", super::random_token());
     write_tx(conn, |c| {
-        let id: i64 = diesel::insert_into(api_tokens::table)
+        let id: TokenId = diesel::insert_into(api_tokens::table)
             .values(NewToken {
                 user_id: user.id,
                 name,
@@ -527,7 +535,7 @@ pub fn create_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, nam
     })
 }
 
-pub fn revoke_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
+pub fn revoke_token(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TokenId) -> AppResult<()> {
     write_tx(conn, |c| {
         let n = diesel::update(
             api_tokens::table
@@ -573,7 +581,7 @@ async fn new_token(
 
 #[post("/konto/tokens/<id>/widerrufen", data = "<_form>")]
 async fn delete_token(
-    id: i64,
+    id: TokenId,
     _form: FormData,
     user: CurrentUser,
     db: Db,

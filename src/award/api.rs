@@ -10,7 +10,7 @@ use crate::db::schema::{contract_members, contract_positions, organisations, ten
 use crate::db::{Db, DbConn};
 use crate::domain::bid::ExclusionKind;
 use crate::domain::evaluation::EvaluationSpec;
-use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, OrgId, TenderId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::scoring::{LowFlag, Scored};
@@ -67,7 +67,8 @@ struct CriterionScore {
 struct EvaluatedBid {
     #[schema(value_type = i64)]
     bid_id: BidId,
-    vendor_id: i64,
+    #[schema(value_type = i64)]
+    vendor_id: OrgId,
     vendor: String,
     submitted_at: NaiveDateTime,
     total: Amount,
@@ -638,7 +639,8 @@ async fn award_lot(
 
 #[derive(Serialize, ToSchema)]
 struct ContractPosition {
-    position_id: i64,
+    #[schema(value_type = i64)]
+    position_id: TenderPositionId,
     position_no: i32,
     description: String,
     unit: String,
@@ -650,7 +652,8 @@ struct ContractPosition {
 
 #[derive(Serialize, ToSchema)]
 struct ContractMember {
-    id: i64,
+    #[schema(value_type = i64)]
+    id: OrgId,
     name: String,
 }
 
@@ -666,7 +669,7 @@ struct ContractDetail {
     members: Vec<ContractMember>,
 }
 
-type PositionRow = (i64, i32, String, String, String, Price, Quantity);
+type PositionRow = (TenderPositionId, i32, String, String, String, Price, Quantity);
 
 fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: ContractId) -> AppResult<ContractDetail> {
     let contract = award::contract(conn, user, id)?;
@@ -706,7 +709,7 @@ fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: ContractId) -> App
         .filter(contract_members::contract_id.eq(id))
         .order(organisations::name.asc())
         .select((organisations::id, organisations::name))
-        .load::<(i64, String)>(conn)?
+        .load::<(OrgId, String)>(conn)?
         .into_iter()
         .map(|(id, name)| ContractMember { id, name })
         .collect();

@@ -10,7 +10,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{award_notices, awards};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
-use crate::domain::ids::{AwardId, BidId, LotId, TenderId};
+use crate::domain::ids::{AwardId, BidId, LotId, OrgId, TenderId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::standstill;
 use crate::error::{AppError, AppResult};
@@ -25,10 +25,10 @@ struct NewAward<'a> {
     tender_id: TenderId,
     lot_id: LotId,
     bid_id: BidId,
-    vendor_id: i64,
+    vendor_id: OrgId,
     reason: &'a str,
     status: AwardStatus,
-    decided_by: i64,
+    decided_by: UserId,
     informed_at: chrono::NaiveDateTime,
     standstill_last_day: chrono::NaiveDate,
 }
@@ -39,7 +39,7 @@ struct NewAward<'a> {
 struct NewAwardNotice<'a> {
     award_id: AwardId,
     bid_id: BidId,
-    vendor_id: i64,
+    vendor_id: OrgId,
     bid_rank: Option<i32>,
     reason: &'a str,
 }

@@ -7,7 +7,7 @@ use crate::db::schema::{award_notices, awards, bid_lots, bids, tender_lots, tend
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
 use crate::domain::bid::BidStatus;
-use crate::domain::ids::{LotId, TenderId};
+use crate::domain::ids::{LotId, OrgId, TenderId};
 use crate::domain::roles::Role;
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
@@ -84,7 +84,7 @@ pub fn cancel(
         // Bidders: vendors with a current bid on an affected lot; before opening every bidder
         // of the tender (lots of a sealed bid are not read), after it the lot's bidders.
         let lot_ids: Vec<LotId> = affected.iter().map(|l| l.id).collect();
-        let vendor_ids: Vec<i64> = bids::table
+        let vendor_ids: Vec<OrgId> = bids::table
             .inner_join(bid_lots::table)
             .filter(bids::tender_id.eq(tender_id))
             .filter(bids::status.eq(BidStatus::Submitted))

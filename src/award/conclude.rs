@@ -9,7 +9,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
-use crate::domain::ids::{AwardId, ContractId, LotId, TenderId};
+use crate::domain::ids::{AwardId, ContractId, LotId, OrgId, TenderId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
@@ -33,7 +33,7 @@ struct NewContract<'a> {
     tender_id: TenderId,
     lot_id: LotId,
     award_id: AwardId,
-    vendor_id: i64,
+    vendor_id: OrgId,
     term_start: chrono::NaiveDate,
     term_end: chrono::NaiveDate,
     max_value: Amount,
@@ -46,7 +46,7 @@ struct NewContract<'a> {
 #[diesel(table_name = contract_positions)]
 struct NewContractPosition {
     contract_id: ContractId,
-    position_id: i64,
+    position_id: TenderPositionId,
     unit_price: Price,
     max_quantity: Quantity,
 }
@@ -56,7 +56,7 @@ struct NewContractPosition {
 #[diesel(table_name = contract_members)]
 struct NewContractMember {
     contract_id: ContractId,
-    member_id: i64,
+    member_id: OrgId,
 }
 
 /// Concludes an award after its standstill: creates the framework contract (winning prices,
@@ -100,10 +100,10 @@ pub fn conclude(
             .into_iter()
             .filter(|p| p.lot_id == a.lot_id)
             .collect();
-        let prices: HashMap<i64, Price> = bid_prices::table
+        let prices: HashMap<TenderPositionId, Price> = bid_prices::table
             .filter(bid_prices::bid_id.eq(a.bid_id))
             .select((bid_prices::position_id, bid_prices::unit_price))
-            .load::<(i64, Price)>(c)?
+            .load::<(TenderPositionId, Price)>(c)?
             .into_iter()
             .collect();
         let mut max_value = Amount::ZERO;
@@ -122,7 +122,7 @@ pub fn conclude(
             .checked_add_months(Months::new(t.term_months as u32))
             .map(|d| d - chrono::Duration::days(1))
             .ok_or_else(|| AppError::Internal("term end".into()))?;
-        let members: Vec<(i64, String)> = tender_members::table
+        let members: Vec<(OrgId, String)> = tender_members::table
             .inner_join(organisations::table)
             .filter(tender_members::tender_id.eq(tender_id))
             .order(organisations::name.asc())

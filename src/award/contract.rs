@@ -4,7 +4,7 @@
 use crate::auth::CurrentUser;
 use crate::db::schema::{contract_members, contracts};
 use crate::db::DbConn;
-use crate::domain::ids::{AwardId, ContractId, LotId, TenderId};
+use crate::domain::ids::{AwardId, ContractId, LotId, OrgId, TenderId};
 use crate::domain::money::{Amount, Quantity};
 use crate::domain::policy::Reach;
 use crate::error::{AppError, AppResult};
@@ -24,7 +24,8 @@ pub struct ContractRow {
     pub lot_id: LotId,
     #[schema(value_type = i64)]
     pub award_id: AwardId,
-    pub vendor_id: i64,
+    #[schema(value_type = i64)]
+    pub vendor_id: OrgId,
     pub term_start: NaiveDate,
     pub term_end: NaiveDate,
     pub max_value: Amount,

@@ -8,7 +8,7 @@ use crate::db::DbConn;
 use crate::domain::bid::BidStatus;
 use crate::domain::bid::{ExclusionKind, LowBidDecision};
 use crate::domain::evaluation::EvaluationSpec;
-use crate::domain::ids::{BidId, ContractId, LotId, TenderId};
+use crate::domain::ids::{BidId, ContractId, LotId, OrgId, TenderId};
 use crate::domain::money::Amount;
 use crate::domain::scoring::{self, Candidate, Scored};
 use crate::error::AppResult;
@@ -30,7 +30,7 @@ pub(super) fn estimate_total(positions: &[TenderPosition]) -> Option<Decimal> {
 
 type BidLotRow = (
     BidId,
-    i64,
+    OrgId,
     String,
     NaiveDateTime,
     Amount,

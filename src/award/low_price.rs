@@ -10,7 +10,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, low_bid_reviews};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::{ExclusionKind, LowBidDecision};
-use crate::domain::ids::{BidId, LotId};
+use crate::domain::ids::{BidId, LotId, UserId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::tender;
@@ -24,7 +24,7 @@ use serde_json::json;
 struct NewReview {
     bid_id: BidId,
     lot_id: LotId,
-    requested_by: i64,
+    requested_by: UserId,
     requested_at: chrono::NaiveDateTime,
 }
 

@@ -33,7 +33,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{awards, bid_lots, bids, organisations, tender_lots};
 use crate::db::DbConn;
 use crate::domain::bid::{AwardStatus, ExclusionKind, LowBidDecision};
-use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
+use crate::domain::ids::{AwardId, BidId, ContractId, LotId, OrgId, TenderId, UserId};
 use crate::domain::money::Amount;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{LowFlag, Scored};
@@ -52,7 +52,7 @@ use crate::domain::bid::BidStatus;
 #[derive(Debug, Clone, Serialize)]
 pub struct LotBid {
     pub bid_id: BidId,
-    pub vendor_id: i64,
+    pub vendor_id: OrgId,
     pub vendor: String,
     pub submitted_at: NaiveDateTime,
     pub total: Amount,
@@ -84,13 +84,16 @@ pub struct Award {
     pub lot_id: LotId,
     #[schema(value_type = i64)]
     pub bid_id: BidId,
-    pub vendor_id: i64,
+    #[schema(value_type = i64)]
+    pub vendor_id: OrgId,
     pub reason: String,
     pub status: AwardStatus,
-    pub decided_by: i64,
+    #[schema(value_type = i64)]
+    pub decided_by: UserId,
     pub informed_at: NaiveDateTime,
     pub standstill_last_day: NaiveDate,
-    pub concluded_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub concluded_by: Option<UserId>,
     pub concluded_at: Option<NaiveDateTime>,
 }
 
@@ -148,8 +151,8 @@ fn stream(tender_id: TenderId) -> String {
     tender::stream(tender_id)
 }
 
-fn bid_on_lot(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId, bid_id: BidId) -> AppResult<(i64, String)> {
-    let row: Option<(i64, String)> = bid_lots::table
+fn bid_on_lot(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId, bid_id: BidId) -> AppResult<(OrgId, String)> {
+    let row: Option<(OrgId, String)> = bid_lots::table
         .inner_join(bids::table.inner_join(organisations::table))
         .filter(bid_lots::lot_id.eq(lot_id))
         .filter(bid_lots::bid_id.eq(bid_id))
@@ -181,7 +184,7 @@ fn clean_reason(reason: &str, field: &str) -> AppResult<String> {
     Ok(r.to_string())
 }
 
-fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, String)>> {
+fn vendor_users(conn: &mut DbConn, vendor_id: OrgId) -> AppResult<Vec<(String, String)>> {
     Ok(crate::db::schema::users::table
         .filter(crate::db::schema::users::organisation_id.eq(vendor_id))
         .filter(crate::db::schema::users::active.eq(true))

@@ -5,7 +5,7 @@ use super::{estimate_total, find_lot, lot_bids, require_readable};
 use crate::auth::CurrentUser;
 use crate::db::schema::bid_prices;
 use crate::db::DbConn;
-use crate::domain::ids::{BidId, LotId, TenderId};
+use crate::domain::ids::{BidId, LotId, TenderId, TenderPositionId};
 use crate::domain::money::{round_commercial, Amount, Price};
 use crate::error::AppResult;
 use crate::tender::{self, Lot, Tender, TenderPosition};
@@ -66,10 +66,10 @@ pub fn price_sheet(
         .collect();
     let bids = lot_bids(conn, lot_id, &spec)?;
     let ids: Vec<BidId> = bids.iter().map(|b| b.bid_id).collect();
-    let prices: HashMap<(BidId, i64), Price> = bid_prices::table
+    let prices: HashMap<(BidId, TenderPositionId), Price> = bid_prices::table
         .filter(bid_prices::bid_id.eq_any(&ids))
         .select((bid_prices::bid_id, bid_prices::position_id, bid_prices::unit_price))
-        .load::<(BidId, i64, Price)>(conn)?
+        .load::<(BidId, TenderPositionId, Price)>(conn)?
         .into_iter()
         .map(|(b, p, u)| ((b, p), u))
         .collect();

@@ -5,7 +5,7 @@ use super::evaluate_lot;
 use crate::auth::CurrentUser;
 use crate::db::schema::{audit_events, contracts, users};
 use crate::db::DbConn;
-use crate::domain::ids::{LotId, TenderId};
+use crate::domain::ids::{LotId, TenderId, UserId};
 use crate::domain::money::Amount;
 use crate::error::AppResult;
 use crate::tender::{self, bids::OPENED_BID_READERS};
@@ -56,9 +56,9 @@ pub fn procurement_record(
             contracts::document_sha256,
         ))
         .load(conn)?;
-    let names: HashMap<i64, String> = users::table
+    let names: HashMap<UserId, String> = users::table
         .select((users::id, users::name))
-        .load::<(i64, String)>(conn)?
+        .load::<(UserId, String)>(conn)?
         .into_iter()
         .collect();
     let ctx = json!({

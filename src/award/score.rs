@@ -6,7 +6,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, bid_scores, bids, organisations};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::BidStatus;
-use crate::domain::ids::{BidId, LotId, TenderId};
+use crate::domain::ids::{BidId, LotId, OrgId, TenderId, UserId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::tender;
@@ -23,7 +23,7 @@ struct NewScore<'a> {
     criterion_no: i32,
     score: i64,
     reason: &'a str,
-    scored_by: i64,
+    scored_by: UserId,
     scored_at: chrono::NaiveDateTime,
 }
 
@@ -41,7 +41,7 @@ pub fn score(
         let t = tender::find_locked(c, tender_id)?;
         require_open_for_decisions(&t)?;
         let spec = t.spec()?;
-        let (vendor_id, vendor): (i64, String) = bids::table
+        let (vendor_id, vendor): (OrgId, String) = bids::table
             .inner_join(organisations::table)
             .filter(bids::id.eq(bid_id))
             .filter(bids::tender_id.eq(tender_id))

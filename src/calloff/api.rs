@@ -8,7 +8,7 @@ use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::calloff::{self, Calloff, CalloffCommand, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
 use crate::db::{Db, DbConn};
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{CalloffId, ContractId};
 use crate::domain::money::Quantity;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -302,12 +302,13 @@ async fn list(
     tag = "Verträge und Abrufe",
     operation_id = "get_calloff",
     summary = "Ein Abruf mit seinen Zeilen (das bestellende Mitglied, der Lieferant des Vertrags, die Genossenschaft)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Abruf", body = CalloffDetail)
     )
 )]
 #[get("/calloffs/<id>")]
-async fn show(user: ApiUser, db: Db, id: i64) -> AppResult<Json<CalloffDetail>> {
+async fn show(user: ApiUser, db: Db, id: CalloffId) -> AppResult<Json<CalloffDetail>> {
     Ok(Json(
         db.run(move |c| {
             let (calloff, _) = calloff::find(c, &user.0, id)?;
@@ -322,12 +323,13 @@ async fn show(user: ApiUser, db: Db, id: i64) -> AppResult<Json<CalloffDetail>> 
     tag = "Verträge und Abrufe",
     operation_id = "get_calloff_document",
     summary = "Das beim Abruf gespeicherte Bestelldokument (HTML); sein SHA-256 steht im Abruf",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "HTML", body = String, content_type = "text/html")
     )
 )]
 #[get("/calloffs/<id>/document")]
-async fn document(user: ApiUser, db: Db, id: i64) -> AppResult<(ContentType, String)> {
+async fn document(user: ApiUser, db: Db, id: CalloffId) -> AppResult<(ContentType, String)> {
     let (c, _) = db.run(move |c| calloff::find(c, &user.0, id)).await?;
     Ok((ContentType::HTML, c.document))
 }
@@ -336,7 +338,7 @@ async fn advance(
     db: Db,
     state: AppState,
     user: CurrentUser,
-    id: i64,
+    id: CalloffId,
     step: Step,
     reason: String,
 ) -> AppResult<Json<CalloffDetail>> {
@@ -354,12 +356,13 @@ async fn advance(
     tag = "Verträge und Abrufe",
     operation_id = "confirm_calloff",
     summary = "Bestellten Abruf bestätigen (Lieferant des Vertrags); sonst 409",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
     )
 )]
 #[post("/calloffs/<id>/confirm")]
-async fn confirm(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
+async fn confirm(user: ApiUser, db: Db, state: AppState, id: CalloffId) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Confirm, String::new()).await
 }
 
@@ -376,6 +379,7 @@ struct RejectBody {
     tag = "Verträge und Abrufe",
     operation_id = "reject_calloff",
     summary = "Bestellten Abruf mit Begründung ablehnen (Lieferant des Vertrags); die Menge wird wieder frei",
+    params(("id" = i64, Path)),
     request_body = RejectBody,
     responses(
         (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
@@ -386,7 +390,7 @@ async fn reject(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: CalloffId,
     body: Body<RejectBody>,
 ) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Reject, body.0.reason).await
@@ -397,12 +401,13 @@ async fn reject(
     tag = "Verträge und Abrufe",
     operation_id = "deliver_calloff",
     summary = "Bestätigten Abruf als geliefert melden (Einkauf des bestellenden Mitglieds)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
     )
 )]
 #[post("/calloffs/<id>/deliver")]
-async fn deliver(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
+async fn deliver(user: ApiUser, db: Db, state: AppState, id: CalloffId) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Deliver, String::new()).await
 }
 
@@ -411,12 +416,13 @@ async fn deliver(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<J
     tag = "Verträge und Abrufe",
     operation_id = "cancel_calloff",
     summary = "Abruf vor der Bestätigung stornieren (Einkauf des bestellenden Mitglieds); die Menge wird wieder frei; danach 409",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Der geänderte Abruf", body = CalloffDetail)
     )
 )]
 #[post("/calloffs/<id>/cancel")]
-async fn cancel(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CalloffDetail>> {
+async fn cancel(user: ApiUser, db: Db, state: AppState, id: CalloffId) -> AppResult<Json<CalloffDetail>> {
     advance(db, state, user.0, id, Step::Cancel, String::new()).await
 }
 

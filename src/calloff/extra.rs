@@ -6,7 +6,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, organisations, tender_positions};
 use crate::db::{write_tx, DbConn};
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{CalloffId, ContractId, OrgId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::numbers;
 use crate::domain::roles::Role;
@@ -53,7 +53,7 @@ pub fn quantities_from_csv(
     conn: &mut DbConn,
     contract_id: ContractId,
     bytes: &[u8],
-) -> AppResult<Vec<(i64, Quantity)>> {
+) -> AppResult<Vec<(TenderPositionId, Quantity)>> {
     let positions = positions(conn, contract_id)?;
     let refuse = |errors: Vec<RowError>| AppError::Validation {
         message: format!(
@@ -72,7 +72,7 @@ pub fn quantities_from_csv(
     };
     let style = table.decimal_style(&[qty_col]);
     let mut errors = Vec::new();
-    let mut out: Vec<(i64, Quantity)> = Vec::new();
+    let mut out: Vec<(TenderPositionId, Quantity)> = Vec::new();
     for (line, row) in &table.rows {
         let pos_text = import::cell(row, pos_col).unwrap_or("");
         let qty_text = import::cell(row, qty_col).unwrap_or("");
@@ -137,7 +137,7 @@ pub fn place_csv(
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
     pub contract_id: Option<ContractId>,
-    pub member_id: Option<i64>,
+    pub member_id: Option<OrgId>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
 }
@@ -159,7 +159,7 @@ type ExportRow = (
 /// its own member's lines, a vendor those of its contracts.
 pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> AppResult<Vec<u8>> {
     let visible: Vec<Calloff> = super::list(conn, user, filter.contract_id)?;
-    let ids: Vec<i64> = visible
+    let ids: Vec<CalloffId> = visible
         .iter()
         .filter(|c| filter.member_id.is_none_or(|m| c.member_id == m))
         .filter(|c| filter.from.is_none_or(|f| c.created_at.date() >= f))
@@ -225,7 +225,7 @@ pub fn set_quota(
     state: &AppState,
     user: &CurrentUser,
     contract_id: ContractId,
-    member_id: i64,
+    member_id: OrgId,
     quota: Option<Amount>,
 ) -> AppResult<()> {
     user.require(&[Role::Officer])?;

@@ -21,12 +21,12 @@ pub use terms::{ContractTerms, TermsCache, TermsPosition};
 
 use crate::db::schema::users;
 use crate::db::DbConn;
-
+use crate::domain::ids::OrgId;
 use crate::domain::roles::Role;
 use crate::error::AppResult;
 use diesel::prelude::*;
 
-fn vendor_users(conn: &mut DbConn, vendor_id: i64) -> AppResult<Vec<(String, String)>> {
+fn vendor_users(conn: &mut DbConn, vendor_id: OrgId) -> AppResult<Vec<(String, String)>> {
     Ok(users::table
         .filter(users::organisation_id.eq(vendor_id))
         .filter(users::active.eq(true))

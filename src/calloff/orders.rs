@@ -9,7 +9,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::domain::calloff::CalloffStatus;
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{CalloffId, ContractId, OrgId, TenderPositionId, UserId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::policy::Reach;
 use crate::domain::roles::Role;
@@ -23,12 +23,15 @@ use serde_json::json;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = calloffs)]
 pub struct Calloff {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: CalloffId,
     pub number: String,
     #[schema(value_type = i64)]
     pub contract_id: ContractId,
-    pub member_id: i64,
-    pub ordered_by: i64,
+    #[schema(value_type = i64)]
+    pub member_id: OrgId,
+    #[schema(value_type = i64)]
+    pub ordered_by: UserId,
     pub status: CalloffStatus,
     pub delivery_address: String,
     pub cost_centre: String,
@@ -54,9 +57,9 @@ impl Calloff {
 
 /// A call-off for those who may see it: the ordering member's buyers, the contract's vendor,
 /// the cooperative. Others get "not found".
-pub fn find(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<(Calloff, i64)> {
+pub fn find(conn: &mut DbConn, user: &CurrentUser, id: CalloffId) -> AppResult<(Calloff, OrgId)> {
     let c: Calloff = calloffs::table.find(id).select(Calloff::as_select()).first(conn)?;
-    let vendor_id: i64 = contracts::table
+    let vendor_id: OrgId = contracts::table
         .find(c.contract_id)
         .select(contracts::vendor_id)
         .first(conn)?;
@@ -157,7 +160,7 @@ pub fn list_page(
 
 /// Gives back a call-off's volume (cancelled before confirmation, or rejected by the vendor).
 pub(super) fn release(conn: &mut DbConn, c: &Calloff) -> AppResult<()> {
-    let lines: Vec<(i64, Quantity)> = calloff_lines::table
+    let lines: Vec<(TenderPositionId, Quantity)> = calloff_lines::table
         .filter(calloff_lines::calloff_id.eq(c.id))
         .select((calloff_lines::position_id, calloff_lines::quantity))
         .load(conn)?;
@@ -203,7 +206,7 @@ pub fn advance(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: CalloffId,
     step: Step,
     reason: &str,
 ) -> AppResult<Calloff> {
@@ -318,7 +321,8 @@ pub fn advance(
 /// One line of a call-off with the contract position it orders.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalloffLine {
-    pub position_id: i64,
+    #[schema(value_type = i64)]
+    pub position_id: TenderPositionId,
     pub position_no: i32,
     pub description: String,
     pub unit: String,
@@ -328,8 +332,8 @@ pub struct CalloffLine {
 }
 
 /// The lines of a call-off in position order; the caller has checked that `user` may see it.
-pub fn lines(conn: &mut DbConn, calloff_id: i64) -> AppResult<Vec<CalloffLine>> {
-    let rows: Vec<(i64, i32, String, String, Quantity, Price, Amount)> = calloff_lines::table
+pub fn lines(conn: &mut DbConn, calloff_id: CalloffId) -> AppResult<Vec<CalloffLine>> {
+    let rows: Vec<(TenderPositionId, i32, String, String, Quantity, Price, Amount)> = calloff_lines::table
         .inner_join(tender_positions::table)
         .filter(calloff_lines::calloff_id.eq(calloff_id))
         .order(tender_positions::position_no.asc())

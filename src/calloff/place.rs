@@ -9,7 +9,7 @@ use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, or
 use crate::db::DbConn;
 use crate::domain::calloff::{self as rules, CalloffStatus, PositionLimit, Refusal};
 use crate::domain::identifiers;
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{CalloffId, ContractId, TenderPositionId};
 use crate::domain::money::{Amount, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Default)]
 pub struct CalloffCommand {
     /// Position id → quantity; positions not ordered are left out.
-    pub quantities: Vec<(i64, Quantity)>,
+    pub quantities: Vec<(TenderPositionId, Quantity)>,
     pub delivery_address: String,
     pub cost_centre: String,
     pub leitweg_id: String,
@@ -33,7 +33,8 @@ pub struct CalloffCommand {
 /// What `place` accepted.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Placed {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: CalloffId,
     pub number: String,
     pub total: Amount,
 }
@@ -43,7 +44,7 @@ fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
 }
 
 struct Valid {
-    lines: Vec<(i64, Quantity)>,
+    lines: Vec<(TenderPositionId, Quantity)>,
     delivery_address: String,
     cost_centre: String,
     leitweg_id: Option<String>,
@@ -179,11 +180,11 @@ static MARKS: std::sync::LazyLock<Marks> = std::sync::LazyLock::new(|| {
 /// are written once: PostgreSQL's sequence (taken outside any lock); on SQLite the write lock
 /// of the transaction is held, so the next rowid is ours. On PostgreSQL a refused call-off has
 /// used its number, so order numbers may have gaps; they are unique and rising, never reused.
-pub fn next_calloff_id(conn: &mut DbConn) -> AppResult<i64> {
+pub fn next_calloff_id(conn: &mut DbConn) -> AppResult<CalloffId> {
     #[derive(QueryableByName)]
     struct Next {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
+        id: CalloffId,
     }
     let sql: &'static [&'static str] = match conn {
         DbConn::Pg(_) => &["SELECT nextval(pg_get_serial_sequence('calloffs', 'id')) AS id"],
@@ -200,7 +201,7 @@ pub fn next_calloff_id(conn: &mut DbConn) -> AppResult<i64> {
 pub mod totals {
     use crate::db::cached::cached;
     use crate::db::DbConn;
-    use crate::domain::ids::ContractId;
+    use crate::domain::ids::{ContractId, OrgId, TenderPositionId};
     use crate::domain::money::Amount;
     use chrono::NaiveDateTime;
     use diesel::prelude::*;
@@ -210,7 +211,7 @@ pub mod totals {
     pub fn take_position(
         c: &mut DbConn,
         contract_id: ContractId,
-        position_id: i64,
+        position_id: TenderPositionId,
         quantity: i64,
     ) -> QueryResult<bool> {
         let sql = &[
@@ -220,7 +221,7 @@ pub mod totals {
             " AND called_quantity + ",
             " <= max_quantity",
         ];
-        Ok(cached(sql, vec![quantity, contract_id.get(), position_id, quantity]).execute(c)? == 1)
+        Ok(cached(sql, vec![quantity, contract_id.get(), position_id.get(), quantity]).execute(c)? == 1)
     }
 
     /// The contract's totals after taking `total` (cents), if its maximum value allows.
@@ -247,7 +248,7 @@ pub mod totals {
     }
 
     /// `total` (cents) more on the member's account, if its quota (when set) allows.
-    pub fn take_member(c: &mut DbConn, contract_id: ContractId, member_id: i64, total: i64) -> QueryResult<bool> {
+    pub fn take_member(c: &mut DbConn, contract_id: ContractId, member_id: OrgId, total: i64) -> QueryResult<bool> {
         let sql = &[
             "UPDATE contract_members SET called_value = called_value + ",
             " WHERE contract_id = ",
@@ -255,7 +256,7 @@ pub mod totals {
             " AND (quota_value IS NULL OR called_value + ",
             " <= quota_value)",
         ];
-        Ok(cached(sql, vec![total, contract_id.get(), member_id, total]).execute(c)? == 1)
+        Ok(cached(sql, vec![total, contract_id.get(), member_id.get(), total]).execute(c)? == 1)
     }
 }
 
@@ -302,7 +303,7 @@ pub fn place(
     let (mut lines, total) = rules::price(&fixed, &valid.lines).map_err(|r| refused(r, |_| String::new()))?;
     // Fixed order of row locks: two call-offs never wait on each other in a circle.
     lines.sort_unstable_by_key(|l| l.position_id);
-    let position = |id: i64| terms.positions.iter().find(|p| p.position_id == id);
+    let position = |id: TenderPositionId| terms.positions.iter().find(|p| p.position_id == id);
     let doc_lines: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| {
@@ -424,7 +425,7 @@ pub fn place(
 }
 
 /// The refusal of a whole call-off, every reason worded for the buyer.
-fn refused(problems: Vec<Refusal>, unit: impl Fn(i64) -> String) -> AppError {
+fn refused(problems: Vec<Refusal>, unit: impl Fn(TenderPositionId) -> String) -> AppError {
     AppError::Validation {
         message: "Der Abruf wurde nicht angenommen; nichts wurde bestellt.".into(),
         fields: FieldErrors::from([(
@@ -435,7 +436,7 @@ fn refused(problems: Vec<Refusal>, unit: impl Fn(i64) -> String) -> AppError {
 }
 
 /// A refusal in German, with what is left in German notation.
-fn refusal_text(refusal: &Refusal, unit: impl Fn(i64) -> String) -> String {
+fn refusal_text(refusal: &Refusal, unit: impl Fn(TenderPositionId) -> String) -> String {
     use crate::german::{money_de, quantity_de};
     match *refusal {
         Refusal::UnknownPosition => "Eine Position gehört nicht zu dieser Rahmenvereinbarung.".into(),
@@ -543,8 +544,8 @@ fn explain_refusal(
         })
         .collect();
     let left = |max: Amount, called: Amount| Amount::from_minor(max.minor() - called.minor()).unwrap_or(Amount::ZERO);
-    let wanted: Vec<(i64, Quantity)> = lines.iter().map(|l| (l.position_id, l.quantity)).collect();
-    let unit = |id: i64| {
+    let wanted: Vec<(TenderPositionId, Quantity)> = lines.iter().map(|l| (l.position_id, l.quantity)).collect();
+    let unit = |id: TenderPositionId| {
         terms
             .positions
             .iter()

@@ -6,7 +6,7 @@ use crate::award::ContractRow;
 use crate::db::schema::{contract_members, contract_positions, contracts, organisations, tender_positions};
 use crate::db::DbConn;
 use crate::domain::calloff::{self as rules, PositionLimit};
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{ContractId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::policy::Reach;
 use crate::error::AppResult;
@@ -18,7 +18,8 @@ use serde::Serialize;
 /// A contract position with what is left of it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegisterPosition {
-    pub position_id: i64,
+    #[schema(value_type = i64)]
+    pub position_id: TenderPositionId,
     pub position_no: i32,
     pub description: String,
     pub unit: String,
@@ -155,7 +156,7 @@ pub fn detail(
 }
 
 pub fn positions(conn: &mut DbConn, contract_id: ContractId) -> AppResult<Vec<RegisterPosition>> {
-    let rows: Vec<(i64, i32, String, String, Price, Quantity, Quantity)> = contract_positions::table
+    let rows: Vec<(TenderPositionId, i32, String, String, Price, Quantity, Quantity)> = contract_positions::table
         .inner_join(tender_positions::table)
         .filter(contract_positions::contract_id.eq(contract_id))
         .order(tender_positions::position_no.asc())

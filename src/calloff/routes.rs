@@ -7,7 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{contract_members, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::calloff::CalloffStatus;
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{CalloffId, ContractId, OrgId, TenderPositionId};
 use crate::domain::roles::Role;
 use crate::error::{merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -67,7 +67,7 @@ fn contract_context(
 ) -> AppResult<Value> {
     let (entry, positions) = super::detail(conn, state, user, id)?;
     type MemberRow = (
-        i64,
+        OrgId,
         String,
         Option<crate::domain::money::Amount>,
         crate::domain::money::Amount,
@@ -131,9 +131,9 @@ async fn contract(
 #[post("/vertraege/<id>/abrufe", data = "<form>")]
 async fn place(id: ContractId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Buyer])?;
-    let typed: Vec<(i64, String)> = form
+    let typed: Vec<(TenderPositionId, String)> = form
         .keys()
-        .filter_map(|k| k.strip_prefix("q_").and_then(|p| p.parse::<i64>().ok()))
+        .filter_map(|k| k.strip_prefix("q_").and_then(|p| p.parse::<TenderPositionId>().ok()))
         .map(|p| (p, form.get(&format!("q_{p}"))))
         .collect();
     let mut input = CalloffCommand {
@@ -219,7 +219,7 @@ async fn placed_or_page(
 }
 
 #[get("/abrufe/<id>")]
-async fn calloff(id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn calloff(id: CalloffId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
     let u = user.clone();
     let ctx = db
         .run(move |c| {
@@ -239,14 +239,14 @@ async fn calloff(id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppResul
 }
 
 #[get("/abrufe/<id>/dokument")]
-async fn document(id: i64, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
+async fn document(id: CalloffId, user: CurrentUser, db: Db) -> AppResult<(ContentType, String)> {
     let (c, _) = db.run(move |c| super::find(c, &user, id)).await?;
     Ok((ContentType::HTML, c.document))
 }
 
 #[post("/abrufe/<id>/<step>", data = "<form>", rank = 2)]
 async fn advance(
-    id: i64,
+    id: CalloffId,
     step: &str,
     form: FormData,
     user: CurrentUser,
@@ -356,7 +356,7 @@ async fn export(
 #[post("/vertraege/<id>/kontingente", data = "<form>")]
 async fn set_quota(id: ContractId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
-    let member: i64 = form.get("member_id").parse().unwrap_or(0);
+    let member: OrgId = form.get("member_id").parse().unwrap_or_default();
     let quota = read::amount(&form.get("quota")).map_err(|e| AppError::field("quota", format!("Das Kontingent {e}.")));
     let (u, st) = (user.clone(), state.clone());
     let result = match quota {

@@ -4,7 +4,7 @@
 use super::positions;
 use crate::db::schema::{contract_members, contracts};
 use crate::db::DbConn;
-use crate::domain::ids::{ContractId, LotId, TenderId};
+use crate::domain::ids::{ContractId, LotId, OrgId, TenderId, TenderPositionId};
 use crate::domain::money::Price;
 use crate::error::AppResult;
 use chrono::NaiveDate;
@@ -17,20 +17,22 @@ pub struct ContractTerms {
     pub number: String,
     pub tender_id: TenderId,
     pub lot_id: LotId,
-    pub vendor_id: i64,
+    pub vendor_id: OrgId,
     pub term_start: NaiveDate,
     pub term_end: NaiveDate,
     pub positions: Vec<TermsPosition>,
-    pub members: Vec<i64>,
+    pub members: Vec<OrgId>,
     /// Reference price candidates by member and position (issue #7): demand, estimates and
     /// bids are final once the contract is concluded.
-    pub references:
-        std::collections::HashMap<i64, std::collections::HashMap<i64, crate::domain::savings::ReferenceCandidates>>,
+    pub references: std::collections::HashMap<
+        OrgId,
+        std::collections::HashMap<TenderPositionId, crate::domain::savings::ReferenceCandidates>,
+    >,
 }
 
 #[derive(Debug, Clone)]
 pub struct TermsPosition {
-    pub position_id: i64,
+    pub position_id: TenderPositionId,
     pub position_no: i32,
     pub description: String,
     pub unit: String,
@@ -82,7 +84,7 @@ pub(super) fn load_terms(conn: &mut DbConn, contract_id: ContractId) -> AppResul
         String,
         TenderId,
         LotId,
-        i64,
+        OrgId,
         NaiveDate,
         NaiveDate,
     ) = contracts::table
@@ -110,8 +112,8 @@ pub(super) fn load_terms(conn: &mut DbConn, contract_id: ContractId) -> AppResul
         .filter(contract_members::contract_id.eq(contract_id))
         .order(contract_members::member_id.asc())
         .select(contract_members::member_id)
-        .load::<i64>(conn)?;
-    let ids: Vec<i64> = positions.iter().map(|p: &TermsPosition| p.position_id).collect();
+        .load::<OrgId>(conn)?;
+    let ids: Vec<TenderPositionId> = positions.iter().map(|p: &TermsPosition| p.position_id).collect();
     let references = crate::savings::candidates(conn, lot_id, &members, &ids)?;
     Ok(ContractTerms {
         number,

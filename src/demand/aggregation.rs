@@ -6,6 +6,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_lines, demand_responses, organisations};
 use crate::db::DbConn;
 use crate::domain::demand::{self as rules, Line, PositionAggregate};
+use crate::domain::ids::{DemandCallId, DemandPositionId, OrgId};
 use crate::domain::money::{Price, Quantity};
 use crate::error::AppResult;
 use crate::import;
@@ -19,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 pub fn aggregate_for(
     conn: &mut DbConn,
     user: &CurrentUser,
-    id: i64,
+    id: DemandCallId,
     today: NaiveDate,
 ) -> AppResult<(DemandCall, Aggregation)> {
     user.require(crate::domain::policy::AGGREGATION_READERS)?;
@@ -31,7 +32,8 @@ pub fn aggregate_for(
 /// One member's line in the breakdown.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberLine {
-    pub member_id: i64,
+    #[schema(value_type = i64)]
+    pub member_id: OrgId,
     pub member: String,
     #[schema(value_type = crate::domain::money::DecimalText)]
     pub quantity: Decimal,
@@ -43,7 +45,8 @@ pub struct MemberLine {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Aggregation {
     pub positions: Vec<(Position, PositionAggregate)>,
-    pub breakdown: BTreeMap<i64, Vec<MemberLine>>,
+    #[schema(value_type = BTreeMap<i64, Vec<MemberLine>>)]
+    pub breakdown: BTreeMap<DemandPositionId, Vec<MemberLine>>,
     pub invited: usize,
     pub answered: usize,
     pub not_answered: Vec<String>,
@@ -56,7 +59,7 @@ pub struct Aggregation {
 
 pub fn aggregate(conn: &mut DbConn, call: &DemandCall, today: NaiveDate) -> AppResult<Aggregation> {
     let positions = positions(conn, call.id)?;
-    let rows: Vec<(i64, i64, Quantity, Option<Price>, String)> = demand_lines::table
+    let rows: Vec<(DemandPositionId, OrgId, Quantity, Option<Price>, String)> = demand_lines::table
         .inner_join(organisations::table)
         .filter(demand_lines::call_id.eq(call.id))
         .order((demand_lines::position_id.asc(), organisations::name.asc()))
@@ -81,7 +84,7 @@ pub fn aggregate(conn: &mut DbConn, call: &DemandCall, today: NaiveDate) -> AppR
         &positions.iter().map(|p| (p.id, p.estimate_price)).collect::<Vec<_>>(),
         &lines,
     );
-    let mut breakdown: BTreeMap<i64, Vec<MemberLine>> = BTreeMap::new();
+    let mut breakdown: BTreeMap<DemandPositionId, Vec<MemberLine>> = BTreeMap::new();
     for (position_id, member_id, quantity, price, member) in rows {
         breakdown.entry(position_id).or_default().push(MemberLine {
             member_id,
@@ -91,10 +94,10 @@ pub fn aggregate(conn: &mut DbConn, call: &DemandCall, today: NaiveDate) -> AppR
         });
     }
     let invited = invited_members(conn, call)?;
-    let answered: HashSet<i64> = demand_responses::table
+    let answered: HashSet<OrgId> = demand_responses::table
         .filter(demand_responses::call_id.eq(call.id))
         .select(demand_responses::member_id)
-        .load::<i64>(conn)?
+        .load::<OrgId>(conn)?
         .into_iter()
         .collect();
     let not_answered: Vec<String> = invited

@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_lines, demand_positions, demand_responses};
 use crate::db::{write_tx, DbConn};
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{DemandCallId, DemandPositionId, OrgId};
 use crate::domain::money::{Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -21,14 +22,15 @@ use std::collections::{HashMap, HashSet};
 /// One line of a member's demand, validated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DemandEntry {
-    pub position_id: i64,
+    #[schema(value_type = i64)]
+    pub position_id: DemandPositionId,
     pub quantity: Quantity,
     pub reference_price: Option<Price>,
 }
 
 /// A member's current lines, by position.
-pub fn member_lines(conn: &mut DbConn, call_id: i64, member_id: i64) -> AppResult<Vec<DemandEntry>> {
-    let rows: Vec<(i64, Quantity, Option<Price>)> = demand_lines::table
+pub fn member_lines(conn: &mut DbConn, call_id: DemandCallId, member_id: OrgId) -> AppResult<Vec<DemandEntry>> {
+    let rows: Vec<(DemandPositionId, Quantity, Option<Price>)> = demand_lines::table
         .filter(demand_lines::call_id.eq(call_id))
         .filter(demand_lines::member_id.eq(member_id))
         .select((
@@ -52,7 +54,7 @@ pub fn save_demand(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    call_id: i64,
+    call_id: DemandCallId,
     entries: &[DemandEntry],
 ) -> AppResult<()> {
     user.require(&[Role::Buyer])?;
@@ -67,10 +69,10 @@ pub fn save_demand(
                 "Die Frist dieser Bedarfsabfrage ist abgelaufen; Ihr Bedarf kann nicht mehr geändert werden.".into(),
             ));
         }
-        let valid: HashSet<i64> = demand_positions::table
+        let valid: HashSet<DemandPositionId> = demand_positions::table
             .filter(demand_positions::call_id.eq(call_id))
             .select(demand_positions::id)
-            .load::<i64>(c)?
+            .load::<DemandPositionId>(c)?
             .into_iter()
             .collect();
         let mut seen = HashSet::new();
@@ -165,10 +167,10 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
     };
     let price_col = table.optional_column(CSV_PRICE);
     let style = table.decimal_style(&[Some(qty_col), price_col].into_iter().flatten().collect::<Vec<_>>());
-    let by_no: HashMap<i32, i64> = positions.iter().map(|p| (p.position_no, p.id)).collect();
+    let by_no: HashMap<i32, DemandPositionId> = positions.iter().map(|p| (p.position_no, p.id)).collect();
     let mut errors = Vec::new();
     let mut entries = Vec::with_capacity(table.rows.len());
-    let mut seen: HashMap<i64, usize> = HashMap::with_capacity(table.rows.len());
+    let mut seen: HashMap<DemandPositionId, usize> = HashMap::with_capacity(table.rows.len());
     let price_header = "Referenzpreis (EUR netto)".to_string();
     for (line, cells) in &table.rows {
         let err = |column: &str, reason: String| RowError {
@@ -245,7 +247,7 @@ pub fn entries_from_csv(positions: &[Position], bytes: &[u8]) -> Result<Vec<Dema
 }
 
 /// The buyer's template for call `id`: every position with the member's current values.
-pub fn template_for(conn: &mut DbConn, user: &CurrentUser, id: i64) -> AppResult<Vec<u8>> {
+pub fn template_for(conn: &mut DbConn, user: &CurrentUser, id: DemandCallId) -> AppResult<Vec<u8>> {
     user.require(&[Role::Buyer])?;
     let call = find_call(conn, id)?;
     check_read(conn, user, &call)?;
@@ -269,7 +271,7 @@ pub fn import_csv(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: DemandCallId,
     bytes: &[u8],
 ) -> AppResult<CsvImport> {
     let call = find_call(conn, id)?;
@@ -301,7 +303,7 @@ pub fn import_csv(
 
 /// The template a buyer downloads: every position, with the member's current values.
 pub fn csv_template(positions: &[Position], current: &[DemandEntry]) -> Vec<u8> {
-    let by_pos: HashMap<i64, &DemandEntry> = current.iter().map(|e| (e.position_id, e)).collect();
+    let by_pos: HashMap<DemandPositionId, &DemandEntry> = current.iter().map(|e| (e.position_id, e)).collect();
     let mut out = import::GermanCsv::new();
     out.row([
         "Pos.",

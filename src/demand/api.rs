@@ -7,6 +7,7 @@ use crate::auth::ApiUser;
 use crate::db::Db;
 use crate::demand::{self, CallCommand, DemandCall, DemandEntry, Position, PositionCommand};
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{CatalogueItemId, DemandCallId, DemandPositionId, OrgId};
 use crate::domain::money::{Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
@@ -26,14 +27,15 @@ pub struct CallDetail {
     state_label: &'static str,
     accepts_demand: bool,
     positions: Vec<Position>,
-    invited_members: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    invited_members: Vec<OrgId>,
 }
 
 fn detail(
     conn: &mut crate::db::DbConn,
     state: &AppState,
     user: &crate::auth::CurrentUser,
-    id: i64,
+    id: DemandCallId,
 ) -> AppResult<CallDetail> {
     let call = demand::find_call(conn, id)?;
     demand::check_read(conn, user, &call)?;
@@ -83,7 +85,8 @@ struct NewCall {
 #[schema(as = PositionInput)]
 #[serde(default)]
 struct ApiPosition {
-    catalogue_item_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    catalogue_item_id: Option<CatalogueItemId>,
     description: String,
     unit: String,
     /// CPV-Code mit Prüfziffer, z. B. 30213200-7
@@ -122,7 +125,8 @@ struct ApiCallInput {
     #[serde(default)]
     all_members: bool,
     #[serde(default)]
-    member_ids: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    member_ids: Vec<OrgId>,
 }
 
 impl ApiCallInput {
@@ -213,12 +217,13 @@ async fn create(
     tag = "Bedarfsabfragen",
     operation_id = "get_demand_call",
     summary = "Eine Bedarfsabfrage mit Positionen",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Bedarfsabfrage", body = CallDetail)
     )
 )]
 #[get("/demand-calls/<id>")]
-async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallDetail>> {
+async fn show(user: ApiUser, db: Db, state: AppState, id: DemandCallId) -> AppResult<Json<CallDetail>> {
     Ok(Json(db.run(move |c| detail(c, &state, &user.0, id)).await?))
 }
 
@@ -226,6 +231,7 @@ async fn show(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json
     tag = "Bedarfsabfragen",
     operation_id = "update_demand_call",
     summary = "Angaben ändern (Vergabestelle; nach dem Öffnen nur bis zur Frist, Einladungen nur erweitern)",
+    params(("id" = i64, Path)),
     request_body = ApiCallInput,
     responses(
         (status = 200, description = "Geändert", body = CallDetail)
@@ -236,7 +242,7 @@ async fn update(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: DemandCallId,
     body: Body<ApiCallInput>,
 ) -> AppResult<Json<CallDetail>> {
     let mut edge = FieldErrors::new();
@@ -256,6 +262,7 @@ async fn update(
     tag = "Bedarfsabfragen",
     operation_id = "add_demand_position",
     summary = "Position hinzufügen (Vergabestelle)",
+    params(("id" = i64, Path)),
     request_body = ApiPosition,
     responses(
         (status = 201, description = "Hinzugefügt", body = CallDetail)
@@ -266,7 +273,7 @@ async fn add_position(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: DemandCallId,
     body: Body<ApiPosition>,
 ) -> AppResult<status::Created<Json<CallDetail>>> {
     let u = user.0;
@@ -286,12 +293,13 @@ async fn add_position(
     tag = "Bedarfsabfragen",
     operation_id = "open_demand_call",
     summary = "Für die eingeladenen Mitglieder öffnen (Vergabestelle)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Geöffnet", body = CallOpened)
     )
 )]
 #[post("/demand-calls/<id>/open")]
-async fn open(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallOpened>> {
+async fn open(user: ApiUser, db: Db, state: AppState, id: DemandCallId) -> AppResult<Json<CallOpened>> {
     let n = db.run(move |c| demand::open_call(c, &state, &user.0, id)).await?;
     Ok(Json(CallOpened {
         status: CallStatus::Open,
@@ -315,12 +323,13 @@ struct CallClosed {
     tag = "Bedarfsabfragen",
     operation_id = "close_demand_call",
     summary = "Nach der Frist abschließen (Vergabestelle)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Abgeschlossen", body = CallClosed)
     )
 )]
 #[post("/demand-calls/<id>/close")]
-async fn close(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<CallClosed>> {
+async fn close(user: ApiUser, db: Db, state: AppState, id: DemandCallId) -> AppResult<Json<CallClosed>> {
     db.run(move |c| demand::close_call(c, &state, &user.0, id)).await?;
     Ok(Json(CallClosed {
         status: CallStatus::Closed,
@@ -331,7 +340,8 @@ async fn close(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Jso
 #[derive(Deserialize, ToSchema)]
 #[schema(as = DemandLineInput)]
 struct ApiLine {
-    position_id: i64,
+    #[schema(value_type = i64)]
+    position_id: DemandPositionId,
     #[serde(default)]
     quantity: Plain<Quantity>,
     #[serde(default)]
@@ -342,12 +352,13 @@ struct ApiLine {
     tag = "Bedarfsabfragen",
     operation_id = "get_own_demand",
     summary = "Der Bedarf des eigenen Mitglieds (Einkauf)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Zeilen", body = MemberDemand)
     )
 )]
 #[get("/demand-calls/<id>/demand")]
-async fn my_demand(user: ApiUser, db: Db, id: i64) -> AppResult<Json<MemberDemand>> {
+async fn my_demand(user: ApiUser, db: Db, id: DemandCallId) -> AppResult<Json<MemberDemand>> {
     user.0.require(&[Role::Buyer])?;
     let u = user.0;
     let lines = db
@@ -387,6 +398,7 @@ struct DemandBody {
     tag = "Bedarfsabfragen",
     operation_id = "put_own_demand",
     summary = "Den Bedarf des eigenen Mitglieds ganz ersetzen (Einkauf, bis zur Frist)",
+    params(("id" = i64, Path)),
     request_body = DemandBody,
     responses(
         (status = 200, description = "Gespeichert", body = DemandSaved)
@@ -397,7 +409,7 @@ async fn put_demand(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: DemandCallId,
     body: Body<DemandBody>,
 ) -> AppResult<Json<DemandSaved>> {
     let mut errors = FieldErrors::new();
@@ -428,12 +440,13 @@ async fn put_demand(
     tag = "Bedarfsabfragen",
     operation_id = "get_demand_template",
     summary = "CSV-Vorlage mit allen Positionen und dem eigenen Bedarf (Einkauf)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
     )
 )]
 #[get("/demand-calls/<id>/demand.csv")]
-async fn demand_template(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownload> {
+async fn demand_template(user: ApiUser, db: Db, id: DemandCallId) -> AppResult<CsvDownload> {
     let bytes = db.run(move |c| demand::template_for(c, &user.0, id)).await?;
     Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
 }
@@ -442,6 +455,7 @@ async fn demand_template(user: ApiUser, db: Db, id: i64) -> AppResult<CsvDownloa
     tag = "Bedarfsabfragen",
     operation_id = "put_demand_csv",
     summary = "Bedarf als CSV hochladen: alles oder nichts, jede fehlerhafte Zeile wird gemeldet (Einkauf)",
+    params(("id" = i64, Path)),
     request_body(content = String, content_type = "text/csv", description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)"),
     responses(
         (status = 200, description = "Übernommen", body = CsvImported)
@@ -452,7 +466,7 @@ async fn put_demand_csv(
     user: ApiUser,
     db: Db,
     state: AppState,
-    id: i64,
+    id: DemandCallId,
     data: Data<'_>,
 ) -> AppResult<Json<CsvImported>> {
     let bytes = data
@@ -476,12 +490,13 @@ async fn put_demand_csv(
     tag = "Bedarfsabfragen",
     operation_id = "get_demand_aggregation",
     summary = "Bündelung je Position, Aufschlüsselung, Rücklauf, Schwellenwertprüfung (Genossenschaft)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "Auswertung", body = demand::Aggregation)
     )
 )]
 #[get("/demand-calls/<id>/aggregation")]
-async fn aggregation(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<Json<demand::Aggregation>> {
+async fn aggregation(user: ApiUser, db: Db, state: AppState, id: DemandCallId) -> AppResult<Json<demand::Aggregation>> {
     let today = state.clock.now_naive().date();
     let (_, agg) = db.run(move |c| demand::aggregate_for(c, &user.0, id, today)).await?;
     Ok(Json(agg))
@@ -491,12 +506,13 @@ async fn aggregation(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResu
     tag = "Bedarfsabfragen",
     operation_id = "get_demand_aggregation_csv",
     summary = "Auswertung als CSV (Genossenschaft)",
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "CSV (;, Dezimalkomma, UTF-8 mit BOM)", body = String, content_type = "text/csv")
     )
 )]
 #[get("/demand-calls/<id>/aggregation.csv")]
-async fn aggregation_csv(user: ApiUser, db: Db, state: AppState, id: i64) -> AppResult<CsvDownload> {
+async fn aggregation_csv(user: ApiUser, db: Db, state: AppState, id: DemandCallId) -> AppResult<CsvDownload> {
     let today = state.clock.now_naive().date();
     let (_, agg) = db.run(move |c| demand::aggregate_for(c, &user.0, id, today)).await?;
     Ok(CsvDownload::new(

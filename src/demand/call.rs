@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_calls, demand_invitations, demand_lines, demand_positions, organisations, users};
 use crate::db::{write_tx, DbConn};
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{DemandCallId, DemandPositionId, OrgId};
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::{mail, AppState};
@@ -24,7 +25,11 @@ pub(super) fn call_details(data: &CallData) -> serde_json::Value {
     })
 }
 
-pub(super) fn insert_position(conn: &mut DbConn, call_id: i64, data: &PositionData) -> AppResult<i64> {
+pub(super) fn insert_position(
+    conn: &mut DbConn,
+    call_id: DemandCallId,
+    data: &PositionData,
+) -> AppResult<DemandPositionId> {
     let next: Option<i32> = demand_positions::table
         .filter(demand_positions::call_id.eq(call_id))
         .select(diesel::dsl::max(demand_positions::position_no))
@@ -44,7 +49,7 @@ pub(super) fn insert_position(conn: &mut DbConn, call_id: i64, data: &PositionDa
 }
 
 /// Checks that chosen members exist and are active members.
-pub(super) fn check_members(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+pub(super) fn check_members(conn: &mut DbConn, ids: &[OrgId]) -> AppResult<()> {
     let found: i64 = organisations::table
         .filter(organisations::id.eq_any(ids))
         .filter(organisations::org_type.eq(OrgType::Member))
@@ -67,11 +72,11 @@ pub fn create_call(
     user: &CurrentUser,
     data: &CallData,
     positions: &[PositionData],
-) -> AppResult<i64> {
+) -> AppResult<DemandCallId> {
     require_officer(user)?;
     write_tx(conn, |c| {
         check_members(c, &data.member_ids)?;
-        let id: i64 = diesel::insert_into(demand_calls::table)
+        let id: DemandCallId = diesel::insert_into(demand_calls::table)
             .values((
                 demand_calls::title.eq(&data.title),
                 demand_calls::description.eq(&data.description),
@@ -110,7 +115,7 @@ pub fn create_call(
 pub(super) fn mail_buyers(
     conn: &mut DbConn,
     state: &AppState,
-    member_ids: &[i64],
+    member_ids: &[OrgId],
     template: &str,
     ctx: &serde_json::Value,
 ) -> AppResult<usize> {
@@ -142,7 +147,13 @@ pub(super) fn mail_context(state: &AppState, call: &DemandCall) -> serde_json::V
 /// Changes title, description, term, deadline and invitations. Before opening freely; after
 /// opening only while the deadline runs, invitations only extended, and every invited buyer is
 /// told what changed.
-pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64, data: &CallData) -> AppResult<()> {
+pub fn update_call(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: DemandCallId,
+    data: &CallData,
+) -> AppResult<()> {
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, id)?;
@@ -153,7 +164,7 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
             ));
         }
         check_members(c, &data.member_ids)?;
-        let before: HashSet<i64> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
+        let before: HashSet<OrgId> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
         if call.status == CallStatus::Open {
             if call.all_members && !data.all_members {
                 return Err(AppError::field(
@@ -184,7 +195,7 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
                 demand_calls::all_members.eq(data.all_members),
             ))
             .execute(c)?;
-        let target: Vec<i64> = if data.all_members {
+        let target: Vec<OrgId> = if data.all_members {
             organisations::table
                 .filter(organisations::org_type.eq(OrgType::Member))
                 .filter(organisations::active.eq(true))
@@ -199,7 +210,7 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
                 invite(c, id, &target)?;
             }
         } else {
-            let added: Vec<i64> = target.iter().copied().filter(|m| !before.contains(m)).collect();
+            let added: Vec<OrgId> = target.iter().copied().filter(|m| !before.contains(m)).collect();
             invite(c, id, &added)?;
         }
         let mut details = call_details(data);
@@ -214,14 +225,14 @@ pub fn update_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: 
             let updated = find_call(c, id)?;
             let mut ctx = mail_context(state, &updated);
             ctx["previous_deadline"] = json!(call.deadline);
-            let everyone: Vec<i64> = invited_members(c, &updated)?.into_iter().map(|(m, _)| m).collect();
+            let everyone: Vec<OrgId> = invited_members(c, &updated)?.into_iter().map(|(m, _)| m).collect();
             mail_buyers(c, state, &everyone, "demand_call_changed", &ctx)?;
         }
         Ok(())
     })
 }
 
-pub(super) fn invite(conn: &mut DbConn, call_id: i64, members: &[i64]) -> AppResult<()> {
+pub(super) fn invite(conn: &mut DbConn, call_id: DemandCallId, members: &[OrgId]) -> AppResult<()> {
     for m in members {
         diesel::insert_into(demand_invitations::table)
             .values((
@@ -238,9 +249,9 @@ pub fn add_position(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    call_id: i64,
+    call_id: DemandCallId,
     data: &PositionData,
-) -> AppResult<i64> {
+) -> AppResult<DemandPositionId> {
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, call_id)?;
@@ -267,7 +278,7 @@ pub fn add_position(
         if call.status == CallStatus::Open {
             let mut ctx = mail_context(state, &call);
             ctx["added_position"] = json!(data.description);
-            let members: Vec<i64> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
+            let members: Vec<OrgId> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
             mail_buyers(c, state, &members, "demand_call_changed", &ctx)?;
         }
         Ok(id)
@@ -279,8 +290,8 @@ pub fn remove_position(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
-    call_id: i64,
-    position_id: i64,
+    call_id: DemandCallId,
+    position_id: DemandPositionId,
 ) -> AppResult<()> {
     require_officer(user)?;
     write_tx(conn, |c| {
@@ -316,7 +327,7 @@ pub fn remove_position(
 }
 
 /// Opens a draft: fixes the invited members and mails their buyers.
-pub fn open_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<usize> {
+pub fn open_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCallId) -> AppResult<usize> {
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, id)?;
@@ -334,7 +345,7 @@ pub fn open_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i6
                 "Bitte fügen Sie vor dem Öffnen mindestens eine Position hinzu.".into(),
             ));
         }
-        let members: Vec<i64> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
+        let members: Vec<OrgId> = invited_members(c, &call)?.into_iter().map(|(m, _)| m).collect();
         if members.is_empty() {
             return Err(AppError::Conflict("Es ist kein aktives Mitglied eingeladen.".into()));
         }
@@ -358,7 +369,7 @@ pub fn open_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i6
 }
 
 /// Closes an open call after its deadline; its demand is then final.
-pub fn close_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
+pub fn close_call(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCallId) -> AppResult<()> {
     require_officer(user)?;
     write_tx(conn, |c| {
         let call = find_call(c, id)?;

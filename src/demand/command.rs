@@ -3,6 +3,7 @@
 
 use crate::db::schema::catalogue_items;
 use crate::db::DbConn;
+use crate::domain::ids::{CatalogueItemId, OrgId};
 use crate::domain::money::Price;
 use crate::error::{AppError, AppResult, FieldErrors};
 use chrono::NaiveDateTime;
@@ -21,7 +22,7 @@ pub struct CallCommand {
     /// Server time (UTC) of the deadline.
     pub deadline: Option<NaiveDateTime>,
     pub all_members: bool,
-    pub member_ids: Vec<i64>,
+    pub member_ids: Vec<OrgId>,
 }
 
 pub const CALL_DEADLINE_MISSING: &str = "Bitte geben Sie die Frist als Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) an.";
@@ -33,7 +34,7 @@ pub struct CallData {
     pub term_months: i32,
     pub deadline: NaiveDateTime,
     pub all_members: bool,
-    pub member_ids: Vec<i64>,
+    pub member_ids: Vec<OrgId>,
 }
 
 impl CallCommand {
@@ -99,7 +100,7 @@ impl CallCommand {
 /// A position to add: from the catalogue, or new with its own description, unit and CPV code.
 #[derive(Debug, Clone, Default)]
 pub struct PositionCommand {
-    pub catalogue_item_id: Option<i64>,
+    pub catalogue_item_id: Option<CatalogueItemId>,
     pub description: String,
     pub unit: String,
     pub cpv_code: String,
@@ -108,7 +109,7 @@ pub struct PositionCommand {
 
 #[derive(Debug, Clone)]
 pub struct PositionData {
-    pub catalogue_item_id: Option<i64>,
+    pub catalogue_item_id: Option<CatalogueItemId>,
     pub description: String,
     pub unit: String,
     pub cpv_code: String,

@@ -21,6 +21,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_calls, demand_invitations, demand_positions, demand_responses, organisations};
 use crate::db::DbConn;
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{CatalogueItemId, DemandCallId, DemandPositionId, OrgId, UserId};
 use crate::domain::money::Price;
 
 use crate::domain::policy::Reach;
@@ -34,14 +35,16 @@ use serde::Serialize;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = demand_calls)]
 pub struct DemandCall {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: DemandCallId,
     pub title: String,
     pub description: String,
     pub term_months: i32,
     pub deadline: NaiveDateTime,
     pub status: CallStatus,
     pub all_members: bool,
-    pub created_by: i64,
+    #[schema(value_type = i64)]
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub opened_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
@@ -65,23 +68,26 @@ impl DemandCall {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = demand_positions)]
 pub struct Position {
-    pub id: i64,
-    pub call_id: i64,
+    #[schema(value_type = i64)]
+    pub id: DemandPositionId,
+    #[schema(value_type = i64)]
+    pub call_id: DemandCallId,
     pub position_no: i32,
-    pub catalogue_item_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub catalogue_item_id: Option<CatalogueItemId>,
     pub description: String,
     pub unit: String,
     pub cpv_code: String,
     pub estimate_price: Option<Price>,
 }
 
-pub fn find_call(conn: &mut DbConn, id: i64) -> AppResult<DemandCall> {
+pub fn find_call(conn: &mut DbConn, id: DemandCallId) -> AppResult<DemandCall> {
     // Default selection (all columns in table order): a static query id keeps the statement
     // cached instead of building the SQL on every call.
     Ok(demand_calls::table.find(id).first(conn)?)
 }
 
-pub fn positions(conn: &mut DbConn, call_id: i64) -> AppResult<Vec<Position>> {
+pub fn positions(conn: &mut DbConn, call_id: DemandCallId) -> AppResult<Vec<Position>> {
     Ok(demand_positions::table
         .filter(demand_positions::call_id.eq(call_id))
         .order(demand_positions::position_no.asc())
@@ -89,7 +95,7 @@ pub fn positions(conn: &mut DbConn, call_id: i64) -> AppResult<Vec<Position>> {
         .load(conn)?)
 }
 
-pub fn invited_members(conn: &mut DbConn, call: &DemandCall) -> AppResult<Vec<(i64, String)>> {
+pub fn invited_members(conn: &mut DbConn, call: &DemandCall) -> AppResult<Vec<(OrgId, String)>> {
     if call.all_members && call.status == CallStatus::Draft {
         return Ok(organisations::table
             .filter(organisations::org_type.eq(OrgType::Member))
@@ -147,7 +153,7 @@ pub fn list_unclosed_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<V
 }
 
 /// The calls a member has answered (saved its demand for, possibly none).
-pub fn answered_calls(conn: &mut DbConn, member_id: i64) -> AppResult<Vec<i64>> {
+pub fn answered_calls(conn: &mut DbConn, member_id: OrgId) -> AppResult<Vec<DemandCallId>> {
     Ok(demand_responses::table
         .filter(demand_responses::member_id.eq(member_id))
         .select(demand_responses::call_id)
@@ -163,7 +169,7 @@ pub fn check_read(conn: &mut DbConn, user: &CurrentUser, call: &DemandCall) -> A
     }
 }
 
-fn is_invited(conn: &mut DbConn, call_id: i64, member_id: i64) -> AppResult<bool> {
+fn is_invited(conn: &mut DbConn, call_id: DemandCallId, member_id: OrgId) -> AppResult<bool> {
     let n: i64 = demand_invitations::table
         .filter(demand_invitations::call_id.eq(call_id))
         .filter(demand_invitations::member_id.eq(member_id))
@@ -172,7 +178,7 @@ fn is_invited(conn: &mut DbConn, call_id: i64, member_id: i64) -> AppResult<bool
     Ok(n > 0)
 }
 
-fn stream(call_id: i64) -> String {
+fn stream(call_id: DemandCallId) -> String {
     format!("demand_call:{call_id}")
 }
 

@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_responses, organisations};
 use crate::db::{Db, DbConn};
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{CatalogueItemId, DemandCallId, DemandPositionId, OrgId};
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
 
 fn members(conn: &mut DbConn) -> AppResult<Vec<Value>> {
-    let rows: Vec<(i64, String)> = organisations::table
+    let rows: Vec<(OrgId, String)> = organisations::table
         .filter(organisations::org_type.eq(OrgType::Member))
         .filter(organisations::active.eq(true))
         .order(organisations::name.asc())
@@ -128,7 +129,7 @@ async fn new_call(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Templa
 async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
     let input = call_command(&form);
-    let catalogue_ids: Vec<i64> = form
+    let catalogue_ids: Vec<CatalogueItemId> = form
         .all("catalogue_item_id")
         .iter()
         .filter_map(|v| v.parse().ok())
@@ -210,7 +211,7 @@ async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state
 }
 
 /// Everything the call's page shows to this user.
-fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCallId) -> AppResult<Value> {
     let call = super::find_call(conn, id)?;
     super::check_read(conn, user, &call)?;
     let now = state.clock.now_naive();
@@ -268,11 +269,11 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
         let invited = super::invited_members(conn, &call)?;
         ctx["invited"] = json!(invited.iter().map(|(_, n)| n).collect::<Vec<_>>());
         // Members nobody can answer for: the officer should know before waiting for them.
-        let with_buyer: std::collections::HashSet<i64> = crate::db::schema::users::table
+        let with_buyer: std::collections::HashSet<OrgId> = crate::db::schema::users::table
             .filter(crate::db::schema::users::role.eq(Role::Buyer))
             .filter(crate::db::schema::users::active.eq(true))
             .select(crate::db::schema::users::organisation_id)
-            .load::<i64>(conn)?
+            .load::<OrgId>(conn)?
             .into_iter()
             .collect();
         ctx["without_buyer"] = json!(invited
@@ -305,14 +306,14 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: i64) -> A
     Ok(ctx)
 }
 
-async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Value> {
+async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: DemandCallId) -> AppResult<Value> {
     let (st, u) = (state.clone(), user.clone());
     db.run(move |c| detail(c, &st, &u, id)).await
 }
 
 #[get("/bedarf/<id>?<katalog>")]
 async fn show(
-    id: i64,
+    id: DemandCallId,
     katalog: Option<String>,
     layout: Layout,
     user: CurrentUser,
@@ -333,7 +334,7 @@ async fn show(
 /// Re-renders the call's page with errors, or redirects with a message.
 async fn after(
     result: AppResult<String>,
-    id: i64,
+    id: DemandCallId,
     layout: &Layout,
     user: &CurrentUser,
     db: &Db,
@@ -367,7 +368,7 @@ async fn after(
 }
 
 #[post("/bedarf/<id>", data = "<form>")]
-async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn update(id: DemandCallId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     user.require(&[Role::Officer])?;
     let input = call_command(&form);
     let (u, st) = (user.clone(), state.clone());
@@ -384,7 +385,14 @@ async fn update(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: 
 }
 
 #[post("/bedarf/<id>/positionen", data = "<form>")]
-async fn add_position(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn add_position(
+    id: DemandCallId,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     user.require(&[Role::Officer])?;
     let mut edge = FieldErrors::new();
     let input = PositionCommand {
@@ -413,8 +421,8 @@ async fn add_position(id: i64, form: FormData, layout: Layout, user: CurrentUser
 
 #[post("/bedarf/<id>/positionen/<pid>/entfernen", data = "<_form>")]
 async fn remove_position(
-    id: i64,
-    pid: i64,
+    id: DemandCallId,
+    pid: DemandPositionId,
     _form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -430,7 +438,7 @@ async fn remove_position(
 }
 
 #[post("/bedarf/<id>/oeffnen", data = "<_form>")]
-async fn open(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn open(id: DemandCallId, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| super::open_call(c, &st, &u, id))
@@ -440,7 +448,7 @@ async fn open(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: D
 }
 
 #[post("/bedarf/<id>/abschliessen", data = "<_form>")]
-async fn close(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn close(id: DemandCallId, _form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
     let (u, st) = (user.clone(), state.clone());
     let result = db
         .run(move |c| super::close_call(c, &st, &u, id))
@@ -450,7 +458,14 @@ async fn close(id: i64, _form: FormData, layout: Layout, user: CurrentUser, db: 
 }
 
 #[post("/bedarf/<id>/meldung", data = "<form>")]
-async fn save_form(id: i64, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+async fn save_form(
+    id: DemandCallId,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
     user.require(&[Role::Buyer])?;
     // What the buyer typed comes back on error, not the stored values.
     let echo = Value::Object(form.echo());
@@ -475,7 +490,7 @@ async fn save_form(id: i64, form: FormData, layout: Layout, user: CurrentUser, d
 }
 
 #[get("/bedarf/<id>/vorlage.csv")]
-async fn template_csv(id: i64, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
+async fn template_csv(id: DemandCallId, user: CurrentUser, db: Db) -> AppResult<CsvDownload> {
     let bytes = db.run(move |c| super::template_for(c, &user, id)).await?;
     Ok(CsvDownload::new(bytes, &format!("bedarf-{id}.csv")))
 }
@@ -498,7 +513,7 @@ fn positions_phrase(n: usize) -> String {
 
 #[post("/bedarf/<id>/meldung.csv", data = "<upload>")]
 async fn upload_csv(
-    id: i64,
+    id: DemandCallId,
     upload: Form<CsvUpload<'_>>,
     jar: &CookieJar<'_>,
     layout: Layout,
@@ -545,7 +560,13 @@ fn aggregation_view(agg: &super::Aggregation) -> Value {
 }
 
 #[get("/bedarf/<id>/auswertung")]
-async fn aggregation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn aggregation(
+    id: DemandCallId,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
     let now = state.clock.now_naive();
     let (call, agg) = db.run(move |c| super::aggregate_for(c, &user, id, now.date())).await?;
     let mut ctx = aggregation_view(&agg);
@@ -554,7 +575,7 @@ async fn aggregation(id: i64, layout: Layout, user: CurrentUser, db: Db, state: 
 }
 
 #[get("/bedarf/<id>/auswertung.csv")]
-async fn aggregation_csv(id: i64, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
+async fn aggregation_csv(id: DemandCallId, user: CurrentUser, db: Db, state: AppState) -> AppResult<CsvDownload> {
     let today = state.clock.now_naive().date();
     let (_, agg) = db.run(move |c| super::aggregate_for(c, &user, id, today)).await?;
     Ok(CsvDownload::new(

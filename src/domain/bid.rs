@@ -2,7 +2,7 @@
 //! are missing, lot totals, and the canonical content whose SHA-256 is the vendor's receipt.
 
 use super::money::{Amount, NumberError, Price, Quantity};
-use crate::domain::ids::{LotId, TenderId};
+use crate::domain::ids::{LotId, OrgId, TenderId, TenderPositionId};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,7 +44,7 @@ crate::coded_enum!(
 /// A position of a tender as a bid sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BidPosition {
-    pub id: i64,
+    pub id: TenderPositionId,
     pub lot_id: LotId,
     pub lot_no: i32,
     pub position_no: i32,
@@ -64,7 +64,11 @@ pub enum Coverage {
 
 /// A lot is bid on when it is chosen or any of its positions has a price; then every position of
 /// that lot needs one. Prices for positions not in the tender are the caller's problem.
-pub fn coverage(positions: &[BidPosition], prices: &HashMap<i64, Price>, chosen_lots: &[LotId]) -> Coverage {
+pub fn coverage(
+    positions: &[BidPosition],
+    prices: &HashMap<TenderPositionId, Price>,
+    chosen_lots: &[LotId],
+) -> Coverage {
     let mut lots: BTreeMap<i32, LotId> = BTreeMap::new();
     for p in positions {
         if prices.contains_key(&p.id) || chosen_lots.contains(&p.lot_id) {
@@ -89,7 +93,7 @@ pub fn coverage(positions: &[BidPosition], prices: &HashMap<i64, Price>, chosen_
 /// Lot total = Σ estimate quantity × unit price, each line rounded commercially to cents.
 pub fn lot_totals(
     positions: &[BidPosition],
-    prices: &HashMap<i64, Price>,
+    prices: &HashMap<TenderPositionId, Price>,
     lots: &[LotId],
 ) -> Result<BTreeMap<LotId, Amount>, NumberError> {
     let mut totals: BTreeMap<LotId, Amount> = lots.iter().map(|l| (*l, Amount::ZERO)).collect();
@@ -106,7 +110,7 @@ pub fn lot_totals(
 #[derive(Debug, Clone)]
 pub struct Canonical<'a> {
     pub tender_id: TenderId,
-    pub vendor_id: i64,
+    pub vendor_id: OrgId,
     pub nonce: &'a str,
     /// (lot number, position number, price) of every priced position.
     pub prices: Vec<(i32, i32, Price)>,
@@ -154,7 +158,7 @@ mod tests {
 
     fn pos(id: i64, lot: i64, no: i32, qty: rust_decimal::Decimal) -> BidPosition {
         BidPosition {
-            id,
+            id: TenderPositionId(id),
             lot_id: LotId(lot * 100),
             lot_no: lot as i32,
             position_no: no,
@@ -177,19 +181,25 @@ mod tests {
 
     #[test]
     fn one_complete_lot_is_enough() {
-        let prices = HashMap::from([(1, price(dec!(1))), (2, price(dec!(2)))]);
+        let prices = HashMap::from([
+            (TenderPositionId(1), price(dec!(1))),
+            (TenderPositionId(2), price(dec!(2))),
+        ]);
         assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Lots(vec![LotId(100)]));
     }
 
     #[test]
     fn started_lot_lists_missing_positions() {
-        let prices = HashMap::from([(1, price(dec!(1))), (3, price(dec!(2)))]);
+        let prices = HashMap::from([
+            (TenderPositionId(1), price(dec!(1))),
+            (TenderPositionId(3), price(dec!(2))),
+        ]);
         assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Missing(vec![(1, 2)]));
     }
 
     #[test]
     fn chosen_lot_without_prices_lists_all_its_positions() {
-        let prices = HashMap::from([(3, price(dec!(2)))]);
+        let prices = HashMap::from([(TenderPositionId(3), price(dec!(2)))]);
         assert_eq!(
             coverage(&positions(), &prices, &[LotId(100)]),
             Coverage::Missing(vec![(1, 1), (1, 2)])
@@ -198,7 +208,7 @@ mod tests {
 
     #[test]
     fn zero_is_a_price() {
-        let prices = HashMap::from([(3, price(dec!(0)))]);
+        let prices = HashMap::from([(TenderPositionId(3), price(dec!(0)))]);
         assert_eq!(coverage(&positions(), &prices, &[]), Coverage::Lots(vec![LotId(200)]));
     }
 
@@ -206,9 +216,9 @@ mod tests {
     fn lot_totals_round_each_line() {
         // 2.5 × 0.0050 = 0.0125 → 0.01 ; 10 × 1.005 = 10.05 ; 3 × 0.3333 = 0.9999 → 1.00
         let prices = HashMap::from([
-            (1, price(dec!(1.005))),
-            (2, price(dec!(0.3333))),
-            (3, price(dec!(0.005))),
+            (TenderPositionId(1), price(dec!(1.005))),
+            (TenderPositionId(2), price(dec!(0.3333))),
+            (TenderPositionId(3), price(dec!(0.005))),
         ]);
         let t = lot_totals(&positions(), &prices, &[LotId(100), LotId(200)]).unwrap();
         assert_eq!(t[&LotId(100)].to_decimal(), dec!(11.05));
@@ -218,7 +228,7 @@ mod tests {
     fn canonical<'a>(prices: Vec<(i32, i32, Price)>, a: &'a [bool], b: &'a [String]) -> Canonical<'a> {
         Canonical {
             tender_id: TenderId(7),
-            vendor_id: 3,
+            vendor_id: OrgId(3),
             nonce: "n0",
             prices,
             a_confirmed: a,
@@ -259,7 +269,7 @@ mod tests {
         n.nonce = "n1";
         assert_ne!(base.sha256(), n.sha256());
         let mut v = canonical(p, &[true], &b1);
-        v.vendor_id = 4;
+        v.vendor_id = OrgId(4);
         assert_ne!(base.sha256(), v.sha256());
     }
 

@@ -1,6 +1,7 @@
 //! Call-off rules without storage (lifecycle step 8): a contract's remaining volume, what a
 //! call-off may take, utilisation, and when the 80 % and 90-day alerts are due.
 
+use super::ids::TenderPositionId;
 use super::money::{Amount, NumberError, Price, Quantity};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -26,7 +27,7 @@ pub const ALERT_EXPIRY_DAYS: i64 = 90;
 /// A contract position as a call-off sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PositionLimit {
-    pub position_id: i64,
+    pub position_id: TenderPositionId,
     pub position_no: i32,
     pub unit_price: Price,
     pub max_quantity: Quantity,
@@ -42,7 +43,7 @@ impl PositionLimit {
 /// A priced line of a call-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PricedLine {
-    pub position_id: i64,
+    pub position_id: TenderPositionId,
     pub quantity: Quantity,
     pub unit_price: Price,
     pub line_total: Amount,
@@ -59,7 +60,7 @@ pub enum Refusal {
     },
     /// More than is left of a position's maximum quantity.
     OverMaximum {
-        position_id: i64,
+        position_id: TenderPositionId,
         position_no: i32,
         remaining: Quantity,
         max: Quantity,
@@ -87,7 +88,7 @@ pub enum Refusal {
 /// contract's maximum value and the member's quota. Every refusal reason at once.
 pub fn check(
     limits: &[PositionLimit],
-    lines: &[(i64, Quantity)],
+    lines: &[(TenderPositionId, Quantity)],
     value_left: Amount,
     quota_left: Option<Amount>,
 ) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
@@ -97,14 +98,17 @@ pub fn check(
 /// Prices the requested lines without looking at what is left: the position must belong to the
 /// contract, the quantity be positive and the amounts representable. The limits themselves are
 /// then enforced by the guarded updates of the running totals; `check` explains a refusal.
-pub fn price(limits: &[PositionLimit], lines: &[(i64, Quantity)]) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
+pub fn price(
+    limits: &[PositionLimit],
+    lines: &[(TenderPositionId, Quantity)],
+) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
     judge(limits, lines, None)
 }
 
 /// `check` when `left` holds the remaining value and quota; `price` when it is `None`.
 fn judge(
     limits: &[PositionLimit],
-    lines: &[(i64, Quantity)],
+    lines: &[(TenderPositionId, Quantity)],
     left: Option<(Amount, Option<Amount>)>,
 ) -> Result<(Vec<PricedLine>, Amount), Vec<Refusal>> {
     let mut problems = Vec::new();
@@ -201,14 +205,14 @@ mod tests {
     fn limits() -> Vec<PositionLimit> {
         vec![
             PositionLimit {
-                position_id: 1,
+                position_id: TenderPositionId(1),
                 position_no: 1,
                 unit_price: Price::from_str("800").unwrap(),
                 max_quantity: q("18"),
                 called_quantity: q("10"),
             },
             PositionLimit {
-                position_id: 2,
+                position_id: TenderPositionId(2),
                 position_no: 2,
                 unit_price: Price::from_str("0.3333").unwrap(),
                 max_quantity: q("1000"),
@@ -219,19 +223,25 @@ mod tests {
 
     #[test]
     fn prices_lines_and_sums_rounded_line_totals() {
-        let (lines, total) = check(&limits(), &[(1, q("2")), (2, q("3"))], a("100000"), None).unwrap();
+        let (lines, total) = check(
+            &limits(),
+            &[(TenderPositionId(1), q("2")), (TenderPositionId(2), q("3"))],
+            a("100000"),
+            None,
+        )
+        .unwrap();
         assert_eq!(lines[1].line_total, a("1.00"));
         assert_eq!(total, a("1601.00"));
     }
 
     #[test]
     fn exactly_the_rest_is_allowed_one_more_is_not() {
-        assert!(check(&limits(), &[(1, q("8"))], a("100000"), None).is_ok());
-        let e = check(&limits(), &[(1, q("8.001"))], a("100000"), None).unwrap_err();
+        assert!(check(&limits(), &[(TenderPositionId(1), q("8"))], a("100000"), None).is_ok());
+        let e = check(&limits(), &[(TenderPositionId(1), q("8.001"))], a("100000"), None).unwrap_err();
         assert_eq!(
             e,
             vec![Refusal::OverMaximum {
-                position_id: 1,
+                position_id: TenderPositionId(1),
                 position_no: 1,
                 remaining: q("8"),
                 max: q("18"),
@@ -242,7 +252,7 @@ mod tests {
 
     #[test]
     fn value_and_quota_limits_say_what_is_left() {
-        let e = check(&limits(), &[(1, q("2"))], a("1599.99"), None).unwrap_err();
+        let e = check(&limits(), &[(TenderPositionId(1), q("2"))], a("1599.99"), None).unwrap_err();
         assert_eq!(
             e,
             vec![Refusal::OverValue {
@@ -250,7 +260,7 @@ mod tests {
                 left: a("1599.99")
             }]
         );
-        let e = check(&limits(), &[(1, q("2"))], a("5000"), Some(a("800"))).unwrap_err();
+        let e = check(&limits(), &[(TenderPositionId(1), q("2"))], a("5000"), Some(a("800"))).unwrap_err();
         assert_eq!(
             e,
             vec![Refusal::OverQuota {
@@ -258,13 +268,13 @@ mod tests {
                 left: a("800")
             }]
         );
-        assert!(check(&limits(), &[(1, q("1"))], a("5000"), Some(a("800"))).is_ok());
+        assert!(check(&limits(), &[(TenderPositionId(1), q("1"))], a("5000"), Some(a("800"))).is_ok());
     }
 
     #[test]
     fn unknown_positions_and_empty_orders_are_refused() {
         assert_eq!(
-            check(&limits(), &[(9, q("1"))], a("1"), None).unwrap_err(),
+            check(&limits(), &[(TenderPositionId(9), q("1"))], a("1"), None).unwrap_err(),
             vec![Refusal::UnknownPosition]
         );
         assert_eq!(check(&limits(), &[], a("1"), None).unwrap_err(), vec![Refusal::NoLines]);
@@ -273,18 +283,22 @@ mod tests {
     #[test]
     fn price_ignores_what_is_left_but_not_the_positions() {
         // 30 of position 1 are far beyond the 8 left: the guarded update decides that, not price.
-        let (lines, total) = price(&limits(), &[(1, q("30")), (2, q("3"))]).unwrap();
+        let (lines, total) = price(
+            &limits(),
+            &[(TenderPositionId(1), q("30")), (TenderPositionId(2), q("3"))],
+        )
+        .unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(total, a("24001.00"));
-        assert!(price(&limits(), &[(9, q("1"))]).is_err());
+        assert!(price(&limits(), &[(TenderPositionId(9), q("1"))]).is_err());
         assert!(price(&limits(), &[]).is_err());
-        let e = price(&limits(), &[(1, q("0"))]).unwrap_err();
+        let e = price(&limits(), &[(TenderPositionId(1), q("0"))]).unwrap_err();
         assert_eq!(e, vec![Refusal::NotPositive { position_no: 1 }]);
     }
 
     #[test]
     fn price_and_check_agree_on_the_amounts() {
-        let wanted = [(1, q("2.5")), (2, q("7"))];
+        let wanted = [(TenderPositionId(1), q("2.5")), (TenderPositionId(2), q("7"))];
         assert_eq!(
             price(&limits(), &wanted).unwrap(),
             check(&limits(), &wanted, a("100000"), Some(a("100000"))).unwrap()

@@ -1,6 +1,7 @@
 //! Demand aggregation (lifecycle step 1): per position the total quantity, how many members want
 //! it, the quantity-weighted reference price with min and max, and the estimated value.
 
+use super::ids::{DemandPositionId, OrgId};
 use super::money::{round_commercial, Amount, Price, Quantity};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -22,8 +23,8 @@ pub const MIN_MEMBERS_FOR_TOTALS: usize = 3;
 /// One member's demand for one position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    pub position_id: i64,
-    pub member_id: i64,
+    pub position_id: DemandPositionId,
+    pub member_id: OrgId,
     pub quantity: Quantity,
     pub reference_price: Option<Price>,
 }
@@ -31,7 +32,8 @@ pub struct Line {
 // Field comments are `//`: `///` would become the API document's (English) descriptions.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PositionAggregate {
-    pub position_id: i64,
+    #[schema(value_type = i64)]
+    pub position_id: DemandPositionId,
     // Σ quantity over all members (exact; may exceed what one line holds).
     #[schema(value_type = crate::domain::money::DecimalText)]
     pub total_quantity: Decimal,
@@ -59,8 +61,8 @@ impl PositionAggregate {
 }
 
 /// Aggregates `lines` for `positions` (id and optional officer estimate), in position order.
-pub fn aggregate(positions: &[(i64, Option<Price>)], lines: &[Line]) -> Vec<PositionAggregate> {
-    let mut by_position: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
+pub fn aggregate(positions: &[(DemandPositionId, Option<Price>)], lines: &[Line]) -> Vec<PositionAggregate> {
+    let mut by_position: BTreeMap<DemandPositionId, Vec<&Line>> = BTreeMap::new();
     for line in lines {
         by_position.entry(line.position_id).or_default().push(line);
     }
@@ -113,8 +115,8 @@ mod tests {
     }
     fn line(pos: i64, member: i64, qty: Decimal, price: Option<Decimal>) -> Line {
         Line {
-            position_id: pos,
-            member_id: member,
+            position_id: DemandPositionId(pos),
+            member_id: OrgId(member),
             quantity: q(qty),
             reference_price: price.map(p),
         }
@@ -123,7 +125,7 @@ mod tests {
     #[test]
     fn totals_and_member_count() {
         let a = aggregate(
-            &[(1, None)],
+            &[(DemandPositionId(1), None)],
             &[line(1, 10, dec!(100), None), line(1, 11, dec!(50.5), None)],
         );
         assert_eq!(a[0].total_quantity, dec!(150.5));
@@ -136,7 +138,7 @@ mod tests {
     fn weighted_price_counts_only_priced_lines() {
         // (100 × 800 + 300 × 700) / 400 = 725; the unpriced line does not dilute it.
         let a = aggregate(
-            &[(1, None)],
+            &[(DemandPositionId(1), None)],
             &[
                 line(1, 10, dec!(100), Some(dec!(800))),
                 line(1, 11, dec!(300), Some(dec!(700))),
@@ -154,7 +156,7 @@ mod tests {
     fn weighted_price_rounds_once_to_four_places() {
         // (1 × 1 + 2 × 2) / 3 = 1.6666… → 1.6667
         let a = aggregate(
-            &[(1, None)],
+            &[(DemandPositionId(1), None)],
             &[line(1, 1, dec!(1), Some(dec!(1))), line(1, 2, dec!(2), Some(dec!(2)))],
         );
         assert_eq!(a[0].weighted_reference_price, Some(dec!(1.6667)));
@@ -167,7 +169,7 @@ mod tests {
         // (1 × 10 + 2 × 10.0001) / 3 = 10.0000666…; shown as 10.0001, but 3000 × exact = 30000.20,
         // while 3000 × 10.0001 would give 30000.30.
         let a = aggregate(
-            &[(1, None)],
+            &[(DemandPositionId(1), None)],
             &[
                 line(1, 1, dec!(1000), Some(dec!(10))),
                 line(1, 2, dec!(2000), Some(dec!(10.0001))),
@@ -179,10 +181,13 @@ mod tests {
 
     #[test]
     fn totals_are_shown_to_members_from_three_reporting_members() {
-        let two = aggregate(&[(1, None)], &[line(1, 1, dec!(1), None), line(1, 2, dec!(2), None)]);
+        let two = aggregate(
+            &[(DemandPositionId(1), None)],
+            &[line(1, 1, dec!(1), None), line(1, 2, dec!(2), None)],
+        );
         assert_eq!(two[0].total_for_members(), None);
         let three = aggregate(
-            &[(1, None)],
+            &[(DemandPositionId(1), None)],
             &[
                 line(1, 1, dec!(1), None),
                 line(1, 2, dec!(2), None),
@@ -194,7 +199,10 @@ mod tests {
 
     #[test]
     fn officer_estimate_wins_over_reference_prices() {
-        let a = aggregate(&[(1, Some(p(dec!(10.005))))], &[line(1, 1, dec!(3), Some(dec!(99)))]);
+        let a = aggregate(
+            &[(DemandPositionId(1), Some(p(dec!(10.005))))],
+            &[line(1, 1, dec!(3), Some(dec!(99)))],
+        );
         assert_eq!(a[0].estimate_unit_price, Some(dec!(10.005)));
         // 3 × 10.005 = 30.015 → 30.02 (half away from zero)
         assert_eq!(a[0].estimated_value, Some(dec!(30.02)));
@@ -202,7 +210,10 @@ mod tests {
 
     #[test]
     fn positions_without_demand_are_listed_empty() {
-        let a = aggregate(&[(1, None), (2, None)], &[line(2, 1, dec!(1), None)]);
+        let a = aggregate(
+            &[(DemandPositionId(1), None), (DemandPositionId(2), None)],
+            &[line(2, 1, dec!(1), None)],
+        );
         assert_eq!(a.len(), 2);
         assert_eq!(a[0].members, 0);
         assert_eq!(a[0].total_quantity, dec!(0));
@@ -211,7 +222,7 @@ mod tests {
     #[test]
     fn estimated_total_sums_known_values() {
         let a = aggregate(
-            &[(1, Some(p(dec!(2)))), (2, None)],
+            &[(DemandPositionId(1), Some(p(dec!(2)))), (DemandPositionId(2), None)],
             &[line(1, 1, dec!(5), None), line(2, 1, dec!(5), None)],
         );
         assert_eq!(estimated_total(&a), dec!(10));

@@ -85,6 +85,26 @@ macro_rules! ids {
 }
 
 ids!(
+    /// A row of `organisations` (the cooperative, a member or a vendor).
+    OrgId,
+    /// A row of `users`.
+    UserId,
+    /// A row of `sessions`.
+    SessionId,
+    /// A row of `api_tokens`.
+    TokenId,
+    /// A row of `login_failures` (one counted login or registration attempt).
+    LoginFailureId,
+    /// A row of `audit_events`.
+    AuditEventId,
+    /// A row of `outbox` (one mail).
+    OutboxId,
+    /// A row of `catalogue_items`.
+    CatalogueItemId,
+    /// A row of `demand_calls`.
+    DemandCallId,
+    /// A row of `demand_positions`.
+    DemandPositionId,
     /// A row of `tenders`.
     TenderId,
     /// A row of `tender_lots`.
@@ -93,8 +113,16 @@ ids!(
     BidId,
     /// A row of `awards`.
     AwardId,
+    /// A row of `tender_positions`.
+    TenderPositionId,
+    /// A row of `tender_documents`.
+    DocumentId,
+    /// A row of `tender_questions`.
+    QuestionId,
     /// A row of `contracts` (a framework agreement).
     ContractId,
+    /// A row of `calloffs`.
+    CalloffId,
 );
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the mapping of buendel's states to OCDS codelists, and JSON whose amounts are exact numbers.
 
 use super::bid::AwardStatus;
-use crate::domain::ids::TenderId;
+use crate::domain::ids::{CalloffId, TenderId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -37,7 +37,7 @@ pub fn tender_ocid(prefix: &str, tender_id: TenderId) -> String {
 }
 
 /// A call-off is a contracting process of its own under the framework (OCDS: relatedProcesses).
-pub fn calloff_ocid(prefix: &str, calloff_id: i64) -> String {
+pub fn calloff_ocid(prefix: &str, calloff_id: CalloffId) -> String {
     format!("{prefix}-abruf-{calloff_id}")
 }
 
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn ocids_differ_for_tender_and_calloff() {
         assert_eq!(tender_ocid("ocds-buendel", TenderId(7)), "ocds-buendel-ausschreibung-7");
-        assert_eq!(calloff_ocid("ocds-buendel", 7), "ocds-buendel-abruf-7");
+        assert_eq!(calloff_ocid("ocds-buendel", CalloffId(7)), "ocds-buendel-abruf-7");
     }
 
     #[test]

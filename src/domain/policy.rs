@@ -2,6 +2,7 @@
 //! of members and vendors, and the role sets of the sealed and aggregated views. Services turn
 //! a reach into their query or check; pages, API, exports and the dashboard all ask here.
 
+use super::ids::OrgId;
 use super::roles::{OrgType, Role};
 
 /// Whose rows a user reaches when reading. Changing is checked per action on top of this.
@@ -11,13 +12,13 @@ pub enum Reach {
     Everything,
     /// A buyer: its member's rows (demand, call-offs, savings) and the contracts it is
     /// entitled to.
-    Member(i64),
+    Member(OrgId),
     /// A vendor: its firm's bids, awards and contracts and the call-offs addressed to it.
-    Vendor(i64),
+    Vendor(OrgId),
 }
 
 /// The reach of a user of `role` in the organisation `organisation_id`.
-pub fn reach(role: Role, organisation_id: i64) -> Reach {
+pub fn reach(role: Role, organisation_id: OrgId) -> Reach {
     match role.org_type() {
         OrgType::Cooperative => Reach::Everything,
         OrgType::Member => Reach::Member(organisation_id),
@@ -27,7 +28,7 @@ pub fn reach(role: Role, organisation_id: i64) -> Reach {
 
 impl Reach {
     /// Whether rows of the member `member_id` are in reach.
-    pub fn member(self, member_id: i64) -> bool {
+    pub fn member(self, member_id: OrgId) -> bool {
         match self {
             Reach::Everything => true,
             Reach::Member(m) => m == member_id,
@@ -36,7 +37,7 @@ impl Reach {
     }
 
     /// Whether rows of the vendor firm `vendor_id` are in reach.
-    pub fn vendor(self, vendor_id: i64) -> bool {
+    pub fn vendor(self, vendor_id: OrgId) -> bool {
         match self {
             Reach::Everything => true,
             Reach::Vendor(v) => v == vendor_id,
@@ -67,29 +68,29 @@ mod tests {
     #[test]
     fn the_cooperative_reaches_everything_and_members_and_vendors_their_own() {
         for role in [Role::Admin, Role::Officer, Role::Board] {
-            assert_eq!(reach(role, 1), Reach::Everything);
+            assert_eq!(reach(role, OrgId(1)), Reach::Everything);
             assert!(role.is_cooperative());
         }
-        assert_eq!(reach(Role::Buyer, 7), Reach::Member(7));
-        assert_eq!(reach(Role::Vendor, 9), Reach::Vendor(9));
+        assert_eq!(reach(Role::Buyer, OrgId(7)), Reach::Member(OrgId(7)));
+        assert_eq!(reach(Role::Vendor, OrgId(9)), Reach::Vendor(OrgId(9)));
         assert!(!Role::Buyer.is_cooperative() && !Role::Vendor.is_cooperative());
     }
 
     #[test]
     fn a_buyer_reaches_its_member_only_and_no_vendor() {
-        let r = reach(Role::Buyer, 7);
-        assert!(r.member(7));
-        assert!(!r.member(8));
-        assert!(!r.vendor(7));
+        let r = reach(Role::Buyer, OrgId(7));
+        assert!(r.member(OrgId(7)));
+        assert!(!r.member(OrgId(8)));
+        assert!(!r.vendor(OrgId(7)));
     }
 
     #[test]
     fn a_vendor_reaches_its_firm_only_and_no_member() {
-        let r = reach(Role::Vendor, 9);
-        assert!(r.vendor(9));
-        assert!(!r.vendor(10));
-        assert!(!r.member(9));
-        assert!(Reach::Everything.member(9) && Reach::Everything.vendor(9));
+        let r = reach(Role::Vendor, OrgId(9));
+        assert!(r.vendor(OrgId(9)));
+        assert!(!r.vendor(OrgId(10)));
+        assert!(!r.member(OrgId(9)));
+        assert!(Reach::Everything.member(OrgId(9)) && Reach::Everything.vendor(OrgId(9)));
     }
 
     #[test]

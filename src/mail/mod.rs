@@ -6,7 +6,7 @@ pub mod sender;
 use crate::config::{Config, MailTransport};
 use crate::db::schema::outbox;
 use crate::db::DbConn;
-use crate::domain::ids::TenderId;
+use crate::domain::ids::{OutboxId, TenderId};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use diesel::prelude::*;
@@ -91,7 +91,7 @@ pub fn enqueue(
     to: &str,
     template: &str,
     ctx: &serde_json::Value,
-) -> AppResult<i64> {
+) -> AppResult<OutboxId> {
     insert(conn, state, to, template, ctx, None)
 }
 
@@ -104,7 +104,7 @@ pub fn enqueue_sealed(
     template: &str,
     ctx: &serde_json::Value,
     tender_id: TenderId,
-) -> AppResult<i64> {
+) -> AppResult<OutboxId> {
     insert(conn, state, to, template, ctx, Some(tender_id))
 }
 
@@ -115,7 +115,7 @@ fn insert(
     template: &str,
     ctx: &serde_json::Value,
     sealed_tender_id: Option<TenderId>,
-) -> AppResult<i64> {
+) -> AppResult<OutboxId> {
     let rendered = state.mail.render(template, ctx)?;
     enqueue_rendered(conn, state, to, &rendered, sealed_tender_id)
 }
@@ -127,7 +127,7 @@ pub fn enqueue_rendered(
     to: &str,
     rendered: &Rendered,
     sealed_tender_id: Option<TenderId>,
-) -> AppResult<i64> {
+) -> AppResult<OutboxId> {
     let now = state.clock.now_naive();
     // Column tuple kept: every call-off and bid enqueues mail in its write transaction, and
     // Diesel binds tuples about twice as fast as a derived Insertable (measured on the import).

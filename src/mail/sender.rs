@@ -6,6 +6,7 @@
 use super::{build_message, Transport};
 use crate::db::schema::outbox;
 use crate::db::{Db, DbConn};
+use crate::domain::ids::OutboxId;
 use crate::error::AppResult;
 use crate::mail::OutboxStatus;
 use crate::AppState;
@@ -20,7 +21,7 @@ const BATCH: i64 = 20;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
-    pub id: i64,
+    pub id: OutboxId,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
@@ -60,7 +61,7 @@ fn due_filter(
 /// walks it and stops at its first row, the other reads only the few mails being sent. One
 /// query with an OR and ORDER BY id sorted every pending mail (10 ms per claim with 40 000 mails
 /// waiting, inside the write lock).
-fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Option<i64>> {
+fn next_due(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Option<OutboxId>> {
     let expired = outbox::table
         .filter(outbox::status.eq(OutboxStatus::Sending))
         .filter(outbox::claimed_until.lt(now))

@@ -13,7 +13,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::domain::bid::AwardStatus;
 use crate::domain::bid::BidStatus;
-use crate::domain::ids::{BidId, LotId, TenderId};
+use crate::domain::ids::{BidId, CalloffId, LotId, OrgId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::ocds as rules;
 use crate::domain::tender::TenderStatus;
@@ -52,7 +52,7 @@ fn quantity(q: Quantity) -> String {
     q.to_decimal().to_string()
 }
 
-fn org_id(id: i64) -> String {
+fn org_id(id: OrgId) -> String {
     format!("org-{id}")
 }
 
@@ -83,24 +83,32 @@ fn classification(cpv: &str) -> Value {
 }
 
 /// A call-off: (id, number, member, status, total, created at, confirmed at).
-type CalloffRow = (i64, String, i64, String, Amount, NaiveDateTime, Option<NaiveDateTime>);
+type CalloffRow = (
+    CalloffId,
+    String,
+    OrgId,
+    String,
+    Amount,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
 
 /// A current bid on a lot: (bid id, vendor, lot, lot total, excluded, submitted at).
-type LotBidRow = (BidId, i64, LotId, Amount, Option<String>, NaiveDateTime);
+type LotBidRow = (BidId, OrgId, LotId, Amount, Option<String>, NaiveDateTime);
 
 /// Collects parties and their roles while the release is built.
 #[derive(Default)]
 struct Parties {
-    roles: BTreeMap<i64, BTreeSet<&'static str>>,
+    roles: BTreeMap<OrgId, BTreeSet<&'static str>>,
 }
 
 impl Parties {
-    fn add(&mut self, id: i64, role: &'static str) {
+    fn add(&mut self, id: OrgId, role: &'static str) {
         self.roles.entry(id).or_default().insert(role);
     }
 
-    fn build(&self, conn: &mut DbConn) -> AppResult<(Vec<Value>, BTreeMap<i64, Organisation>)> {
-        let orgs: BTreeMap<i64, Organisation> = organisations::table
+    fn build(&self, conn: &mut DbConn) -> AppResult<(Vec<Value>, BTreeMap<OrgId, Organisation>)> {
+        let orgs: BTreeMap<OrgId, Organisation> = organisations::table
             .filter(organisations::id.eq_any(self.roles.keys().copied().collect::<Vec<_>>()))
             .select(Organisation::as_select())
             .load(conn)?
@@ -133,7 +141,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
     parties.add(coop.id, "procuringEntity");
     parties.add(coop.id, "centralPurchasingBody");
     parties.add(coop.id, "buyer");
-    let members: Vec<i64> = tender_members::table
+    let members: Vec<OrgId> = tender_members::table
         .filter(tender_members::tender_id.eq(t.id))
         .select(tender_members::member_id)
         .load(conn)?;
@@ -174,7 +182,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
         .select(ContractRow::as_select())
         .load(conn)?;
     let (party_list, orgs) = parties.build(conn)?;
-    let org_ref = |id: i64| {
+    let org_ref = |id: OrgId| {
         orgs.get(&id)
             .map(reference)
             .unwrap_or_else(|| json!({ "id": org_id(id) }))
@@ -382,7 +390,7 @@ fn calloff_releases(
         parties.add(member_id, "buyer");
         parties.add(k.vendor_id, "supplier");
         let (party_list, orgs) = parties.build(conn)?;
-        let org_ref = |id: i64| {
+        let org_ref = |id: OrgId| {
             orgs.get(&id)
                 .map(reference)
                 .unwrap_or_else(|| json!({ "id": org_id(id) }))

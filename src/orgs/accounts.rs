@@ -7,6 +7,7 @@ use crate::auth::{hash_password, password_problems, revoke_sessions, CurrentUser
 use crate::db::schema::{organisations, users};
 use crate::db::{write_tx, DbConn};
 use crate::domain::identifiers;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail;
@@ -25,7 +26,8 @@ pub struct UserInput {
     #[serde(default)]
     pub role: String,
     #[serde(default)]
-    pub organisation_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub organisation_id: Option<OrgId>,
     #[serde(default)]
     pub password: String,
 }
@@ -35,7 +37,7 @@ pub struct UserData {
     pub email: String,
     pub name: String,
     pub role: Role,
-    pub organisation_id: i64,
+    pub organisation_id: OrgId,
     pub password: Option<String>,
 }
 
@@ -97,21 +99,21 @@ impl UserInput {
                 email,
                 name,
                 role: role.unwrap_or(Role::Buyer),
-                organisation_id: self.organisation_id.unwrap_or(0),
+                organisation_id: self.organisation_id.unwrap_or_default(),
                 password,
             },
         )
     }
 }
 
-pub fn find_user(conn: &mut DbConn, id: i64) -> AppResult<User> {
+pub fn find_user(conn: &mut DbConn, id: UserId) -> AppResult<User> {
     Ok(users::table.find(id).select(User::as_select()).first(conn)?)
 }
 
-pub fn email_taken(conn: &mut DbConn, email: &str, except: Option<i64>) -> AppResult<bool> {
+pub fn email_taken(conn: &mut DbConn, email: &str, except: Option<UserId>) -> AppResult<bool> {
     let count: i64 = users::table
         .filter(users::email.eq(email))
-        .filter(users::id.ne(except.unwrap_or(-1)))
+        .filter(users::id.ne(except.unwrap_or(UserId(-1))))
         .count()
         .get_result(conn)?;
     Ok(count > 0)
@@ -131,7 +133,7 @@ pub(super) fn email_unique(e: diesel::result::Error) -> AppError {
     }
 }
 
-pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, password_hash: &str) -> AppResult<i64> {
+pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, password_hash: &str) -> AppResult<UserId> {
     diesel::insert_into(users::table)
         .values((
             users::organisation_id.eq(data.organisation_id),
@@ -153,7 +155,7 @@ pub(crate) fn user_details(data: &UserData) -> serde_json::Value {
 }
 
 /// Creates an account (admin or CLI) and tells the new user by mail; the password is never mailed.
-pub fn create_user(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &UserData) -> AppResult<i64> {
+pub fn create_user(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &UserData) -> AppResult<UserId> {
     let hash = hash_password(data.password.as_deref().unwrap_or_default())?;
     write_tx(conn, |conn| {
         if email_taken(conn, &data.email, None)? {
@@ -177,7 +179,7 @@ pub fn create_user(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &Us
     })
 }
 
-pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, data: &UserData) -> AppResult<()> {
+pub fn update_user(conn: &mut DbConn, state: &AppState, actor: &Actor, id: UserId, data: &UserData) -> AppResult<()> {
     let hash = match &data.password {
         Some(p) => Some(hash_password(p)?),
         None => None,
@@ -230,7 +232,7 @@ pub fn set_user_active(
     conn: &mut DbConn,
     state: &AppState,
     actor: &CurrentUser,
-    id: i64,
+    id: UserId,
     active: bool,
 ) -> AppResult<()> {
     if id == actor.id && !active {

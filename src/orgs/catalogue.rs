@@ -5,6 +5,7 @@ use super::{errors_or, push, CatalogueItem};
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::catalogue_items;
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::CatalogueItemId;
 use crate::error::{AppResult, FieldErrors};
 use crate::AppState;
 use diesel::prelude::*;
@@ -72,7 +73,7 @@ pub fn catalogue_choices(conn: &mut DbConn, search: Option<&str>) -> AppResult<(
         .select(catalogue_items::id)
         .offset(CATALOGUE_CHOICES)
         .limit(1)
-        .first::<i64>(conn)
+        .first::<CatalogueItemId>(conn)
         .optional()?
         .is_some();
     if !large {
@@ -114,9 +115,9 @@ pub fn create_catalogue_item(
     state: &AppState,
     actor: &Actor,
     (description, unit, cpv): &(String, String, String),
-) -> AppResult<i64> {
+) -> AppResult<CatalogueItemId> {
     write_tx(conn, |conn| {
-        let id: i64 = diesel::insert_into(catalogue_items::table)
+        let id: CatalogueItemId = diesel::insert_into(catalogue_items::table)
             .values((
                 catalogue_items::description.eq(description),
                 catalogue_items::unit.eq(unit),

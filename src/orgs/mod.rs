@@ -23,6 +23,7 @@ pub use organisation::{
 pub use registration::{register_vendor, validate_registration, Registration, RegistrationInput};
 
 use crate::db::schema::{catalogue_items, organisations, users};
+use crate::domain::ids::{CatalogueItemId, OrgId, UserId};
 use crate::domain::roles::{MemberKind, OrgType, Role, VendorStatus};
 use crate::error::{AppError, AppResult, FieldErrors};
 use chrono::NaiveDateTime;
@@ -32,7 +33,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = organisations)]
 pub struct Organisation {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: OrgId,
     pub org_type: OrgType,
     pub name: String,
     pub street: String,
@@ -50,8 +52,10 @@ pub struct Organisation {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i64,
-    pub organisation_id: i64,
+    #[schema(value_type = i64)]
+    pub id: UserId,
+    #[schema(value_type = i64)]
+    pub organisation_id: OrgId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -65,7 +69,7 @@ pub struct User {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = catalogue_items)]
 pub struct CatalogueItem {
-    pub id: i64,
+    pub id: CatalogueItemId,
     pub description: String,
     pub unit: String,
     pub cpv_code: String,

@@ -7,6 +7,7 @@ use crate::auth::revoke_sessions;
 use crate::db::schema::{organisations, users};
 use crate::db::{write_tx, DbConn};
 use crate::domain::identifiers;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::roles::{MemberKind, OrgType, VendorStatus};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail;
@@ -122,7 +123,7 @@ impl OrgInput {
     }
 }
 
-pub fn find_org(conn: &mut DbConn, id: i64) -> AppResult<Organisation> {
+pub fn find_org(conn: &mut DbConn, id: OrgId) -> AppResult<Organisation> {
     // Default selection (all columns in table order): a static query id keeps the statement
     // cached instead of building the SQL on every call.
     Ok(organisations::table.find(id).first(conn)?)
@@ -150,7 +151,7 @@ pub fn insert_org(
     now: NaiveDateTime,
     data: &OrgData,
     vendor_status: Option<VendorStatus>,
-) -> AppResult<i64> {
+) -> AppResult<OrgId> {
     Ok(diesel::insert_into(organisations::table)
         .values((
             organisations::org_type.eq(data.org_type),
@@ -185,7 +186,7 @@ pub(crate) fn org_details(data: &OrgData) -> serde_json::Value {
 }
 
 /// Creates an organisation (admin); vendors created by the admin start approved.
-pub fn create_org(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &OrgData) -> AppResult<i64> {
+pub fn create_org(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &OrgData) -> AppResult<OrgId> {
     write_tx(conn, |conn| {
         let status = (data.org_type == OrgType::Vendor).then_some(VendorStatus::Approved);
         let id = insert_org(conn, state.clock.now_naive(), data, status)?;
@@ -199,7 +200,7 @@ pub fn create_org(conn: &mut DbConn, state: &AppState, actor: &Actor, data: &Org
     })
 }
 
-pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, data: &OrgData) -> AppResult<()> {
+pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: OrgId, data: &OrgData) -> AppResult<()> {
     write_tx(conn, |conn| {
         let existing = find_org(conn, id)?;
         if existing.org_type != data.org_type {
@@ -227,7 +228,7 @@ pub fn update_org(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, d
 }
 
 /// Activates or deactivates an organisation; deactivation ends the sessions of all its users.
-pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i64, active: bool) -> AppResult<()> {
+pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: OrgId, active: bool) -> AppResult<()> {
     let result = write_tx(conn, |conn| {
         let org = find_org(conn, id)?;
         if org.org_type == OrgType::Cooperative && !active {
@@ -239,7 +240,7 @@ pub fn set_org_active(conn: &mut DbConn, state: &AppState, actor: &Actor, id: i6
             .set(organisations::active.eq(active))
             .execute(conn)?;
         if !active {
-            let user_ids: Vec<i64> = users::table
+            let user_ids: Vec<UserId> = users::table
                 .filter(users::organisation_id.eq(id))
                 .select(users::id)
                 .load(conn)?;
@@ -269,7 +270,7 @@ pub fn set_vendor_status(
     conn: &mut DbConn,
     state: &AppState,
     actor: &Actor,
-    id: i64,
+    id: OrgId,
     status: VendorStatus,
 ) -> AppResult<()> {
     let result = write_tx(conn, |conn| {

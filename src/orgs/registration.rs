@@ -7,6 +7,7 @@ use crate::auth::password_problems;
 use crate::db::schema::users;
 use crate::db::{write_tx, DbConn};
 use crate::domain::identifiers;
+use crate::domain::ids::OrgId;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail;
@@ -74,7 +75,7 @@ pub fn register_vendor(
     state: &AppState,
     reg: &Registration,
     password_hash: &str,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<OrgId>> {
     let (data, email) = (&reg.org, &reg.email);
     write_tx(conn, |conn| {
         if email_taken(conn, email, None)? {

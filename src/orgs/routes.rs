@@ -6,6 +6,7 @@ use crate::auth::csrf::FormData;
 use crate::auth::CurrentUser;
 use crate::db::schema::{organisations, outbox, users};
 use crate::db::Db;
+use crate::domain::ids::{OrgId, OutboxId, UserId};
 use crate::domain::roles::{MemberKind, OrgType, Role, VendorStatus};
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
@@ -122,7 +123,7 @@ async fn org_create(
 
 #[derive(Serialize, Queryable)]
 struct UserListRow {
-    id: i64,
+    id: UserId,
     email: String,
     name: String,
     role: Role,
@@ -131,13 +132,13 @@ struct UserListRow {
 }
 
 #[get("/verwaltung/<segment>/<id>", rank = 6)]
-async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn org_edit(segment: &str, id: OrgId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     let (org, members) = db
         .run(move |c| {
             let org = super::find_org(c, id)?;
-            let members: Vec<(i64, String, String, Role, bool)> = users::table
+            let members: Vec<(UserId, String, String, Role, bool)> = users::table
                 .filter(users::organisation_id.eq(id))
                 .order(users::name.asc())
                 .select((users::id, users::email, users::name, users::role, users::active))
@@ -161,7 +162,7 @@ async fn org_edit(segment: &str, id: i64, layout: Layout, user: CurrentUser, db:
 #[post("/verwaltung/<segment>/<id>", data = "<form>", rank = 5)]
 async fn org_update(
     segment: &str,
-    id: i64,
+    id: OrgId,
     form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -196,7 +197,7 @@ async fn org_update(
 #[post("/verwaltung/<segment>/<id>/aktiv", data = "<form>", rank = 5)]
 async fn org_active(
     segment: &str,
-    id: i64,
+    id: OrgId,
     form: FormData,
     user: CurrentUser,
     db: Db,
@@ -226,7 +227,7 @@ async fn org_active(
 
 #[post("/verwaltung/lieferanten/<id>/status", data = "<form>")]
 async fn vendor_status(
-    id: i64,
+    id: OrgId,
     form: FormData,
     user: CurrentUser,
     db: Db,
@@ -251,7 +252,7 @@ async fn vendor_status(
 }
 
 fn org_options(conn: &mut crate::db::DbConn) -> AppResult<Value> {
-    let orgs: Vec<(i64, String, OrgType)> = organisations::table
+    let orgs: Vec<(OrgId, String, OrgType)> = organisations::table
         .filter(organisations::active.eq(true))
         .order((organisations::org_type.asc(), organisations::name.asc()))
         .select((organisations::id, organisations::name, organisations::org_type))
@@ -346,7 +347,7 @@ async fn user_create(form: FormData, layout: Layout, user: CurrentUser, db: Db, 
 }
 
 #[get("/verwaltung/benutzer/<id>")]
-async fn user_edit(id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn user_edit(id: UserId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
     user.require(&[Role::Admin])?;
     let (existing, orgs) = db.run(move |c| Ok((super::find_user(c, id)?, org_options(c)?))).await?;
     let form = json!({
@@ -358,7 +359,7 @@ async fn user_edit(id: i64, layout: Layout, user: CurrentUser, db: Db) -> AppRes
 
 #[post("/verwaltung/benutzer/<id>", data = "<form>")]
 async fn user_update(
-    id: i64,
+    id: UserId,
     form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -393,7 +394,7 @@ async fn user_update(
 
 #[post("/verwaltung/benutzer/<id>/aktiv", data = "<form>")]
 async fn user_active(
-    id: i64,
+    id: UserId,
     form: FormData,
     user: CurrentUser,
     db: Db,
@@ -526,7 +527,7 @@ async fn register(
 
 #[derive(Serialize, Queryable)]
 struct OutboxView {
-    id: i64,
+    id: OutboxId,
     recipient: String,
     subject: String,
     status: crate::mail::OutboxStatus,

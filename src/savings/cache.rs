@@ -4,6 +4,7 @@
 use super::dashboard::{dashboard, Dashboard};
 use super::scope::Scope;
 use crate::db::DbConn;
+use crate::domain::ids::{AuditEventId, OrgId};
 use crate::error::AppResult;
 use crate::AppState;
 use chrono::NaiveDate;
@@ -33,12 +34,12 @@ pub struct DashboardCache {
 }
 
 /// Member, year and day a dashboard was computed for.
-type DashboardKey = (Option<i64>, Option<i32>, NaiveDate);
+type DashboardKey = (Option<OrgId>, Option<i32>, NaiveDate);
 
 /// A computed dashboard with the version it shows, when and how long it took to compute.
 #[derive(Debug, Clone)]
 struct CachedDashboard {
-    version: i64,
+    version: AuditEventId,
     at: std::time::Instant,
     cost: std::time::Duration,
     dashboard: std::sync::Arc<Dashboard>,
@@ -100,7 +101,7 @@ impl DashboardCache {
         state: &AppState,
         scope: Scope,
         year: Option<i32>,
-        version: i64,
+        version: AuditEventId,
     ) -> AppResult<CachedDashboard> {
         let key = (scope.member_id, year, berlin_today(state));
         let started = std::time::Instant::now();
@@ -154,12 +155,12 @@ impl DashboardCache {
 }
 
 /// The version of all figures: the newest audit event.
-fn current_version(conn: &mut DbConn) -> AppResult<i64> {
+fn current_version(conn: &mut DbConn) -> AppResult<AuditEventId> {
     use crate::db::schema::audit_events;
     Ok(audit_events::table
         .select(diesel::dsl::max(audit_events::id))
-        .first::<Option<i64>>(conn)?
-        .unwrap_or(0))
+        .first::<Option<AuditEventId>>(conn)?
+        .unwrap_or_default())
 }
 
 fn berlin_today(state: &AppState) -> NaiveDate {

@@ -2,7 +2,7 @@
 //! contract, position, year and reference source.
 
 use crate::db::DbConn;
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{ContractId, OrgId, TenderPositionId};
 use crate::error::AppResult;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
@@ -11,11 +11,11 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 #[derive(Debug, Clone, QueryableByName)]
 pub struct CubeRow {
     #[diesel(sql_type = BigInt)]
-    pub member_id: i64,
+    pub member_id: OrgId,
     #[diesel(sql_type = BigInt)]
     pub contract_id: ContractId,
     #[diesel(sql_type = BigInt)]
-    pub position_id: i64,
+    pub position_id: TenderPositionId,
     #[diesel(sql_type = Integer)]
     pub year: i32,
     #[diesel(sql_type = Nullable<Text>)]
@@ -32,7 +32,7 @@ pub struct CubeRow {
 /// Each line carries its call-off's member, contract, German order year and whether it still holds
 /// volume (migration 000008), so no join is needed and SQLite streams the groups in the order of
 /// the covering index `calloff_lines_cube`. `member` and `year` are validated integers.
-pub fn cube_sql(member: Option<i64>, year: Option<i32>) -> String {
+pub fn cube_sql(member: Option<OrgId>, year: Option<i32>) -> String {
     let mut filter = String::new();
     if let Some(m) = member {
         filter.push_str(&format!(" AND member_id = {m}"));
@@ -49,7 +49,7 @@ pub fn cube_sql(member: Option<i64>, year: Option<i32>) -> String {
     )
 }
 
-pub fn cube(conn: &mut DbConn, member: Option<i64>, year: Option<i32>) -> AppResult<Vec<CubeRow>> {
+pub fn cube(conn: &mut DbConn, member: Option<OrgId>, year: Option<i32>) -> AppResult<Vec<CubeRow>> {
     Ok(match conn {
         DbConn::Pg(c) => diesel::sql_query(cube_sql(member, year)).load::<CubeRow>(c)?,
         DbConn::Sqlite(c) => diesel::sql_query(cube_sql(member, year)).load::<CubeRow>(c)?,

@@ -10,7 +10,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::domain::calloff::{self as calloff_rules};
-use crate::domain::ids::{ContractId, LotId};
+use crate::domain::ids::{ContractId, LotId, OrgId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::OrgType;
 use crate::domain::savings::{self as rules, ReferenceCandidates, ReferenceSource};
@@ -90,7 +90,8 @@ pub struct Totals {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
-    pub member_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub member_id: Option<OrgId>,
     pub member_name: Option<String>,
     pub year: Option<i32>,
     pub years: Vec<i32>,
@@ -181,7 +182,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     // Positions and demand are filtered by subqueries, never by lists of bound ids: at scale
     // such lists passed SQLite's limit of bound variables (HTTP 500). A member's own contracts
     // stay a short list.
-    let in_view = |m: i64| {
+    let in_view = |m: OrgId| {
         contract_members::table
             .filter(contract_members::member_id.eq(m))
             .select(contract_members::contract_id)
@@ -194,15 +195,15 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         member_q = member_q
             .filter(contract_members::contract_id.eq_any(contract_rows.iter().map(|r| r.0).collect::<Vec<_>>()));
     }
-    let member_rows: Vec<(ContractId, i64)> = member_q.load(conn)?;
-    let mut members_of: HashMap<ContractId, Vec<i64>> = HashMap::new();
+    let member_rows: Vec<(ContractId, OrgId)> = member_q.load(conn)?;
+    let mut members_of: HashMap<ContractId, Vec<OrgId>> = HashMap::new();
     for (c, m) in &member_rows {
         members_of.entry(*c).or_default().push(*m);
     }
-    let names: HashMap<i64, String> = organisations::table
+    let names: HashMap<OrgId, String> = organisations::table
         .filter(organisations::org_type.eq(OrgType::Member))
         .select((organisations::id, organisations::name))
-        .load::<(i64, String)>(conn)?
+        .load::<(OrgId, String)>(conn)?
         .into_iter()
         .collect();
     let mut info: HashMap<ContractId, ContractInfo> = HashMap::new();
@@ -274,16 +275,17 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     if let Some(m) = scope.member_id {
         cp_q = cp_q.filter(contract_positions::contract_id.eq_any(in_view(m)));
     }
-    let cp: Vec<(ContractId, i64, Price, String)> = cp_q.load(conn)?;
-    let mut positions_of: HashMap<ContractId, Vec<&(ContractId, i64, Price, String)>> = HashMap::new();
+    let cp: Vec<(ContractId, TenderPositionId, Price, String)> = cp_q.load(conn)?;
+    let mut positions_of: HashMap<ContractId, Vec<&(ContractId, TenderPositionId, Price, String)>> = HashMap::new();
     for c in &cp {
         positions_of.entry(c.0).or_default().push(c);
     }
-    let cpv_of: HashMap<i64, String> = cp.iter().map(|(_, p, _, cpv)| (*p, rules::cpv_division(cpv))).collect();
+    let cpv_of: HashMap<TenderPositionId, String> =
+        cp.iter().map(|(_, p, _, cpv)| (*p, rules::cpv_division(cpv))).collect();
 
     // Figures are summed in cents under numeric keys (a million lines give some 300,000 cube
     // rows); keys and labels are written once per figure at the end.
-    let mut by_member: HashMap<i64, Sums> = HashMap::new();
+    let mut by_member: HashMap<OrgId, Sums> = HashMap::new();
     let mut by_contract: HashMap<ContractId, Sums> = HashMap::new();
     let mut by_lot: HashMap<i64, Sums> = HashMap::new();
     let mut by_cpv: HashMap<&str, Sums> = HashMap::new();
@@ -292,7 +294,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     // A contract's lot by number; a contract without its row (never in practice) stands for its
     // own lot under the negative of its number.
     let lot_of = |contract: ContractId| info.get(&contract).map_or(-contract.get(), |i| i.lot_id.get());
-    let cpv_of_position = |p: i64| cpv_of.get(&p).map_or("??", String::as_str);
+    let cpv_of_position = |p: TenderPositionId| cpv_of.get(&p).map_or("??", String::as_str);
     let mut totals = Sums::default();
     let mut lines_without_reference = 0;
     let mut years: Vec<i32> = Vec::new();
@@ -319,7 +321,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
     // Demand of the contract positions, by (tender position, member): joined in SQL, looked up
     // by key (a search through all demand lines per contract, member and position took minutes
     // at scale).
-    let demand: HashMap<(i64, i64), Quantity> = {
+    let demand: HashMap<(TenderPositionId, OrgId), Quantity> = {
         let mut q = demand_lines::table
             .inner_join(
                 tender_positions::table
@@ -332,7 +334,7 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
             q = q.filter(demand_lines::member_id.eq(m));
         }
         let mut map = HashMap::new();
-        for (t, m, quantity) in q.load::<(i64, i64, Quantity)>(conn)? {
+        for (t, m, quantity) in q.load::<(TenderPositionId, OrgId, Quantity)>(conn)? {
             // The first line wins, as the search through the list did.
             map.entry((t, m)).or_insert(quantity);
         }
@@ -343,8 +345,9 @@ pub fn dashboard(conn: &mut DbConn, state: &AppState, scope: Scope, year: Option
         if year.is_some_and(|y| y != i.year) {
             continue;
         }
-        let positions: &[&(ContractId, i64, Price, String)] = positions_of.get(&r.0).map_or(&[], Vec::as_slice);
-        let members: Vec<i64> = members_of
+        let positions: &[&(ContractId, TenderPositionId, Price, String)] =
+            positions_of.get(&r.0).map_or(&[], Vec::as_slice);
+        let members: Vec<OrgId> = members_of
             .get(&r.0)
             .map_or(&[][..], Vec::as_slice)
             .iter()

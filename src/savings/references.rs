@@ -5,7 +5,7 @@ use crate::db::schema::{bid_lots, bid_prices, bids, demand_lines, tender_positio
 use crate::db::DbConn;
 use crate::domain::bid::BidStatus;
 use crate::domain::calloff::PricedLine;
-use crate::domain::ids::LotId;
+use crate::domain::ids::{DemandPositionId, LotId, OrgId, TenderPositionId};
 use crate::domain::money::{Amount, Price};
 use crate::domain::savings::{self as rules, ReferenceCandidates, ReferenceSource};
 use crate::error::{AppError, AppResult};
@@ -34,10 +34,10 @@ impl LineReference {
 pub fn candidates(
     conn: &mut DbConn,
     lot_id: LotId,
-    members: &[i64],
-    position_ids: &[i64],
-) -> AppResult<HashMap<i64, HashMap<i64, ReferenceCandidates>>> {
-    let positions: Vec<(i64, Option<i64>, Option<Price>)> = tender_positions::table
+    members: &[OrgId],
+    position_ids: &[TenderPositionId],
+) -> AppResult<HashMap<OrgId, HashMap<TenderPositionId, ReferenceCandidates>>> {
+    let positions: Vec<(TenderPositionId, Option<DemandPositionId>, Option<Price>)> = tender_positions::table
         .filter(tender_positions::id.eq_any(position_ids))
         .select((
             tender_positions::id,
@@ -45,8 +45,8 @@ pub fn candidates(
             tender_positions::estimate_price,
         ))
         .load(conn)?;
-    let demand_ids: Vec<i64> = positions.iter().filter_map(|p| p.1).collect();
-    let own: HashMap<(i64, i64), Price> = demand_lines::table
+    let demand_ids: Vec<DemandPositionId> = positions.iter().filter_map(|p| p.1).collect();
+    let own: HashMap<(OrgId, DemandPositionId), Price> = demand_lines::table
         .filter(demand_lines::member_id.eq_any(members))
         .filter(demand_lines::position_id.eq_any(&demand_ids))
         .select((
@@ -54,7 +54,7 @@ pub fn candidates(
             demand_lines::position_id,
             demand_lines::reference_price,
         ))
-        .load::<(i64, i64, Option<Price>)>(conn)?
+        .load::<(OrgId, DemandPositionId, Option<Price>)>(conn)?
         .into_iter()
         .filter_map(|(m, id, p)| p.map(|p| ((m, id), p)))
         .collect();
@@ -65,17 +65,17 @@ pub fn candidates(
     let current = bids::table
         .filter(bids::status.eq(BidStatus::Submitted))
         .select(bids::id);
-    let mut offered: HashMap<i64, Vec<Price>> = HashMap::new();
+    let mut offered: HashMap<TenderPositionId, Vec<Price>> = HashMap::new();
     for (position_id, price) in bid_prices::table
         .filter(bid_prices::position_id.eq_any(position_ids))
         .filter(bid_prices::bid_id.eq_any(valid_on_lot))
         .filter(bid_prices::bid_id.eq_any(current))
         .select((bid_prices::position_id, bid_prices::unit_price))
-        .load::<(i64, Price)>(conn)?
+        .load::<(TenderPositionId, Price)>(conn)?
     {
         offered.entry(position_id).or_default().push(price);
     }
-    let medians: HashMap<i64, Price> = offered
+    let medians: HashMap<TenderPositionId, Price> = offered
         .iter()
         .filter_map(|(id, prices)| rules::median(prices).map(|m| (*id, m)))
         .collect();
@@ -101,9 +101,9 @@ pub fn candidates(
 /// The reference and saving of each priced call-off line, keyed by position, from the ordering
 /// member's candidates; `calloff::place` stores them with the lines.
 pub fn line_references(
-    candidates: Option<&HashMap<i64, ReferenceCandidates>>,
+    candidates: Option<&HashMap<TenderPositionId, ReferenceCandidates>>,
     lines: &[PricedLine],
-) -> AppResult<HashMap<i64, LineReference>> {
+) -> AppResult<HashMap<TenderPositionId, LineReference>> {
     let mut out = HashMap::with_capacity(lines.len());
     for l in lines {
         let chosen = candidates

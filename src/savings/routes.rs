@@ -6,6 +6,7 @@ use super::{Dashboard, Figure};
 use crate::auth::CurrentUser;
 use crate::db::schema::organisations;
 use crate::db::Db;
+use crate::domain::ids::OrgId;
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::german::money_de;
@@ -140,7 +141,7 @@ async fn page(
     let d = load(&db, &state, &user, jahr, mitglied).await?;
     let query = query_of(&d);
     let coop = user.is_cooperative();
-    let members: Vec<(i64, String)> = if coop {
+    let members: Vec<(OrgId, String)> = if coop {
         db.run(|c| {
             Ok(organisations::table
                 .filter(organisations::org_type.eq(OrgType::Member))

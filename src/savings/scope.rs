@@ -4,6 +4,7 @@
 use crate::auth::CurrentUser;
 use crate::db::schema::organisations;
 use crate::db::DbConn;
+use crate::domain::ids::OrgId;
 use crate::domain::policy::Reach;
 use crate::domain::roles::OrgType;
 use crate::error::{AppError, AppResult};
@@ -13,7 +14,7 @@ use serde::Serialize;
 /// Whose figures a view shows: the whole cooperative, or one member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Scope {
-    pub member_id: Option<i64>,
+    pub member_id: Option<OrgId>,
 }
 
 /// Why a vendor gets no figures.
@@ -26,7 +27,7 @@ pub fn scope_for_vendor() -> AppError {
 
 /// The cooperative may look at everything or at one member; a buyer only ever at its own member,
 /// whatever the address asks for; vendors not at all.
-pub fn scope_for(conn: &mut DbConn, user: &CurrentUser, requested_member: Option<i64>) -> AppResult<Scope> {
+pub fn scope_for(conn: &mut DbConn, user: &CurrentUser, requested_member: Option<OrgId>) -> AppResult<Scope> {
     match user.reach() {
         Reach::Vendor(_) => Err(scope_for_vendor()),
         Reach::Member(member) => match requested_member {
@@ -71,13 +72,13 @@ pub fn parse_year(text: Option<&str>) -> AppResult<Option<i32>> {
 }
 
 /// A member number given in a filter.
-pub fn parse_member(text: Option<&str>) -> AppResult<Option<i64>> {
+pub fn parse_member(text: Option<&str>) -> AppResult<Option<OrgId>> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => t
-            .parse::<i64>()
+            .parse::<OrgId>()
             .ok()
-            .filter(|m| *m > 0)
+            .filter(|m| m.get() > 0)
             .map(Some)
             .ok_or_else(|| AppError::BadRequest(format!("„{t}“ ist keine Mitgliedsnummer."))),
     }

@@ -5,6 +5,7 @@ use crate::audit::{self, Actor, Event};
 use crate::db::schema::catalogue_items;
 use crate::db::DbConn;
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::{CatalogueItemId, DemandCallId, DemandPositionId, OrgId, UserId};
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
@@ -57,10 +58,10 @@ pub(super) fn load_demand(
     calls: &[CallRow],
     call_positions: &[CallPositionRow],
     demand: &[DemandRow],
-    orgs: &HashMap<String, (i64, OrgType)>,
-    catalogue: &HashMap<String, i64>,
-    users: &[(String, Role, i64)],
-) -> AppResult<HashMap<String, i64>> {
+    orgs: &HashMap<String, (OrgId, OrgType)>,
+    catalogue: &HashMap<String, CatalogueItemId>,
+    users: &[(String, Role, UserId)],
+) -> AppResult<HashMap<String, DemandCallId>> {
     use crate::db::schema::{demand_calls, demand_invitations, demand_lines, demand_positions, demand_responses};
     use crate::domain::money::{Price, Quantity};
     use chrono::Duration;
@@ -70,7 +71,7 @@ pub(super) fn load_demand(
         .find(|(_, r, _)| *r == Role::Officer)
         .map(|u| u.2)
         .ok_or_else(|| AppError::Internal("users.csv: keine Vergabestelle für die Bedarfsabfragen".into()))?;
-    let members: Vec<i64> = orgs
+    let members: Vec<OrgId> = orgs
         .values()
         .filter(|(_, t)| *t == OrgType::Member)
         .map(|(id, _)| *id)
@@ -79,7 +80,7 @@ pub(super) fn load_demand(
     for call in calls {
         let deadline = now + Duration::days(call.deadline_days);
         let opened_at = (call.status != CallStatus::Draft).then(|| deadline - Duration::days(28));
-        let id: i64 = diesel::insert_into(demand_calls::table)
+        let id: DemandCallId = diesel::insert_into(demand_calls::table)
             .values((
                 demand_calls::title.eq(&call.title),
                 demand_calls::description.eq(&call.description),
@@ -101,7 +102,7 @@ pub(super) fn load_demand(
             actor,
             Event::new("demand_call.created", "demand_call", id, json!({ "title": call.title })),
         )?;
-        let mut position_ids: HashMap<&str, i64> = HashMap::new();
+        let mut position_ids: HashMap<&str, DemandPositionId> = HashMap::new();
         for (no, p) in call_positions.iter().filter(|p| p.call == call.key).enumerate() {
             let item = *catalogue.get(&p.catalogue_key).ok_or_else(|| {
                 AppError::Internal(format!("demand_positions.csv: Katalog „{}“ unbekannt", p.catalogue_key))
@@ -118,7 +119,7 @@ pub(super) fn load_demand(
                 .map(Price::from_decimal)
                 .transpose()
                 .map_err(|e| AppError::Internal(format!("demand_positions.csv: {e}")))?;
-            let pid: i64 = diesel::insert_into(demand_positions::table)
+            let pid: DemandPositionId = diesel::insert_into(demand_positions::table)
                 .values((
                     demand_positions::call_id.eq(id),
                     demand_positions::position_no.eq(no as i32 + 1),
@@ -140,7 +141,7 @@ pub(super) fn load_demand(
                 .values((demand_invitations::call_id.eq(id), demand_invitations::member_id.eq(m)))
                 .execute(conn)?;
         }
-        let mut answered: Vec<i64> = Vec::new();
+        let mut answered: Vec<OrgId> = Vec::new();
         for d in demand.iter().filter(|d| d.call == call.key) {
             let (member, _) = *orgs
                 .get(&d.member)

@@ -10,7 +10,7 @@ use super::{demo_user, Loaded, UserRow};
 use crate::db::DbConn;
 use crate::domain::bid::BidStatus;
 use crate::domain::calloff::CalloffStatus;
-use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
+use crate::domain::ids::{AwardId, BidId, CalloffId, ContractId, LotId, QuestionId, TenderId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
@@ -147,11 +147,11 @@ pub(super) fn load_tenders(
     };
 
     let mut tender_ids: HashMap<&str, TenderId> = HashMap::new();
-    let mut question_ids: HashMap<usize, i64> = HashMap::new();
+    let mut question_ids: HashMap<usize, QuestionId> = HashMap::new();
     let mut award_ids: HashMap<usize, AwardId> = HashMap::new();
     // awards.csv row → framework contract id; calloffs.csv row → call-off id.
     let mut contract_ids: HashMap<usize, ContractId> = HashMap::new();
-    let mut calloff_ids: HashMap<usize, i64> = HashMap::new();
+    let mut calloff_ids: HashMap<usize, CalloffId> = HashMap::new();
     let tender_officer = |key: &str| -> &str {
         seed.tenders
             .iter()

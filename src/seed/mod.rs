@@ -13,6 +13,7 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::hash_password;
 use crate::db::schema::{catalogue_items, organisations};
 use crate::db::{write_tx, DbConn};
+use crate::domain::ids::{CatalogueItemId, DemandCallId, OrgId, SessionId, UserId};
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::{AppError, AppResult};
 use crate::orgs::{self, OrgInput, UserData};
@@ -142,7 +143,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             ));
         }
         let now = state.clock.now_naive();
-        let mut keys: HashMap<String, (i64, OrgType)> = HashMap::new();
+        let mut keys: HashMap<String, (OrgId, OrgType)> = HashMap::new();
 
         let coop_data = OrgInput {
             name: coop.name,
@@ -213,11 +214,11 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             keys.insert(v.key, (id, OrgType::Vendor));
         }
 
-        let mut catalogue_ids: HashMap<String, i64> = HashMap::new();
+        let mut catalogue_ids: HashMap<String, CatalogueItemId> = HashMap::new();
         for c in catalogue {
             let (description, unit, cpv) = orgs::validate_catalogue_item(&c.description, &c.unit, &c.cpv_code)
                 .map_err(|e| invalid("catalogue.csv", &c.description, e))?;
-            let id: i64 = diesel::insert_into(catalogue_items::table)
+            let id: CatalogueItemId = diesel::insert_into(catalogue_items::table)
                 .values((
                     catalogue_items::description.eq(&description),
                     catalogue_items::unit.eq(&unit),
@@ -241,7 +242,7 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             )?;
         }
 
-        let mut user_ids: Vec<(String, Role, i64)> = Vec::new();
+        let mut user_ids: Vec<(String, Role, UserId)> = Vec::new();
         for u in &users {
             let role = u.role;
             let (org_id, org_type) = *keys.get(&u.organisation).ok_or_else(|| {
@@ -307,20 +308,20 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
 /// What the first transaction created and the tenders refer to.
 pub(super) struct Loaded {
     /// demand_calls.csv key → demand call id.
-    pub(super) calls: HashMap<String, i64>,
+    pub(super) calls: HashMap<String, DemandCallId>,
     /// catalogue.csv key → catalogue item id.
-    pub(super) catalogue: HashMap<String, i64>,
+    pub(super) catalogue: HashMap<String, CatalogueItemId>,
 }
 
 /// A demo account as the services see a logged-in user.
 pub fn demo_user(conn: &mut DbConn, email: &str) -> AppResult<crate::auth::CurrentUser> {
     use crate::db::schema::users;
     let (id, email, name, role, organisation_id, organisation_name, org_type): (
-        i64,
+        UserId,
         String,
         String,
         Role,
-        i64,
+        OrgId,
         String,
         OrgType,
     ) = users::table
@@ -345,6 +346,6 @@ pub fn demo_user(conn: &mut DbConn, email: &str) -> AppResult<crate::auth::Curre
         organisation_id,
         organisation_name,
         org_type,
-        credential_id: 0,
+        credential: crate::auth::Credential::Session(SessionId::default()),
     })
 }

@@ -5,6 +5,7 @@ use super::bulk::insert_all;
 use crate::audit::{compute_hash, GENESIS_HASH};
 use crate::db::schema::audit_events;
 use crate::db::DbConn;
+use crate::domain::ids::UserId;
 use crate::error::AppResult;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 
 struct Pending {
     stream: String,
-    actor_user_id: Option<i64>,
+    actor_user_id: Option<UserId>,
     actor_label: String,
     action: &'static str,
     object_type: &'static str,
@@ -31,7 +32,7 @@ impl Trail {
     /// any table, so its id is taken as text, like `audit::Event::new` does.
     pub fn push(
         &mut self,
-        actor: &(Option<i64>, String),
+        actor: &(Option<UserId>, String),
         action: &'static str,
         object_type: &'static str,
         object_id: impl ToString,
@@ -55,7 +56,7 @@ impl Trail {
     pub fn push_in(
         &mut self,
         stream: String,
-        actor: &(Option<i64>, String),
+        actor: &(Option<UserId>, String),
         action: &'static str,
         object_type: &'static str,
         object_id: impl ToString,

@@ -6,11 +6,11 @@ use super::audit_trail::Trail;
 use super::bulk::insert_all;
 use super::contracts::Book;
 use super::orgs::People;
-use super::{NextIds, Plan, Rng};
+use super::{take, NextIds, Plan, Rng};
 use crate::db::schema::{calloff_lines, calloffs};
 use crate::db::DbConn;
 use crate::domain::calloff::CalloffStatus;
-use crate::domain::ids::ContractId;
+use crate::domain::ids::{CalloffId, ContractId, OrgId, TenderPositionId, UserId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::savings::line_saving;
 use crate::error::{AppError, AppResult};
@@ -24,12 +24,12 @@ use sha2::{Digest, Sha256};
 const WINDOW_DAYS: i64 = 720;
 
 pub struct Calloff {
-    pub id: i64,
+    pub id: CalloffId,
     pub number: String,
     pub contract: usize,
-    pub member_id: i64,
-    pub buyer: (i64, String),
-    pub vendor_user: (i64, String),
+    pub member_id: OrgId,
+    pub buyer: (UserId, String),
+    pub vendor_user: (UserId, String),
     pub status: CalloffStatus,
     pub address: String,
     pub leitweg_id: Option<String>,
@@ -44,15 +44,15 @@ pub struct Calloff {
 }
 
 pub struct Line {
-    pub calloff_id: i64,
-    pub position_id: i64,
+    pub calloff_id: CalloffId,
+    pub position_id: TenderPositionId,
     pub quantity: i64,
     pub unit_price: i64,
     pub line_total: i64,
     pub reference_price: Option<i64>,
     pub reference_source: Option<&'static str>,
     pub saving: Option<i64>,
-    pub member_id: i64,
+    pub member_id: OrgId,
     pub contract_id: ContractId,
     pub order_year: i32,
     pub holds_volume: bool,
@@ -106,8 +106,7 @@ pub fn generate(
         let offset = (n * window / expected).min(window - 3_600) + rng.between(0, 300);
         let created_at = start + Duration::seconds(offset);
         let order_year = berlin_year(created_at);
-        let id = ids.calloff;
-        ids.calloff += 1;
+        let id = take(&mut ids.calloff);
         n += 1;
 
         let mut status = match rng.below(100) {

@@ -10,7 +10,10 @@ use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::domain::bid::{AwardStatus, BidStatus};
 use crate::domain::demand::CallStatus;
-use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
+use crate::domain::ids::{
+    AwardId, BidId, CatalogueItemId, ContractId, DemandCallId, DemandPositionId, LotId, OrgId, TenderId,
+    TenderPositionId,
+};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -25,10 +28,10 @@ use std::ops::Range;
 const BIDDERS: usize = 3;
 
 pub struct Position {
-    pub id: i64,
-    pub demand_position_id: i64,
+    pub id: TenderPositionId,
+    pub demand_position_id: DemandPositionId,
     pub position_no: i32,
-    pub catalogue_id: i64,
+    pub catalogue_id: CatalogueItemId,
     pub description: String,
     pub unit: String,
     pub cpv: String,
@@ -61,7 +64,7 @@ pub struct Contract {
 
 pub struct Tender {
     pub id: TenderId,
-    pub call_id: i64,
+    pub call_id: DemandCallId,
     pub title: String,
     /// Indexes into `People::members`.
     pub members: Vec<usize>,
@@ -84,7 +87,7 @@ pub struct Book {
     pub contracts: Vec<Contract>,
     pub positions: Vec<Position>,
     /// The member's own reference price for a position (its demand line), 1/10,000 euro.
-    pub member_refs: HashMap<(i64, i64), i64>,
+    pub member_refs: HashMap<(OrgId, TenderPositionId), i64>,
     /// Demand lines: (position index, member index, quantity 1/1,000).
     demand: Vec<(usize, usize, i64)>,
     template: Template,
@@ -144,8 +147,7 @@ pub fn plan(
     for t in 0..plan.tenders {
         // Bid deadlines 30 to 33 months back: every contract runs through the call-off window.
         let base = at(now, -rng.between(900, 1_000), 12);
-        let (tender_id, call_id) = (take(&mut ids.tender), ids.call);
-        ids.call += 1;
+        let (tender_id, call_id) = (take(&mut ids.tender), take(&mut ids.call));
         let mut members: Vec<usize> = (0..people.members.len()).collect();
         for i in 0..per_tender {
             let j = i + rng.below(members.len() - i);
@@ -175,10 +177,8 @@ pub fn plan(
                     .iter()
                     .map(|_| estimate_price * rng.between(70, 105) / 100)
                     .collect();
-                let id = ids.tender_position;
-                ids.tender_position += 1;
-                let demand_position_id = ids.demand_position;
-                ids.demand_position += 1;
+                let id = take(&mut ids.tender_position);
+                let demand_position_id = take(&mut ids.demand_position);
                 // A quarter of the members report demand for a position, with their own price.
                 for (m, member) in members.iter().enumerate() {
                     if rng.below(4) == 0 {

@@ -14,7 +14,10 @@ mod orgs;
 mod vocab;
 
 use crate::db::{write_tx, DbConn};
-use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
+use crate::domain::ids::{
+    AwardId, BidId, CalloffId, CatalogueItemId, ContractId, DemandCallId, DemandPositionId, LotId, OrgId, TenderId,
+    TenderPositionId, UserId,
+};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use diesel::connection::SimpleConnection;
@@ -129,18 +132,18 @@ impl Rng {
 
 /// The next free id of each table the generator writes with explicit ids (after the demo seed).
 pub(crate) struct NextIds {
-    pub org: i64,
-    pub user: i64,
-    pub catalogue: i64,
-    pub call: i64,
-    pub demand_position: i64,
+    pub org: OrgId,
+    pub user: UserId,
+    pub catalogue: CatalogueItemId,
+    pub call: DemandCallId,
+    pub demand_position: DemandPositionId,
     pub tender: TenderId,
     pub lot: LotId,
-    pub tender_position: i64,
+    pub tender_position: TenderPositionId,
     pub bid: BidId,
     pub award: AwardId,
     pub contract: ContractId,
-    pub calloff: i64,
+    pub calloff: CalloffId,
 }
 
 macro_rules! next_id {

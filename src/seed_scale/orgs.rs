@@ -3,9 +3,10 @@
 
 use super::audit_trail::Trail;
 use super::bulk::insert_all;
-use super::{vocab, NextIds, Plan, Rng};
+use super::{take, vocab, NextIds, Plan, Rng};
 use crate::db::schema::{catalogue_items, organisations, users};
 use crate::db::DbConn;
+use crate::domain::ids::{CatalogueItemId, OrgId, UserId};
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::AppResult;
 use chrono::NaiveDateTime;
@@ -13,20 +14,20 @@ use diesel::prelude::*;
 use serde_json::json;
 
 pub struct Member {
-    pub id: i64,
+    pub id: OrgId,
     pub address: String,
     pub leitweg_id: Option<String>,
     /// (user id, e-mail) of the member's buyers.
-    pub buyers: Vec<(i64, String)>,
+    pub buyers: Vec<(UserId, String)>,
 }
 
 pub struct Vendor {
-    pub id: i64,
-    pub user: (i64, String),
+    pub id: OrgId,
+    pub user: (UserId, String),
 }
 
 pub struct Item {
-    pub id: i64,
+    pub id: CatalogueItemId,
     pub description: String,
     pub unit: String,
     pub cpv: String,
@@ -40,7 +41,7 @@ pub struct People {
     pub vendors: Vec<Vendor>,
     pub catalogue: Vec<Item>,
     /// (user id, e-mail) of the cooperative's procurement officers.
-    pub officers: Vec<(i64, String)>,
+    pub officers: Vec<(UserId, String)>,
 }
 
 const FIRST_NAMES: &[&str] = &[
@@ -113,9 +114,8 @@ pub fn generate(
 
     let mut org_rows = Vec::new();
     let mut user_rows = Vec::new();
-    let mut add_user = |org: i64, email: String, name: String, role: Role, trail: &mut Trail, ids: &mut NextIds| {
-        let id = ids.user;
-        ids.user += 1;
+    let mut add_user = |org: OrgId, email: String, name: String, role: Role, trail: &mut Trail, ids: &mut NextIds| {
+        let id = take(&mut ids.user);
         trail.push(
             &actor,
             "user.created",
@@ -140,8 +140,7 @@ pub fn generate(
 
     for n in demo_members..plan.members {
         let (name, kind, city, postal) = vocab::member(rng, n);
-        let id = ids.org;
-        ids.org += 1;
+        let id = take(&mut ids.org);
         let street = format!(
             "{}straße {}",
             ["Rathaus", "Schloss", "Bahnhof", "Markt", "Kirch"][rng.below(5)],
@@ -194,8 +193,7 @@ pub fn generate(
 
     for n in demo_vendors..plan.vendors {
         let (name, city, postal) = vocab::vendor(rng, n);
-        let id = ids.org;
-        ids.org += 1;
+        let id = take(&mut ids.org);
         let email = format!("vertrieb@lieferant{}.example", n + 1);
         trail.push(
             &actor,
@@ -229,8 +227,7 @@ pub fn generate(
     let mut item_rows = Vec::new();
     for n in people.catalogue.len()..plan.catalogue {
         let (description, unit, cpv, cents) = vocab::product(rng, n);
-        let id = ids.catalogue;
-        ids.catalogue += 1;
+        let id = take(&mut ids.catalogue);
         trail.push(
             &actor,
             "catalogue_item.created",
@@ -262,7 +259,7 @@ pub fn generate(
 /// The demo's members with their buyers, its approved vendors with an account, its catalogue
 /// (given a typical price) and its officers.
 fn read_demo(c: &mut DbConn, rng: &mut Rng) -> AppResult<People> {
-    type OrgRow = (i64, String, String, String, String, Option<String>);
+    type OrgRow = (OrgId, String, String, String, String, Option<String>);
     let orgs: Vec<OrgRow> = organisations::table
         .filter(organisations::org_type.eq(OrgType::Member))
         .order(organisations::id)
@@ -275,11 +272,11 @@ fn read_demo(c: &mut DbConn, rng: &mut Rng) -> AppResult<People> {
             organisations::leitweg_id,
         ))
         .load(c)?;
-    let accounts: Vec<(i64, i64, String, Role)> = users::table
+    let accounts: Vec<(UserId, OrgId, String, Role)> = users::table
         .order(users::id)
         .select((users::id, users::organisation_id, users::email, users::role))
         .load(c)?;
-    let of = |org: i64, role: Role| -> Vec<(i64, String)> {
+    let of = |org: OrgId, role: Role| -> Vec<(UserId, String)> {
         accounts
             .iter()
             .filter(|(_, o, _, r)| *o == org && *r == role)
@@ -296,7 +293,7 @@ fn read_demo(c: &mut DbConn, rng: &mut Rng) -> AppResult<People> {
         })
         .filter(|m| !m.buyers.is_empty())
         .collect();
-    let vendor_ids: Vec<i64> = organisations::table
+    let vendor_ids: Vec<OrgId> = organisations::table
         .filter(organisations::org_type.eq(OrgType::Vendor))
         .filter(organisations::vendor_status.eq(VendorStatus::Approved))
         .order(organisations::id)
@@ -306,7 +303,7 @@ fn read_demo(c: &mut DbConn, rng: &mut Rng) -> AppResult<People> {
         .into_iter()
         .filter_map(|id| of(id, Role::Vendor).into_iter().next().map(|user| Vendor { id, user }))
         .collect();
-    let items: Vec<(i64, String, String, String)> = catalogue_items::table
+    let items: Vec<(CatalogueItemId, String, String, String)> = catalogue_items::table
         .order(catalogue_items::id)
         .select((
             catalogue_items::id,

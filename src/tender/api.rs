@@ -7,7 +7,9 @@ use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::db::{Db, DbConn};
 use crate::domain::evaluation::{BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
-use crate::domain::ids::{BidId, LotId, TenderId};
+use crate::domain::ids::{
+    BidId, DemandCallId, DemandPositionId, DocumentId, LotId, OrgId, QuestionId, TenderId, TenderPositionId,
+};
 use crate::domain::money::{Amount, Price};
 use crate::domain::tender::Procedure;
 
@@ -83,7 +85,8 @@ struct TenderDetail {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct EntitledMember {
-    id: i64,
+    #[schema(value_type = i64)]
+    id: OrgId,
     name: String,
 }
 
@@ -220,7 +223,8 @@ impl ApiEvaluation {
 #[schema(as = TenderInput)]
 #[serde(default)]
 struct ApiTenderInput {
-    demand_call_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    demand_call_id: Option<DemandCallId>,
     #[schema(min_length = 3, max_length = 200)]
     title: String,
     description: String,
@@ -236,14 +240,15 @@ struct ApiTenderInput {
     /// Losbezeichnungen, Los 1 zuerst
     lots: Vec<String>,
     /// Position der Bedarfsabfrage (id) → Losnummer; bei einem Los entbehrlich
-    assignment: BTreeMap<i64, i32>,
+    #[schema(value_type = BTreeMap<i64, i32>)]
+    assignment: BTreeMap<DemandPositionId, i32>,
 }
 
 impl ApiTenderInput {
     /// The command and what could not be read. Without an assignment and with a single lot,
     /// every position of the call goes into that lot (the services leave out those without
     /// demand).
-    fn command(self, conn: &mut DbConn, demand_call_id: i64) -> AppResult<(TenderCommand, FieldErrors)> {
+    fn command(self, conn: &mut DbConn, demand_call_id: DemandCallId) -> AppResult<(TenderCommand, FieldErrors)> {
         let mut errors = FieldErrors::new();
         let bid_deadline = match self.bid_deadline.trim() {
             "" => None,
@@ -302,7 +307,12 @@ impl ApiTenderInput {
     }
 
     /// The validated tender: every problem of reading and of the rules at once.
-    fn validate(self, conn: &mut DbConn, demand_call_id: i64, now: NaiveDateTime) -> AppResult<tender::TenderData> {
+    fn validate(
+        self,
+        conn: &mut DbConn,
+        demand_call_id: DemandCallId,
+        now: NaiveDateTime,
+    ) -> AppResult<tender::TenderData> {
         let (command, edge) = self.command(conn, demand_call_id)?;
         joined(edge, command.validate(conn, now))
     }
@@ -505,7 +515,7 @@ fn attachment(file_name: &str) -> Header<'static> {
     )
 )]
 #[get("/tenders/<id>/documents/<doc>")]
-async fn download_document(user: ApiUser, db: Db, id: TenderId, doc: i64) -> AppResult<Download> {
+async fn download_document(user: ApiUser, db: Db, id: TenderId, doc: DocumentId) -> AppResult<Download> {
     let (name, content_type, body) = db
         .run(move |c| {
             tender::find_readable(c, &user.0, id)?;
@@ -529,7 +539,13 @@ async fn download_document(user: ApiUser, db: Db, id: TenderId, doc: i64) -> App
     )
 )]
 #[delete("/tenders/<id>/documents/<doc>")]
-async fn remove_document(user: ApiUser, db: Db, state: AppState, id: TenderId, doc: i64) -> AppResult<Json<Removed>> {
+async fn remove_document(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: TenderId,
+    doc: DocumentId,
+) -> AppResult<Json<Removed>> {
     db.run(move |c| tender::remove_document(c, &state, &user.0, id, doc))
         .await?;
     Ok(Json(Removed { removed: doc }))
@@ -537,7 +553,8 @@ async fn remove_document(user: ApiUser, db: Db, state: AppState, id: TenderId, d
 
 #[derive(Serialize, ToSchema)]
 struct Removed {
-    removed: i64,
+    #[schema(value_type = i64)]
+    removed: DocumentId,
 }
 
 // ----------------------------------------------------------------------------- questions
@@ -631,7 +648,7 @@ async fn answer(
     db: Db,
     state: AppState,
     id: TenderId,
-    question: i64,
+    question: QuestionId,
     body: Body<AnswerBody>,
 ) -> AppResult<Json<Answered>> {
     let text = body.0.answer;
@@ -705,7 +722,8 @@ struct PositionPrice {
 struct ApiBid {
     #[schema(value_type = i64)]
     bid_id: BidId,
-    vendor_id: i64,
+    #[schema(value_type = i64)]
+    vendor_id: OrgId,
     vendor: String,
     version: i32,
     status: BidStatus,
@@ -718,7 +736,7 @@ struct ApiBid {
 }
 
 impl ApiBid {
-    fn new(b: BidContent, position_no: &HashMap<i64, i32>) -> ApiBid {
+    fn new(b: BidContent, position_no: &HashMap<TenderPositionId, i32>) -> ApiBid {
         let mut prices: Vec<PositionPrice> = b
             .prices
             .iter()
@@ -775,7 +793,7 @@ struct OwnBid {
     history: Vec<BidVersion>,
 }
 
-fn position_numbers(conn: &mut DbConn, id: TenderId) -> AppResult<HashMap<i64, i32>> {
+fn position_numbers(conn: &mut DbConn, id: TenderId) -> AppResult<HashMap<TenderPositionId, i32>> {
     Ok(tender::positions(conn, id)?
         .into_iter()
         .map(|p| (p.id, p.position_no))
@@ -875,7 +893,7 @@ async fn submit_bid(
         .run(move |c| {
             // A draft's positions stay hidden: the tender must be readable first.
             tender::find_readable(c, &u, id)?;
-            let by_no: HashMap<i32, i64> = tender::positions(c, id)?
+            let by_no: HashMap<i32, TenderPositionId> = tender::positions(c, id)?
                 .into_iter()
                 .map(|p| (p.position_no, p.id))
                 .collect();

@@ -7,7 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{bid_lots, bid_prices, bids, organisations};
 use crate::db::{lock_key, write_tx, DbConn};
 use crate::domain::bid::{self as rules, BidPosition, BidStatus, Canonical, Coverage};
-use crate::domain::ids::{BidId, LotId, TenderId};
+use crate::domain::ids::{BidId, LotId, OrgId, TenderId, TenderPositionId, UserId};
 use crate::domain::money::{Amount, Price};
 use crate::domain::numbers;
 use crate::domain::roles::{Role, VendorStatus};
@@ -28,7 +28,7 @@ const SEALED: &str = "Die Angebote sind bis zur Öffnung durch zwei Personen der
 /// What a vendor submits: a price per position of each lot it bids on, and its answers.
 #[derive(Debug, Clone, Default)]
 pub struct BidInput {
-    pub prices: HashMap<i64, Price>,
+    pub prices: HashMap<TenderPositionId, Price>,
     /// Lots chosen explicitly (a lot with any price counts as chosen as well).
     pub lots: Vec<LotId>,
     pub a_confirmed: Vec<bool>,
@@ -58,10 +58,10 @@ pub struct Receipt {
 pub struct BidRow {
     pub id: BidId,
     pub tender_id: TenderId,
-    pub vendor_id: i64,
+    pub vendor_id: OrgId,
     pub version: i32,
     pub status: BidStatus,
-    pub submitted_by: i64,
+    pub submitted_by: UserId,
     pub submitted_at: NaiveDateTime,
     pub withdrawn_at: Option<NaiveDateTime>,
     #[serde(skip)]
@@ -80,7 +80,7 @@ pub struct BidContent {
     pub criteria: Criteria,
     pub lot_totals: Vec<(i32, Amount)>,
     /// Position id → unit price.
-    pub prices: BTreeMap<i64, Price>,
+    pub prices: BTreeMap<TenderPositionId, Price>,
 }
 
 pub fn require_approved_vendor(conn: &mut DbConn, user: &CurrentUser) -> AppResult<()> {
@@ -125,7 +125,7 @@ fn parse_price(text: &str, style: Option<numbers::DecimalStyle>) -> Result<Price
 pub fn prices_from_form(
     positions: &[TenderPosition],
     get: impl Fn(&str) -> String,
-) -> Result<HashMap<i64, Price>, FieldErrors> {
+) -> Result<HashMap<TenderPositionId, Price>, FieldErrors> {
     let mut prices = HashMap::new();
     let mut errors = FieldErrors::new();
     for p in positions {
@@ -157,7 +157,7 @@ pub fn prices_from_csv(
     positions: &[TenderPosition],
     lots: &[Lot],
     bytes: &[u8],
-) -> Result<HashMap<i64, Price>, Vec<RowError>> {
+) -> Result<HashMap<TenderPositionId, Price>, Vec<RowError>> {
     let table = Table::parse(bytes).map_err(|e| vec![e])?;
     let pos_col = table.column(&["pos.", "pos", "position", "positionsnummer"], "Pos.");
     let price_col = table.column(
@@ -173,7 +173,7 @@ pub fn prices_from_csv(
     let by_no: HashMap<i32, &TenderPosition> = positions.iter().map(|p| (p.position_no, p)).collect();
     let style = table.decimal_style(&[price_col]);
     let mut prices = HashMap::with_capacity(table.rows.len());
-    let mut seen: HashMap<i64, usize> = HashMap::with_capacity(table.rows.len());
+    let mut seen: HashMap<TenderPositionId, usize> = HashMap::with_capacity(table.rows.len());
     let mut errors = Vec::new();
     let err = |line: usize, column: &str, reason: String| RowError {
         line,
@@ -232,7 +232,11 @@ pub fn prices_from_csv(
 }
 
 /// The price sheet a vendor downloads: every position, with its own current prices if any.
-pub fn price_sheet_csv(lots: &[Lot], positions: &[TenderPosition], current: &BTreeMap<i64, Price>) -> Vec<u8> {
+pub fn price_sheet_csv(
+    lots: &[Lot],
+    positions: &[TenderPosition],
+    current: &BTreeMap<TenderPositionId, Price>,
+) -> Vec<u8> {
     let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();
     let mut out = import::GermanCsv::new();
     out.row([
@@ -283,7 +287,7 @@ fn missing_message(missing: &[(i32, i32)], multi_lot: bool) -> String {
     )
 }
 
-fn count_versions(conn: &mut DbConn, tender_id: TenderId, vendor_id: i64) -> AppResult<i32> {
+fn count_versions(conn: &mut DbConn, tender_id: TenderId, vendor_id: OrgId) -> AppResult<i32> {
     let max: Option<i32> = bids::table
         .filter(bids::tender_id.eq(tender_id))
         .filter(bids::vendor_id.eq(vendor_id))
@@ -325,7 +329,7 @@ pub fn submit(
         let lots = lots(c, tender_id)?;
         let positions = positions(c, tender_id)?;
         let bp = bid_positions(&positions, &lots);
-        let known: std::collections::HashSet<i64> = positions.iter().map(|p| p.id).collect();
+        let known: std::collections::HashSet<TenderPositionId> = positions.iter().map(|p| p.id).collect();
         if let Some(unknown) = input.prices.keys().find(|id| !known.contains(id)) {
             return Err(AppError::field(
                 "prices",
@@ -429,7 +433,7 @@ pub fn submit(
             })
             .returning(bids::id)
             .get_result(c)?;
-        let rows: Vec<(BidId, i64, i64)> = bp
+        let rows: Vec<(BidId, TenderPositionId, i64)> = bp
             .iter()
             .filter(|p| chosen.contains(&p.lot_id))
             .filter_map(|p| input.prices.get(&p.id).map(|pr| (bid_id, p.id, pr.minor())))
@@ -492,10 +496,10 @@ pub fn submit(
 #[diesel(table_name = bids)]
 struct NewBid<'a> {
     tender_id: TenderId,
-    vendor_id: i64,
+    vendor_id: OrgId,
     version: i32,
     status: BidStatus,
-    submitted_by: i64,
+    submitted_by: UserId,
     submitted_at: NaiveDateTime,
     nonce: &'a str,
     receipt_sha256: &'a str,
@@ -513,7 +517,7 @@ struct NewBidLot {
 
 /// Column tuples, not a derived `Insertable`: a price sheet has thousands of rows and Diesel binds
 /// tuples about twice as fast (measured on the demand import, issue #6).
-fn insert_prices(conn: &mut DbConn, rows: &[(BidId, i64, i64)]) -> AppResult<()> {
+fn insert_prices(conn: &mut DbConn, rows: &[(BidId, TenderPositionId, i64)]) -> AppResult<()> {
     for chunk in rows.chunks(4_000) {
         let values: Vec<_> = chunk
             .iter()
@@ -605,10 +609,10 @@ fn content(conn: &mut DbConn, bid: BidRow, lots: &[Lot]) -> AppResult<BidContent
         .find(bid.vendor_id)
         .select(organisations::name)
         .first(conn)?;
-    let prices: BTreeMap<i64, Price> = bid_prices::table
+    let prices: BTreeMap<TenderPositionId, Price> = bid_prices::table
         .filter(bid_prices::bid_id.eq(bid.id))
         .select((bid_prices::position_id, bid_prices::unit_price))
-        .load::<(i64, Price)>(conn)?
+        .load::<(TenderPositionId, Price)>(conn)?
         .into_iter()
         .collect();
     let lot_no: HashMap<LotId, i32> = lots.iter().map(|l| (l.id, l.lot_no)).collect();

@@ -5,7 +5,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::tender_documents;
 use crate::db::{write_tx, DbConn};
-use crate::domain::ids::TenderId;
+use crate::domain::ids::{DocumentId, TenderId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
@@ -71,7 +71,7 @@ struct NewDocument<'a> {
     size_bytes: i64,
     sha256: &'a str,
     content: &'a [u8],
-    uploaded_by: i64,
+    uploaded_by: UserId,
     uploaded_at: chrono::NaiveDateTime,
 }
 
@@ -83,7 +83,7 @@ pub fn add_document(
     id: TenderId,
     file_name: &str,
     bytes: &[u8],
-) -> AppResult<i64> {
+) -> AppResult<DocumentId> {
     user.require(&[Role::Officer])?;
     let name = clean_file_name(file_name);
     if name.is_empty() {
@@ -112,7 +112,7 @@ pub fn add_document(
                 "Unterlagen lassen sich nur vor der Veröffentlichung ändern.".into(),
             ));
         }
-        let doc_id: i64 = diesel::insert_into(tender_documents::table)
+        let doc_id: DocumentId = diesel::insert_into(tender_documents::table)
             .values(NewDocument {
                 tender_id: id,
                 file_name: &name,
@@ -145,7 +145,7 @@ pub fn remove_document(
     state: &AppState,
     user: &CurrentUser,
     id: TenderId,
-    doc_id: i64,
+    doc_id: DocumentId,
 ) -> AppResult<()> {
     user.require(&[Role::Officer])?;
     write_tx(conn, |c| {
@@ -185,7 +185,7 @@ pub fn documents(conn: &mut DbConn, tender_id: TenderId) -> AppResult<Vec<Docume
 }
 
 /// A document's name, type and content, for a download of a tender the caller may read.
-pub fn document(conn: &mut DbConn, tender_id: TenderId, doc_id: i64) -> AppResult<(String, String, Vec<u8>)> {
+pub fn document(conn: &mut DbConn, tender_id: TenderId, doc_id: DocumentId) -> AppResult<(String, String, Vec<u8>)> {
     Ok(tender_documents::table
         .find(doc_id)
         .filter(tender_documents::tender_id.eq(tender_id))

@@ -7,7 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{tender_lots, tender_positions, tenders};
 use crate::db::{write_tx, DbConn};
 use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
-use crate::domain::ids::{LotId, TenderId};
+use crate::domain::ids::{DemandPositionId, LotId, TenderId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
@@ -49,7 +49,7 @@ struct NewPosition<'a> {
     tender_id: TenderId,
     lot_id: LotId,
     position_no: i32,
-    demand_position_id: Option<i64>,
+    demand_position_id: Option<DemandPositionId>,
     description: &'a str,
     unit: &'a str,
     cpv_code: &'a str,

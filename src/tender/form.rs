@@ -4,6 +4,7 @@
 use super::TenderCommand;
 use crate::auth::csrf::FormData;
 use crate::domain::evaluation::{self, BCriterion, Decision, EvaluationCommand, Method, PriceFormula};
+use crate::domain::ids::{DemandCallId, DemandPositionId};
 use crate::domain::numbers;
 use crate::domain::tender::Procedure;
 use crate::error::FieldErrors;
@@ -34,7 +35,7 @@ pub struct EvaluationForm {
 /// The tender form, as typed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TenderForm {
-    pub demand_call_id: i64,
+    pub demand_call_id: DemandCallId,
     pub title: String,
     pub description: String,
     pub procedure: String,
@@ -46,7 +47,7 @@ pub struct TenderForm {
     pub term_justification: String,
     pub evaluation: EvaluationForm,
     pub lots: Vec<String>,
-    pub assignment: BTreeMap<i64, i32>,
+    pub assignment: BTreeMap<DemandPositionId, i32>,
 }
 
 /// A decimal as a German form shows it: comma, no trailing zeros.
@@ -194,13 +195,16 @@ impl TenderForm {
         while lots.last().is_some_and(String::is_empty) {
             lots.pop();
         }
-        let assignment: BTreeMap<i64, i32> = form
+        let assignment: BTreeMap<DemandPositionId, i32> = form
             .keys()
-            .filter_map(|k| k.strip_prefix("lot_").and_then(|id| id.parse::<i64>().ok()))
+            .filter_map(|k| {
+                k.strip_prefix("lot_")
+                    .and_then(|id| id.parse::<DemandPositionId>().ok())
+            })
             .map(|id| (id, form.get(&format!("lot_{id}")).parse().unwrap_or(0)))
             .collect();
         TenderForm {
-            demand_call_id: form.get("demand_call_id").parse().unwrap_or(0),
+            demand_call_id: form.get("demand_call_id").parse().unwrap_or_default(),
             title: form.get("title"),
             description: form.get("description"),
             procedure: form.get("procedure"),

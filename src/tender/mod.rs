@@ -29,7 +29,9 @@ use crate::db::DbConn;
 use crate::demand;
 use crate::domain::demand::CallStatus;
 use crate::domain::evaluation::EvaluationSpec;
-use crate::domain::ids::{BidId, LotId, TenderId};
+use crate::domain::ids::{
+    BidId, DemandCallId, DemandPositionId, DocumentId, LotId, QuestionId, TenderId, TenderPositionId, UserId,
+};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -43,7 +45,8 @@ use serde_json::json;
 pub struct Tender {
     #[schema(value_type = i64)]
     pub id: TenderId,
-    pub demand_call_id: i64,
+    #[schema(value_type = i64)]
+    pub demand_call_id: DemandCallId,
     pub title: String,
     pub description: String,
     pub procedure: Procedure,
@@ -57,19 +60,24 @@ pub struct Tender {
     #[schema(value_type = crate::domain::evaluation::EvaluationSpec)]
     pub evaluation: String,
     pub status: TenderStatus,
-    pub created_by: i64,
+    #[schema(value_type = i64)]
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
-    pub published_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub published_by: Option<UserId>,
     pub published_at: Option<NaiveDateTime>,
-    pub opening_started_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub opening_started_by: Option<UserId>,
     pub opening_started_at: Option<NaiveDateTime>,
-    pub opened_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub opened_by: Option<UserId>,
     pub opened_at: Option<NaiveDateTime>,
     #[serde(skip)]
     pub opening_record: Option<String>,
     pub opening_record_sha256: Option<String>,
     pub cancelled_at: Option<NaiveDateTime>,
-    pub cancelled_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub cancelled_by: Option<UserId>,
     pub cancel_reason: Option<String>,
 }
 
@@ -131,25 +139,29 @@ pub struct Lot {
     pub lot_no: i32,
     pub title: String,
     pub cancelled_at: Option<NaiveDateTime>,
-    pub cancelled_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub cancelled_by: Option<UserId>,
     pub cancel_reason: Option<String>,
     #[schema(value_type = Option<i64>)]
     pub tie_winner_bid_id: Option<BidId>,
     pub tie_note: Option<String>,
-    pub tie_decided_by: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub tie_decided_by: Option<UserId>,
     pub tie_decided_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_positions)]
 pub struct TenderPosition {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: TenderPositionId,
     #[schema(value_type = i64)]
     pub tender_id: TenderId,
     #[schema(value_type = i64)]
     pub lot_id: LotId,
     pub position_no: i32,
-    pub demand_position_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub demand_position_id: Option<DemandPositionId>,
     pub description: String,
     pub unit: String,
     pub cpv_code: String,
@@ -161,7 +173,8 @@ pub struct TenderPosition {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tender_documents)]
 pub struct DocumentMeta {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: DocumentId,
     #[schema(value_type = i64)]
     pub tender_id: TenderId,
     pub file_name: String,
@@ -174,7 +187,8 @@ pub struct DocumentMeta {
 /// A question as every reader sees it: never who asked.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicQuestion {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: QuestionId,
     pub question: String,
     pub asked_at: NaiveDateTime,
     pub answer: Option<String>,

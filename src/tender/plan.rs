@@ -5,6 +5,7 @@ use crate::db::DbConn;
 use crate::demand;
 use crate::domain::demand::CallStatus;
 use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
+use crate::domain::ids::{DemandCallId, DemandPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::tender::{self as rules, DeadlineCheck, Procedure};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -21,7 +22,7 @@ pub(super) fn push(errors: &mut FieldErrors, field: &str, message: impl Into<Str
 /// `None` takes the default or is refused by `validate` where a value is required.
 #[derive(Debug, Clone, Default)]
 pub struct TenderCommand {
-    pub demand_call_id: i64,
+    pub demand_call_id: DemandCallId,
     pub title: String,
     pub description: String,
     /// `None` picks what the estimated value requires.
@@ -36,7 +37,7 @@ pub struct TenderCommand {
     /// Lot titles, lot 1 first.
     pub lots: Vec<String>,
     /// Demand position id → lot number (1-based). Positions without demand are left out.
-    pub assignment: BTreeMap<i64, i32>,
+    pub assignment: BTreeMap<DemandPositionId, i32>,
 }
 
 pub const BUFFER_RULE: &str =
@@ -48,7 +49,7 @@ pub const PROCEDURE_MISSING: &str = "Bitte wählen Sie ein Verfahren.";
 /// A position as it will be tendered.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedPosition {
-    pub demand_position_id: i64,
+    pub demand_position_id: DemandPositionId,
     pub lot_no: i32,
     pub position_no: i32,
     pub description: String,
@@ -62,7 +63,7 @@ pub struct PlannedPosition {
 /// A validated tender, ready to store.
 #[derive(Debug, Clone)]
 pub struct TenderData {
-    pub demand_call_id: i64,
+    pub demand_call_id: DemandCallId,
     pub title: String,
     pub description: String,
     pub procedure: Procedure,

@@ -6,7 +6,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{demand_lines, organisations, tender_members, tender_positions, tenders, users};
 use crate::db::{write_tx, DbConn};
-use crate::domain::ids::TenderId;
+use crate::domain::ids::{OrgId, TenderId};
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::domain::tender::{self as rules, DeadlineCheck, TenderStatus};
 use crate::error::{AppError, AppResult};
@@ -55,7 +55,7 @@ pub(super) fn mail_context(state: &AppState, t: &Tender) -> serde_json::Value {
 }
 
 /// Members entitled to call off: those with demand for a tendered position.
-pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(i64, String)>> {
+pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(OrgId, String)>> {
     if t.is_published() {
         return Ok(tender_members::table
             .inner_join(organisations::table)
@@ -81,7 +81,7 @@ pub fn entitled_members(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<(i64, St
 #[diesel(table_name = tender_members)]
 struct EntitledMember {
     tender_id: TenderId,
-    member_id: i64,
+    member_id: OrgId,
 }
 
 /// Publishes a draft: the deadline is checked again against the real sending time, the entitled

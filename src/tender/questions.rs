@@ -6,7 +6,7 @@ use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{tender_questions, users};
 use crate::db::{write_tx, DbConn};
-use crate::domain::ids::TenderId;
+use crate::domain::ids::{OrgId, QuestionId, TenderId, UserId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::{mail, AppState};
@@ -19,14 +19,20 @@ use serde_json::json;
 #[diesel(table_name = tender_questions)]
 struct NewQuestion<'a> {
     tender_id: TenderId,
-    vendor_id: i64,
-    asked_by: i64,
+    vendor_id: OrgId,
+    asked_by: UserId,
     question: &'a str,
     asked_at: NaiveDateTime,
 }
 
 /// A vendor asks a question about a published tender before its deadline.
-pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId, question: &str) -> AppResult<i64> {
+pub fn ask(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: TenderId,
+    question: &str,
+) -> AppResult<QuestionId> {
     user.require(&[Role::Vendor])?;
     let question = question.trim();
     if !(5..=4000).contains(&question.chars().count()) {
@@ -43,7 +49,7 @@ pub fn ask(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId
             ));
         }
         bids::require_approved_vendor(c, user)?;
-        let qid: i64 = diesel::insert_into(tender_questions::table)
+        let qid: QuestionId = diesel::insert_into(tender_questions::table)
             .values(NewQuestion {
                 tender_id: id,
                 vendor_id: user.organisation_id,
@@ -94,7 +100,7 @@ pub fn answer(
     state: &AppState,
     user: &CurrentUser,
     id: TenderId,
-    question_id: i64,
+    question_id: QuestionId,
     answer: &str,
 ) -> AppResult<usize> {
     user.require(&[Role::Officer])?;
@@ -149,7 +155,14 @@ pub fn answer(
 }
 
 /// id, asking vendor, question, asked at, answer, answered at.
-type QuestionRow = (i64, i64, String, NaiveDateTime, Option<String>, Option<NaiveDateTime>);
+type QuestionRow = (
+    QuestionId,
+    OrgId,
+    String,
+    NaiveDateTime,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
 
 /// Questions as `user` may see them: vendors and the public see answered ones (and a vendor its
 /// own open ones); the cooperative sees all. Never the asker's identity.

@@ -9,7 +9,7 @@ use crate::auth::csrf::FormData;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::{Db, DbConn};
 use crate::domain::evaluation::Method;
-use crate::domain::ids::{LotId, TenderId};
+use crate::domain::ids::{DemandCallId, DocumentId, LotId, QuestionId, TenderId};
 use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{joined, AppError, AppResult, FieldErrors};
@@ -117,7 +117,7 @@ async fn new_tender(
     state: AppState,
 ) -> AppResult<Template> {
     user.require(&[Role::Officer])?;
-    let call_id = read::query::<i64>("bedarf", bedarf, "die Nummer einer Bedarfsabfrage (ganze Zahl)")?
+    let call_id = read::query::<DemandCallId>("bedarf", bedarf, "die Nummer einer Bedarfsabfrage (ganze Zahl)")?
         .ok_or_else(|| AppError::BadRequest("Bitte wählen Sie eine abgeschlossene Bedarfsabfrage.".into()))?;
     let st = state.clone();
     let ctx = db
@@ -377,7 +377,7 @@ async fn add_document(
 #[post("/ausschreibungen/<id>/unterlagen/<doc>/entfernen", data = "<_form>")]
 async fn remove_document(
     id: TenderId,
-    doc: i64,
+    doc: DocumentId,
     _form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -427,7 +427,7 @@ impl Download {
 }
 
 #[get("/ausschreibungen/<id>/unterlagen/<doc>")]
-async fn document(id: TenderId, doc: i64, user: CurrentUser, db: Db) -> AppResult<Download> {
+async fn document(id: TenderId, doc: DocumentId, user: CurrentUser, db: Db) -> AppResult<Download> {
     let (name, content_type, body) = db
         .run(move |c| {
             super::find_readable(c, &user, id)?;
@@ -461,7 +461,7 @@ async fn ask(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db
 #[post("/ausschreibungen/<id>/fragen/<q>/antwort", data = "<form>")]
 async fn answer(
     id: TenderId,
-    q: i64,
+    q: QuestionId,
     form: FormData,
     layout: Layout,
     user: CurrentUser,
@@ -806,7 +806,7 @@ async fn notice(id: TenderId, layout: Layout, user: MaybeUser, db: Db, state: Ap
 }
 
 #[get("/bekanntmachungen/<id>/unterlagen/<doc>")]
-async fn public_document(id: TenderId, doc: i64, db: Db) -> AppResult<Download> {
+async fn public_document(id: TenderId, doc: DocumentId, db: Db) -> AppResult<Download> {
     let (name, content_type, body) = db
         .run(move |c| {
             public_tender(c, id)?;

@@ -5,6 +5,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{audit_events, catalogue_items, organisations, outbox, users};
 use crate::db::{Db, DbConn};
 use crate::domain::demand::CallStatus;
+use crate::domain::ids::OrgId;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::AppResult;
 use crate::mail::OutboxStatus;
@@ -131,7 +132,7 @@ fn start_context(
     let mut ctx = json!({ "role": user.role.code() });
     match user.role {
         Role::Admin => {
-            let pending: Vec<(i64, String, String, chrono::NaiveDateTime)> = organisations::table
+            let pending: Vec<(OrgId, String, String, chrono::NaiveDateTime)> = organisations::table
                 .filter(organisations::org_type.eq(OrgType::Vendor))
                 .filter(organisations::vendor_status.eq(VendorStatus::Pending))
                 .order(organisations::created_at.asc())

@@ -9,6 +9,7 @@ pub mod tender_flow;
 
 use buendel::config::Config;
 use buendel::db::{Backend, Db};
+use buendel::domain::ids::{OrgId, SessionId, UserId};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::mail::Transport;
 use buendel::orgs::{self, OrgInput, UserData};
@@ -227,11 +228,11 @@ impl TestApp {
 
 /// Organisations and accounts most tests need.
 pub struct World {
-    pub coop: i64,
-    pub member_a: i64,
-    pub member_b: i64,
-    pub vendor: i64,
-    pub users: HashMap<&'static str, i64>,
+    pub coop: OrgId,
+    pub member_a: OrgId,
+    pub member_b: OrgId,
+    pub vendor: OrgId,
+    pub users: HashMap<&'static str, UserId>,
 }
 
 fn shared_hash() -> &'static str {
@@ -388,11 +389,11 @@ pub fn current_user(app: &TestApp, key: &str) -> buendel::auth::CurrentUser {
     use buendel::db::schema::{organisations, users};
     let mut c = app.conn();
     let (id, email, name, role, organisation_id, organisation_name, org_type): (
-        i64,
+        UserId,
         String,
         String,
         String,
-        i64,
+        OrgId,
         String,
         String,
     ) = users::table
@@ -417,6 +418,6 @@ pub fn current_user(app: &TestApp, key: &str) -> buendel::auth::CurrentUser {
         organisation_id,
         organisation_name,
         org_type: org_type.parse().unwrap(),
-        credential_id: 0,
+        credential: buendel::auth::Credential::Session(SessionId::default()),
     }
 }

@@ -4,7 +4,9 @@
 use super::*;
 use buendel::demand::{self, CallData, DemandEntry, PositionData};
 use buendel::domain::bid::BidStatus;
-use buendel::domain::ids::{BidId, ContractId, LotId, TenderId};
+use buendel::domain::ids::{
+    BidId, ContractId, DemandCallId, DemandPositionId, LotId, OrgId, TenderId, TenderPositionId,
+};
 use buendel::domain::money::{Price, Quantity};
 use buendel::domain::roles::{OrgType, Role, VendorStatus};
 use buendel::orgs::{self, UserData};
@@ -30,7 +32,7 @@ pub fn q(text: &str) -> Quantity {
 
 /// A closed call: three positions, member A wants 10/4/–, member B 5/2/–; the third position
 /// has no demand. Returns the call and its position ids.
-pub fn closed_call(app: &TestApp, w: &World, notebook_estimate: &str) -> (i64, Vec<i64>) {
+pub fn closed_call(app: &TestApp, w: &World, notebook_estimate: &str) -> (DemandCallId, Vec<DemandPositionId>) {
     let officer = current_user(app, "officer");
     let mut c = app.conn();
     let data = CallData {
@@ -48,7 +50,7 @@ pub fn closed_call(app: &TestApp, w: &World, notebook_estimate: &str) -> (i64, V
     ];
     let id = demand::create_call(&mut c, &app.state, &officer, &data, &positions).unwrap();
     demand::open_call(&mut c, &app.state, &officer, id).unwrap();
-    let ids: Vec<i64> = demand::positions(&mut c, id)
+    let ids: Vec<DemandPositionId> = demand::positions(&mut c, id)
         .unwrap()
         .into_iter()
         .map(|p| p.id)
@@ -74,7 +76,7 @@ pub fn closed_call(app: &TestApp, w: &World, notebook_estimate: &str) -> (i64, V
 }
 
 /// The tender form as the officer fills it: two lots; the deadline comes from `with_deadline`.
-pub fn tender_form(call: i64, positions: &[i64]) -> Vec<(String, String)> {
+pub fn tender_form(call: DemandCallId, positions: &[DemandPositionId]) -> Vec<(String, String)> {
     vec![
         ("demand_call_id".into(), call.to_string()),
         ("title".into(), "Arbeitsplatzausstattung 2027".into()),
@@ -134,7 +136,7 @@ where
 }
 
 /// A second approved vendor with one user `vendor2@test.example`.
-pub fn second_vendor(app: &TestApp) -> i64 {
+pub fn second_vendor(app: &TestApp) -> OrgId {
     let mut c = app.conn();
     let now = app.state.clock.now_naive();
     let data = org_input("Konkurrenz IT AG").validate(OrgType::Vendor).unwrap();
@@ -157,7 +159,7 @@ pub fn second_vendor(app: &TestApp) -> i64 {
 }
 
 /// A published tender with a deadline 31 days ahead; returns (tender id, tender position ids).
-pub fn published_tender(app: &TestApp, w: &World) -> (TenderId, Vec<i64>) {
+pub fn published_tender(app: &TestApp, w: &World) -> (TenderId, Vec<TenderPositionId>) {
     let (call, positions) = closed_call(app, w, "800");
     let officer = browser(app, "officer");
     let form = with_deadline(app, tender_form(call, &positions), 31);
@@ -213,7 +215,13 @@ pub fn multipart(
 }
 
 /// Submits a bid by form: prices for both positions (notebook, monitor), A confirmed.
-pub fn bid(client: &Client, tender: TenderId, positions: &[i64], notebook: &str, monitor: &str) -> (Status, String) {
+pub fn bid(
+    client: &Client,
+    tender: TenderId,
+    positions: &[TenderPositionId],
+    notebook: &str,
+    monitor: &str,
+) -> (Status, String) {
     let p0 = format!("f[p_{}]", positions[0]);
     let p1 = format!("f[p_{}]", positions[1]);
     multipart(
@@ -244,7 +252,7 @@ pub fn receipt_of(client: &Client, tender: TenderId) -> String {
 
 /// An approved vendor firm `name` with one vendor account `<key>@test.example` (password
 /// `PASSWORD`), so that `current_user(app, key)` and `browser(app, key)` work for it.
-pub fn vendor_firm(app: &TestApp, key: &str, name: &str) -> i64 {
+pub fn vendor_firm(app: &TestApp, key: &str, name: &str) -> OrgId {
     let mut c = app.conn();
     let now = app.state.clock.now_naive();
     let data = org_input(name).validate(OrgType::Vendor).unwrap();
@@ -271,7 +279,12 @@ pub type Need<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// A closed call of members A and B with one position per need (advances the clock six days).
 /// Returns the call and its position ids.
-pub fn closed_call_with(app: &TestApp, w: &World, title: &str, needs: &[Need]) -> (i64, Vec<i64>) {
+pub fn closed_call_with(
+    app: &TestApp,
+    w: &World,
+    title: &str,
+    needs: &[Need],
+) -> (DemandCallId, Vec<DemandPositionId>) {
     const CPV: [&str; 3] = ["30213100-6", "30231300-0", "30237000-9"];
     let officer = current_user(app, "officer");
     let mut c = app.conn();
@@ -290,7 +303,7 @@ pub fn closed_call_with(app: &TestApp, w: &World, title: &str, needs: &[Need]) -
         .collect();
     let id = demand::create_call(&mut c, &app.state, &officer, &data, &positions).unwrap();
     demand::open_call(&mut c, &app.state, &officer, id).unwrap();
-    let ids: Vec<i64> = demand::positions(&mut c, id)
+    let ids: Vec<DemandPositionId> = demand::positions(&mut c, id)
         .unwrap()
         .into_iter()
         .map(|p| p.id)
@@ -322,7 +335,7 @@ pub fn closed_call_with(app: &TestApp, w: &World, title: &str, needs: &[Need]) -
 /// Returns the tender id and its positions.
 pub fn service_tender(
     app: &TestApp,
-    call: i64,
+    call: DemandCallId,
     title: &str,
     evaluation: buendel::domain::evaluation::EvaluationCommand,
 ) -> (TenderId, Vec<tender::TenderPosition>) {
@@ -398,7 +411,7 @@ pub fn opened_with_bids(
     w: &World,
     ours: (&str, &str),
     theirs: (&str, &str),
-) -> (TenderId, Vec<i64>, Vec<LotId>) {
+) -> (TenderId, Vec<TenderPositionId>, Vec<LotId>) {
     second_vendor(app);
     let (id, positions) = published_tender(app, w);
     let vendor = browser(app, "vendor");
@@ -444,7 +457,7 @@ pub fn submitted_bid_id(app: &TestApp, tender_id: TenderId, vendor_name: &str) -
 }
 
 /// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
-pub fn concluded_contract(app: &TestApp, w: &World) -> (ContractId, i64) {
+pub fn concluded_contract(app: &TestApp, w: &World) -> (ContractId, TenderPositionId) {
     let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
     let officer = current_user(app, "officer");
     let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
@@ -469,7 +482,7 @@ pub fn concluded_contract(app: &TestApp, w: &World) -> (ContractId, i64) {
     let award_id = buendel::award::award(&mut c, &app.state, &officer, target, "bestes Angebot").unwrap();
     app.state.clock.advance(Duration::days(20));
     let contract_id = buendel::award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
-    let position: i64 = buendel::db::schema::contract_positions::table
+    let position: TenderPositionId = buendel::db::schema::contract_positions::table
         .filter(buendel::db::schema::contract_positions::contract_id.eq(contract_id))
         .select(buendel::db::schema::contract_positions::position_id)
         .first(&mut *c)
