@@ -2,7 +2,7 @@
 //! mails, documents and messages; registered as tera filters. The one place numbers become text.
 
 use crate::domain::money::round_commercial;
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use chrono_tz::Europe::Berlin;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -48,16 +48,23 @@ pub fn quantity_de(value: Decimal) -> String {
     decimal_de(value, 0, 3)
 }
 
+/// The filters run once per table cell: the serialised form ("…T…") is read with chrono's
+/// `FromStr`, which does not parse a format string each time as `parse_from_str` does.
 fn parse_naive(text: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
+    text.parse()
         .ok()
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok())
+}
+
+/// "07.12.2026": written field by field, for the same reason.
+fn dmy(d: &impl Datelike) -> String {
+    format!("{:02}.{:02}.{:04}", d.day(), d.month(), d.year())
 }
 
 /// A stored (UTC) time as German local date and time.
 pub fn datetime_de(utc: NaiveDateTime) -> String {
     let local = utc.and_utc().with_timezone(&Berlin);
-    format!("{} Uhr", local.format("%d.%m.%Y, %H:%M"))
+    format!("{}, {:02}:{:02} Uhr", dmy(&local), local.hour(), local.minute())
 }
 
 /// A file size as people read it: "512 Byte", "3,4 KB", "1,2 MB".
@@ -81,7 +88,7 @@ pub fn timestamp_de(utc: NaiveDateTime) -> String {
 }
 
 pub fn date_de(utc: NaiveDateTime) -> String {
-    utc.and_utc().with_timezone(&Berlin).format("%d.%m.%Y").to_string()
+    dmy(&utc.and_utc().with_timezone(&Berlin))
 }
 
 fn decimal_arg(value: &Value) -> tera::Result<Decimal> {
@@ -116,11 +123,8 @@ pub fn register_filters(tera: &mut Tera) {
     });
     tera.register_filter("datum", |v: &Value, _: &HashMap<String, Value>| {
         // A calendar date (deadlines, terms) is shown as it is; an instant in Berlin time.
-        if let Some(d) = v
-            .as_str()
-            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        {
-            return Ok(Value::String(d.format("%d.%m.%Y").to_string()));
+        if let Some(d) = v.as_str().and_then(|s| s.parse::<chrono::NaiveDate>().ok()) {
+            return Ok(Value::String(dmy(&d)));
         }
         Ok(Value::String(time_arg(v)?.map(date_de).unwrap_or_default()))
     });
@@ -201,6 +205,16 @@ mod tests {
         assert_eq!(
             tera.render("t", &ctx).unwrap(),
             "1.234,50 € 10,25 02.01.2026 05.04.2027"
+        );
+        // Both stored forms of an instant, with and without fractions, late on New Year's Eve.
+        tera.add_raw_template("z", "{{ a | datumzeit }} / {{ b | datumzeit }} / {{ b | datum }}")
+            .unwrap();
+        let mut ctx = tera::Context::new();
+        ctx.insert("a", "2026-12-31T22:59:59.999");
+        ctx.insert("b", "2026-12-31 23:01:00");
+        assert_eq!(
+            tera.render("z", &ctx).unwrap(),
+            "31.12.2026, 23:59 Uhr / 01.01.2027, 00:01 Uhr / 01.01.2027"
         );
     }
 }

@@ -536,6 +536,7 @@ fn every_post_form_on_every_page_carries_the_csrf_token() {
             (&officer, "/bedarf/neu".into()),
             (&officer, format!("/bedarf/{open}")),
             (&officer, format!("/bedarf/{draft}")),
+            (&officer, format!("/bedarf/{draft}/bearbeiten")),
             (&officer, format!("/bedarf/{open}/auswertung")),
             (&buyer, format!("/bedarf/{open}")),
             (&anonymous, "/anmelden".into()),

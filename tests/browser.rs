@@ -1,13 +1,14 @@
 //! The main flows in a real browser: headless Chromium, driven over WebDriver (chromedriver),
-//! against the release server (`target/release/buendel serve --demo`) on loopback. Every page a
+//! against the server of the same build (`buendel serve --demo`) on loopback. Every page a
 //! flow visits is audited with axe-core; a serious or critical finding fails the suite. A buyer
 //! also places a call-off with the keyboard alone. Screenshots of each step go to
 //! `target/browser-screenshots/`.
 //!
 //! Needs `/usr/bin/chromium`, `/usr/bin/chromedriver` (Debian's chromium, chromium-driver),
-//! `tests/browser/node_modules/axe-core` (`npm ci` in `tests/browser`) and the release binary
-//! (`cargo build --release --bin buendel`). Without them the tests say so and pass, except with
-//! `CI=true`, where they fail. `.ci/run` installs and builds all of it.
+//! and `tests/browser/node_modules/axe-core` (`npm ci` in `tests/browser`). Without them the
+//! tests say so and pass, except with `CI=true`, where they fail. `.ci/run` installs them. The
+//! server is the binary cargo built with these tests (debug under `cargo test`): no separate
+//! release build, which cost a cold CI run a quarter of its time.
 
 mod common;
 
@@ -64,13 +65,13 @@ impl Tools {
         let root = manifest_dir();
         let chromium = PathBuf::from("/usr/bin/chromium");
         let chromedriver = PathBuf::from("/usr/bin/chromedriver");
-        let server = root.join("target/release/buendel");
+        let server = PathBuf::from(env!("CARGO_BIN_EXE_buendel"));
         let axe_path = root.join("tests/browser/node_modules/axe-core/axe.min.js");
         let mut missing = Vec::new();
         for (path, how) in [
             (&chromium, "apt-get install chromium"),
             (&chromedriver, "apt-get install chromium-driver"),
-            (&server, "cargo build --release --bin buendel"),
+            (&server, "cargo build --bin buendel"),
             (&axe_path, "npm ci --prefix tests/browser"),
         ] {
             if !path.exists() {

@@ -501,9 +501,15 @@ fn only_officers_run_calls() {
                 Status::Forbidden,
                 "{key}"
             );
+            let edit = client.get(format!("/bedarf/{call}/bearbeiten")).dispatch().status();
+            assert!(
+                matches!(edit, Status::Forbidden | Status::NotFound),
+                "{key} may not open the edit page: {edit}"
+            );
             for path in [
                 format!("/bedarf/{call}/abschliessen"),
                 format!("/bedarf/{call}/positionen"),
+                format!("/bedarf/{call}"),
             ] {
                 let res = post_form(
                     &client,
@@ -585,6 +591,32 @@ fn officer_creates_opens_edits_and_closes_a_call_through_the_pages() {
             Status::SeeOther
         );
         assert_eq!(app.deliver_mail(), 2, "both members' buyers");
+        // The particulars are changed on a page of their own, linked from the call's page.
+        let page = officer.get(format!("/bedarf/{id}")).dispatch().into_string().unwrap();
+        assert!(page.contains(&format!("href=\"/bedarf/{id}/bearbeiten\"")));
+        let edit = officer.get(format!("/bedarf/{id}/bearbeiten")).dispatch();
+        assert_eq!(edit.status(), Status::Ok);
+        let edit = edit.into_string().unwrap();
+        assert!(edit.contains("value=\"Netzwerk 2027\"") && edit.contains("name=\"member_ids\""));
+        // A term that is no number comes back on that page with the message and what was typed.
+        let res = post_form(
+            &officer,
+            &format!("/bedarf/{id}"),
+            &[
+                ("title", "Netzwerk 2028"),
+                ("term_months", "drei"),
+                ("deadline_date", "2026-12-17"),
+                ("invite", "all"),
+            ],
+        );
+        assert_eq!(res.status(), Status::UnprocessableEntity);
+        let html = res.into_string().unwrap();
+        assert!(html.contains("Angaben ändern: Netzwerk 2027") && html.contains("value=\"Netzwerk 2028\""));
+        assert!(
+            html.contains("href=\"#feld-term_months\""),
+            "the error summary links the field"
+        );
+        assert_eq!(app.deliver_mail(), 0, "nothing was changed, nobody told");
         // After opening: extending the deadline is announced to every invited buyer and audited.
         let res = post_form(
             &officer,
@@ -621,6 +653,9 @@ fn officer_creates_opens_edits_and_closes_a_call_through_the_pages() {
             post_form(&officer, &format!("/bedarf/{id}/abschliessen"), &[]).status(),
             Status::SeeOther
         );
+        let closed = officer.get(format!("/bedarf/{id}/bearbeiten")).dispatch();
+        assert_eq!(closed.status(), Status::Conflict, "a closed call is not changed");
+        assert!(closed.into_string().unwrap().contains("nicht mehr ändern"));
         let _ = w;
     });
 }

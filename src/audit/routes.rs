@@ -14,7 +14,7 @@ use rocket::{get, routes, Build, Rocket};
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-const PAGE_SIZE: i64 = 50;
+use crate::db::page::PAGE_SIZE;
 
 #[derive(rocket::FromForm, Default, Clone, Debug, serde::Serialize)]
 pub struct AuditFilter {

@@ -25,6 +25,9 @@ use serde_json::{json, Value};
 
 type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
 
+/// The register's "latest call-offs": a glance, not a list to work through.
+const LATEST_CALLOFFS: ListPage = ListPage { number: 1, size: 10 };
+
 #[get("/vertraege?<seite>")]
 async fn register(
     seite: Option<&str>,
@@ -39,8 +42,8 @@ async fn register(
         .run(move |c| {
             Ok((
                 super::register_page(c, &state, &u, Some(page))?,
-                // The latest 50, as before pagination: the full lists are on each contract.
-                super::list_page(c, &u, None, ListPage::first(), false)?,
+                // The latest few: the full lists are on each contract and in the CSV export.
+                super::list_page(c, &u, None, LATEST_CALLOFFS, false)?,
             ))
         })
         .await?;

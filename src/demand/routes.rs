@@ -265,7 +265,6 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCal
         ctx["answered_at"] = json!(answered_at);
         ctx["view"] = json!("buyer");
     } else {
-        let (deadline_date, deadline_time) = local(call.deadline);
         let invited = super::invited_members(conn, &call)?;
         ctx["invited"] = json!(invited.iter().map(|(_, n)| n).collect::<Vec<_>>());
         // Members nobody can answer for: the officer should know before waiting for them.
@@ -287,23 +286,52 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCal
             json!(user.is(Role::Officer) && (call.status == CallStatus::Draft || call.accepts_demand(now)));
         ctx["can_open"] = json!(user.is(Role::Officer) && call.status == CallStatus::Draft);
         ctx["can_close"] = json!(user.is(Role::Officer) && call.status == CallStatus::Open && now >= call.deadline);
-        if user.is(Role::Officer) {
-            // Only an editable call offers the catalogue; a large one through a search.
-            if ctx["can_edit"] == json!(true) {
-                let (items, search) = crate::orgs::catalogue_choices(conn, None)?;
-                ctx["catalogue"] = json!(items);
-                ctx["catalogue_search"] = json!(search);
-            }
-            ctx["members"] = json!(members(conn)?);
-            ctx["form"] = json!({
-                "title": call.title, "description": call.description, "term_months": call.term_months.to_string(),
-                "deadline_date": deadline_date, "deadline_time": deadline_time,
-                "invite": if call.all_members { "all" } else { "chosen" },
-                "member_ids": invited.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>(),
-            });
+        // Only an editable call offers the catalogue; a large one through a search.
+        if user.is(Role::Officer) && ctx["can_edit"] == json!(true) {
+            let (items, search) = crate::orgs::catalogue_choices(conn, None)?;
+            ctx["catalogue"] = json!(items);
+            ctx["catalogue_search"] = json!(search);
         }
     }
     Ok(ctx)
+}
+
+/// The page that changes a call's particulars and its invited members, as stored.
+fn edit(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCallId) -> AppResult<Value> {
+    user.require(&[Role::Officer])?;
+    let call = super::find_call(conn, id)?;
+    super::check_read(conn, user, &call)?;
+    let now = state.clock.now_naive();
+    if !(call.status == CallStatus::Draft || call.accepts_demand(now)) {
+        return Err(AppError::Conflict(
+            "Die Bedarfsabfrage nimmt keinen Bedarf mehr an; ihre Angaben lassen sich nicht mehr ändern.".into(),
+        ));
+    }
+    let (deadline_date, deadline_time) = local(call.deadline);
+    let invited = super::invited_members(conn, &call)?;
+    Ok(json!({
+        "call": call_view(&call, now),
+        "members": members(conn)?,
+        "form": {
+            "title": call.title, "description": call.description, "term_months": call.term_months.to_string(),
+            "deadline_date": deadline_date, "deadline_time": deadline_time,
+            "invite": if call.all_members { "all" } else { "chosen" },
+            "member_ids": invited.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>(),
+        },
+    }))
+}
+
+#[get("/bedarf/<id>/bearbeiten")]
+async fn edit_page(
+    id: DemandCallId,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> AppResult<Template> {
+    let mut ctx = db.run(move |c| edit(c, &state, &user, id)).await?;
+    check_members(&mut ctx);
+    Ok(layout.render("demand/edit", ctx))
 }
 
 async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: DemandCallId) -> AppResult<Value> {
@@ -327,7 +355,6 @@ async fn show(
         ctx["catalogue"] = json!(items);
         ctx["catalogue_term"] = json!(term);
     }
-    check_members(&mut ctx);
     Ok(layout.render("demand/show", ctx))
 }
 
@@ -351,14 +378,12 @@ async fn after(
             if let Some(echo) = echo {
                 ctx["form"] = echo;
             }
-            check_members(&mut ctx);
             Ok(Either::Right(layout.render_errors("demand/show", ctx, &fields)))
         }
         Err(AppError::Conflict(message)) => {
             let mut fields = FieldErrors::new();
             fields.insert("aktion".into(), vec![message]);
-            let mut ctx = detail_ctx(db, state, user, id).await?;
-            check_members(&mut ctx);
+            let ctx = detail_ctx(db, state, user, id).await?;
             let mut page = layout.render_errors("demand/show", ctx, &fields);
             page.0 = Status::Conflict;
             Ok(Either::Right(page))
@@ -381,7 +406,22 @@ async fn update(id: DemandCallId, form: FormData, layout: Layout, user: CurrentU
         .map(|_| "Die Änderungen wurden gespeichert; eingeladene Mitglieder wurden informiert, falls die Abfrage schon offen ist.".to_string());
     let mut echo = form.echo();
     echo.insert("member_ids".into(), json!(form.all("member_ids")));
-    after(result, id, &layout, &user, &db, &state, Some(Value::Object(echo))).await
+    // Refusals are shown on the form that was sent, with what was typed.
+    let (fields, status) = match result {
+        Err(AppError::Validation { fields, .. }) => (fields, Status::UnprocessableEntity),
+        Err(AppError::Conflict(message)) => (
+            FieldErrors::from([("aktion".to_string(), vec![message])]),
+            Status::Conflict,
+        ),
+        other => return after(other, id, &layout, &user, &db, &state, None).await,
+    };
+    let (st, u) = (state.clone(), user.clone());
+    let mut ctx = db.run(move |c| edit(c, &st, &u, id)).await?;
+    ctx["form"] = Value::Object(echo);
+    check_members(&mut ctx);
+    let mut page = layout.render_errors("demand/edit", ctx, &fields);
+    page.0 = status;
+    Ok(Either::Right(page))
 }
 
 #[post("/bedarf/<id>/positionen", data = "<form>")]
@@ -592,6 +632,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
             new_call,
             create,
             show,
+            edit_page,
             update,
             add_position,
             remove_position,

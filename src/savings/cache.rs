@@ -20,7 +20,10 @@ use std::collections::HashMap;
 /// A dashboard that took `SLOW_DASHBOARD` or more to compute (the whole cooperative at the scale
 /// of a large one: seconds) is not computed again while readers wait: they keep getting the last
 /// one while a background thread computes the new one, so a change shows up one computation
-/// later. A quick one (a member's own, or a small cooperative) is always computed at once.
+/// later, and at most once per twenty times its computing time: with call-offs coming in all
+/// day, the whole cooperative's dashboard would otherwise be computed back to back, a core
+/// taken from every other page. A quick one (a member's own, or a small cooperative) is
+/// always computed at once.
 #[derive(Debug, Default)]
 pub struct DashboardCache {
     entries: std::sync::Mutex<HashMap<DashboardKey, CachedDashboard>>,
@@ -46,6 +49,14 @@ struct CachedDashboard {
 }
 
 const DASHBOARD_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl CachedDashboard {
+    /// How long a dashboard is reused: an unchanged one `DASHBOARD_TTL`, a slow one (changed or
+    /// not) twenty times its computing time when that is longer.
+    fn kept_for(&self) -> std::time::Duration {
+        DASHBOARD_TTL.max(self.cost.saturating_mul(20))
+    }
+}
 /// From this computing time on, readers get the last dashboard while the next one is computed.
 const SLOW_DASHBOARD: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -76,14 +87,16 @@ impl DashboardCache {
         }
         let version = current_version(conn)?;
         let key = (scope.member_id, year, berlin_today(state));
-        let current = |entry: &CachedDashboard| entry.version == version && entry.at.elapsed() < DASHBOARD_TTL;
+        let current = |entry: &CachedDashboard| entry.version == version && entry.at.elapsed() < entry.kept_for();
         let cached = self.entries().get(&key).cloned();
         if let Some(entry) = cached {
             if current(&entry) {
                 return Ok(entry.dashboard);
             }
             if entry.cost >= SLOW_DASHBOARD {
-                self.refresh_in_background(db.clone(), state.clone(), scope, year);
+                if entry.at.elapsed() >= entry.kept_for() {
+                    self.refresh_in_background(db.clone(), state.clone(), scope, year);
+                }
                 return Ok(entry.dashboard);
             }
         }

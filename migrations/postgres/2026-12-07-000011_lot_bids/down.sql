@@ -1,0 +1,1 @@
+DROP INDEX bid_lots_lot;
