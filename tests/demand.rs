@@ -653,6 +653,8 @@ fn officer_creates_opens_edits_and_closes_a_call_through_the_pages() {
             post_form(&officer, &format!("/bedarf/{id}/abschliessen"), &[]).status(),
             Status::SeeOther
         );
+        // A month later the session has ended: a fresh login.
+        let officer = browser(&app, "officer");
         let closed = officer.get(format!("/bedarf/{id}/bearbeiten")).dispatch();
         assert_eq!(closed.status(), Status::Conflict, "a closed call is not changed");
         assert!(closed.into_string().unwrap().contains("nicht mehr ändern"));

@@ -307,3 +307,77 @@ fn the_dashboard_shows_the_ten_largest_members_and_all_of_them_on_request() {
         assert!(res.into_string().unwrap().contains("ist keine Ansicht der Auswertung"));
     });
 }
+
+/// Data lines of a German CSV export (header and blank lines left out).
+fn csv_lines(body: Vec<u8>) -> usize {
+    String::from_utf8(body)
+        .unwrap()
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+#[test]
+fn the_call_off_export_has_every_line_of_the_period_not_just_the_newest_call_offs() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        {
+            // More than 500 call-offs: the export once read only the newest 500 and filtered them.
+            let plan = Plan {
+                calloff_lines: 3_000,
+                ..Plan::TINY
+            };
+            let mut c = app.conn();
+            seed_scale::run(&mut c, &app.state, Path::new("seed-data"), plan, 5).expect("seed");
+        }
+        let (all, oldest): (i64, chrono::NaiveDateTime) = {
+            let mut c = app.conn();
+            let calloff_count: i64 = calloffs::table.count().get_result(&mut *c).unwrap();
+            assert!(calloff_count > 500, "{calloff_count} call-offs");
+            (
+                calloff_lines::table.count().get_result(&mut *c).unwrap(),
+                calloffs::table
+                    .select(diesel::dsl::min(calloffs::created_at))
+                    .first::<Option<chrono::NaiveDateTime>>(&mut *c)
+                    .unwrap()
+                    .unwrap(),
+            )
+        };
+        let officer = app.client();
+        assert_eq!(
+            login_with(&officer, "vergabe@buendel.example", buendel::seed::DEMO_PASSWORD),
+            Status::SeeOther
+        );
+        let res = officer.get("/abrufe.csv").dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(csv_lines(res.into_bytes().unwrap()) as i64, all, "every line");
+        // The first month of the history: lines of the oldest call-offs, counted in the database.
+        let (from, to) = (oldest.date(), oldest.date() + chrono::Duration::days(30));
+        let expected: i64 = {
+            let mut c = app.conn();
+            calloff_lines::table
+                .inner_join(calloffs::table)
+                .filter(calloffs::created_at.ge(from.and_hms_opt(0, 0, 0).unwrap()))
+                .filter(calloffs::created_at.lt((to + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).unwrap()))
+                .count()
+                .get_result(&mut *c)
+                .unwrap()
+        };
+        assert!(expected > 0);
+        let res = officer
+            .get(format!(
+                "/abrufe.csv?von={}&bis={}",
+                from.format("%d.%m.%Y"),
+                to.format("%d.%m.%Y")
+            ))
+            .dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(
+            csv_lines(res.into_bytes().unwrap()) as i64,
+            expected,
+            "the first month's lines"
+        );
+    });
+}

@@ -1,14 +1,15 @@
 //! Call-offs in German Excel CSV (order by file, template, export per member, contract and
 //! period) and member quotas set by officers.
 
-use super::{positions, Calloff, CalloffCommand};
+use super::{positions, CalloffCommand};
 use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
 use crate::db::schema::{calloff_lines, calloffs, contract_members, contracts, organisations, tender_positions};
 use crate::db::{write_tx, DbConn};
-use crate::domain::ids::{CalloffId, ContractId, OrgId, TenderPositionId};
+use crate::domain::ids::{ContractId, OrgId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::numbers;
+use crate::domain::policy::Reach;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::{self, RowError, Table};
@@ -155,25 +156,55 @@ type ExportRow = (
     Amount,
 );
 
-/// Call-off lines as German Excel CSV, per member, contract and period; a buyer only ever gets
-/// its own member's lines, a vendor those of its contracts.
+/// The most call-off lines one export holds: a large cooperative's two years (a million lines)
+/// are narrowed by period, member or contract first.
+pub const EXPORT_MAX_LINES: i64 = 100_000;
+
+/// Call-off lines as German Excel CSV, per member, contract and period (days as stored, UTC); a
+/// buyer only ever gets its own member's lines, a vendor those of its contracts. Every line of
+/// the choice, or a refusal that says how to narrow it: until 2026-12 the export read the newest
+/// 500 call-offs and filtered those, so a year's export of a busy cooperative came back short.
 pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> AppResult<Vec<u8>> {
-    let visible: Vec<Calloff> = super::list(conn, user, filter.contract_id)?;
-    let ids: Vec<CalloffId> = visible
-        .iter()
-        .filter(|c| filter.member_id.is_none_or(|m| c.member_id == m))
-        .filter(|c| filter.from.is_none_or(|f| c.created_at.date() >= f))
-        .filter(|c| filter.to.is_none_or(|t| c.created_at.date() <= t))
-        .map(|c| c.id)
-        .collect();
-    let rows: Vec<ExportRow> = calloff_lines::table
-        .inner_join(
-            calloffs::table
-                .inner_join(contracts::table)
-                .inner_join(organisations::table),
-        )
-        .inner_join(tender_positions::table)
-        .filter(calloff_lines::calloff_id.eq_any(&ids))
+    use chrono::NaiveTime;
+    // The lines with their call-off, contract and member, narrowed in the database; who may see
+    // which call-off is `orders::visible`'s rule, said here over the joined contract.
+    let chosen = || {
+        let mut q = calloff_lines::table
+            .inner_join(
+                calloffs::table
+                    .inner_join(contracts::table)
+                    .inner_join(organisations::table),
+            )
+            .inner_join(tender_positions::table)
+            .into_boxed();
+        match user.reach() {
+            Reach::Everything => {}
+            Reach::Member(member) => q = q.filter(calloffs::member_id.eq(member)),
+            Reach::Vendor(vendor) => q = q.filter(contracts::vendor_id.eq(vendor)),
+        }
+        if let Some(c) = filter.contract_id {
+            q = q.filter(calloffs::contract_id.eq(c));
+        }
+        if let Some(m) = filter.member_id {
+            q = q.filter(calloffs::member_id.eq(m));
+        }
+        if let Some(f) = filter.from {
+            q = q.filter(calloffs::created_at.ge(f.and_time(NaiveTime::MIN)));
+        }
+        if let Some(t) = filter.to.and_then(|t| t.succ_opt()) {
+            q = q.filter(calloffs::created_at.lt(t.and_time(NaiveTime::MIN)));
+        }
+        q
+    };
+    let lines: i64 = chosen().count().get_result(conn)?;
+    if lines > EXPORT_MAX_LINES {
+        return Err(AppError::BadRequest(format!(
+            "Die Auswahl umfasst {} Abrufzeilen; eine Datei fasst höchstens {}. Bitte grenzen Sie sie mit „von“ und „bis“, „mitglied“ oder „vertrag“ ein.",
+            crate::german::quantity_de(lines.into()),
+            crate::german::quantity_de(EXPORT_MAX_LINES.into()),
+        )));
+    }
+    let rows: Vec<ExportRow> = chosen()
         .order((calloffs::id.asc(), tender_positions::position_no.asc()))
         .select((
             calloffs::number,

@@ -74,26 +74,36 @@ pub fn find(conn: &mut DbConn, user: &CurrentUser, id: CalloffId) -> AppResult<(
     Ok((c, vendor_id))
 }
 
-/// Call-offs `user` may see, newest first, optionally of one contract.
-pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<ContractId>) -> AppResult<Vec<Calloff>> {
-    let mut q = calloffs::table
-        .order(calloffs::id.desc())
-        .select(Calloff::as_select())
-        .into_boxed();
+/// The call-offs `user` may see, optionally of one contract, as a query to narrow further: the
+/// one visibility rule of the lists, the pages and the export.
+pub(super) fn visible<'a>(
+    user: &CurrentUser,
+    contract_id: Option<ContractId>,
+) -> calloffs::BoxedQuery<'a, crate::db::MultiBackend> {
+    let mut q = calloffs::table.into_boxed();
     if let Some(cid) = contract_id {
         q = q.filter(calloffs::contract_id.eq(cid));
     }
     match user.reach() {
-        Reach::Everything => {}
-        Reach::Member(member) => q = q.filter(calloffs::member_id.eq(member)),
-        Reach::Vendor(vendor) => {
-            let mine = contracts::table
-                .filter(contracts::vendor_id.eq(vendor))
-                .select(contracts::id);
-            q = q.filter(calloffs::contract_id.eq_any(mine));
-        }
+        Reach::Everything => q,
+        Reach::Member(member) => q.filter(calloffs::member_id.eq(member)),
+        Reach::Vendor(vendor) => q.filter(
+            calloffs::contract_id.eq_any(
+                contracts::table
+                    .filter(contracts::vendor_id.eq(vendor))
+                    .select(contracts::id),
+            ),
+        ),
     }
-    Ok(q.limit(500).load(conn)?)
+}
+
+/// Call-offs `user` may see, newest first, optionally of one contract.
+pub fn list(conn: &mut DbConn, user: &CurrentUser, contract_id: Option<ContractId>) -> AppResult<Vec<Calloff>> {
+    Ok(visible(user, contract_id)
+        .order(calloffs::id.desc())
+        .select(Calloff::as_select())
+        .limit(500)
+        .load(conn)?)
 }
 
 /// One page of the call-offs `user` may see, newest first, optionally of one contract, without
@@ -107,24 +117,7 @@ pub fn list_page(
 ) -> AppResult<(Vec<Calloff>, i64)> {
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
-    let visible = || {
-        let mut q = calloffs::table.into_boxed();
-        if let Some(cid) = contract_id {
-            q = q.filter(calloffs::contract_id.eq(cid));
-        }
-        match user.reach() {
-            Reach::Everything => q,
-            Reach::Member(member) => q.filter(calloffs::member_id.eq(member)),
-            Reach::Vendor(vendor) => q.filter(
-                calloffs::contract_id.eq_any(
-                    contracts::table
-                        .filter(contracts::vendor_id.eq(vendor))
-                        .select(contracts::id),
-                ),
-            ),
-        }
-    };
-    let rows: Vec<Calloff> = visible()
+    let rows: Vec<Calloff> = visible(user, contract_id)
         .order(calloffs::id.desc())
         .limit(page.size)
         .offset(page.offset())
@@ -151,7 +144,7 @@ pub fn list_page(
         ))
         .load(conn)?;
     let total = if count {
-        visible().count().get_result(conn)?
+        visible(user, contract_id).count().get_result(conn)?
     } else {
         rows.len() as i64
     };

@@ -50,12 +50,11 @@ struct CachedDashboard {
 
 const DASHBOARD_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
-impl CachedDashboard {
-    /// How long a dashboard is reused: an unchanged one `DASHBOARD_TTL`, a slow one (changed or
-    /// not) twenty times its computing time when that is longer.
-    fn kept_for(&self) -> std::time::Duration {
-        DASHBOARD_TTL.max(self.cost.saturating_mul(20))
-    }
+/// How long a dashboard that took `cost` to compute is reused: an unchanged one
+/// `DASHBOARD_TTL`, a slow one (changed or not) twenty times its computing time when that is
+/// longer.
+fn kept_for(cost: std::time::Duration) -> std::time::Duration {
+    DASHBOARD_TTL.max(cost.saturating_mul(20))
 }
 /// From this computing time on, readers get the last dashboard while the next one is computed.
 const SLOW_DASHBOARD: std::time::Duration = std::time::Duration::from_millis(200);
@@ -87,14 +86,14 @@ impl DashboardCache {
         }
         let version = current_version(conn)?;
         let key = (scope.member_id, year, berlin_today(state));
-        let current = |entry: &CachedDashboard| entry.version == version && entry.at.elapsed() < entry.kept_for();
+        let current = |entry: &CachedDashboard| entry.version == version && entry.at.elapsed() < kept_for(entry.cost);
         let cached = self.entries().get(&key).cloned();
         if let Some(entry) = cached {
             if current(&entry) {
                 return Ok(entry.dashboard);
             }
             if entry.cost >= SLOW_DASHBOARD {
-                if entry.at.elapsed() >= entry.kept_for() {
+                if entry.at.elapsed() >= kept_for(entry.cost) {
                     self.refresh_in_background(db.clone(), state.clone(), scope, year);
                 }
                 return Ok(entry.dashboard);
@@ -178,4 +177,18 @@ fn current_version(conn: &mut DbConn) -> AppResult<AuditEventId> {
 
 fn berlin_today(state: &AppState) -> NaiveDate {
     state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_quick_dashboard_is_kept_ten_seconds_a_slow_one_twenty_times_its_cost() {
+        assert_eq!(kept_for(Duration::from_millis(40)), DASHBOARD_TTL);
+        assert_eq!(kept_for(Duration::from_millis(500)), DASHBOARD_TTL);
+        assert_eq!(kept_for(Duration::from_millis(1_400)), Duration::from_secs(28));
+        assert!(kept_for(SLOW_DASHBOARD) >= DASHBOARD_TTL);
+    }
 }

@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn a_page_is_a_whole_number_from_one() {
         assert_eq!(Page::read(None).unwrap(), Page::first());
-        assert_eq!(Page::read(Some("3")).unwrap().offset(), 100);
+        assert_eq!(Page::read(Some("3")).unwrap().offset(), 2 * PAGE_SIZE);
         for bad in ["0", "-1", "x", "1,5"] {
             let e = Page::read(Some(bad)).unwrap_err();
             assert!(e.user_detail().contains("seite"), "{bad}: {}", e.user_detail());
