@@ -82,12 +82,23 @@ pub fn reserve_attempt(
     for (key, _, _) in keys {
         ids.push(
             diesel::insert_into(login_failures::table)
-                .values((login_failures::scope_key.eq(key), login_failures::failed_at.eq(now)))
+                .values(NewLoginFailure {
+                    scope_key: key,
+                    failed_at: now,
+                })
                 .returning(login_failures::id)
                 .get_result(conn)?,
         );
     }
     Ok(Ok(ids))
+}
+
+/// A failed (or reserved) login attempt, counted against its scope key.
+#[derive(Insertable)]
+#[diesel(table_name = login_failures)]
+struct NewLoginFailure<'a> {
+    scope_key: &'a str,
+    failed_at: NaiveDateTime,
 }
 
 type LoginRow = (

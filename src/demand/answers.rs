@@ -7,12 +7,13 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_lines, demand_positions, demand_responses};
 use crate::db::{write_tx, DbConn};
 use crate::domain::demand::CallStatus;
-use crate::domain::ids::{DemandCallId, DemandPositionId, OrgId};
+use crate::domain::ids::{DemandCallId, DemandPositionId, OrgId, UserId};
 use crate::domain::money::{Price, Quantity};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::{self, RowError, Table};
 use crate::AppState;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,16 @@ pub fn member_lines(conn: &mut DbConn, call_id: DemandCallId, member_id: OrgId) 
             reference_price,
         })
         .collect())
+}
+
+/// That a member has answered a call: when, and by whom.
+#[derive(Insertable)]
+#[diesel(table_name = demand_responses)]
+struct NewDemandResponse {
+    call_id: DemandCallId,
+    member_id: OrgId,
+    answered_at: NaiveDateTime,
+    answered_by: UserId,
 }
 
 /// Replaces the buyer's member's whole demand in one transaction (all or nothing).
@@ -122,12 +133,12 @@ pub fn save_demand(
         )
         .execute(c)?;
         diesel::insert_into(demand_responses::table)
-            .values((
-                demand_responses::call_id.eq(call_id),
-                demand_responses::member_id.eq(member_id),
-                demand_responses::answered_at.eq(now),
-                demand_responses::answered_by.eq(user.id),
-            ))
+            .values(NewDemandResponse {
+                call_id,
+                member_id,
+                answered_at: now,
+                answered_by: user.id,
+            })
             .execute(c)?;
         let total: Decimal = entries.iter().map(|e| e.quantity.to_decimal()).sum();
         audit::record(

@@ -7,10 +7,12 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_calls, demand_invitations, demand_lines, demand_positions, organisations, users};
 use crate::db::{write_tx, DbConn};
 use crate::domain::demand::CallStatus;
-use crate::domain::ids::{DemandCallId, DemandPositionId, OrgId};
+use crate::domain::ids::{CatalogueItemId, DemandCallId, DemandPositionId, OrgId, UserId};
+use crate::domain::money::Price;
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::{mail, AppState};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 use std::collections::HashSet;
@@ -25,6 +27,41 @@ pub(super) fn call_details(data: &CallData) -> serde_json::Value {
     })
 }
 
+/// A position of a demand call; without a catalogue item or estimate those are written as NULL.
+#[derive(Insertable)]
+#[diesel(table_name = demand_positions, treat_none_as_default_value = false)]
+struct NewDemandPosition<'a> {
+    call_id: DemandCallId,
+    position_no: i32,
+    catalogue_item_id: Option<CatalogueItemId>,
+    description: &'a str,
+    unit: &'a str,
+    cpv_code: &'a str,
+    estimate_price: Option<Price>,
+}
+
+/// A draft demand call; opening and closing times follow later.
+#[derive(Insertable)]
+#[diesel(table_name = demand_calls)]
+struct NewDemandCall<'a> {
+    title: &'a str,
+    description: &'a str,
+    term_months: i32,
+    deadline: NaiveDateTime,
+    status: CallStatus,
+    all_members: bool,
+    created_by: UserId,
+    created_at: NaiveDateTime,
+}
+
+/// A member invited to a demand call.
+#[derive(Insertable)]
+#[diesel(table_name = demand_invitations)]
+struct NewInvitation {
+    call_id: DemandCallId,
+    member_id: OrgId,
+}
+
 pub(super) fn insert_position(
     conn: &mut DbConn,
     call_id: DemandCallId,
@@ -35,15 +72,15 @@ pub(super) fn insert_position(
         .select(diesel::dsl::max(demand_positions::position_no))
         .first(conn)?;
     Ok(diesel::insert_into(demand_positions::table)
-        .values((
-            demand_positions::call_id.eq(call_id),
-            demand_positions::position_no.eq(next.unwrap_or(0) + 1),
-            demand_positions::catalogue_item_id.eq(data.catalogue_item_id),
-            demand_positions::description.eq(&data.description),
-            demand_positions::unit.eq(&data.unit),
-            demand_positions::cpv_code.eq(&data.cpv_code),
-            demand_positions::estimate_price.eq(data.estimate_price),
-        ))
+        .values(NewDemandPosition {
+            call_id,
+            position_no: next.unwrap_or(0) + 1,
+            catalogue_item_id: data.catalogue_item_id,
+            description: &data.description,
+            unit: &data.unit,
+            cpv_code: &data.cpv_code,
+            estimate_price: data.estimate_price,
+        })
         .returning(demand_positions::id)
         .get_result(conn)?)
 }
@@ -77,22 +114,25 @@ pub fn create_call(
     write_tx(conn, |c| {
         check_members(c, &data.member_ids)?;
         let id: DemandCallId = diesel::insert_into(demand_calls::table)
-            .values((
-                demand_calls::title.eq(&data.title),
-                demand_calls::description.eq(&data.description),
-                demand_calls::term_months.eq(data.term_months),
-                demand_calls::deadline.eq(data.deadline),
-                demand_calls::status.eq(CallStatus::Draft),
-                demand_calls::all_members.eq(data.all_members),
-                demand_calls::created_by.eq(user.id),
-                demand_calls::created_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewDemandCall {
+                title: &data.title,
+                description: &data.description,
+                term_months: data.term_months,
+                deadline: data.deadline,
+                status: CallStatus::Draft,
+                all_members: data.all_members,
+                created_by: user.id,
+                created_at: state.clock.now_naive(),
+            })
             .returning(demand_calls::id)
             .get_result(c)?;
         if !data.all_members {
             for m in &data.member_ids {
                 diesel::insert_into(demand_invitations::table)
-                    .values((demand_invitations::call_id.eq(id), demand_invitations::member_id.eq(m)))
+                    .values(NewInvitation {
+                        call_id: id,
+                        member_id: *m,
+                    })
                     .execute(c)?;
             }
         }
@@ -235,10 +275,7 @@ pub fn update_call(
 pub(super) fn invite(conn: &mut DbConn, call_id: DemandCallId, members: &[OrgId]) -> AppResult<()> {
     for m in members {
         diesel::insert_into(demand_invitations::table)
-            .values((
-                demand_invitations::call_id.eq(call_id),
-                demand_invitations::member_id.eq(m),
-            ))
+            .values(NewInvitation { call_id, member_id: *m })
             .execute(conn)?;
     }
     Ok(())

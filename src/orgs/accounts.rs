@@ -133,18 +133,32 @@ pub(super) fn email_unique(e: diesel::result::Error) -> AppError {
     }
 }
 
+/// A user account as stored: active, only the password's hash.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUser<'a> {
+    organisation_id: OrgId,
+    email: &'a str,
+    name: &'a str,
+    role: Role,
+    password_hash: &'a str,
+    active: bool,
+    created_at: NaiveDateTime,
+    password_changed_at: NaiveDateTime,
+}
+
 pub fn insert_user(conn: &mut DbConn, now: NaiveDateTime, data: &UserData, password_hash: &str) -> AppResult<UserId> {
     diesel::insert_into(users::table)
-        .values((
-            users::organisation_id.eq(data.organisation_id),
-            users::email.eq(&data.email),
-            users::name.eq(&data.name),
-            users::role.eq(data.role),
-            users::password_hash.eq(password_hash),
-            users::active.eq(true),
-            users::created_at.eq(now),
-            users::password_changed_at.eq(now),
-        ))
+        .values(NewUser {
+            organisation_id: data.organisation_id,
+            email: &data.email,
+            name: &data.name,
+            role: data.role,
+            password_hash,
+            active: true,
+            created_at: now,
+            password_changed_at: now,
+        })
         .returning(users::id)
         .get_result(conn)
         .map_err(email_unique)

@@ -8,6 +8,7 @@ use crate::db::{write_tx, DbConn};
 use crate::domain::ids::CatalogueItemId;
 use crate::error::{AppResult, FieldErrors};
 use crate::AppState;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -110,6 +111,17 @@ pub fn list_catalogue(conn: &mut DbConn) -> AppResult<Vec<CatalogueItem>> {
         .load(conn)?)
 }
 
+/// A catalogue position as stored, active from the start.
+#[derive(Insertable)]
+#[diesel(table_name = catalogue_items)]
+struct NewCatalogueItem<'a> {
+    description: &'a str,
+    unit: &'a str,
+    cpv_code: &'a str,
+    active: bool,
+    created_at: NaiveDateTime,
+}
+
 pub fn create_catalogue_item(
     conn: &mut DbConn,
     state: &AppState,
@@ -118,13 +130,13 @@ pub fn create_catalogue_item(
 ) -> AppResult<CatalogueItemId> {
     write_tx(conn, |conn| {
         let id: CatalogueItemId = diesel::insert_into(catalogue_items::table)
-            .values((
-                catalogue_items::description.eq(description),
-                catalogue_items::unit.eq(unit),
-                catalogue_items::cpv_code.eq(cpv),
-                catalogue_items::active.eq(true),
-                catalogue_items::created_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewCatalogueItem {
+                description,
+                unit,
+                cpv_code: cpv,
+                active: true,
+                created_at: state.clock.now_naive(),
+            })
             .returning(catalogue_items::id)
             .get_result(conn)?;
         audit::record(

@@ -146,6 +146,24 @@ pub fn cooperative(conn: &mut DbConn) -> AppResult<Option<Organisation>> {
         .optional()?)
 }
 
+/// An organisation as stored, active from the start; an empty optional field is written as NULL.
+#[derive(Insertable)]
+#[diesel(table_name = organisations, treat_none_as_default_value = false)]
+struct NewOrg<'a> {
+    org_type: OrgType,
+    name: &'a str,
+    street: &'a str,
+    postal_code: &'a str,
+    city: &'a str,
+    member_kind: Option<MemberKind>,
+    leitweg_id: Option<&'a str>,
+    vat_id: Option<&'a str>,
+    contact_email: Option<&'a str>,
+    vendor_status: Option<VendorStatus>,
+    active: bool,
+    created_at: NaiveDateTime,
+}
+
 pub fn insert_org(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -153,20 +171,20 @@ pub fn insert_org(
     vendor_status: Option<VendorStatus>,
 ) -> AppResult<OrgId> {
     Ok(diesel::insert_into(organisations::table)
-        .values((
-            organisations::org_type.eq(data.org_type),
-            organisations::name.eq(&data.name),
-            organisations::street.eq(&data.street),
-            organisations::postal_code.eq(&data.postal_code),
-            organisations::city.eq(&data.city),
-            organisations::member_kind.eq(data.member_kind),
-            organisations::leitweg_id.eq(&data.leitweg_id),
-            organisations::vat_id.eq(&data.vat_id),
-            organisations::contact_email.eq(&data.contact_email),
-            organisations::vendor_status.eq(vendor_status),
-            organisations::active.eq(true),
-            organisations::created_at.eq(now),
-        ))
+        .values(NewOrg {
+            org_type: data.org_type,
+            name: &data.name,
+            street: &data.street,
+            postal_code: &data.postal_code,
+            city: &data.city,
+            member_kind: data.member_kind,
+            leitweg_id: data.leitweg_id.as_deref(),
+            vat_id: data.vat_id.as_deref(),
+            contact_email: data.contact_email.as_deref(),
+            vendor_status,
+            active: true,
+            created_at: now,
+        })
         .returning(organisations::id)
         .get_result(conn)?)
 }

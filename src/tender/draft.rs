@@ -7,7 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{tender_lots, tender_positions, tenders};
 use crate::db::{write_tx, DbConn};
 use crate::domain::evaluation::{EvaluationCommand, EvaluationSpec};
-use crate::domain::ids::{DemandPositionId, LotId, TenderId};
+use crate::domain::ids::{DemandCallId, DemandPositionId, LotId, TenderId, UserId};
 use crate::domain::money::{Amount, Price, Quantity};
 use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
@@ -126,6 +126,18 @@ impl<'a> TenderChanges<'a> {
     }
 }
 
+/// A new draft tender: its demand call, what the officer set, and who created it when.
+#[derive(Insertable)]
+#[diesel(table_name = tenders)]
+struct NewTender<'a> {
+    demand_call_id: DemandCallId,
+    #[diesel(embed)]
+    changes: TenderChanges<'a>,
+    status: TenderStatus,
+    created_by: UserId,
+    created_at: NaiveDateTime,
+}
+
 fn evaluation_text(spec: &EvaluationSpec) -> AppResult<String> {
     serde_json::to_string(spec).map_err(|e| AppError::Internal(format!("evaluation: {e}")))
 }
@@ -145,13 +157,13 @@ pub fn create(conn: &mut DbConn, state: &AppState, user: &CurrentUser, data: &Te
             )));
         }
         let id: TenderId = diesel::insert_into(tenders::table)
-            .values((
-                tenders::demand_call_id.eq(data.demand_call_id),
-                TenderChanges::of(data)?,
-                tenders::status.eq(TenderStatus::Draft),
-                tenders::created_by.eq(user.id),
-                tenders::created_at.eq(state.clock.now_naive()),
-            ))
+            .values(NewTender {
+                demand_call_id: data.demand_call_id,
+                changes: TenderChanges::of(data)?,
+                status: TenderStatus::Draft,
+                created_by: user.id,
+                created_at: state.clock.now_naive(),
+            })
             .returning(tenders::id)
             .get_result(c)?;
         insert_structure(c, id, data)?;
