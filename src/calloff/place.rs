@@ -363,7 +363,8 @@ pub fn place(
         let number = format!("AB-{order_year}-{id:06}");
         let document = marks.fill(&document, &number)?;
         let sha = hex::encode(Sha256::digest(document.as_bytes()));
-        // Column tuples: the call-off's hot path; Diesel binds tuples about twice as fast as a derived Insertable (measured on the demand import).
+        // Column tuples: the call-off's hot path; Diesel binds tuples about twice as fast as a
+        // derived Insertable (measured on the demand import).
         diesel::insert_into(calloffs::table)
             .values((
                 calloffs::id.eq(id),
