@@ -1,8 +1,24 @@
 //! The one clock all code asks for "now". Configuration (and tests) can set or shift it, so that
 //! deadlines and waiting periods are tested and demonstrated without waiting.
 
-use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, TimeZone, Utc};
 use std::sync::{Arc, RwLock};
+
+/// The first instant (stored as UTC) of a German calendar day: a period "from 1 January" a
+/// German user asks for starts at 23:00 UTC the day before (22:00 in summer time).
+pub fn day_start_utc(day: NaiveDate) -> NaiveDateTime {
+    let local = day.and_time(NaiveTime::MIN);
+    chrono_tz::Europe::Berlin
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(local)
+}
+
+/// The first instant (UTC) after a German calendar day: the end of a period "until" that day.
+pub fn day_end_utc(day: NaiveDate) -> NaiveDateTime {
+    day_start_utc(day.succ_opt().unwrap_or(day))
+}
 
 #[derive(Debug, Clone, Copy)]
 struct State {
@@ -112,6 +128,25 @@ pub fn parse_shift(text: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use super::{day_end_utc, day_start_utc};
+    use chrono::NaiveDate;
+
+    fn utc(text: &str) -> chrono::NaiveDateTime {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_german_day_starts_at_its_local_midnight() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(day_start_utc(day(2026, 1, 1)), utc("2025-12-31T23:00:00"));
+        assert_eq!(day_start_utc(day(2026, 7, 1)), utc("2026-06-30T22:00:00"));
+        // Summer time begins at 02:00 on 29 March 2026: that day still starts at 23:00 UTC.
+        assert_eq!(day_start_utc(day(2026, 3, 29)), utc("2026-03-28T23:00:00"));
+        assert_eq!(day_end_utc(day(2026, 3, 29)), utc("2026-03-29T22:00:00"));
+        assert_eq!(day_end_utc(day(2026, 10, 3)), utc("2026-10-03T22:00:00"));
+        assert_eq!(day_end_utc(day(2026, 12, 31)), utc("2026-12-31T23:00:00"));
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -612,6 +612,22 @@ fn audit_trail_reads_in_german_and_filters_by_action() {
             .unwrap();
         assert!(filtered.contains("Katalogposition aufgenommen"));
         assert!(!filtered.contains("<td>Anmeldung</td>"));
+        // Dates are German days: the event moved to 00:30 on New Year's Day (23:30 UTC the day
+        // before) is found under 1 January, not under 31 December.
+        diesel::update(audit_events::table.filter(audit_events::action.eq("catalogue_item.created")))
+            .set(audit_events::occurred_at.eq("2026-12-31T23:30:00".parse::<chrono::NaiveDateTime>().unwrap()))
+            .execute(&mut *app.conn())
+            .unwrap();
+        let day = |d: &str| {
+            admin
+                .get(format!("/protokoll?action=catalogue_item.created&from={d}&to={d}"))
+                .dispatch()
+                .into_string()
+                .unwrap()
+        };
+        assert!(day("2027-01-01").contains("<td>Katalogposition aufgenommen</td>"));
+        assert!(day("2027-01-01").contains("01.01.2027, 00:30 Uhr"));
+        assert!(!day("2026-12-31").contains("<td>Katalogposition aufgenommen</td>"));
     });
 }
 

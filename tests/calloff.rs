@@ -414,6 +414,26 @@ fn order_by_csv_export_per_member_and_quota() {
         assert!(all.contains("Stadt Adorf") && all.contains("Stadt Bedorf"), "{all}");
         let bad = browser_a.get("/abrufe.csv?von=morgen").dispatch();
         assert_eq!(bad.status(), Status::BadRequest);
+        // Periods are German days: member B's call-off moved to 00:30 on New Year's Day (23:30
+        // UTC the day before) is in the new year's export, not in the old year's.
+        diesel::update(calloffs::table.filter(calloffs::member_id.eq(w.member_b)))
+            .set(calloffs::created_at.eq("2026-12-31T23:30:00".parse::<chrono::NaiveDateTime>().unwrap()))
+            .execute(&mut *app.conn())
+            .unwrap();
+        let officer = browser(&app, "officer");
+        let export = |query: &str| {
+            officer
+                .get(format!("/abrufe.csv?{query}"))
+                .dispatch()
+                .into_string()
+                .unwrap()
+        };
+        let new_year = export("von=01.01.2027&bis=01.01.2027");
+        assert!(
+            new_year.contains("Stadt Bedorf") && !new_year.contains("Stadt Adorf"),
+            "{new_year}"
+        );
+        assert!(!export("von=31.12.2026&bis=31.12.2026").contains("Stadt Bedorf"));
 
         // A quota of 3 200 € for member B: 2 units (1 600 €) called, 2 more fit, a third does not.
         let officer = browser(&app, "officer");

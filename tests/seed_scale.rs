@@ -353,14 +353,16 @@ fn the_call_off_export_has_every_line_of_the_period_not_just_the_newest_call_off
         let res = officer.get("/abrufe.csv").dispatch();
         assert_eq!(res.status(), Status::Ok);
         assert_eq!(csv_lines(res.into_bytes().unwrap()) as i64, all, "every line");
-        // The first month of the history: lines of the oldest call-offs, counted in the database.
+        // The first month of the history in German days: the oldest call-offs' lines, counted
+        // in the database.
         let (from, to) = (oldest.date(), oldest.date() + chrono::Duration::days(30));
         let expected: i64 = {
             let mut c = app.conn();
             calloff_lines::table
                 .inner_join(calloffs::table)
-                .filter(calloffs::created_at.ge(from.and_hms_opt(0, 0, 0).unwrap()))
-                .filter(calloffs::created_at.lt((to + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).unwrap()))
+                // German days: from local midnight to local midnight.
+                .filter(calloffs::created_at.ge(buendel::clock::day_start_utc(from)))
+                .filter(calloffs::created_at.lt(buendel::clock::day_end_utc(to)))
                 .count()
                 .get_result(&mut *c)
                 .unwrap()

@@ -8,7 +8,7 @@ use crate::db::Db;
 use crate::domain::roles::Role;
 use crate::error::AppResult;
 use crate::web::{read, Layout};
-use chrono::NaiveTime;
+
 use diesel::prelude::*;
 use rocket::{get, routes, Build, Rocket};
 use rocket_dyn_templates::Template;
@@ -64,10 +64,10 @@ async fn audit_page(
                     q = q.filter(audit_events::actor_label.eq(a));
                 }
                 if let Some(d) = from {
-                    q = q.filter(audit_events::occurred_at.ge(d.and_time(NaiveTime::MIN)));
+                    q = q.filter(audit_events::occurred_at.ge(crate::clock::day_start_utc(d)));
                 }
                 if let Some(d) = to {
-                    q = q.filter(audit_events::occurred_at.lt(d.succ_opt().unwrap_or(d).and_time(NaiveTime::MIN)));
+                    q = q.filter(audit_events::occurred_at.lt(crate::clock::day_end_utc(d)));
                 }
                 q
             };

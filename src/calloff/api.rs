@@ -7,13 +7,14 @@ use crate::api::body::Plain;
 use crate::api::Body;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::calloff::{self, Calloff, CalloffCommand, CalloffLine, Placed, RegisterEntry, RegisterPosition, Step};
+use crate::clock::{day_end_utc, day_start_utc};
 use crate::db::{Db, DbConn};
 use crate::domain::ids::{CalloffId, ContractId};
 use crate::domain::money::Quantity;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::AppState;
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::NaiveDate;
 use rocket::http::ContentType;
 use rocket::response::status;
 use rocket::serde::json::Json;
@@ -214,16 +215,6 @@ fn detail_of(conn: &mut DbConn, calloff: Calloff) -> AppResult<CalloffDetail> {
     })
 }
 
-/// The first instant (UTC) of a calendar day in German time.
-fn day_start(day: NaiveDate) -> NaiveDateTime {
-    let local = day.and_time(NaiveTime::MIN);
-    chrono_tz::Europe::Berlin
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.naive_utc())
-        .unwrap_or(local)
-}
-
 fn date_param(name: &str, value: Option<&str>, errors: &mut FieldErrors) -> Option<NaiveDate> {
     let text = value.map(str::trim).filter(|s| !s.is_empty())?;
     match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -290,8 +281,8 @@ async fn list(
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let from = from.map(day_start);
-    let until = to.map(|t| day_start(t.succ_opt().unwrap_or(t)));
+    let from = from.map(day_start_utc);
+    let until = to.map(day_end_utc);
     let rows = db
         .run(move |c| calloff::list_created(c, &user.0, contract_id, from, until))
         .await?;

@@ -160,12 +160,12 @@ type ExportRow = (
 /// are narrowed by period, member or contract first.
 pub const EXPORT_MAX_LINES: i64 = 100_000;
 
-/// Call-off lines as German Excel CSV, per member, contract and period (days as stored, UTC); a
+/// Call-off lines as German Excel CSV, per member, contract and period (German days); a
 /// buyer only ever gets its own member's lines, a vendor those of its contracts. Every line of
 /// the choice, or a refusal that says how to narrow it: until 2026-12 the export read the newest
 /// 500 call-offs and filtered those, so a year's export of a busy cooperative came back short.
 pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> AppResult<Vec<u8>> {
-    use chrono::NaiveTime;
+    use crate::clock::{day_end_utc, day_start_utc};
     // The lines with their call-off, contract and member, narrowed in the database; who may see
     // which call-off is `orders::visible`'s rule, said here over the joined contract.
     let chosen = || {
@@ -189,10 +189,10 @@ pub fn export(conn: &mut DbConn, user: &CurrentUser, filter: &ExportFilter) -> A
             q = q.filter(calloffs::member_id.eq(m));
         }
         if let Some(f) = filter.from {
-            q = q.filter(calloffs::created_at.ge(f.and_time(NaiveTime::MIN)));
+            q = q.filter(calloffs::created_at.ge(day_start_utc(f)));
         }
-        if let Some(t) = filter.to.and_then(|t| t.succ_opt()) {
-            q = q.filter(calloffs::created_at.lt(t.and_time(NaiveTime::MIN)));
+        if let Some(t) = filter.to {
+            q = q.filter(calloffs::created_at.lt(day_end_utc(t)));
         }
         q
     };
