@@ -1,0 +1,2 @@
+DROP INDEX demand_responses_member;
+DROP INDEX demand_invitations_member;
