@@ -56,6 +56,11 @@ impl DemandCall {
         self.status == CallStatus::Open && now < self.deadline
     }
 
+    /// The officer may change a call's particulars while it is a draft or still takes demand.
+    pub fn editable(&self, now: NaiveDateTime) -> bool {
+        self.status == CallStatus::Draft || self.accepts_demand(now)
+    }
+
     /// German label of the state as users see it.
     pub fn state_label(&self, now: NaiveDateTime) -> &'static str {
         match self.status {

@@ -282,8 +282,7 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCal
             .collect::<Vec<_>>());
         ctx["answered"] = json!(agg.answered);
         ctx["view"] = json!("cooperative");
-        ctx["can_edit"] =
-            json!(user.is(Role::Officer) && (call.status == CallStatus::Draft || call.accepts_demand(now)));
+        ctx["can_edit"] = json!(user.is(Role::Officer) && call.editable(now));
         ctx["can_open"] = json!(user.is(Role::Officer) && call.status == CallStatus::Draft);
         ctx["can_close"] = json!(user.is(Role::Officer) && call.status == CallStatus::Open && now >= call.deadline);
         // Only an editable call offers the catalogue; a large one through a search.
@@ -302,7 +301,7 @@ fn edit(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCallI
     let call = super::find_call(conn, id)?;
     super::check_read(conn, user, &call)?;
     let now = state.clock.now_naive();
-    if !(call.status == CallStatus::Draft || call.accepts_demand(now)) {
+    if !call.editable(now) {
         return Err(AppError::Conflict(
             "Die Bedarfsabfrage nimmt keinen Bedarf mehr an; ihre Angaben lassen sich nicht mehr ändern.".into(),
         ));
