@@ -148,11 +148,13 @@ impl App {
             .then(|| (self.state.clone(), self.db.clone(), self.transport.clone()));
         // The server (not a test client) computes the board's dashboard as it starts.
         let warm = self.run_mail_sender.then(|| (self.state.clone(), self.db.clone()));
+        let pages = web::Pages::default();
         let rocket = rocket::custom(figment)
             .manage(self.state)
             .manage(self.db)
             .manage(self.transport)
-            .attach(web::templates_fairing())
+            .manage(pages.clone())
+            .attach(web::templates_fairing(pages))
             .attach(web::SecurityHeaders)
             .attach(AdHoc::on_liftoff("mail sender", move |rocket| {
                 let shutdown = rocket.shutdown();

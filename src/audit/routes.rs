@@ -9,9 +9,9 @@ use crate::domain::roles::Role;
 use crate::error::AppResult;
 use crate::web::{read, Layout};
 
+use crate::web::Html;
 use diesel::prelude::*;
 use rocket::{get, routes, Build, Rocket};
-use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use crate::db::page::PAGE_SIZE;
@@ -38,7 +38,7 @@ async fn audit_page(
     verify: Option<String>,
     filter: AuditFilter,
     state: crate::AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     user.require(&[Role::Admin, Role::Board])?;
     let page = read::query::<i64>("page", page, "eine Seitenzahl (ganze Zahl)")?
         .unwrap_or(1)

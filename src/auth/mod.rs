@@ -261,14 +261,14 @@ pub fn session_user(
     token_hash: &str,
     now: NaiveDateTime,
 ) -> AppResult<Option<(CurrentUser, NaiveDateTime)>> {
-    let row: Option<(SessionId, NaiveDateTime, UserRow)> = sessions::table
+    let row: Option<(SessionId, NaiveDateTime, UserRow)> = crate::on_backend!(conn, |c| sessions::table
         .inner_join(users::table.inner_join(organisations::table))
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select((sessions::id, sessions::expires_at, user_columns()))
-        .first(conn)
-        .optional()?;
+        .first(c)
+        .optional())?;
     Ok(
         row.and_then(|(sid, expires_at, u)| {
             to_current_user(u, Credential::Session(sid)).map(|user| (user, expires_at))
@@ -365,7 +365,7 @@ async fn load_session_user(req: &Request<'_>) -> Option<CurrentUser> {
         return Some(user);
     }
     let key = token_hash.clone();
-    match db.run(move |c| session_user(c, &key, now)).await {
+    match db.read(move |c| session_user(c, &key, now)).await {
         Ok(Some((user, expires_at))) => {
             state.sessions.put(token_hash, user.clone(), expires_at);
             Some(user)

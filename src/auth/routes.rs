@@ -12,6 +12,7 @@ use crate::db::schema::{api_tokens, login_failures, organisations, sessions, use
 use crate::db::{cpu, lock_key, write_tx, Db, DbConn};
 use crate::domain::ids::{LoginFailureId, SessionId, TokenId, UserId};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::Html;
 use crate::web::Layout;
 use crate::AppState;
 use chrono::NaiveDateTime;
@@ -19,7 +20,6 @@ use diesel::prelude::*;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, Rocket};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
@@ -34,7 +34,7 @@ fn safe_next(next: &str) -> String {
 }
 
 #[get("/anmelden?<weiter>")]
-fn login_page(layout: Layout, weiter: Option<String>) -> Either<Template, Redirect> {
+fn login_page(layout: Layout, weiter: Option<String>) -> Either<Html, Redirect> {
     if layout.user.is_some() {
         return Either::Right(Redirect::to("/"));
     }
@@ -213,7 +213,7 @@ async fn login(
     state: AppState,
     jar: &CookieJar<'_>,
     addr: Option<IpAddr>,
-) -> Result<Either<Redirect, status::Custom<Template>>, AppError> {
+) -> Result<Either<Redirect, status::Custom<Html>>, AppError> {
     let email = form.get("email");
     let password = form.raw("password");
     let next = safe_next(&form.get("next"));
@@ -349,7 +349,7 @@ async fn account_page_ctx(db: &Db, state: &AppState, user: &CurrentUser) -> AppR
 }
 
 #[get("/konto")]
-async fn account(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn account(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let ctx = account_page_ctx(&db, &state, &user).await?;
     Ok(layout.render("account", ctx))
 }
@@ -439,7 +439,7 @@ async fn change_password(
     form: FormData,
     db: Db,
     state: AppState,
-) -> AppResult<Either<Flash<Redirect>, status::Custom<Template>>> {
+) -> AppResult<Either<Flash<Redirect>, status::Custom<Html>>> {
     let current = form.raw("current_password");
     let new = form.raw("new_password");
     let repeat = form.raw("new_password_repeat");
@@ -575,7 +575,7 @@ async fn new_token(
     form: FormData,
     db: Db,
     state: AppState,
-) -> AppResult<status::Custom<Template>> {
+) -> AppResult<status::Custom<Html>> {
     let name = form.get("token_name");
     let (u, st) = (user.clone(), state.clone());
     let created = db.run(move |c| create_token(c, &st, &u, &name)).await;

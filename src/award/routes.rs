@@ -11,16 +11,16 @@ use crate::domain::ids::{AwardId, BidId, ContractId, LotId, TenderId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
+use crate::web::Html;
 use crate::web::{read, Layout};
 use crate::AppState;
 use rocket::http::{ContentType, Status};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, Rocket};
-use rocket_dyn_templates::Template;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+type Page = AppResult<Either<Flash<Redirect>, status::Custom<Html>>>;
 
 fn lot_view(e: &LotEvaluation) -> Value {
     let mut v = json!(e);
@@ -73,7 +73,7 @@ fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId
 }
 
 #[get("/ausschreibungen/<id>/wertung")]
-async fn evaluation(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn evaluation(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let ctx = db.run(move |c| context(c, &state, &user, id)).await?;
     Ok(layout.render("award/evaluation", ctx))
 }
@@ -143,7 +143,7 @@ async fn bid_page(
     user: CurrentUser,
     db: Db,
     state: AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     let ctx = db
         .run(move |c| {
             let mut ctx = context(c, &state, &user, id)?;
@@ -334,7 +334,7 @@ async fn price_sheet(
     user: CurrentUser,
     db: Db,
     state: AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let ctx = db
         .run(move |c| {

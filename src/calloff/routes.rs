@@ -12,6 +12,7 @@ use crate::domain::roles::Role;
 use crate::error::{merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
 use crate::web::paging::Page as ListPage;
+use crate::web::Html;
 use crate::web::{read, Layout};
 use crate::AppState;
 use diesel::prelude::*;
@@ -20,22 +21,15 @@ use rocket::fs::TempFile;
 use rocket::http::{ContentType, CookieJar};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, FromForm, Rocket};
-use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
-type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+type Page = AppResult<Either<Flash<Redirect>, status::Custom<Html>>>;
 
 /// The register's "latest call-offs": a glance, not a list to work through.
 const LATEST_CALLOFFS: ListPage = ListPage { number: 1, size: 10 };
 
 #[get("/vertraege?<seite>")]
-async fn register(
-    seite: Option<&str>,
-    layout: Layout,
-    user: CurrentUser,
-    db: Db,
-    state: AppState,
-) -> AppResult<Template> {
+async fn register(seite: Option<&str>, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let page = ListPage::read(seite)?;
     let u = user.clone();
     let ((entries, total), (calloffs, _)) = db
@@ -125,7 +119,7 @@ async fn contract(
     user: CurrentUser,
     db: Db,
     state: AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     let page = ListPage::read(seite)?;
     let ctx = db.run(move |c| contract_context(c, &state, &user, id, page)).await?;
     Ok(layout.render("calloff/contract", ctx))
@@ -222,7 +216,7 @@ async fn placed_or_page(
 }
 
 #[get("/abrufe/<id>")]
-async fn calloff(id: CalloffId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn calloff(id: CalloffId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     let u = user.clone();
     let ctx = db
         .run(move |c| {

@@ -2,7 +2,7 @@
 //! runs are executed together, each in its own savepoint, and committed once.
 //! PostgreSQL runs each as its own transaction: it commits concurrent writers in parallel itself.
 
-use super::{begin, commit, rollback, DbConn, SQLITE_WRITER};
+use super::{begin, commit, rollback, writer_turn, DbConn};
 use crate::error::AppError;
 use diesel::connection::{Connection, TransactionManager};
 use std::sync::mpsc;
@@ -126,7 +126,7 @@ impl GroupCommit {
         if let Some(answer) = answered(rx) {
             return Some(answer);
         }
-        let _writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writer = writer_turn();
         loop {
             let batch: Vec<Job> = {
                 let mut q = self.lock();

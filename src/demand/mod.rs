@@ -137,22 +137,32 @@ pub fn list_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Demand
     }
 }
 
-/// The calls `user` may see that are not closed yet (the start page's), as `list_calls` orders them.
-pub fn list_unclosed_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<DemandCall>> {
+/// The calls `user` may see that are not closed yet (the start page's), as `list_calls` orders
+/// them, each with whether the user's member has answered it (always `false` for the
+/// cooperative's roles). One query: the member's answers are joined, not read separately.
+pub fn list_unclosed_calls(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<(DemandCall, bool)>> {
     let all = demand_calls::table
         .filter(demand_calls::status.ne(CallStatus::Closed))
         .order(demand_calls::deadline.desc());
     match user.reach() {
-        Reach::Everything => Ok(all.load(conn)?),
-        Reach::Member(member) => {
-            let invited = demand_invitations::table
-                .filter(demand_invitations::member_id.eq(member))
-                .select(demand_invitations::call_id);
-            Ok(all
-                .filter(demand_calls::id.eq_any(invited))
-                .filter(demand_calls::status.ne(CallStatus::Draft))
-                .load(conn)?)
-        }
+        Reach::Everything => Ok(all.load(conn)?.into_iter().map(|c| (c, false)).collect()),
+        Reach::Member(member) => Ok(crate::on_backend!(conn, |c| all
+            .inner_join(
+                demand_invitations::table.on(demand_invitations::call_id
+                    .eq(demand_calls::id)
+                    .and(demand_invitations::member_id.eq(member))),
+            )
+            .left_join(
+                demand_responses::table.on(demand_responses::call_id
+                    .eq(demand_calls::id)
+                    .and(demand_responses::member_id.eq(member))),
+            )
+            .filter(demand_calls::status.ne(CallStatus::Draft))
+            .select((
+                DemandCall::as_select(),
+                demand_responses::answered_at.nullable().is_not_null()
+            ))
+            .load(c))?),
         Reach::Vendor(_) => Err(AppError::forbidden()),
     }
 }

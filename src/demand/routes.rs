@@ -11,6 +11,7 @@ use crate::domain::ids::{CatalogueItemId, DemandCallId, DemandPositionId, OrgId}
 use crate::domain::roles::{OrgType, Role};
 use crate::error::{joined, merge_fields, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
+use crate::web::Html;
 use crate::web::{read, Layout};
 use crate::AppState;
 use chrono::NaiveDateTime;
@@ -21,10 +22,9 @@ use rocket::fs::TempFile;
 use rocket::http::{CookieJar, Status};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, FromForm, Rocket};
-use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
-type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+type Page = AppResult<Either<Flash<Redirect>, status::Custom<Html>>>;
 
 fn members(conn: &mut DbConn) -> AppResult<Vec<Value>> {
     let rows: Vec<(OrgId, String)> = organisations::table
@@ -81,7 +81,7 @@ fn call_view(call: &DemandCall, now: NaiveDateTime) -> Value {
 }
 
 #[get("/bedarf")]
-async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let u = user.clone();
     let (calls, answered) = db
@@ -112,7 +112,7 @@ fn new_page(conn: &mut DbConn, form: Value) -> AppResult<Value> {
 }
 
 #[get("/bedarf/neu")]
-async fn new_call(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn new_call(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Officer])?;
     let ctx = db
         .run(|c| {
@@ -321,13 +321,7 @@ fn edit(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: DemandCallI
 }
 
 #[get("/bedarf/<id>/bearbeiten")]
-async fn edit_page(
-    id: DemandCallId,
-    layout: Layout,
-    user: CurrentUser,
-    db: Db,
-    state: AppState,
-) -> AppResult<Template> {
+async fn edit_page(id: DemandCallId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let mut ctx = db.run(move |c| edit(c, &state, &user, id)).await?;
     check_members(&mut ctx);
     Ok(layout.render("demand/edit", ctx))
@@ -346,7 +340,7 @@ async fn show(
     user: CurrentUser,
     db: Db,
     state: AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     let mut ctx = detail_ctx(&db, &state, &user, id).await?;
     if let (Some(term), Some(true)) = (katalog, ctx["catalogue_search"].as_bool()) {
         let t = term.clone();
@@ -599,13 +593,7 @@ fn aggregation_view(agg: &super::Aggregation) -> Value {
 }
 
 #[get("/bedarf/<id>/auswertung")]
-async fn aggregation(
-    id: DemandCallId,
-    layout: Layout,
-    user: CurrentUser,
-    db: Db,
-    state: AppState,
-) -> AppResult<Template> {
+async fn aggregation(id: DemandCallId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let (call, agg) = db.run(move |c| super::aggregate_for(c, &user, id, now.date())).await?;
     let mut ctx = aggregation_view(&agg);

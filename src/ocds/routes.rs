@@ -3,13 +3,13 @@
 
 use crate::db::Db;
 use crate::error::AppResult;
+use crate::web::Html;
 use crate::web::Layout;
 use crate::AppState;
 use rocket::{get, routes, Build, Rocket};
-use rocket_dyn_templates::Template;
 
 #[get("/offene-daten")]
-async fn page(layout: Layout, db: Db, state: AppState) -> AppResult<Template> {
+async fn page(layout: Layout, db: Db, state: AppState) -> AppResult<Html> {
     let st = state.clone();
     let mut ctx = db.run(move |c| super::public_lists(c, &st)).await?;
     ctx["ocid_prefix"] = serde_json::json!(state.config.ocid_prefix);

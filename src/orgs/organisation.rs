@@ -126,7 +126,7 @@ impl OrgInput {
 pub fn find_org(conn: &mut DbConn, id: OrgId) -> AppResult<Organisation> {
     // Default selection (all columns in table order): a static query id keeps the statement
     // cached instead of building the SQL on every call.
-    Ok(organisations::table.find(id).first(conn)?)
+    Ok(crate::on_backend!(conn, |c| organisations::table.find(id).first(c))?)
 }
 
 pub fn list_orgs(conn: &mut DbConn, org_type: OrgType) -> AppResult<Vec<Organisation>> {

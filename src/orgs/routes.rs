@@ -10,6 +10,7 @@ use crate::domain::ids::{OrgId, OutboxId, UserId};
 use crate::domain::roles::{MemberKind, OrgType, Role, VendorStatus};
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult};
+use crate::web::Html;
 use crate::web::Layout;
 use crate::AppState;
 use chrono::NaiveDateTime;
@@ -17,11 +18,10 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, Rocket};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-type FormResult = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+type FormResult = AppResult<Either<Flash<Redirect>, status::Custom<Html>>>;
 
 /// The two organisation lists the admin manages, by their German URL segment.
 fn org_kind(segment: &str) -> AppResult<(OrgType, &'static str, &'static str)> {
@@ -63,7 +63,7 @@ fn org_page(org_type: OrgType, segment: &str, label: &str, org: Option<&super::O
 }
 
 #[get("/verwaltung/<segment>", rank = 5)]
-async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     let orgs = db.run(move |c| super::list_orgs(c, org_type)).await?;
@@ -84,7 +84,7 @@ async fn org_list(segment: &str, layout: Layout, user: CurrentUser, db: Db) -> A
 }
 
 #[get("/verwaltung/<segment>/neu", rank = 5)]
-async fn org_new(segment: &str, layout: Layout, user: CurrentUser) -> AppResult<Template> {
+async fn org_new(segment: &str, layout: Layout, user: CurrentUser) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     Ok(layout.render("admin/org_form", org_page(org_type, segment, label, None, json!({}))))
@@ -132,7 +132,7 @@ struct UserListRow {
 }
 
 #[get("/verwaltung/<segment>/<id>", rank = 6)]
-async fn org_edit(segment: &str, id: OrgId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn org_edit(segment: &str, id: OrgId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let (org_type, segment, label) = org_kind(segment)?;
     let (org, members) = db
@@ -276,7 +276,7 @@ fn user_page(orgs: Value, existing: Option<&super::User>, form: Value) -> Value 
 }
 
 #[get("/verwaltung/benutzer")]
-async fn user_list(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn user_list(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let rows: Vec<UserListRow> = db
         .run(|c| {
@@ -302,7 +302,7 @@ async fn user_list(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Templ
 }
 
 #[get("/verwaltung/benutzer/neu")]
-async fn user_new(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn user_new(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let orgs = db.run(org_options).await?;
     Ok(layout.render("admin/user_form", user_page(orgs, None, json!({}))))
@@ -347,7 +347,7 @@ async fn user_create(form: FormData, layout: Layout, user: CurrentUser, db: Db, 
 }
 
 #[get("/verwaltung/benutzer/<id>")]
-async fn user_edit(id: UserId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn user_edit(id: UserId, layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let (existing, orgs) = db.run(move |c| Ok((super::find_user(c, id)?, org_options(c)?))).await?;
     let form = json!({
@@ -416,7 +416,7 @@ async fn user_active(
 }
 
 #[get("/katalog?<seite>")]
-async fn catalogue(layout: Layout, user: CurrentUser, db: Db, seite: Option<&str>) -> AppResult<Template> {
+async fn catalogue(layout: Layout, user: CurrentUser, db: Db, seite: Option<&str>) -> AppResult<Html> {
     user.require(&[Role::Admin, Role::Officer])?;
     let page = crate::web::paging::Page::read(seite)?;
     let (items, total) = db.run(move |c| super::catalogue_page(c, page)).await?;
@@ -457,7 +457,7 @@ async fn catalogue_add(form: FormData, layout: Layout, user: CurrentUser, db: Db
 }
 
 #[get("/registrieren")]
-fn register_page(layout: Layout) -> Either<Template, Redirect> {
+fn register_page(layout: Layout) -> Either<Html, Redirect> {
     if layout.user.is_some() {
         return Either::Right(Redirect::to("/"));
     }
@@ -503,7 +503,7 @@ async fn register(
     db: Db,
     state: AppState,
     addr: Option<std::net::IpAddr>,
-) -> AppResult<Either<status::Custom<Template>, status::Custom<Template>>> {
+) -> AppResult<Either<status::Custom<Html>, status::Custom<Html>>> {
     let input = RegistrationInput {
         org: org_form_input(&form),
         person_name: form.get("person_name"),
@@ -539,7 +539,7 @@ struct OutboxView {
 }
 
 #[get("/verwaltung/postausgang")]
-async fn outbox_page(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Template> {
+async fn outbox_page(layout: Layout, user: CurrentUser, db: Db) -> AppResult<Html> {
     user.require(&[Role::Admin])?;
     let (rows, counts) = db
         .run(|c| {

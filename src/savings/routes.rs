@@ -11,11 +11,11 @@ use crate::domain::roles::{OrgType, Role};
 use crate::error::{AppError, AppResult};
 use crate::german::money_de;
 use crate::import::CsvDownload;
+use crate::web::Html;
 use crate::web::Layout;
 use crate::AppState;
 use diesel::prelude::*;
 use rocket::{get, routes, Build, Rocket};
-use rocket_dyn_templates::Template;
 use serde_json::json;
 
 /// Loads the dashboard for `user` after checking the filter it asked for.
@@ -127,7 +127,7 @@ async fn page(
     user: CurrentUser,
     db: Db,
     state: AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     let all = match alle.map(str::trim).filter(|a| !a.is_empty()) {
         None => None,
         Some(view) if super::VIEWS.iter().any(|(v, _)| *v == view) => Some(view),

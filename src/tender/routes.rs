@@ -14,6 +14,7 @@ use crate::domain::roles::Role;
 use crate::domain::tender::{Procedure, TenderStatus};
 use crate::error::{joined, AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
+use crate::web::Html;
 use crate::web::{read, Layout};
 use crate::AppState;
 use rocket::form::Form;
@@ -21,18 +22,17 @@ use rocket::fs::TempFile;
 use rocket::http::{ContentType, CookieJar, Header, Status};
 use rocket::response::{status, Flash, Redirect};
 use rocket::{get, post, routes, Build, Either, FromForm, Responder, Rocket};
-use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
-type Page = AppResult<Either<Flash<Redirect>, status::Custom<Template>>>;
+type Page = AppResult<Either<Flash<Redirect>, status::Custom<Html>>>;
 
 fn is_cooperative(user: &CurrentUser) -> bool {
     user.is_cooperative()
 }
 
 #[get("/ausschreibungen")]
-async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let u = user.clone();
     let (tenders, ready) = db
@@ -115,7 +115,7 @@ async fn new_tender(
     user: CurrentUser,
     db: Db,
     state: AppState,
-) -> AppResult<Template> {
+) -> AppResult<Html> {
     user.require(&[Role::Officer])?;
     let call_id = read::query::<DemandCallId>("bedarf", bedarf, "die Nummer einer Bedarfsabfrage (ganze Zahl)")?
         .ok_or_else(|| AppError::BadRequest("Bitte wählen Sie eine abgeschlossene Bedarfsabfrage.".into()))?;
@@ -174,7 +174,7 @@ fn with_warnings(message: &str, warnings: &[String]) -> String {
 }
 
 #[get("/ausschreibungen/<id>/bearbeiten")]
-async fn edit(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn edit(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     user.require(&[Role::Officer])?;
     let st = state.clone();
     let ctx = db
@@ -273,7 +273,7 @@ async fn detail_ctx(db: &Db, state: &AppState, user: &CurrentUser, id: TenderId)
 }
 
 #[get("/ausschreibungen/<id>")]
-async fn show(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn show(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     Ok(layout.render("tender/show", detail_ctx(&db, &state, &user, id).await?))
 }
 
@@ -562,7 +562,7 @@ fn bid_context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: Tend
 }
 
 #[get("/ausschreibungen/<id>/angebot")]
-async fn bid_page(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn bid_page(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     user.require(&[Role::Vendor])?;
     let st = state.clone();
     let ctx = db.run(move |c| bid_context(c, &st, &user, id)).await?;
@@ -726,7 +726,7 @@ async fn price_sheet(id: TenderId, user: CurrentUser, db: Db) -> AppResult<CsvDo
 }
 
 #[get("/ausschreibungen/<id>/angebote")]
-async fn opened_bids(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn opened_bids(id: TenderId, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let ctx = db
         .run(move |c| {
@@ -769,7 +769,7 @@ async fn opening_record(id: TenderId, user: CurrentUser, db: Db) -> AppResult<(C
 // ----------------------------------------------------------------------------- public notices
 
 #[get("/bekanntmachungen")]
-async fn notices(layout: Layout, db: Db, state: AppState) -> AppResult<Template> {
+async fn notices(layout: Layout, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let tenders = db.run(super::list_public).await?;
     Ok(layout.render(
@@ -787,7 +787,7 @@ fn public_tender(conn: &mut DbConn, id: TenderId) -> AppResult<Tender> {
 }
 
 #[get("/bekanntmachungen/<id>")]
-async fn notice(id: TenderId, layout: Layout, user: MaybeUser, db: Db, state: AppState) -> AppResult<Template> {
+async fn notice(id: TenderId, layout: Layout, user: MaybeUser, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let ctx = db
         .run(move |c| {

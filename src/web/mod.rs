@@ -14,14 +14,74 @@ use crate::error::FieldErrors;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Status};
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
-use rocket::response::{content::RawCss, status, Redirect};
+use rocket::response::{
+    content::{RawCss, RawHtml},
+    status, Redirect, Responder,
+};
 use rocket::{catch, catchers, get, routes, Build, Response, Rocket};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::sync::{Arc, PoisonError, RwLock};
+use tera::Tera;
 
-pub fn templates_fairing() -> impl Fairing {
-    Template::custom(|engines| crate::german::register_filters(&mut engines.tera))
+/// The page templates as rocket_dyn_templates loaded them (again after each change, in debug
+/// builds): its fairing finds, loads and reloads them, and hands each loaded set to this slot.
+/// Pages are rendered from here rather than through its `Template`, which turns every context
+/// into figment's values and then into Tera's (a fifth of the start page's time went to those
+/// copies); `Html` gives Tera the context as it was built.
+#[derive(Clone, Default)]
+pub struct Pages(Arc<RwLock<Option<Arc<Tera>>>>);
+
+impl Pages {
+    fn current(&self) -> Option<Arc<Tera>> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// Loads the page templates with the German filters, into `pages` too.
+pub fn templates_fairing(pages: Pages) -> impl Fairing {
+    Template::custom(move |engines| {
+        crate::german::register_filters(&mut engines.tera);
+        *pages.0.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engines.tera.clone()));
+    })
+}
+
+/// A page: its template and context, rendered as HTML when it is sent.
+#[derive(Debug)]
+pub struct Html {
+    name: &'static str,
+    context: Value,
+}
+
+impl Html {
+    pub fn render(name: &'static str, context: Value) -> Html {
+        Html { name, context }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Html {
+    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        let Some(tera) = req.rocket().state::<Pages>().and_then(Pages::current) else {
+            log::error!("Seitenvorlagen nicht geladen");
+            return Err(Status::InternalServerError);
+        };
+        let rendered = tera::Context::from_value(self.context).and_then(|c| tera.render(self.name, &c));
+        match rendered {
+            Ok(html) => RawHtml(html).respond_to(req),
+            Err(e) => {
+                // Tera's error says where; its sources say what (an unknown variable, a filter).
+                let mut chain = vec![e.to_string()];
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    chain.push(cause.to_string());
+                    source = cause.source();
+                }
+                log::error!("Seite {} nicht darstellbar: {}", self.name, chain.join(": "));
+                Err(Status::InternalServerError)
+            }
+        }
+    }
 }
 
 /// Whether the app is published under https (cookies get `Secure`, responses HSTS).
@@ -182,16 +242,16 @@ impl<'r> FromRequest<'r> for Layout {
 }
 
 impl Layout {
-    pub fn render(&self, name: &'static str, page: Value) -> Template {
+    pub fn render(&self, name: &'static str, page: Value) -> Html {
         let ctx = merge(
             base_context(self.user.as_ref(), &self.csrf, &self.path, self.flash.clone()),
             page,
         );
-        Template::render(name, ctx)
+        Html::render(name, ctx)
     }
 
     /// Renders a form page again with the user's input and the errors, as 422.
-    pub fn render_errors(&self, name: &'static str, page: Value, errors: &FieldErrors) -> status::Custom<Template> {
+    pub fn render_errors(&self, name: &'static str, page: Value, errors: &FieldErrors) -> status::Custom<Html> {
         let page = merge(page, json!({ "errors": error_list(errors), "field_errors": errors }));
         status::Custom(Status::UnprocessableEntity, self.render(name, page))
     }
@@ -206,7 +266,7 @@ pub fn error_list(errors: &FieldErrors) -> Vec<Value> {
 }
 
 /// The German error page (used by `AppError` and the catchers).
-pub fn error_page(req: &Request<'_>, status: Status, message: &str, fields: &FieldErrors) -> Template {
+pub fn error_page(req: &Request<'_>, status: Status, message: &str, fields: &FieldErrors) -> Html {
     let user = req.local_cache(|| None::<CurrentUser>).clone();
     let csrf = req
         .cookies()
@@ -226,14 +286,16 @@ pub fn error_page(req: &Request<'_>, status: Status, message: &str, fields: &Fie
         base_context(user.as_ref(), &csrf, req.uri().path().as_str(), None),
         json!({"status": status.code, "title": title, "message": message, "errors": error_list(fields)}),
     );
-    Template::render("error", ctx)
+    Html::render("error", ctx)
 }
 
 /// What a catcher answers with.
+// Built once per error answer and sent at once, never stored: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(rocket::Responder)]
 pub enum Caught {
     Json(status::Custom<rocket::response::content::RawJson<String>>),
-    Page(status::Custom<Template>),
+    Page(status::Custom<Html>),
     Redirect(Redirect),
 }
 

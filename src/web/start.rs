@@ -9,10 +9,10 @@ use crate::domain::ids::OrgId;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
 use crate::error::AppResult;
 use crate::mail::OutboxStatus;
+use crate::web::Html;
 use crate::web::Layout;
 use diesel::prelude::*;
 use rocket::get;
-use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 /// The numbers the start pages show as figures: members, vendors, users, catalogue positions.
@@ -92,18 +92,17 @@ fn recent_events(conn: &mut DbConn) -> AppResult<Value> {
 fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
     // Neither role's start page shows closed calls: they are left out in SQL.
     let calls = crate::demand::list_unclosed_calls(conn, user)?;
-    let answered = crate::demand::answered_calls(conn, user.organisation_id)?;
     Ok(calls
         .into_iter()
-        .filter(|c| match user.role {
+        .filter(|(c, _)| match user.role {
             Role::Buyer => c.accepts_demand(now),
             _ => c.status != CallStatus::Closed,
         })
-        .map(|c| {
+        .map(|(c, answered)| {
             json!({
                 "id": c.id, "title": c.title, "deadline": c.deadline, "status": c.status,
                 "state_label": c.state_label(now), "deadline_passed": now >= c.deadline,
-                "answered": answered.contains(&c.id),
+                "answered": answered,
             })
         })
         .collect())
@@ -187,9 +186,9 @@ fn start_context(
 }
 
 #[get("/")]
-pub async fn index(layout: Layout, user: CurrentUser, db: Db, state: crate::AppState) -> AppResult<Template> {
+pub async fn index(layout: Layout, user: CurrentUser, db: Db, state: crate::AppState) -> AppResult<Html> {
     let u = user.clone();
     let now = state.clock.now_naive();
-    let ctx = db.run(move |c| start_context(c, &u, now, &state)).await?;
+    let ctx = db.read(move |c| start_context(c, &u, now, &state)).await?;
     Ok(layout.render("start", ctx))
 }
