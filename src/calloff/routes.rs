@@ -33,7 +33,7 @@ async fn register(seite: Option<&str>, layout: Layout, user: CurrentUser, db: Db
     let page = ListPage::read(seite)?;
     let u = user.clone();
     let ((entries, total), (calloffs, _)) = db
-        .run(move |c| {
+        .read(move |c| {
             Ok((
                 super::register_page(c, &state, &u, Some(page))?,
                 // The latest few: the full lists are on each contract and in the CSV export.

@@ -40,6 +40,57 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
+/// Where a tender stands: its status, bid deadline and cancellation, as every list shows it.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = tenders)]
+pub struct TenderState {
+    pub status: TenderStatus,
+    pub bid_deadline: NaiveDateTime,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+impl TenderState {
+    /// Bids are accepted while published and before the deadline, by server time.
+    pub fn accepts_bids(self, now: NaiveDateTime) -> bool {
+        self.status == TenderStatus::Published && now < self.bid_deadline && self.cancelled_at.is_none()
+    }
+
+    /// German label of the state as users see it.
+    pub fn label(self, now: NaiveDateTime) -> &'static str {
+        if self.cancelled_at.is_some() {
+            return "aufgehoben";
+        }
+        match self.status {
+            TenderStatus::Draft => "Entwurf",
+            TenderStatus::Published if now < self.bid_deadline => "veröffentlicht, Angebotsfrist läuft",
+            TenderStatus::Published => "Angebotsfrist abgelaufen, Öffnung ausstehend",
+            TenderStatus::Opening => "Öffnung begonnen, Bestätigung ausstehend",
+            TenderStatus::Opened => "Angebote geöffnet",
+        }
+    }
+}
+
+/// A tender as the start pages list it: a link, its title and its state (the whole row carries
+/// the description, the evaluation and the opening record, 11 % of the officer's start page
+/// when serialised for ten lines).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenders)]
+pub struct TenderLine {
+    pub id: TenderId,
+    pub title: String,
+    #[diesel(embed)]
+    pub state: TenderState,
+}
+
+impl TenderLine {
+    pub fn view(&self, now: NaiveDateTime) -> serde_json::Value {
+        json!({
+            "id": self.id, "title": self.title, "status": self.state.status,
+            "bid_deadline": self.state.bid_deadline, "state_label": self.state.label(now),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tenders)]
 pub struct Tender {
@@ -86,9 +137,18 @@ impl Tender {
         self.status != TenderStatus::Draft
     }
 
+    /// The columns its state is read from.
+    pub fn state(&self) -> TenderState {
+        TenderState {
+            status: self.status,
+            bid_deadline: self.bid_deadline,
+            cancelled_at: self.cancelled_at,
+        }
+    }
+
     /// Bids are accepted while published and before the deadline, by server time.
     pub fn accepts_bids(&self, now: NaiveDateTime) -> bool {
-        self.status == TenderStatus::Published && now < self.bid_deadline && self.cancelled_at.is_none()
+        self.state().accepts_bids(now)
     }
 
     pub fn is_opened(&self) -> bool {
@@ -100,16 +160,7 @@ impl Tender {
     }
 
     pub fn state_label(&self, now: NaiveDateTime) -> &'static str {
-        if self.cancelled_at.is_some() {
-            return "aufgehoben";
-        }
-        match self.status {
-            TenderStatus::Draft => "Entwurf",
-            TenderStatus::Published if now < self.bid_deadline => "veröffentlicht, Angebotsfrist läuft",
-            TenderStatus::Published => "Angebotsfrist abgelaufen, Öffnung ausstehend",
-            TenderStatus::Opening => "Öffnung begonnen, Bestätigung ausstehend",
-            TenderStatus::Opened => "Angebote geöffnet",
-        }
+        self.state().label(now)
     }
 
     pub fn spec(&self) -> AppResult<EvaluationSpec> {
@@ -267,20 +318,29 @@ pub fn list(conn: &mut DbConn, user: &CurrentUser) -> AppResult<Vec<Tender>> {
 /// The start page's tenders: not cancelled, latest deadline first, at most `limit`; for a
 /// vendor only those accepting bids at `now`, for a buyer none in draft. Filtered in SQL, so the
 /// page reads ten rows however many tenders there are.
-pub fn list_active(conn: &mut DbConn, user: &CurrentUser, now: NaiveDateTime, limit: i64) -> AppResult<Vec<Tender>> {
-    let q = tenders::table
-        .filter(tenders::cancelled_at.is_null())
-        .order(tenders::bid_deadline.desc())
-        .limit(limit);
-    if user.is_cooperative() {
-        Ok(q.load(conn)?)
-    } else if user.role == crate::domain::roles::Role::Vendor {
-        Ok(q.filter(tenders::status.eq(TenderStatus::Published))
-            .filter(tenders::bid_deadline.gt(now))
-            .load(conn)?)
-    } else {
-        Ok(q.filter(tenders::status.ne(TenderStatus::Draft)).load(conn)?)
-    }
+pub fn list_active(
+    conn: &mut DbConn,
+    user: &CurrentUser,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<TenderLine>> {
+    // Built inside: a selection is typed for one backend.
+    Ok(crate::on_backend!(conn, |c| {
+        let q = tenders::table
+            .filter(tenders::cancelled_at.is_null())
+            .order(tenders::bid_deadline.desc())
+            .limit(limit)
+            .select(TenderLine::as_select());
+        if user.is_cooperative() {
+            q.load(c)
+        } else if user.role == crate::domain::roles::Role::Vendor {
+            q.filter(tenders::status.eq(TenderStatus::Published))
+                .filter(tenders::bid_deadline.gt(now))
+                .load(c)
+        } else {
+            q.filter(tenders::status.ne(TenderStatus::Draft)).load(c)
+        }
+    })?)
 }
 
 /// Published tenders for the public notice pages.

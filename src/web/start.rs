@@ -115,7 +115,7 @@ fn active_tenders(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateT
     Ok(tenders
         .into_iter()
         .filter(|t| match user.role {
-            Role::Vendor => t.accepts_bids(now),
+            Role::Vendor => t.state.accepts_bids(now),
             _ => true,
         })
         .map(|t| t.view(now))
