@@ -77,6 +77,8 @@ impl GroupCommit {
         if self.off || matches!(conn, DbConn::Pg(_)) {
             return super::write_tx(conn, body);
         }
+        // A follower waits for its answer without taking the writer's turn itself.
+        super::refuse_inside_read();
         let (tx, rx) = mpsc::channel::<Message<T>>();
         let lead_tx = tx.clone();
         let job: Job = Box::new(move |c: &mut DbConn| -> Ran {

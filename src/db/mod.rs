@@ -319,7 +319,12 @@ impl Db {
             return self.run(f).await;
         }
         let turn = self.turn().await?;
-        let mut conn = self.get()?;
+        // Background work (the dashboard's refresh, the start-up count) takes connections
+        // without a turn: when none is free now, the read waits off the worker, as `run` does.
+        let Some(mut conn) = self.pool.try_get() else {
+            drop(turn);
+            return self.run(f).await;
+        };
         let _reading = ReadOnly::enter();
         let result = read_snapshot(&mut conn, f);
         drop(conn);
@@ -343,25 +348,33 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), AppError> {
 
 /// Runs `f` in one read transaction: each statement on its own began and ended one (a
 /// shared-memory lock each), and the page sees one snapshot. BEGIN and COMMIT stay prepared
-/// (Diesel's transaction parsed both on every page view: 5 % of the start page). A read-only
-/// COMMIT has nothing to fail on; should it fail anyway, or `f` panic, ROLLBACK ends the
-/// transaction, so the connection never goes back to the pool holding an old snapshot.
+/// (Diesel's transaction parsed both on every page view: 5 % of the start page). After an error
+/// or a panic in `f` the transaction is rolled back; should even that fail, the connection is
+/// marked broken (`has_broken`), so the pool never hands out one that holds an old snapshot.
 fn read_snapshot<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, AppError>) -> Result<T, AppError> {
     use cached::cached;
     crate::on_backend!(&mut *conn, |c| cached(&["BEGIN"], vec![]).execute(c))?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
-    let ended = crate::on_backend!(&mut *conn, |c| cached(&["COMMIT"], vec![]).execute(c));
-    if outcome.is_err() || ended.is_err() {
+    let ended = match &outcome {
+        Ok(Ok(_)) => crate::on_backend!(&mut *conn, |c| cached(&["COMMIT"], vec![]).execute(c)).map(|_| ()),
+        _ => Err(diesel::result::Error::RollbackTransaction),
+    };
+    if ended.is_err() {
         // Diesel's own rollback knows of no transaction here: the plain statement ends it.
         if let Err(e) = conn.batch_execute("ROLLBACK") {
-            log::error!("read transaction not ended: {e}");
+            log::error!("read transaction not ended, connection dropped: {e}");
+            crate::on_backend!(&mut *conn, |c| AnsiTransactionManager::transaction_manager_status_mut(
+                c
+            )
+            .set_in_error());
         }
     }
     match outcome {
-        Ok(result) => {
+        Ok(Ok(value)) => {
             ended?;
-            result
+            Ok(value)
         }
+        Ok(Err(e)) => Err(e),
         Err(panic) => std::panic::resume_unwind(panic),
     }
 }
@@ -392,13 +405,18 @@ impl Drop for ReadOnly {
     }
 }
 
-/// This process's turn to write to SQLite. Waiting for it inside `Db::read` would hold an async
-/// worker for as long as the writer ahead takes: a bug, caught by the tests in debug builds.
-fn writer_turn() -> std::sync::MutexGuard<'static, ()> {
+/// A write waits for the writers ahead of it: inside `Db::read` that would hold an async worker.
+fn refuse_inside_read() {
     debug_assert!(
         !READ_ONLY.with(std::cell::Cell::get),
         "a write inside Db::read: use Db::run"
     );
+}
+
+/// This process's turn to write to SQLite. Waiting for it inside `Db::read` would hold an async
+/// worker for as long as the writer ahead takes: a bug, caught by the tests in debug builds.
+fn writer_turn() -> std::sync::MutexGuard<'static, ()> {
+    refuse_inside_read();
     SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
