@@ -533,6 +533,14 @@ mod tests {
         drop(db);
     }
 
+    /// The rows of the test table, as this connection sees them.
+    fn rows(c: &mut DbConn) -> QueryResult<i64> {
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT COUNT(*) FROM t)",
+        ))
+        .get_result(c)
+    }
+
     fn temp_db(dir: &tempfile::TempDir) -> Db {
         let db = Db::connect(dir.path().join("t.db").to_str().expect("path"), 1).expect("connect");
         db.get()
@@ -551,31 +559,17 @@ mod tests {
         // A row written by another connection between the read's two queries is not seen.
         let (before, after) = db
             .read(move |c| {
-                let before: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "(SELECT COUNT(*) FROM t)",
-                ))
-                .get_result(c)?;
+                let before: i64 = rows(c)?;
                 let mut other = SqliteConnection::establish(path.to_str().expect("path")).expect("second connection");
                 other.batch_execute("INSERT INTO t (k) VALUES (1)").expect("insert");
-                let after: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "(SELECT COUNT(*) FROM t)",
-                ))
-                .get_result(c)?;
+                let after: i64 = rows(c)?;
                 Ok((before, after))
             })
             .await
             .expect("read");
         assert_eq!((before, after), (0, 0));
         // The pool's one connection is free again and outside any transaction: it sees the row.
-        let now: i64 = writer
-            .read(|c| {
-                Ok(diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "(SELECT COUNT(*) FROM t)",
-                ))
-                .get_result(c)?)
-            })
-            .await
-            .expect("second read");
+        let now: i64 = writer.read(|c| Ok(rows(c)?)).await.expect("second read");
         assert_eq!(now, 1);
     }
 
@@ -600,15 +594,7 @@ mod tests {
             .expect("second connection")
             .batch_execute("INSERT INTO t (k) VALUES (7)")
             .expect("insert");
-        let seen: i64 = db
-            .read(|c| {
-                Ok(diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "(SELECT COUNT(*) FROM t)",
-                ))
-                .get_result(c)?)
-            })
-            .await
-            .expect("read after the panic");
+        let seen: i64 = db.read(|c| Ok(rows(c)?)).await.expect("read after the panic");
         assert_eq!(seen, 1);
     }
 
