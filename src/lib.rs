@@ -44,7 +44,10 @@ pub struct AppState {
     pub documents: Arc<documents::DocumentTemplates>,
     pub sessions: Arc<auth::SessionCache>,
     pub contract_terms: Arc<calloff::TermsCache>,
-    pub audit_count: Arc<audit::EventCount>,
+    /// All audit events (the board's start page, the audit log's pages).
+    pub audit_count: Arc<db::count::AppendOnlyCount>,
+    /// All catalogue positions (the catalogue's pages).
+    pub catalogue_count: Arc<db::count::AppendOnlyCount>,
     pub dashboards: Arc<savings::DashboardCache>,
     pub start_counts: Arc<web::start::StartCounts>,
     pub writes: Arc<db::group::GroupCommit>,
@@ -87,7 +90,11 @@ impl App {
             state: AppState {
                 sessions: Arc::new(auth::SessionCache::new(config.session_cache_ttl)),
                 contract_terms: Arc::new(calloff::TermsCache::new(fast)),
-                audit_count: Arc::new(audit::EventCount::new(fast)),
+                audit_count: Arc::new(db::count::AppendOnlyCount::new(append_only_table!(audit_events), fast)),
+                catalogue_count: Arc::new(db::count::AppendOnlyCount::new(
+                    append_only_table!(catalogue_items),
+                    fast,
+                )),
                 dashboards: Arc::new(savings::DashboardCache::new(fast)),
                 start_counts: Arc::new(web::start::StartCounts::new(fast)),
                 writes: Arc::new(db::group::GroupCommit::new(fast)),

@@ -167,7 +167,9 @@ fn catalogue_is_read_by_officers_and_extended_by_the_admin_only() {
         let app = TestApp::new(b);
         app.world();
         let officer = browser(&app, "officer");
-        assert_eq!(officer.get("/katalog").dispatch().status(), Status::Ok);
+        let res = officer.get("/katalog").dispatch();
+        assert_eq!(res.status(), Status::Ok);
+        assert!(res.into_string().unwrap().contains("Der Katalog ist noch leer"));
         let res = post_form(
             &officer,
             "/katalog",
@@ -204,12 +206,10 @@ fn catalogue_is_read_by_officers_and_extended_by_the_admin_only() {
             ],
         );
         assert_eq!(res.status(), Status::SeeOther);
-        assert!(officer
-            .get("/katalog")
-            .dispatch()
-            .into_string()
-            .unwrap()
-            .contains("Notebook 14 Zoll"));
+        let page = officer.get("/katalog").dispatch().into_string().unwrap();
+        assert!(page.contains("Notebook 14 Zoll"));
+        // The count the first view kept follows the new position.
+        assert!(page.contains("Katalogpositionen (1)"), "{page}");
     });
 }
 

@@ -946,3 +946,68 @@ fn csv_upload_names_the_positions_it_removed() {
         assert!(page.contains("Nicht mehr enthalten und daher entfernt: Pos. 2, 3."));
     });
 }
+
+/// The buyer's start page line of `call`: `Some(true)` when it shows "Bedarf gemeldet",
+/// `Some(false)` for "noch nicht gemeldet", `None` when the call is not listed.
+fn start_page_badge(client: &rocket::local::blocking::Client, call: DemandCallId) -> Option<bool> {
+    let res = client.get("/").dispatch();
+    assert_eq!(res.status(), Status::Ok);
+    let page = res.into_string().unwrap();
+    let link = format!("<a href=\"/bedarf/{call}\">");
+    let line = page.lines().find(|l| l.contains(&link))?;
+    match (line.contains("Bedarf gemeldet"), line.contains("noch nicht gemeldet")) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => panic!("Zeile ohne eindeutigen Status: {line}"),
+    }
+}
+
+#[test]
+fn the_start_page_says_per_member_whether_it_has_answered() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (call, pos) = open_call(&app, &w);
+        // A second call that invites member B only: member A's start page does not list it.
+        let officer = current_user(&app, "officer");
+        let only_b = {
+            let mut c = app.conn();
+            let data = CallData {
+                title: "Drucker 2027".into(),
+                description: String::new(),
+                term_months: 24,
+                deadline: app.state.clock.now_naive() + chrono::Duration::days(5),
+                all_members: false,
+                member_ids: vec![w.member_b],
+            };
+            let id = demand::create_call(
+                &mut c,
+                &app.state,
+                &officer,
+                &data,
+                &[position("Drucker", "30232110-8", None)],
+            )
+            .unwrap();
+            demand::open_call(&mut c, &app.state, &officer, id).unwrap();
+            id
+        };
+        let a = browser(&app, "buyer_a");
+        let b_client = browser(&app, "buyer_b");
+        assert_eq!(start_page_badge(&a, call), Some(false));
+        assert_eq!(start_page_badge(&a, only_b), None, "nicht eingeladen");
+        assert_eq!(start_page_badge(&b_client, call), Some(false));
+        assert_eq!(start_page_badge(&b_client, only_b), Some(false));
+
+        // Member B answers the shared call: only B's line changes.
+        let q = format!("q_{}", pos[0]);
+        let res = post_form(&b_client, &format!("/bedarf/{call}/meldung"), &[(&q, "3")]);
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(start_page_badge(&b_client, call), Some(true));
+        assert_eq!(start_page_badge(&b_client, only_b), Some(false));
+        assert_eq!(start_page_badge(&a, call), Some(false), "B's Meldung zählt nicht für A");
+
+        let res = post_form(&a, &format!("/bedarf/{call}/meldung"), &[(&q, "7")]);
+        assert_eq!(res.status(), Status::SeeOther);
+        assert_eq!(start_page_badge(&a, call), Some(true));
+    });
+}

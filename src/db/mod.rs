@@ -2,6 +2,7 @@
 //! and the request guard that runs blocking Diesel work off the async runtime.
 
 pub mod cached;
+pub mod count;
 pub mod group;
 pub mod page;
 pub mod schema;

@@ -41,16 +41,20 @@ pub fn validate_catalogue_item(description: &str, unit: &str, cpv: &str) -> AppR
     errors_or(errors, (description, unit, cpv))
 }
 
-/// One page of the catalogue in its order (CPV code, then age) and the number of positions.
-pub fn catalogue_page(conn: &mut DbConn, page: crate::db::page::Page) -> AppResult<(Vec<CatalogueItem>, i64)> {
+/// One page of the catalogue in its order (CPV code, then age) and the number of positions
+/// (kept by `count`: positions are never deleted).
+pub fn catalogue_page(
+    conn: &mut DbConn,
+    count: &crate::db::count::AppendOnlyCount,
+    page: crate::db::page::Page,
+) -> AppResult<(Vec<CatalogueItem>, i64)> {
     let items = catalogue_items::table
         .order((catalogue_items::cpv_code.asc(), catalogue_items::id.asc()))
         .limit(page.size)
         .offset(page.offset())
         .select(CatalogueItem::as_select())
         .load(conn)?;
-    let total = catalogue_items::table.count().get_result(conn)?;
-    Ok((items, total))
+    Ok((items, count.total(conn)?))
 }
 
 /// Up to this many active positions fit one select list; a larger catalogue is searched.

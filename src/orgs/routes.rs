@@ -416,10 +416,12 @@ async fn user_active(
 }
 
 #[get("/katalog?<seite>")]
-async fn catalogue(layout: Layout, user: CurrentUser, db: Db, seite: Option<&str>) -> AppResult<Html> {
+async fn catalogue(layout: Layout, user: CurrentUser, db: Db, state: AppState, seite: Option<&str>) -> AppResult<Html> {
     user.require(&[Role::Admin, Role::Officer])?;
     let page = crate::web::paging::Page::read(seite)?;
-    let (items, total) = db.run(move |c| super::catalogue_page(c, page)).await?;
+    let (items, total) = db
+        .read(move |c| super::catalogue_page(c, &state.catalogue_count, page))
+        .await?;
     Ok(layout.render(
         "catalogue",
         json!({ "items": items, "total": total, "paging": page.view("/katalog", total), "form": {} }),
@@ -431,6 +433,7 @@ async fn catalogue_add(form: FormData, layout: Layout, user: CurrentUser, db: Db
     user.require(&[Role::Admin])?;
     let actor = user.actor();
     let validated = super::validate_catalogue_item(&form.get("description"), &form.get("unit"), &form.get("cpv_code"));
+    let count = state.catalogue_count.clone();
     let result = match validated {
         Ok(item) => {
             db.run(move |c| super::create_catalogue_item(c, &state, &actor, &item))
@@ -445,7 +448,7 @@ async fn catalogue_add(form: FormData, layout: Layout, user: CurrentUser, db: Db
         ))),
         Err(AppError::Validation { fields, .. }) => {
             let page = crate::web::paging::Page::first();
-            let (items, total) = db.run(move |c| super::catalogue_page(c, page)).await?;
+            let (items, total) = db.read(move |c| super::catalogue_page(c, &count, page)).await?;
             Ok(Either::Right(layout.render_errors(
                 "catalogue",
                 json!({ "items": items, "total": total, "paging": page.view("/katalog", total), "form": form.echo() }),

@@ -1,0 +1,2 @@
+DROP INDEX demand_calls_status_deadline;
+DROP INDEX tenders_bid_deadline;
