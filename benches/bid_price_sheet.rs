@@ -184,7 +184,7 @@ fn prepare() -> Prepared {
         assignment: positions.iter().map(|p| (p.id, 1)).collect(),
         ..Default::default()
     };
-    let data = input.validate(&mut c, now).unwrap();
+    let data = input.validate(&mut c, now, &app.state.config.calendar()).unwrap();
     let tender_id = tender::create(&mut c, &app.state, &officer, &data).unwrap();
     tender::publish(&mut c, &app.state, &officer, tender_id).unwrap();
     let (_, token) = buendel::auth::routes::create_token(&mut c, &app.state, &vendor, "Bench").unwrap();

@@ -469,6 +469,11 @@ impl Config {
         crate::domain::standstill::region(&self.state_code).unwrap_or(holiday_de::GermanRegion::Hessen)
     }
 
+    /// The working days every period is counted in (the Land's public holidays).
+    pub fn calendar(&self) -> crate::domain::period::Calendar {
+        crate::domain::period::Calendar::new(self.holiday_region())
+    }
+
     pub fn clock(&self) -> Clock {
         Clock::configured(self.clock_start, self.clock_shift, self.clock_frozen)
     }

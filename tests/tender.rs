@@ -126,7 +126,17 @@ fn deadline_and_term_rules_are_enforced_with_german_messages() {
         assert_eq!(status, Status::UnprocessableEntity);
         assert!(body.contains("mindestens 15 Tage"), "{body}");
 
-        let mut long = with_deadline(&app, base.clone(), 30);
+        // 30 days ahead at the same time of day is 30 × 24 hours, yet a day short: the period runs
+        // from the day after the notice to the end (24:00) of its thirtieth day (§ 15 VgV).
+        let (status, body) = post(&officer, "/ausschreibungen", &with_deadline(&app, base.clone(), 30));
+        assert_eq!(status, Status::UnprocessableEntity);
+        // The thirtieth day is a working day here (a Tuesday): the period ends at its 24:00.
+        let day_30 = (app.state.clock.now() + chrono::Duration::days(30)).with_timezone(&chrono_tz::Europe::Berlin);
+        assert_eq!(chrono::Datelike::weekday(&day_30), chrono::Weekday::Tue);
+        let end = format!("frühestens am {} um 24:00 Uhr", day_30.format("%d.%m.%Y"));
+        assert!(body.contains(&end), "{body}");
+
+        let mut long = with_deadline(&app, base.clone(), 31);
         long.iter_mut().find(|(k, _)| k == "term_months").unwrap().1 = "49".into();
         let (status, body) = post(&officer, "/ausschreibungen", &long);
         assert_eq!(status, Status::UnprocessableEntity);
@@ -145,15 +155,24 @@ fn deadline_and_term_rules_are_enforced_with_german_messages() {
         assert_eq!(t.procedure.code(), "eu_open");
         assert_eq!(t.term_months, 49);
 
-        // Exactly 15 days with a reason is the legal minimum and accepted.
+        // With a reason, 15 days: counted from the day after publication to the end of the
+        // fifteenth day (a Monday here), so 15 × 24 hours is refused and the next day accepted.
         let mut c = app.conn();
+        let calendar = app.state.config.calendar();
         let mut input = TenderCommand::defaults_for(&demand::find_call(&mut c, call).unwrap(), &[]);
         input.assignment = positions.iter().take(2).map(|p| (*p, 1)).collect();
-        input.bid_deadline = Some((app.state.clock.now() + Duration::days(15)).naive_utc());
         input.urgency_reason = "Ausfall des Altvertrags".into();
-        assert!(input.validate(&mut c, app.state.clock.now_naive()).is_ok());
+        input.bid_deadline = Some((app.state.clock.now() + Duration::days(15)).naive_utc());
+        let e = input
+            .validate(&mut c, app.state.clock.now_naive(), &calendar)
+            .unwrap_err();
+        assert!(e.field_errors()["deadline_date"][0].contains("mindestens 15 Tage"));
+        input.bid_deadline = Some((app.state.clock.now() + Duration::days(16)).naive_utc());
+        assert!(input.validate(&mut c, app.state.clock.now_naive(), &calendar).is_ok());
         input.urgency_reason = String::new();
-        let e = input.validate(&mut c, app.state.clock.now_naive()).unwrap_err();
+        let e = input
+            .validate(&mut c, app.state.clock.now_naive(), &calendar)
+            .unwrap_err();
         assert!(e.field_errors()["deadline_date"][0].contains("30 Tage"));
     });
 }

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod money;
 pub mod numbers;
 pub mod ocds;
+pub mod period;
 pub mod policy;
 pub mod roles;
 pub mod rules;

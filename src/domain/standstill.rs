@@ -2,7 +2,7 @@
 //! counted from the day after sending; a period ending on a Saturday, Sunday or public holiday of
 //! the cooperative's state ends on the next working day (§ 193 BGB). Holidays are computed.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Duration, NaiveDate};
 use holiday_de::GermanRegion;
 
 /// § 134 (2) GWB.
@@ -32,18 +32,11 @@ pub fn region(code: &str) -> Option<GermanRegion> {
     })
 }
 
-pub fn is_working_day(day: NaiveDate, region: GermanRegion) -> bool {
-    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && !region.is_holiday(day)
-}
-
-/// The last day of the standstill for information sent on `sent` (local date).
+/// The last day of the standstill for information sent on `sent` (local date), counted as every
+/// period is (`period::last_day_after`).
 pub fn last_day(sent: NaiveDate, electronic: bool, region: GermanRegion) -> NaiveDate {
     let days = if electronic { ELECTRONIC_DAYS } else { OTHER_DAYS };
-    let mut end = sent + Duration::days(days);
-    while !is_working_day(end, region) {
-        end += Duration::days(1);
-    }
-    end
+    super::period::last_day_after(sent, days, &super::period::Calendar::new(region))
 }
 
 /// The first day the contract may be concluded: the day after the last day of the standstill.

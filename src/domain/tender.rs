@@ -3,7 +3,8 @@
 //! estimated value requires.
 
 use super::money::{round_commercial, NumberError, Quantity};
-use chrono::{Duration, NaiveDateTime};
+use super::period::{self, Calendar};
+use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 
 crate::coded_enum!(
@@ -56,29 +57,43 @@ pub fn minimum_days(procedure: Procedure, electronic: bool, urgent: bool) -> i64
     }
 }
 
-/// Checks a bid deadline against the notice date. Urgency needs a recorded reason.
+/// Checks a bid deadline against the dispatch of the notice (§ 15 VgV: the minimum period runs
+/// "from the day after the notice was sent"), counted as every period is (`period::days_from`:
+/// the period ends at 24:00 Berlin time of its last day, moved past weekends and holidays), so
+/// the deadline may lie no earlier than that end. Urgency needs a recorded reason. Both
+/// instants are UTC.
 pub fn check_bid_deadline(
     procedure: Procedure,
-    notice_sent: NaiveDateTime,
+    dispatched: NaiveDateTime,
     deadline: NaiveDateTime,
     urgency_reason: Option<&str>,
+    calendar: &Calendar,
 ) -> DeadlineCheck {
     let reason = urgency_reason.map(str::trim).filter(|r| !r.is_empty());
-    if deadline <= notice_sent {
+    if deadline <= dispatched {
         return DeadlineCheck::Error("Die Angebotsfrist muss nach der Veröffentlichung liegen.".into());
     }
     let days = minimum_days(procedure, true, reason.is_some());
-    if deadline - notice_sent < Duration::days(days) {
-        let hint = if procedure == Procedure::EuOpen && reason.is_none() {
-            format!(" Bei begründeter Dringlichkeit genügen {EU_OPEN_URGENT_DAYS} Tage; bitte dann den Grund angeben.")
-        } else {
-            String::new()
-        };
-        return DeadlineCheck::Error(format!(
-            "Im offenen Verfahren muss die Angebotsfrist mindestens {days} Tage betragen (§ 15 VgV).{hint}"
-        ));
+    if days > 0 {
+        let minimum = period::days_from(dispatched.and_utc(), days, calendar);
+        if minimum.runs_at(deadline.and_utc()) {
+            let hint = if procedure == Procedure::EuOpen && reason.is_none() {
+                format!(
+                    " Bei begründeter Dringlichkeit genügen {EU_OPEN_URGENT_DAYS} Tage; bitte dann den Grund angeben."
+                )
+            } else {
+                String::new()
+            };
+            return DeadlineCheck::Error(format!(
+                "Im offenen Verfahren muss die Angebotsfrist mindestens {days} Tage betragen (§ 15 VgV): {}. Die Angebotsfrist darf also frühestens am {} um 24:00 Uhr enden.{hint}",
+                minimum.explain(calendar, "Absendung der Bekanntmachung"),
+                minimum.last_day.format("%d.%m.%Y"),
+            ));
+        }
     }
-    if procedure == Procedure::National && deadline - notice_sent < Duration::days(NATIONAL_WARNING_DAYS) {
+    if procedure == Procedure::National
+        && period::days_from(dispatched.and_utc(), NATIONAL_WARNING_DAYS, calendar).runs_at(deadline.and_utc())
+    {
         return DeadlineCheck::Warning(format!(
             "Die Angebotsfrist ist kürzer als {NATIONAL_WARNING_DAYS} Tage; die UVgO verlangt eine angemessene Frist."
         ));
@@ -145,65 +160,90 @@ mod tests {
     use rust_decimal_macros::dec;
     use std::str::FromStr;
 
-    fn t(day: u32) -> NaiveDateTime {
-        chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+    const HE: Calendar = Calendar {
+        region: holiday_de::GermanRegion::Hessen,
+    };
+
+    /// An instant given in Berlin time, as the UTC value the database stores.
+    fn berlin(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        use chrono::TimeZone;
+        chrono_tz::Europe::Berlin
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .single()
             .unwrap()
-            .and_hms_opt(12, 0, 0)
-            .unwrap()
-            + Duration::days(i64::from(day) - 1)
+            .naive_utc()
+    }
+
+    fn check(dispatched: NaiveDateTime, deadline: NaiveDateTime, urgency: Option<&str>) -> DeadlineCheck {
+        check_bid_deadline(Procedure::EuOpen, dispatched, deadline, urgency, &HE)
     }
 
     #[test]
-    fn eu_open_needs_30_days_with_electronic_submission() {
-        assert_eq!(
-            check_bid_deadline(Procedure::EuOpen, t(1), t(31), None),
-            DeadlineCheck::Ok
-        );
+    fn thirty_days_counted_from_the_day_after_dispatch() {
+        // Dispatched 1 Dec 2026 12:00: day 30 is 31 Dec, the period ends at 24:00 that day. A
+        // deadline at 12:00 on 31 Dec (30 × 24 hours) is a day short.
+        let sent = berlin(2026, 12, 1, 12, 0);
         assert!(
-            matches!(check_bid_deadline(Procedure::EuOpen, t(1), t(30), None), DeadlineCheck::Error(e) if e.contains("30 Tage"))
+            matches!(check(sent, berlin(2026, 12, 31, 12, 0), None), DeadlineCheck::Error(e) if e.contains("30 Tage") && e.contains("frühestens am 31.12.2026 um 24:00 Uhr"))
         );
-    }
-
-    #[test]
-    fn one_second_short_is_too_short() {
-        let deadline = t(1) + Duration::days(30) - Duration::seconds(1);
         assert!(matches!(
-            check_bid_deadline(Procedure::EuOpen, t(1), deadline, None),
+            check(sent, berlin(2026, 12, 31, 23, 59), None),
             DeadlineCheck::Error(_)
         ));
+        assert_eq!(check(sent, berlin(2027, 1, 1, 0, 0), None), DeadlineCheck::Ok);
+        assert_eq!(check(sent, berlin(2027, 1, 4, 12, 0), None), DeadlineCheck::Ok);
+    }
+
+    #[test]
+    fn a_period_ending_on_a_sunday_runs_to_monday() {
+        // Dispatched Friday 27 Nov 2026 10:00: day 30 is Sunday 27 Dec, the period ends at the
+        // end of Monday 28 Dec; a deadline on Sunday 27 Dec 10:00 or Monday 28 Dec is refused.
+        let sent = berlin(2026, 11, 27, 10, 0);
+        let refused = check(sent, berlin(2026, 12, 27, 10, 0), None);
+        assert!(
+            matches!(&refused, DeadlineCheck::Error(e) if e.contains("Sonntag, 27.12.2026") && e.contains("frühestens am 28.12.2026 um 24:00 Uhr")),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            check(sent, berlin(2026, 12, 28, 12, 0), None),
+            DeadlineCheck::Error(_)
+        ));
+        assert_eq!(check(sent, berlin(2026, 12, 29, 10, 0), None), DeadlineCheck::Ok);
     }
 
     #[test]
     fn urgency_with_reason_allows_15_days() {
+        let sent = berlin(2026, 12, 1, 12, 0);
+        // Day 15 is Wednesday 16 Dec.
         assert_eq!(
-            check_bid_deadline(Procedure::EuOpen, t(1), t(16), Some("Ausfall der Altgeräte")),
+            check(sent, berlin(2026, 12, 17, 9, 0), Some("Ausfall der Altgeräte")),
             DeadlineCheck::Ok
         );
         assert!(
-            matches!(check_bid_deadline(Procedure::EuOpen, t(1), t(15), Some("Ausfall")), DeadlineCheck::Error(e) if e.contains("15 Tage"))
+            matches!(check(sent, berlin(2026, 12, 16, 12, 0), Some("Ausfall")), DeadlineCheck::Error(e) if e.contains("15 Tage"))
         );
         // A blank reason is no reason.
         assert!(
-            matches!(check_bid_deadline(Procedure::EuOpen, t(1), t(16), Some("  ")), DeadlineCheck::Error(e) if e.contains("Grund"))
+            matches!(check(sent, berlin(2026, 12, 17, 9, 0), Some("  ")), DeadlineCheck::Error(e) if e.contains("Grund"))
         );
     }
 
     #[test]
     fn national_warns_under_ten_days() {
+        let sent = berlin(2026, 12, 1, 12, 0);
+        let national = |deadline| check_bid_deadline(Procedure::National, sent, deadline, None, &HE);
         assert!(matches!(
-            check_bid_deadline(Procedure::National, t(1), t(9), None),
+            national(berlin(2026, 12, 10, 12, 0)),
             DeadlineCheck::Warning(_)
         ));
-        assert_eq!(
-            check_bid_deadline(Procedure::National, t(1), t(11), None),
-            DeadlineCheck::Ok
-        );
+        assert_eq!(national(berlin(2026, 12, 12, 12, 0)), DeadlineCheck::Ok);
     }
 
     #[test]
     fn deadline_before_notice_is_an_error() {
+        let sent = berlin(2026, 12, 5, 12, 0);
         assert!(matches!(
-            check_bid_deadline(Procedure::National, t(5), t(5), None),
+            check_bid_deadline(Procedure::National, sent, sent, None, &HE),
             DeadlineCheck::Error(_)
         ));
     }

@@ -240,7 +240,7 @@ pub(super) fn load_tenders(
                     }
                 }
                 let data = input
-                    .validate(conn, past.clock.now_naive())
+                    .validate(conn, past.clock.now_naive(), &past.config.calendar())
                     .map_err(during(format!("tenders.csv „{}“", t.key)))?;
                 let id = tender::create(conn, &past, &officer, &data)
                     .map_err(during(format!("Ausschreibung „{}“ anlegen", t.key)))?;

@@ -312,9 +312,10 @@ impl ApiTenderInput {
         conn: &mut DbConn,
         demand_call_id: DemandCallId,
         now: NaiveDateTime,
+        calendar: &crate::domain::period::Calendar,
     ) -> AppResult<tender::TenderData> {
         let (command, edge) = self.command(conn, demand_call_id)?;
-        joined(edge, command.validate(conn, now))
+        joined(edge, command.validate(conn, now, calendar))
     }
 }
 
@@ -340,7 +341,7 @@ async fn create(
     let (id, v) = db
         .run(move |c| {
             let call_id = input.demand_call_id.unwrap_or_default();
-            let data = input.validate(c, call_id, state.clock.now_naive())?;
+            let data = input.validate(c, call_id, state.clock.now_naive(), &state.config.calendar())?;
             let id = tender::create(c, &state, &u, &data)?;
             let mut v = detail(c, &state, &u, id)?;
             v["warnings"] = json!(data.warnings);
@@ -392,7 +393,7 @@ async fn update(
                 Some(call) => call,
                 None => tender::find(c, id)?.demand_call_id,
             };
-            let data = input.validate(c, call_id, state.clock.now_naive())?;
+            let data = input.validate(c, call_id, state.clock.now_naive(), &state.config.calendar())?;
             tender::update(c, &state, &u, id, &data)?;
             let mut v = detail(c, &state, &u, id)?;
             v["warnings"] = json!(data.warnings);

@@ -103,7 +103,12 @@ impl TenderCommand {
 
     /// Checks everything against the closed call's aggregation and the rules in force at `now`;
     /// all problems at once.
-    pub fn validate(&self, conn: &mut DbConn, now: NaiveDateTime) -> AppResult<TenderData> {
+    pub fn validate(
+        &self,
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        calendar: &crate::domain::period::Calendar,
+    ) -> AppResult<TenderData> {
         let mut errors = FieldErrors::new();
         let call = demand::find_call(conn, self.demand_call_id)
             .map_err(|_| AppError::field("demand_call_id", "Bitte wählen Sie eine abgeschlossene Bedarfsabfrage."))?;
@@ -302,7 +307,7 @@ impl TenderCommand {
         let bid_deadline = match self.bid_deadline {
             Some(d) => {
                 // Checked as if published now; publication checks again.
-                match rules::check_bid_deadline(procedure, now, d, urgency_reason.as_deref()) {
+                match rules::check_bid_deadline(procedure, now, d, urgency_reason.as_deref(), calendar) {
                     DeadlineCheck::Error(e) => push(&mut errors, "deadline_date", e),
                     DeadlineCheck::Warning(w) => warnings.push(w),
                     DeadlineCheck::Ok => {}

@@ -97,9 +97,13 @@ pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: Tend
         }
         let now = state.clock.now_naive();
         let procedure = t.procedure;
-        if let DeadlineCheck::Error(e) =
-            rules::check_bid_deadline(procedure, now, t.bid_deadline, t.urgency_reason.as_deref())
-        {
+        if let DeadlineCheck::Error(e) = rules::check_bid_deadline(
+            procedure,
+            now,
+            t.bid_deadline,
+            t.urgency_reason.as_deref(),
+            &state.config.calendar(),
+        ) {
             return Err(AppError::field(
                 "deadline_date",
                 format!("{e} Bitte verlängern Sie die Angebotsfrist vor der Veröffentlichung."),

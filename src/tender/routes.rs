@@ -144,7 +144,7 @@ async fn create(form: FormData, layout: Layout, user: CurrentUser, db: Db, state
     let (u, st, (command, edge)) = (user.clone(), state.clone(), input.read());
     let result = db
         .run(move |c| {
-            let data = joined(edge, command.validate(c, st.clock.now_naive()))?;
+            let data = joined(edge, command.validate(c, st.clock.now_naive(), &st.config.calendar()))?;
             Ok((super::create(c, &st, &u, &data)?, data.warnings))
         })
         .await;
@@ -199,7 +199,7 @@ async fn update(id: TenderId, form: FormData, layout: Layout, user: CurrentUser,
     let (u, st, (command, edge)) = (user.clone(), state.clone(), input.read());
     let result = db
         .run(move |c| {
-            let data = joined(edge, command.validate(c, st.clock.now_naive()))?;
+            let data = joined(edge, command.validate(c, st.clock.now_naive(), &st.config.calendar()))?;
             super::update(c, &st, &u, id, &data)?;
             Ok(data.warnings)
         })

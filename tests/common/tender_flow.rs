@@ -356,7 +356,7 @@ pub fn service_tender(
         assignment: call_positions.iter().map(|p| (p.id, 1)).collect(),
         ..Default::default()
     };
-    let data = input.validate(&mut c, now).unwrap();
+    let data = input.validate(&mut c, now, &app.state.config.calendar()).unwrap();
     let id = tender::create(&mut c, &app.state, &officer, &data).unwrap();
     tender::publish(&mut c, &app.state, &officer, id).unwrap();
     (id, tender::positions(&mut c, id).unwrap())
