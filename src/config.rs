@@ -474,6 +474,22 @@ impl Config {
         crate::domain::period::Calendar::new(self.holiday_region())
     }
 
+    /// The variables that move the clock away from the system time, by name (empty when none
+    /// does): allowed on demo and test data only (`db::data_kind::check_clock`).
+    pub fn clock_variables(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.clock_start.is_some() {
+            set.push("BUENDEL_NOW");
+        }
+        if !self.clock_shift.is_zero() {
+            set.push("BUENDEL_CLOCK_SHIFT");
+        }
+        if self.clock_frozen {
+            set.push("BUENDEL_CLOCK_FROZEN");
+        }
+        set
+    }
+
     pub fn clock(&self) -> Clock {
         Clock::configured(self.clock_start, self.clock_shift, self.clock_frozen)
     }

@@ -102,6 +102,14 @@ fn prepare(secret_required: bool) -> Result<App, ExitCode> {
     App::prepare(config(secret_required)?).map_err(fail)
 }
 
+/// Refuses a moved clock unless the database holds demo or test data.
+fn check_clock(app: &App) -> Result<(), ExitCode> {
+    app.db
+        .get()
+        .and_then(|mut c| buendel::db::data_kind::check_clock(&mut c, &app.state.config))
+        .map_err(|e| fail(e.user_detail()))
+}
+
 // glibc malloc spends much of a request in arena locks under many threads; mimalloc does not.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -131,6 +139,9 @@ fn main() -> ExitCode {
                 Ok(app) => app,
                 Err(code) => return code,
             };
+            if let Err(code) = check_clock(&app) {
+                return code;
+            }
             eprint!("Passwort (mindestens {} Zeichen): ", buendel::auth::MIN_PASSWORD_LEN);
             let mut password = String::new();
             if std::io::stdin().lock().read_line(&mut password).is_err() {
@@ -238,6 +249,11 @@ fn serve(demo: bool, seed_dir: PathBuf) -> ExitCode {
             }
             Err(e) => return fail(format!("Demodaten: {}", e.user_detail())),
         }
+    }
+    // After the demo data: a fresh demo database is marked by loading it; `--demo` on a database
+    // with real data leaves it unmarked and the moved clock refused.
+    if let Err(code) = check_clock(&app) {
+        return code;
     }
     let config = app.state.config.clone();
     println!(

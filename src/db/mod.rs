@@ -3,6 +3,7 @@
 
 pub mod cached;
 pub mod count;
+pub mod data_kind;
 pub mod group;
 pub mod page;
 pub mod schema;

@@ -143,6 +143,8 @@ pub fn load(conn: &mut DbConn, state: &AppState, dir: &Path) -> AppResult<Vec<Us
             ));
         }
         let now = state.clock.now_naive();
+        // Demo data may run with a moved clock (the standstill passed in a demonstration).
+        crate::db::data_kind::mark(conn, crate::db::data_kind::DataKind::Demo, now)?;
         let mut keys: HashMap<String, (OrgId, OrgType)> = HashMap::new();
 
         let coop_data = OrgInput {

@@ -169,6 +169,15 @@ impl TestApp {
         }
         let config = Config::from_map(&vars, false).expect("config");
         let app = App::prepare(config).expect("prepare");
+        // The tests move the clock; the real server refuses that on an unmarked database.
+        let mut c = app.db.get().expect("connection");
+        buendel::db::data_kind::mark(
+            &mut c,
+            buendel::db::data_kind::DataKind::Test,
+            app.state.clock.now_naive(),
+        )
+        .expect("mark test data");
+        drop(c);
         TestApp {
             backend,
             state: app.state,
