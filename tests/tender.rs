@@ -201,6 +201,60 @@ fn publication_rechecks_the_deadline_against_the_sending_day() {
 }
 
 #[test]
+fn the_threshold_of_the_dispatch_day_decides_the_procedure() {
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        // December 2025: threshold 221,000 EUR. Maxima 18 notebooks at 12,052.78 and 7 monitors
+        // at 150: 218,000.04 EUR, a national procedure is allowed on the day of the draft.
+        app.state.clock.set(
+            chrono::DateTime::parse_from_rfc3339("2025-12-09T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        let (call, positions) = closed_call(&app, &w, "12052.78");
+        let officer = browser(&app, "officer");
+        let mut national = with_deadline(&app, tender_form(call, &positions), 40);
+        national.iter_mut().find(|(k, _)| k == "procedure").unwrap().1 = "national".into();
+        let (status, location) = post(&officer, "/ausschreibungen", &national);
+        assert_eq!(status, Status::SeeOther, "{location}");
+        let id: TenderId = id_from(&location);
+        let draft = tender::find(&mut app.conn(), id).unwrap();
+        assert_eq!(draft.estimated_value.to_decimal(), rust_decimal_macros::dec!(218000.04));
+        assert_eq!(draft.threshold.to_decimal(), rust_decimal_macros::dec!(221000));
+
+        // Sent on 12 January 2026, when 216,000 EUR applies: refused, nothing published.
+        app.state.clock.set(
+            chrono::DateTime::parse_from_rfc3339("2026-01-12T09:00:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        let officer = browser(&app, "officer");
+        let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
+        assert_eq!(status, Status::UnprocessableEntity);
+        assert!(
+            body.contains("Am Tag der Veröffentlichung (12.01.2026) gilt der EU-Schwellenwert von 216.000,00 EUR"),
+            "{body}"
+        );
+        assert!(body.contains("218.000,04 EUR"), "{body}");
+        assert_eq!(tender::find(&mut app.conn(), id).unwrap().status.code(), "draft");
+
+        // Still in December it goes out nationally, with the threshold of its dispatch day.
+        app.state.clock.set(
+            chrono::DateTime::parse_from_rfc3339("2025-12-30T09:00:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        let officer = browser(&app, "officer");
+        let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
+        assert_eq!(status, Status::SeeOther, "{body}");
+        let published = tender::find(&mut app.conn(), id).unwrap();
+        assert_eq!(published.status.code(), "published");
+        assert_eq!(published.threshold.to_decimal(), rust_decimal_macros::dec!(221000));
+    });
+}
+
+#[test]
 fn vendor_bids_by_form_and_price_sheet_and_gets_a_receipt() {
     each_backend(|b| {
         let app = TestApp::new(b);

@@ -284,7 +284,7 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("SheetBidder.deviation_from_estimate", "(Summe − Schätzung) / Schätzung in Prozent, 2 Stellen"),
     ("Tender.buffer_percent", "Puffer auf die geschätzte Menge in Prozent"),
     ("Tender.estimated_value", "Geschätzter Auftragswert (Höchstmengen × Schätzpreise), EUR netto"),
-    ("Tender.threshold", "EU-Schwellenwert am Tag der Anlage, EUR netto"),
+    ("Tender.threshold", "EU-Schwellenwert am Tag der Veröffentlichung (im Entwurf: am Tag der Anlage), EUR netto"),
     ("TenderDetail", "Eine Ausschreibung mit Losen, Positionen, Unterlagen, Fragen und abrufberechtigten Mitgliedern"),
     ("TenderInput", "Eine Ausschreibung: die Angebotsfrist als Zeitpunkt mit Zeitzone, die Laufzeit in Monaten, Dezimalzahlen als Zeichenketten"),
     ("TenderPosition.estimate_quantity", "Gebündelter Bedarf"),

@@ -1,5 +1,5 @@
-//! Publishing a draft: deadline checked again at sending time, entitled members frozen, every
-//! approved vendor mailed.
+//! Publishing a draft: deadline and EU threshold checked again at sending time, entitled members
+//! frozen, every approved vendor mailed.
 
 use super::{find_locked, Tender};
 use crate::audit::{self, Event};
@@ -7,8 +7,9 @@ use crate::auth::CurrentUser;
 use crate::db::schema::{demand_lines, organisations, tender_members, tender_positions, tenders, users};
 use crate::db::{write_tx, DbConn};
 use crate::domain::ids::{OrgId, TenderId};
+use crate::domain::money::Amount;
 use crate::domain::roles::{OrgType, Role, VendorStatus};
-use crate::domain::tender::{self as rules, DeadlineCheck, TenderStatus};
+use crate::domain::tender::{self as rules, DeadlineCheck, Procedure, TenderStatus};
 use crate::error::{AppError, AppResult};
 use crate::{mail, AppState};
 use diesel::prelude::*;
@@ -84,6 +85,27 @@ struct EntitledMember {
     member_id: OrgId,
 }
 
+/// The EU threshold on the day of dispatch (§ 3 (3) VgV: the value is estimated when the notice
+/// is sent), checked against the draft's procedure: a national draft whose value reaches the
+/// threshold in force that day (thresholds change on 1 January) must become an EU-wide one first.
+fn threshold_at_dispatch(t: &Tender, now: chrono::NaiveDateTime) -> AppResult<Amount> {
+    let day = crate::domain::period::berlin_day(now.and_utc());
+    let threshold = crate::domain::rules::eu_threshold_on(day).supplies_services;
+    let value = t.estimated_value.to_decimal();
+    if t.procedure == Procedure::National && rules::required_procedure(value, threshold) == Procedure::EuOpen {
+        return Err(AppError::field(
+            "procedure",
+            format!(
+                "Am Tag der Veröffentlichung ({}) gilt der EU-Schwellenwert von {} EUR; der geschätzte Auftragswert von {} EUR erreicht ihn. Das offene Verfahren (EU-weit) ist vorgeschrieben (§ 106 GWB, § 3 Abs. 3 VgV): bitte stellen Sie das Verfahren im Entwurf um.",
+                day.format("%d.%m.%Y"),
+                crate::german::decimal_de(threshold, 2, 2),
+                crate::german::decimal_de(value, 2, 2),
+            ),
+        ));
+    }
+    Amount::from_decimal(threshold).map_err(|e| AppError::Internal(e.to_string()))
+}
+
 /// Publishes a draft: the deadline is checked again against the real sending time, the entitled
 /// members are frozen, and every approved vendor is mailed. Returns the number of vendor mails.
 pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<usize> {
@@ -109,6 +131,7 @@ pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: Tend
                 format!("{e} Bitte verlängern Sie die Angebotsfrist vor der Veröffentlichung."),
             ));
         }
+        let threshold = threshold_at_dispatch(&t, now)?;
         let members = entitled_members(c, &t)?;
         for (m, _) in &members {
             diesel::insert_into(tender_members::table)
@@ -123,6 +146,7 @@ pub fn publish(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: Tend
                 tenders::status.eq(TenderStatus::Published),
                 tenders::published_by.eq(Some(user.id)),
                 tenders::published_at.eq(Some(now)),
+                tenders::threshold.eq(threshold),
             ))
             .execute(c)?;
         let mailed = mail_vendors(c, state, "tender_published", &mail_context(state, &t))?;
