@@ -367,11 +367,11 @@ mod tests {
         // six days, the latest moment is 00:00 on Monday 14 Dec.
         let latest = days_before(berlin(2026, 12, 20, 12, 0, 0), 6);
         assert_eq!(latest, berlin(2026, 12, 14, 0, 0, 0));
-        // Over a holiday: four days before Tuesday 6 April 2027 is 2 April (Good Friday, not
-        // moved).
+        // Over a holiday: four days before Tuesday 7 April 2026 is 00:00 on Good Friday, 3 April
+        // (not moved to a working day).
         assert_eq!(
-            days_before(berlin(2027, 4, 6, 10, 0, 0), 4),
-            berlin(2027, 4, 2, 0, 0, 0)
+            days_before(berlin(2026, 4, 7, 10, 0, 0), 4),
+            berlin(2026, 4, 3, 0, 0, 0)
         );
     }
 
