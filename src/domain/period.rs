@@ -108,25 +108,29 @@ impl DayPeriod {
     /// How the period was counted, in German, with `event` naming what it runs from (e.g.
     /// "Absendung der Bekanntmachung"): "30 Tage ab dem 28.11.2026 (Tag nach der Absendung der
     /// Bekanntmachung am 27.11.2026, 10:00 Uhr), letzter gezählter Tag Sonntag, 27.12.2026
-    /// (Sonntag), verschoben auf den nächsten Werktag Montag, 28.12.2026; Fristende 28.12.2026,
-    /// 24:00 Uhr".
+    /// (Sonntag), verschoben auf den nächsten Arbeitstag Montag, 28.12.2026; Fristende
+    /// 28.12.2026, 24:00 Uhr". "Arbeitstag" is the Regulation's word (Art. 2(2)): in German a
+    /// Saturday is a "Werktag".
     pub fn explain(&self, calendar: &Calendar, event: &str) -> String {
+        let day = |d: NaiveDate| format!("{}, {}", weekday_de(d), d.format("%d.%m.%Y"));
         let mut s = format!(
-            "{} Tage ab dem {} (Tag nach der {event} am {}), letzter gezählter Tag {}, {}",
+            "{} Tage ab dem {} (Tag nach der {event} am {}), letzter gezählter Tag {}",
             self.days,
             self.first_day.format("%d.%m.%Y"),
             self.event.with_timezone(&Berlin).format("%d.%m.%Y, %H:%M Uhr"),
-            weekday_de(self.counted_last_day),
-            self.counted_last_day.format("%d.%m.%Y"),
+            day(self.counted_last_day),
         );
-        if self.moved() {
-            let why = calendar
-                .why_not_working(self.counted_last_day)
-                .unwrap_or("kein Werktag");
+        let moved_to = calendar.working_day_from(self.counted_last_day);
+        if let Some(why) = calendar.why_not_working(self.counted_last_day) {
             s.push_str(&format!(
-                " ({why}), verschoben auf den nächsten Werktag {}, {}",
-                weekday_de(self.last_day),
-                self.last_day.format("%d.%m.%Y")
+                " ({why}), verschoben auf den nächsten Arbeitstag {} (Art. 3 Abs. 4 VO (EWG, Euratom) Nr. 1182/71)",
+                day(moved_to)
+            ));
+        }
+        if self.last_day != moved_to {
+            s.push_str(&format!(
+                ", verlängert bis {}, damit die Frist zwei Arbeitstage umfasst (Art. 3 Abs. 5 VO (EWG, Euratom) Nr. 1182/71)",
+                day(self.last_day)
             ));
         }
         s.push_str(&format!("; Fristende {}, 24:00 Uhr", self.last_day.format("%d.%m.%Y")));
@@ -349,6 +353,25 @@ mod tests {
         let p = days_from(berlin(2026, 12, 24, 10, 0, 0), 2, &HE);
         assert_eq!(p.counted_last_day, d(2026, 12, 26));
         assert_eq!(p.last_day, d(2026, 12, 29));
+        let text = p.explain(&HE, "Absendung");
+        assert!(
+            text.contains("(Feiertag), verschoben auf den nächsten Arbeitstag Montag, 28.12.2026"),
+            "{text}"
+        );
+        assert!(
+            text.contains("verlängert bis Dienstag, 29.12.2026, damit die Frist zwei Arbeitstage umfasst"),
+            "{text}"
+        );
+        // Friday + 3 days: Saturday, Sunday, Monday. Monday is a working day, not moved, but the
+        // only one: extended to Tuesday, and the text does not call Monday a non-working day.
+        let p = days_from(berlin(2026, 11, 6, 10, 0, 0), 3, &HE);
+        assert_eq!(p.last_day, d(2026, 11, 10));
+        let text = p.explain(&HE, "Absendung");
+        assert!(!text.contains("verschoben"), "{text}");
+        assert!(
+            text.contains("letzter gezählter Tag Montag, 09.11.2026, verlängert bis Dienstag, 10.11.2026"),
+            "{text}"
+        );
         // A one-day period needs no second working day.
         assert_eq!(
             days_from(berlin(2026, 12, 24, 10, 0, 0), 1, &HE).last_day,

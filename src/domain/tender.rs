@@ -79,13 +79,18 @@ pub fn check_bid_deadline(
         if minimum.runs_at(deadline.and_utc()) {
             let hint = if procedure == Procedure::EuOpen && reason.is_none() {
                 format!(
-                    " Bei begründeter Dringlichkeit genügen {EU_OPEN_URGENT_DAYS} Tage; bitte dann den Grund angeben."
+                    " Nur wenn eine hinreichend begründete Dringlichkeit die Regelfrist unmöglich macht, genügen {EU_OPEN_URGENT_DAYS} Tage (§ 15 Abs. 3 VgV); bitte dann den Grund angeben, er wird dokumentiert (§ 8 VgV)."
                 )
             } else {
                 String::new()
             };
+            let paragraph = if reason.is_some() {
+                "§ 15 Abs. 3 VgV"
+            } else {
+                "§ 15 Abs. 2, 4 VgV"
+            };
             return DeadlineCheck::Error(format!(
-                "Im offenen Verfahren muss die Angebotsfrist mindestens {days} Tage betragen (§ 15 VgV): {}. Die Angebotsfrist darf also frühestens am {} um 24:00 Uhr enden.{hint}",
+                "Im offenen Verfahren muss die Angebotsfrist mindestens {days} Tage betragen ({paragraph}, gezählt nach § 82 VgV): {}. Die Angebotsfrist darf also frühestens am {} um 24:00 Uhr enden.{hint}",
                 minimum.explain(calendar, "Absendung der Bekanntmachung"),
                 minimum.last_day.format("%d.%m.%Y"),
             ));

@@ -96,7 +96,7 @@ fn threshold_at_dispatch(t: &Tender, now: chrono::NaiveDateTime) -> AppResult<Am
         return Err(AppError::field(
             "procedure",
             format!(
-                "Am Tag der Veröffentlichung ({}) gilt der EU-Schwellenwert von {} EUR; der geschätzte Auftragswert von {} EUR erreicht ihn. Das offene Verfahren (EU-weit) ist vorgeschrieben (§ 106 GWB, § 3 Abs. 3 VgV): bitte stellen Sie das Verfahren im Entwurf um.",
+                "Am Tag der Absendung der Bekanntmachung ({}) gilt der EU-Schwellenwert von {} EUR; der geschätzte Auftragswert von {} EUR erreicht ihn. Das offene Verfahren (EU-weit) ist vorgeschrieben (§ 106 GWB, § 3 Abs. 3 VgV): bitte stellen Sie das Verfahren im Entwurf um.",
                 day.format("%d.%m.%Y"),
                 crate::german::decimal_de(threshold, 2, 2),
                 crate::german::decimal_de(value, 2, 2),
