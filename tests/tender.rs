@@ -233,7 +233,9 @@ fn the_threshold_of_the_dispatch_day_decides_the_procedure() {
         let (status, body) = post(&officer, &format!("/ausschreibungen/{id}/veroeffentlichen"), &[]);
         assert_eq!(status, Status::UnprocessableEntity);
         assert!(
-            body.contains("Am Tag der Absendung der Bekanntmachung (12.01.2026) gilt der EU-Schwellenwert von 216.000,00 EUR"),
+            body.contains(
+                "Am Tag der Absendung der Bekanntmachung (12.01.2026) gilt der EU-Schwellenwert von 216.000,00 EUR"
+            ),
             "{body}"
         );
         assert!(body.contains("218.000,04 EUR"), "{body}");

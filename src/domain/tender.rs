@@ -103,6 +103,16 @@ pub fn check_bid_deadline(
             "Die Angebotsfrist ist kürzer als {NATIONAL_WARNING_DAYS} Tage; die UVgO verlangt eine angemessene Frist."
         ));
     }
+    // Whether a deadline set on a weekend or holiday moves to the next working day (Art. 3(4)
+    // Reg. 1182/71) is disputed: a bidder could claim a bid on that day was in time. Allowed,
+    // but the officer is told to pick a working day.
+    let deadline_day = period::berlin_day(deadline.and_utc());
+    if let Some(why) = calendar.why_not_working(deadline_day) {
+        return DeadlineCheck::Warning(format!(
+            "Die Angebotsfrist endet an einem {why} ({}). Ob sich eine solche Frist auf den nächsten Arbeitstag verschiebt, ist umstritten; wählen Sie besser einen Arbeitstag.",
+            deadline_day.format("%d.%m.%Y")
+        ));
+    }
     DeadlineCheck::Ok
 }
 
@@ -195,7 +205,12 @@ mod tests {
             check(sent, berlin(2026, 12, 31, 23, 59), None),
             DeadlineCheck::Error(_)
         ));
-        assert_eq!(check(sent, berlin(2027, 1, 1, 0, 0), None), DeadlineCheck::Ok);
+        // 00:00 on 1 January is the first moment after the period: long enough, though on a
+        // holiday (a warning, not an error).
+        assert!(matches!(
+            check(sent, berlin(2027, 1, 1, 0, 0), None),
+            DeadlineCheck::Warning(_)
+        ));
         assert_eq!(check(sent, berlin(2027, 1, 4, 12, 0), None), DeadlineCheck::Ok);
     }
 
@@ -241,7 +256,20 @@ mod tests {
             national(berlin(2026, 12, 10, 12, 0)),
             DeadlineCheck::Warning(_)
         ));
-        assert_eq!(national(berlin(2026, 12, 12, 12, 0)), DeadlineCheck::Ok);
+        assert_eq!(national(berlin(2026, 12, 14, 12, 0)), DeadlineCheck::Ok);
+    }
+
+    #[test]
+    fn a_deadline_on_a_weekend_or_holiday_is_allowed_with_a_warning() {
+        let sent = berlin(2026, 11, 2, 10, 0);
+        // Sunday 20 Dec 2026 and Good Friday 26 March 2027 warn; Tuesday 22 Dec 2026 is fine.
+        assert!(
+            matches!(check(sent, berlin(2026, 12, 20, 12, 0), None), DeadlineCheck::Warning(w) if w.contains("Sonntag (20.12.2026)"))
+        );
+        assert!(
+            matches!(check(sent, berlin(2027, 3, 26, 12, 0), None), DeadlineCheck::Warning(w) if w.contains("Feiertag (26.03.2027)"))
+        );
+        assert_eq!(check(sent, berlin(2026, 12, 22, 12, 0), None), DeadlineCheck::Ok);
     }
 
     #[test]
