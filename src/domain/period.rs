@@ -217,6 +217,11 @@ mod tests {
         region: GermanRegion::Hessen,
     };
 
+    /// The last day of a period of `days` from `event` in Hessen.
+    fn last(event: DateTime<Utc>, days: i64) -> NaiveDate {
+        days_from(event, days, &HE).last_day
+    }
+
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
@@ -335,15 +340,9 @@ mod tests {
     #[test]
     fn christmas_and_new_year() {
         // Sent 22 Dec 2026 → day 10 is Friday 1 Jan 2027 (holiday) → Monday 4 Jan.
-        assert_eq!(
-            days_from(berlin(2026, 12, 22, 11, 0, 0), 10, &HE).last_day,
-            d(2027, 1, 4)
-        );
+        assert_eq!(last(berlin(2026, 12, 22, 11, 0, 0), 10), d(2027, 1, 4));
         // Good Friday 3 April 2026, Easter Monday 6 April: day 10 on Good Friday → Tuesday 7.
-        assert_eq!(
-            days_from(berlin(2026, 3, 24, 11, 0, 0), 10, &HE).last_day,
-            d(2026, 4, 7)
-        );
+        assert_eq!(last(berlin(2026, 3, 24, 11, 0, 0), 10), d(2026, 4, 7));
     }
 
     #[test]
@@ -373,15 +372,9 @@ mod tests {
             "{text}"
         );
         // A one-day period needs no second working day.
-        assert_eq!(
-            days_from(berlin(2026, 12, 24, 10, 0, 0), 1, &HE).last_day,
-            d(2026, 12, 28)
-        );
+        assert_eq!(last(berlin(2026, 12, 24, 10, 0, 0), 1), d(2026, 12, 28));
         // Monday + 2 days = Wednesday, two working days already.
-        assert_eq!(
-            days_from(berlin(2026, 11, 2, 10, 0, 0), 2, &HE).last_day,
-            d(2026, 11, 4)
-        );
+        assert_eq!(last(berlin(2026, 11, 2, 10, 0, 0), 2), d(2026, 11, 4));
     }
 
     #[test]

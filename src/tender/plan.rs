@@ -283,7 +283,9 @@ impl TenderCommand {
                 join(&unpriced)
             ));
         }
-        let threshold_dec = crate::domain::rules::eu_threshold_on(today).supplies_services;
+        // The threshold of the Berlin day (thresholds change at midnight German time on 1 January).
+        let threshold_dec =
+            crate::domain::rules::eu_threshold_on(crate::domain::period::berlin_day(now.and_utc())).supplies_services;
         let required = rules::required_procedure(value, threshold_dec);
         let procedure = match self.procedure {
             None => required,
