@@ -154,6 +154,22 @@ fn deadline_and_term_rules_are_enforced_with_german_messages() {
         let t = tender::find(&mut app.conn(), id_from(&location)).unwrap();
         assert_eq!(t.procedure.code(), "eu_open");
         assert_eq!(t.term_months, 49);
+        // Published, the officer's page says how the § 15 minimum period was counted.
+        let (status, _) = post(&officer, &format!("/ausschreibungen/{}/veroeffentlichen", t.id), &[]);
+        assert_eq!(status, Status::SeeOther);
+        let page = officer
+            .get(format!("/ausschreibungen/{}", t.id))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(page.contains("Mindestangebotsfrist (§ 15 VgV)"), "{page}");
+        let sent = app.state.clock.now().with_timezone(&chrono_tz::Europe::Berlin);
+        let counted = format!(
+            "30 Tage ab dem {} (Tag nach der Absendung der Bekanntmachung am {})",
+            (sent + Duration::days(1)).format("%d.%m.%Y"),
+            sent.format("%d.%m.%Y, %H:%M Uhr")
+        );
+        assert!(page.contains(&counted), "{page}");
 
         // With a reason, 15 days: counted from the day after publication to the end of the
         // fifteenth day (a Monday here), so 15 × 24 hours is refused and the next day accepted.

@@ -57,6 +57,18 @@ pub fn minimum_days(procedure: Procedure, electronic: bool, urgent: bool) -> i64
     }
 }
 
+/// The minimum bid period of § 15 VgV from the dispatch of the notice, `None` where the law
+/// sets none (national procedures).
+pub fn minimum_period(
+    procedure: Procedure,
+    dispatched: NaiveDateTime,
+    urgent: bool,
+    calendar: &Calendar,
+) -> Option<period::DayPeriod> {
+    let days = minimum_days(procedure, true, urgent);
+    (days > 0).then(|| period::days_from(dispatched.and_utc(), days, calendar))
+}
+
 /// Checks a bid deadline against the dispatch of the notice (§ 15 VgV: the minimum period runs
 /// "from the day after the notice was sent"), counted as every period is (`period::days_from`:
 /// the period ends at 24:00 Berlin time of its last day, moved past weekends and holidays), so
@@ -73,9 +85,8 @@ pub fn check_bid_deadline(
     if deadline <= dispatched {
         return DeadlineCheck::Error("Die Angebotsfrist muss nach der Veröffentlichung liegen.".into());
     }
-    let days = minimum_days(procedure, true, reason.is_some());
-    if days > 0 {
-        let minimum = period::days_from(dispatched.and_utc(), days, calendar);
+    if let Some(minimum) = minimum_period(procedure, dispatched, reason.is_some(), calendar) {
+        let days = minimum.days;
         if minimum.runs_at(deadline.and_utc()) {
             let hint = if procedure == Procedure::EuOpen && reason.is_none() {
                 format!(

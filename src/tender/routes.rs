@@ -251,6 +251,15 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId)
     });
     if is_cooperative(user) && t.is_published() {
         ctx["bid_count"] = json!(bids::count_current(conn, id)?);
+        // How the § 15 VgV minimum period was counted (from publication, the dispatch the
+        // platform records today).
+        if let Some(sent) = t.published_at {
+            let calendar = state.config.calendar();
+            let urgent = t.urgency_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
+            if let Some(p) = crate::domain::tender::minimum_period(t.procedure, sent, urgent, &calendar) {
+                ctx["minimum_period"] = json!(p.explain(&calendar, "Absendung der Bekanntmachung"));
+            }
+        }
     }
     if user.is(Role::Officer) {
         ctx["can_edit"] = json!(t.status == TenderStatus::Draft);
