@@ -1,18 +1,13 @@
 //! The one clock all code asks for "now". Configuration (and tests) can set or shift it, so that
 //! deadlines and waiting periods are tested and demonstrated without waiting.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use std::sync::{Arc, RwLock};
 
 /// The first instant (stored as UTC) of a German calendar day: a period "from 1 January" a
 /// German user asks for starts at 23:00 UTC the day before (22:00 in summer time).
 pub fn day_start_utc(day: NaiveDate) -> NaiveDateTime {
-    let local = day.and_time(NaiveTime::MIN);
-    chrono_tz::Europe::Berlin
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.naive_utc())
-        .unwrap_or(local)
+    crate::domain::period::berlin_midnight(day).naive_utc()
 }
 
 /// The first instant (UTC) after a German calendar day: the end of a period "until" that day.

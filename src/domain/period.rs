@@ -66,14 +66,15 @@ pub fn berlin_day(at: DateTime<Utc>) -> NaiveDate {
 }
 
 /// 00:00 Berlin time of `day`, as an instant. Midnight exists on every day in Germany (the
-/// clocks change at 02:00 and 03:00), so this is always one instant.
+/// clocks change at 02:00 and 03:00); were it ever skipped, the first instant of the day after
+/// the gap would not be earlier than this fallback, so nothing ends early.
 pub fn berlin_midnight(day: NaiveDate) -> DateTime<Utc> {
-    let naive = day.and_hms_opt(0, 0, 0).expect("midnight is a valid time");
+    let naive = day.and_time(chrono::NaiveTime::MIN);
     Berlin
         .from_local_datetime(&naive)
         .earliest()
-        .expect("midnight exists in Europe/Berlin")
-        .with_timezone(&Utc)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| naive.and_utc())
 }
 
 /// A period counted in days from an event, with every step of the counting, so that pages and

@@ -57,16 +57,22 @@ pub fn minimum_days(procedure: Procedure, electronic: bool, urgent: bool) -> i64
     }
 }
 
-/// The minimum bid period of § 15 VgV from the dispatch of the notice, `None` where the law
-/// sets none (national procedures).
+/// The minimum bid period of § 15 VgV from the dispatch of the notice (§ 15 (2) VgV, 30 days
+/// with electronic submission; § 15 (3) VgV, 15 days with a stated urgency: a blank reason is no
+/// reason), `None` where the law sets none (national procedures).
 pub fn minimum_period(
     procedure: Procedure,
     dispatched: NaiveDateTime,
-    urgent: bool,
+    urgency_reason: Option<&str>,
     calendar: &Calendar,
 ) -> Option<period::DayPeriod> {
-    let days = minimum_days(procedure, true, urgent);
+    let days = minimum_days(procedure, true, urgency_stated(urgency_reason));
     (days > 0).then(|| period::days_from(dispatched.and_utc(), days, calendar))
+}
+
+/// Whether an urgency reason was given: blank text is none.
+fn urgency_stated(reason: Option<&str>) -> bool {
+    reason.is_some_and(|r| !r.trim().is_empty())
 }
 
 /// Checks a bid deadline against the dispatch of the notice (§ 15 VgV: the minimum period runs
@@ -81,21 +87,21 @@ pub fn check_bid_deadline(
     urgency_reason: Option<&str>,
     calendar: &Calendar,
 ) -> DeadlineCheck {
-    let reason = urgency_reason.map(str::trim).filter(|r| !r.is_empty());
     if deadline <= dispatched {
         return DeadlineCheck::Error("Die Angebotsfrist muss nach der Veröffentlichung liegen.".into());
     }
-    if let Some(minimum) = minimum_period(procedure, dispatched, reason.is_some(), calendar) {
+    let urgent = urgency_stated(urgency_reason);
+    if let Some(minimum) = minimum_period(procedure, dispatched, urgency_reason, calendar) {
         let days = minimum.days;
         if minimum.runs_at(deadline.and_utc()) {
-            let hint = if procedure == Procedure::EuOpen && reason.is_none() {
+            let hint = if procedure == Procedure::EuOpen && !urgent {
                 format!(
                     " Nur wenn eine hinreichend begründete Dringlichkeit die Regelfrist unmöglich macht, genügen {EU_OPEN_URGENT_DAYS} Tage (§ 15 Abs. 3 VgV); bitte dann den Grund angeben, er wird dokumentiert (§ 8 VgV)."
                 )
             } else {
                 String::new()
             };
-            let paragraph = if reason.is_some() {
+            let paragraph = if urgent {
                 "§ 15 Abs. 3 VgV"
             } else {
                 "§ 15 Abs. 2, 4 VgV"

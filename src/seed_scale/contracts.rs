@@ -260,7 +260,14 @@ fn sha(text: &str) -> String {
 
 /// Writes demand calls, tenders, bids, awards and contracts with their totals, after the
 /// call-offs have been planned.
-pub fn write(c: &mut DbConn, rng: &mut Rng, book: &Book, people: &People, trail: &mut Trail) -> AppResult<()> {
+pub fn write(
+    c: &mut DbConn,
+    rng: &mut Rng,
+    book: &Book,
+    people: &People,
+    trail: &mut Trail,
+    calendar: &crate::domain::period::Calendar,
+) -> AppResult<()> {
     let officer = people
         .officers
         .first()
@@ -513,7 +520,13 @@ pub fn write(c: &mut DbConn, rng: &mut Rng, book: &Book, people: &People, trail:
             awards::status.eq(AwardStatus::Concluded),
             awards::decided_by.eq(officer.0),
             awards::informed_at.eq(informed),
-            awards::standstill_last_day.eq((informed + Duration::days(10)).date()),
+            // Counted as the award itself counts it: from the Berlin day of the information,
+            // moved past weekends and holidays (§ 134 (2) GWB, § 193 BGB).
+            awards::standstill_last_day.eq(crate::domain::standstill::last_day(
+                crate::domain::period::berlin_day(informed.and_utc()),
+                true,
+                calendar.region,
+            )),
             awards::concluded_by.eq(Some(officer.0)),
             awards::concluded_at.eq(Some(k.concluded_at)),
         ));

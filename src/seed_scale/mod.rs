@@ -224,7 +224,7 @@ pub fn run(conn: &mut DbConn, state: &AppState, demo_dir: &Path, plan: Plan, see
         let people = orgs::generate(c, &mut rng, &plan, &mut ids, &mut trail, now, &password_hash)?;
         let mut book = contracts::plan(c, &mut rng, &plan, &mut ids, &people, now)?;
         let placed = calloffs::generate(&mut rng, &plan, &mut ids, &mut book, &people, now)?;
-        contracts::write(c, &mut rng, &book, &people, &mut trail)?;
+        contracts::write(c, &mut rng, &book, &people, &mut trail, &state.config.calendar())?;
         calloffs::write(c, &placed, &book, &mut trail)?;
         let audit_events = trail.write(c)?;
         if let DbConn::Pg(_) = c {

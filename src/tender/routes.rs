@@ -255,8 +255,9 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId)
         // platform records today).
         if let Some(sent) = t.published_at {
             let calendar = state.config.calendar();
-            let urgent = t.urgency_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
-            if let Some(p) = crate::domain::tender::minimum_period(t.procedure, sent, urgent, &calendar) {
+            if let Some(p) =
+                crate::domain::tender::minimum_period(t.procedure, sent, t.urgency_reason.as_deref(), &calendar)
+            {
                 ctx["minimum_period"] = json!(p.explain(&calendar, "Absendung der Bekanntmachung"));
             }
         }
