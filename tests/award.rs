@@ -205,6 +205,16 @@ fn weighted_evaluation_award_standstill_and_contract() {
             "{info}"
         );
 
+        // Not while the information waits in the outbox: the standstill runs from its sending.
+        let (status, body) = post(
+            &officer,
+            &format!("/ausschreibungen/{id}/wertung/zuschlag/{award_id}/abschluss"),
+            &[],
+        );
+        assert_eq!(status, Status::Conflict);
+        assert!(body.contains("Konkurrenz IT AG wartet noch im Postausgang"), "{body}");
+        app.deliver_all_mail();
+
         // Not before the standstill has run out.
         let (status, body) = post(
             &officer,

@@ -311,10 +311,9 @@ fn officer_scores_awards_and_concludes_through_the_api() {
             .date_naive();
         let last = standstill::last_day(today, true, holiday_de::GermanRegion::Hessen);
         assert_eq!(awarded["standstill_last_day"], last.to_string());
-        assert_eq!(
-            awarded["conclusion_possible_from"],
-            (last + Duration::days(1)).to_string()
-        );
+        // The information waits in the outbox: no standstill runs yet.
+        assert_eq!(awarded["conclusion_possible_from"], Value::Null, "{awarded}");
+        assert_eq!(awarded["standstill"]["notices"][0]["standstill"]["state"], "waiting");
         assert_eq!(awarded["status"], "informed");
         assert_eq!(awarded["bid_id"], ours.get());
         let award_id = awarded["id"].as_i64().unwrap();
@@ -335,6 +334,14 @@ fn officer_scores_awards_and_concludes_through_the_api() {
         assert_documented(&doc, "/tenders/{id}/evaluation", "get", "200", &eval);
         assert_eq!(eval["lots"][0]["award"]["id"], award_id);
 
+        // Sent on the day of the decision: the standstill runs from the next day.
+        app.deliver_all_mail();
+        let (_, eval) = answer(get(&api, &format!("{base}/evaluation"), &tk.officer));
+        assert_eq!(
+            eval["lots"][0]["award"]["conclusion_possible_from"],
+            (last + Duration::days(1)).to_string(),
+            "{eval}"
+        );
         // Not before the standstill has run out, and only by the officer.
         let conclude = format!("{base}/awards/{award_id}/conclude");
         let (status, err) = answer(send(&api, Method::Post, &conclude, &tk.officer, &json!({})));

@@ -966,15 +966,24 @@ fn standstill_ending_on_easter_monday_runs_to_tuesday() {
             .first(&mut *app.conn())
             .unwrap();
         assert_eq!(last_day, NaiveDate::from_ymd_opt(2027, 3, 30).unwrap());
+        // Queued, not sent: no standstill runs yet, and the letter has no dates yet.
+        let page = officer.get(g.page("")).dispatch().into_string().unwrap();
+        assert!(page.contains("wartet noch im Postausgang"), "{page}");
+        assert!(notice(&app, &g, "bert").contains("[[WARTEFRIST_ENDE]]"));
+        app.state
+            .clock
+            .set(Utc.with_ymd_and_hms(2027, 3, 19, 9, 0, 30).unwrap());
+        assert!(app.deliver_mail() >= 1);
         let page = officer.get(g.page("")).dispatch().into_string().unwrap();
         assert!(
-            page.contains("Wartefrist läuft bis einschließlich 30.03.2027")
-                && page.contains("Wartefrist nach § 134 GWB bis einschließlich 30.03.2027"),
+            page.contains("letzter gezählter Tag Montag, 29.03.2027 (Feiertag), verschoben auf den nächsten Werktag Dienstag, 30.03.2027 (§ 193 BGB); Fristende 30.03.2027, 24:00 Uhr")
+                && page.contains("frühestens am <strong>31.03.2027</strong>"),
             "{page}"
         );
         let info = notice(&app, &g, "bert");
         assert!(
-            info.contains("nach Ablauf des 30.03.2027") && info.contains("am 19.03.2027"),
+            info.contains("endet – unter Berücksichtigung von § 193 BGB – mit Ablauf des 30.03.2027")
+                && info.contains("frühestens am 31.03.2027 geschlossen"),
             "{info}"
         );
 

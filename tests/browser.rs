@@ -860,7 +860,19 @@ async fn officer_evaluates_and_awards(s: &mut Suite, tender: i64) {
     s.goto(&wertung).await;
     s.press("Zuschlag beschließen").await;
     s.expect_success("award").await;
-    s.expect_text("Wartefrist nach § 134 GWB bis einschließlich").await;
+    s.expect_text("Information nach § 134 GWB und Wartefrist").await;
+    // The background sender sends the § 134 letter within seconds; the standstill runs from
+    // that sending, and the page then shows how it was counted.
+    let mut sent = false;
+    for _ in 0..40 {
+        s.goto(&wertung).await;
+        if s.text().await.contains("Fristende") {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(sent, "the § 134 letter was not sent within 20 s:\n{}", s.text().await);
     s.step("zuschlag").await;
 }
 

@@ -76,6 +76,7 @@ fn demo() -> impl Fn(buendel::db::Backend) -> TestApp {
 fn tender_by_status(app: &TestApp, status: &str) -> i64 {
     tenders::table
         .filter(tenders::status.eq(status))
+        .order(tenders::id.asc())
         .select(tenders::id)
         .first(&mut *app.conn())
         .unwrap()
@@ -243,5 +244,50 @@ fn drafts_have_no_package_and_the_open_data_page_needs_no_login() {
             anonymous.get("/api/v1/ocds/tenders/999999").dispatch().status(),
             Status::NotFound
         );
+    });
+}
+
+#[test]
+fn the_public_package_of_an_awarded_tender_with_two_bids_reveals_no_losing_bid() {
+    use buendel::db::schema::{bid_lots, bids, organisations};
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let w = app.world();
+        let (contract_id, _) = common::tender_flow::concluded_contract(&app, &w);
+        let (tender_id, lot_id): (buendel::domain::ids::TenderId, buendel::domain::ids::LotId) = contracts::table
+            .find(contract_id)
+            .select((contracts::tender_id, contracts::lot_id))
+            .first(&mut *app.conn())
+            .unwrap();
+        // The losing bid's lot total, as the package would write it.
+        let losing_total: buendel::domain::money::Amount = bid_lots::table
+            .inner_join(bids::table.inner_join(organisations::table))
+            .filter(bids::tender_id.eq(tender_id))
+            .filter(bid_lots::lot_id.eq(lot_id))
+            .filter(organisations::name.eq("Konkurrenz IT AG"))
+            .select(bid_lots::total)
+            .first(&mut *app.conn())
+            .unwrap();
+        let (text, p) = package(&app, tender_id.get());
+        assert_valid(&p, "awarded with two bids");
+        let release = &p["releases"][0];
+        assert!(text.contains("Systemhaus Test GmbH"), "the winner is public");
+        assert!(!text.contains("Konkurrenz IT AG"), "no losing bidder's name: {text}");
+        let amount = losing_total.to_decimal().to_string();
+        assert!(!text.contains(&amount), "no losing bid's amount {amount}: {text}");
+        assert!(!text.contains("tenderer") && release["bids"].get("details").is_none());
+        // The award notice's figures: two bids, two valid, no lowest/highest of two.
+        let measures: Vec<(String, String)> = release["bids"]["statistics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let value = &s["value"];
+                let value = value.as_str().map(String::from).unwrap_or_else(|| value.to_string());
+                (s["measure"].as_str().unwrap_or_default().to_string(), value)
+            })
+            .collect();
+        let expected = [("bids", "2"), ("validBids", "2")].map(|(m, v)| (m.to_string(), v.to_string()));
+        assert_eq!(measures, expected);
     });
 }

@@ -135,6 +135,7 @@ fn savings_case(app: &TestApp, w: &World) -> Case {
         "Niedrigster Preis der gültigen Angebote",
     )
     .unwrap();
+    app.deliver_all_mail();
     app.state.clock.advance(Duration::days(20));
     let contract_id = award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
     let (notebook, dock) = (tp[0].id, tp[1].id);

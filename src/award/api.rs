@@ -12,8 +12,10 @@ use crate::domain::bid::ExclusionKind;
 use crate::domain::evaluation::EvaluationSpec;
 use crate::domain::ids::{AwardId, BidId, ContractId, LotId, OrgId, TenderId, TenderPositionId};
 use crate::domain::money::{Amount, Price, Quantity};
+use crate::domain::period::Calendar;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{LowFlag, Scored};
+use crate::domain::standstill::Channel;
 use crate::domain::tender::TenderStatus;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::import::CsvDownload;
@@ -32,22 +34,27 @@ use utoipa::ToSchema;
 
 // ----------------------------------------------------------------------------- evaluation
 
-/// An award with the first day the contract may be concluded (the day after the standstill).
+/// An award with its standstill bidder by bidder and the first day the contract may be
+/// concluded (the day after the latest standstill).
 #[derive(Serialize, ToSchema)]
 #[schema(as = AwardDetail)]
 struct ApiAward {
     #[serde(flatten)]
     award: Award,
-    /// Erster Tag, an dem der Vertrag geschlossen werden kann
-    conclusion_possible_from: NaiveDate,
+    /// Erster Tag, an dem der Vertrag geschlossen werden kann; null, solange eine Information
+    /// nach § 134 GWB nicht abgesendet ist
+    conclusion_possible_from: Option<NaiveDate>,
+    standstill: award::standstill::Standstill,
 }
 
-impl From<Award> for ApiAward {
-    fn from(award: Award) -> Self {
-        ApiAward {
-            conclusion_possible_from: award.standstill_last_day + chrono::Duration::days(1),
+impl ApiAward {
+    fn new(conn: &mut DbConn, calendar: &Calendar, award: Award) -> AppResult<ApiAward> {
+        let standstill = award::standstill::of(conn, calendar, &award)?;
+        Ok(ApiAward {
+            conclusion_possible_from: standstill.conclusion_possible_from,
+            standstill,
             award,
-        }
+        })
     }
 }
 
@@ -129,18 +136,27 @@ struct ApiLotEvaluation {
 }
 
 impl ApiLotEvaluation {
-    fn new(e: LotEvaluation, spec: &EvaluationSpec) -> ApiLotEvaluation {
-        ApiLotEvaluation {
+    fn new(
+        conn: &mut DbConn,
+        calendar: &Calendar,
+        e: LotEvaluation,
+        spec: &EvaluationSpec,
+    ) -> AppResult<ApiLotEvaluation> {
+        let award = match e.award {
+            Some(a) => Some(ApiAward::new(conn, calendar, a)?),
+            None => None,
+        };
+        Ok(ApiLotEvaluation {
             lot: e.lot,
             estimate_total: e.estimate_total,
             bids: e.bids.into_iter().map(|b| EvaluatedBid::new(b, spec)).collect(),
             ranking: e.ranking,
             low_flags: e.low_flags,
             reviews: e.reviews,
-            award: e.award.map(ApiAward::from),
+            award,
             blockers: e.blockers,
             proposed_bid_id: e.proposed_bid_id,
-        }
+        })
     }
 }
 
@@ -155,15 +171,20 @@ struct Evaluation {
     lots: Vec<ApiLotEvaluation>,
 }
 
-fn evaluation_of(conn: &mut DbConn, user: &CurrentUser, id: TenderId) -> AppResult<Evaluation> {
+fn evaluation_of(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Evaluation> {
     let (t, lots) = award::evaluation(conn, user, id)?;
     let spec = t.spec()?;
+    let calendar = state.config.calendar();
+    let mut out = Vec::with_capacity(lots.len());
+    for l in lots {
+        out.push(ApiLotEvaluation::new(conn, &calendar, l, &spec)?);
+    }
     Ok(Evaluation {
         tender_id: t.id,
         title: t.title,
         status: t.status,
         cancelled_at: t.cancelled_at,
-        lots: lots.into_iter().map(|l| ApiLotEvaluation::new(l, &spec)).collect(),
+        lots: out,
         evaluation: spec,
     })
 }
@@ -177,11 +198,18 @@ fn lot_of(conn: &mut DbConn, tender_id: TenderId, lot_id: LotId) -> AppResult<Lo
 }
 
 /// One lot's evaluation, through the same gate as the whole evaluation.
-fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: TenderId, lot_id: LotId) -> AppResult<ApiLotEvaluation> {
+fn lot_evaluation(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    id: TenderId,
+    lot_id: LotId,
+) -> AppResult<ApiLotEvaluation> {
     let (t, ()) = tender::bids::opened_meta(conn, user, id)?;
     let spec = t.spec()?;
     let lot = lot_of(conn, id, lot_id)?;
-    Ok(ApiLotEvaluation::new(award::evaluate_lot(conn, &t, &spec, lot)?, &spec))
+    let e = award::evaluate_lot(conn, &t, &spec, lot)?;
+    ApiLotEvaluation::new(conn, &state.config.calendar(), e, &spec)
 }
 
 #[utoipa::path(
@@ -194,8 +222,8 @@ fn lot_evaluation(conn: &mut DbConn, user: &CurrentUser, id: TenderId, lot_id: L
     )
 )]
 #[get("/tenders/<id>/evaluation")]
-async fn evaluation(user: ApiUser, db: Db, id: TenderId) -> AppResult<Json<Evaluation>> {
-    Ok(Json(db.run(move |c| evaluation_of(c, &user.0, id)).await?))
+async fn evaluation(user: ApiUser, db: Db, state: AppState, id: TenderId) -> AppResult<Json<Evaluation>> {
+    Ok(Json(db.run(move |c| evaluation_of(c, &state, &user.0, id)).await?))
 }
 
 // ----------------------------------------------------------------------------- price comparison
@@ -372,7 +400,7 @@ async fn exclude(
         db.run(move |c| {
             let t = target(c, id, lot, body.bid_id)?;
             award::exclude(c, &state, &u, t, body.kind, &body.reason)?;
-            lot_evaluation(c, &u, id, lot)
+            lot_evaluation(c, &state, &u, id, lot)
         })
         .await?,
     ))
@@ -446,7 +474,7 @@ async fn score(
                 return Err(AppError::fields(errors));
             }
             award::score(c, &state, &u, id, bid, &pairs).map_err(|e| rename_fields(e, |_| "scores".into()))?;
-            evaluation_of(c, &u, id)
+            evaluation_of(c, &state, &u, id)
         })
         .await?,
     ))
@@ -487,7 +515,7 @@ async fn request_explanation(
         db.run(move |c| {
             let t = target(c, id, lot, bid_id)?;
             award::request_explanation(c, &state, &u, t)?;
-            lot_evaluation(c, &u, id, lot)
+            lot_evaluation(c, &state, &u, id, lot)
         })
         .await?,
     ))
@@ -537,7 +565,7 @@ async fn decide_low(
                 )
             })?;
             award::decide_low(c, &state, &u, t, accept, &body.reason)?;
-            lot_evaluation(c, &u, id, lot)
+            lot_evaluation(c, &state, &u, id, lot)
         })
         .await?,
     ))
@@ -581,7 +609,7 @@ async fn decide_tie(
         db.run(move |c| {
             let t = target(c, id, lot, body.bid_id)?;
             award::decide_tie(c, &state, &u, id, lot, t.bid_id, &body.note)?;
-            lot_evaluation(c, &u, id, lot)
+            lot_evaluation(c, &state, &u, id, lot)
         })
         .await?,
     ))
@@ -626,13 +654,14 @@ async fn award_lot(
         .run(move |c| {
             let t = target(c, id, lot, body.bid_id)?;
             let award_id = award::award(c, &state, &u, t, &body.reason)?;
-            award::awards_of(c, id)?
+            let a = award::awards_of(c, id)?
                 .into_values()
                 .find(|a| a.id == award_id)
-                .ok_or(AppError::NotFound)
+                .ok_or(AppError::NotFound)?;
+            ApiAward::new(c, &state.config.calendar(), a)
         })
         .await?;
-    Ok(status::Created::new(format!("/api/v1/tenders/{id}/evaluation")).body(Json(a.into())))
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/evaluation")).body(Json(a)))
 }
 
 // ----------------------------------------------------------------------------- contracts
@@ -719,6 +748,95 @@ fn contract_detail(conn: &mut DbConn, user: &CurrentUser, id: ContractId) -> App
         positions,
         members,
     })
+}
+
+/// A sending of the § 134 information by another way than the platform's e-mail.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeliveryInput)]
+struct DeliveryBody {
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    bid_id: Option<BidId>,
+    /// `email` (außerhalb der Plattform) oder `fax` (10 Tage Wartefrist), `post` oder `courier` (15 Tage)
+    #[serde(default)]
+    channel: Option<Channel>,
+    /// Zeitpunkt der Absendung
+    #[serde(default)]
+    #[schema(schema_with = crate::api::doc::instant)]
+    sent_at: String,
+    /// Wohin und wie: Faxnummer, Einschreiben-Nummer, Name des Boten
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 500)]
+    note: String,
+}
+
+// Records that a bidder's § 134 information went out by fax, post or courier (officer), when
+// its e-mail failed or the firm has no one to mail; its standstill runs from that sending.
+#[utoipa::path(
+    tag = "Wertung und Zuschlag",
+    operation_id = "record_delivery",
+    summary = "Absendung der Information nach § 134 GWB an einen Bieter auf anderem Weg (E-Mail außerhalb der Plattform, Fax, Post, Bote) eintragen, wenn die E-Mail fehlschlug oder der Bieter keinen Benutzer hat; seine Wartefrist läuft ab dem Tag danach, noch nicht gesendete E-Mails an ihn werden zurückgezogen (Vergabestelle)",
+    params(("award" = i64, Path), ("id" = i64, Path)),
+    request_body = DeliveryBody,
+    responses(
+        (status = 201, description = "Absendung eingetragen; der Zuschlag mit seiner Wartefrist", body = ApiAward)
+    )
+)]
+#[post("/tenders/<id>/awards/<award>/deliveries", data = "<body>")]
+async fn record_delivery(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: TenderId,
+    award: AwardId,
+    body: Body<DeliveryBody>,
+) -> AppResult<status::Created<Json<ApiAward>>> {
+    user.0.require(&[Role::Officer])?;
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let sent_at = match chrono::DateTime::parse_from_rfc3339(body.sent_at.trim()) {
+        Ok(t) => Some(t.naive_utc()),
+        Err(_) => {
+            crate::api::body::push(
+                &mut errors,
+                "sent_at",
+                "Der Zeitpunkt der Absendung muss wie 2026-12-08T10:30:00+01:00 angegeben sein.",
+            );
+            None
+        }
+    };
+    if body.channel.is_none() {
+        crate::api::body::push(
+            &mut errors,
+            "channel",
+            "Bitte den Weg angeben: email, fax, post oder courier.",
+        );
+    }
+    if body.bid_id.is_none() {
+        crate::api::body::push(&mut errors, "bid_id", "Bitte das Angebot (bid_id) des Bieters angeben.");
+    }
+    let (Some(bid_id), Some(channel), Some(sent_at), true) = (body.bid_id, body.channel, sent_at, errors.is_empty())
+    else {
+        return Err(AppError::fields(errors));
+    };
+    let u = user.0;
+    let a = db
+        .run(move |c| {
+            let cmd = award::standstill::DeliveryCommand {
+                bid_id,
+                channel,
+                sent_at,
+                note: body.note,
+            };
+            award::standstill::record_delivery(c, &state, &u, id, award, cmd)?;
+            let a = award::awards_of(c, id)?
+                .into_values()
+                .find(|a| a.id == award)
+                .ok_or(AppError::NotFound)?;
+            ApiAward::new(c, &state.config.calendar(), a)
+        })
+        .await?;
+    Ok(status::Created::new(format!("/api/v1/tenders/{id}/evaluation")).body(Json(a)))
 }
 
 // Concludes an award after its standstill into the framework contract (officer).
@@ -892,6 +1010,7 @@ pub fn routes() -> Vec<Route> {
         decide_low,
         decide_tie,
         award_lot,
+        record_delivery,
         conclude,
         contract,
         contract_document,

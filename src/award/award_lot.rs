@@ -7,7 +7,7 @@ use super::{
 };
 use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
-use crate::db::schema::{award_notices, awards};
+use crate::db::schema::{award_notice_mails, award_notices, awards};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
 use crate::domain::ids::{AwardId, BidId, LotId, OrgId, TenderId, UserId};
@@ -83,8 +83,10 @@ pub fn award(
             .find(|b| b.bid_id == bid_id)
             .ok_or(AppError::NotFound)?;
         let now = state.clock.now_naive();
-        let sent = local_today(state);
-        let last_day = standstill::last_day(sent, true, state.config.holiday_region());
+        // The standstill counted from the decision: the earliest it can end. Each bidder's own
+        // runs from the sending of its information (`super::standstill`).
+        let decided = local_today(state);
+        let last_day = standstill::last_day(decided, true, state.config.holiday_region());
         let award_id: AwardId = diesel::insert_into(awards::table)
             .values(NewAward {
                 tender_id,
@@ -129,7 +131,9 @@ pub fn award(
                 })
                 .execute(c)?;
             for (email, name) in vendor_users(c, b.vendor_id)? {
-                mail::enqueue(
+                // The dates stay marks until the sender sends the letter: the standstill runs
+                // from the sending, not from this decision (§ 134 (2) GWB).
+                let outbox_id = mail::enqueue_standstill_letter(
                     c,
                     state,
                     &email,
@@ -137,8 +141,15 @@ pub fn award(
                     &json!({ "name": name, "vendor": b.vendor, "title": t.title, "lot_no": lot.lot_no, "lot_title": lot.title,
                              "winner": winner.vendor, "rank": rank, "bidders": eval.ranking.len(), "reason": why,
                              "own_score": own_score, "winner_score": winner_score, "lowest_price": t.spec()?.method == crate::domain::evaluation::Method::LowestPrice,
-                             "last_day": last_day, "sent_at": now }),
+                             "last_day": standstill::MARK_LAST_DAY, "first_day": standstill::MARK_FIRST_DAY }),
                 )?;
+                diesel::insert_into(award_notice_mails::table)
+                    .values((
+                        award_notice_mails::outbox_id.eq(outbox_id),
+                        award_notice_mails::award_id.eq(award_id),
+                        award_notice_mails::bid_id.eq(b.bid_id),
+                    ))
+                    .execute(c)?;
                 informed += 1;
             }
         }

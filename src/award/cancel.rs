@@ -3,7 +3,7 @@
 use super::{clean_reason, lot_award, vendor_users};
 use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
-use crate::db::schema::{award_notices, awards, bid_lots, bids, tender_lots, tenders};
+use crate::db::schema::{award_notice_mails, award_notices, awards, bid_lots, bids, outbox, tender_lots, tenders};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
 use crate::domain::bid::BidStatus;
@@ -64,7 +64,23 @@ pub fn cancel(
                     tender_lots::cancel_reason.eq(Some(&reason)),
                 ))
                 .execute(c)?;
-            // An informed but unconcluded award falls with its lot.
+            // An informed but unconcluded award falls with its lot. Its § 134 letters not yet
+            // sent are withdrawn (they would announce a contract that will not come); the sent
+            // ones stay in the outbox as the record, only their link to the notices goes.
+            let letters = award_notice_mails::table.filter(
+                award_notice_mails::award_id.eq_any(awards::table.filter(awards::lot_id.eq(l.id)).select(awards::id)),
+            );
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(letters.select(award_notice_mails::outbox_id)))
+                    .filter(outbox::status.eq(crate::mail::OutboxStatus::Pending)),
+            )
+            .set((
+                outbox::status.eq(crate::mail::OutboxStatus::Failed),
+                outbox::last_error.eq(Some("Zurückgezogen: Los aufgehoben")),
+            ))
+            .execute(c)?;
+            diesel::delete(letters).execute(c)?;
             diesel::delete(award_notices::table.filter(
                 award_notices::award_id.eq_any(awards::table.filter(awards::lot_id.eq(l.id)).select(awards::id)),
             ))

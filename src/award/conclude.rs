@@ -84,11 +84,18 @@ pub fn conclude(
             ));
         }
         let today = local_today(state);
-        let first = a.standstill_last_day + chrono::Duration::days(1);
+        // § 134 GWB: every bidder informed, and the latest of their standstills over.
+        let standstill = super::standstill::of(c, &state.config.calendar(), &a)?;
+        let Some(first) = standstill.conclusion_possible_from else {
+            return Err(AppError::Conflict(format!(
+                "Der Vertrag kann noch nicht geschlossen werden, weil die Wartefrist nach § 134 GWB nicht für alle Bieter läuft: {}",
+                standstill.blockers.join(" ")
+            )));
+        };
         if today < first {
             return Err(AppError::Conflict(format!(
                 "Die Wartefrist nach § 134 GWB läuft bis einschließlich {}; der Vertrag kann frühestens am {} geschlossen werden.",
-                a.standstill_last_day.format("%d.%m.%Y"),
+                (first - chrono::Duration::days(1)).format("%d.%m.%Y"),
                 first.format("%d.%m.%Y")
             )));
         }

@@ -14,6 +14,7 @@ mod price_sheet;
 mod record;
 pub mod routes;
 mod score;
+pub mod standstill;
 mod tie;
 
 pub use award_lot::award;

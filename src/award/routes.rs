@@ -62,10 +62,25 @@ fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId
     let now = state.clock.now_naive();
     let today = state.clock.now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
     let spec = t.spec()?;
+    let calendar = state.config.calendar();
+    let mut views = Vec::new();
+    for e in &lots {
+        let mut v = lot_view(e);
+        if let Some(a) = &e.award {
+            v["standstill"] = json!(super::standstill::of(conn, &calendar, a)?);
+        }
+        views.push(v);
+    }
     Ok(json!({
         "tender": t.view(now),
         "spec": spec,
-        "lots": lots.iter().map(lot_view).collect::<Vec<_>>(),
+        "lots": views,
+        // The platform's own e-mail is never recorded by hand: "E-Mail" here is one sent
+        // from the officer's own mailbox.
+        "channels": crate::domain::standstill::Channel::ALL.iter().map(|c| json!({"value": c, "label": match c {
+            crate::domain::standstill::Channel::Email => "E-Mail aus dem eigenen Postfach",
+            other => other.label(),
+        }})).collect::<Vec<_>>(),
         "today": today,
         "is_officer": user.is(Role::Officer),
         "kinds": ExclusionKind::ALL.iter().map(|k| json!({"value": k, "label": k.label()})).collect::<Vec<_>>(),
@@ -256,26 +271,68 @@ async fn award(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, 
     let (u, st) = (user.clone(), state.clone());
     let t = target(id, &form);
     let reason = form.get("reason");
-    let result = db
-        .run(move |c| {
-            super::award(c, &st, &u, t, &reason)?;
-            let last: chrono::NaiveDate = crate::db::schema::awards::table
-                .filter(crate::db::schema::awards::lot_id.eq(t.lot_id))
-                .select(crate::db::schema::awards::standstill_last_day)
-                .first(c)?;
-            Ok(last)
-        })
-        .await
-        .map(|last| {
-            format!(
-                "Der Zuschlag ist beschlossen; die übrigen Bieter erhalten die Information nach § 134 GWB. Die Wartefrist läuft bis einschließlich {}.",
-                last.format("%d.%m.%Y")
-            )
-        });
+    let result = db.run(move |c| super::award(c, &st, &u, t, &reason)).await.map(|_| {
+        "Die Zuschlagsentscheidung ist festgehalten; die übrigen Bieter erhalten die Information nach § 134 GWB. \
+             Die Wartefrist jedes Bieters beginnt am Tag nach der Absendung seiner Information."
+            .to_string()
+    });
     after(result, id, &layout, &user, &db, &state).await
 }
 
-use diesel::prelude::*;
+/// The officer records that a bidder's § 134 information went out by fax, post or courier.
+#[post("/ausschreibungen/<id>/wertung/zuschlag/<award>/absendung", data = "<form>")]
+#[allow(clippy::too_many_arguments)]
+async fn record_delivery(
+    id: TenderId,
+    award: AwardId,
+    form: FormData,
+    layout: Layout,
+    user: CurrentUser,
+    db: Db,
+    state: AppState,
+) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let result = match delivery_command(&form) {
+        Ok(cmd) => {
+            db.run(move |c| super::standstill::record_delivery(c, &st, &u, id, award, cmd))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let result = result
+        .map(|_| "Die Absendung ist eingetragen; die Wartefrist dieses Bieters läuft ab dem Tag danach.".to_string());
+    after(result, id, &layout, &user, &db, &state).await
+}
+
+/// The form's fields read into the command; every field that cannot be read is named.
+fn delivery_command(form: &FormData) -> AppResult<super::standstill::DeliveryCommand> {
+    let mut errors = FieldErrors::new();
+    let bid_id = form.get("bid_id").parse::<BidId>().ok();
+    let channel = crate::domain::standstill::Channel::from_code(&form.get("channel"));
+    if channel.is_none() {
+        errors
+            .entry("channel".into())
+            .or_default()
+            .push("Bitte den Weg wählen: E-Mail, Fax, Post oder Bote.".into());
+    }
+    let sent_at = read::local_datetime(&form.get("date"), &form.get("time"));
+    if sent_at.is_none() || form.get("time").trim().is_empty() {
+        errors
+            .entry("sent_at".into())
+            .or_default()
+            .push("Bitte Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) der Absendung angeben.".into());
+    }
+    match (bid_id, channel, sent_at, errors.is_empty()) {
+        (Some(bid_id), Some(channel), Some(sent_at), true) => Ok(super::standstill::DeliveryCommand {
+            bid_id,
+            channel,
+            sent_at,
+            note: form.get("note"),
+        }),
+        (None, ..) => Err(AppError::NotFound),
+        _ => Err(AppError::fields(errors)),
+    }
+}
 
 #[post("/ausschreibungen/<id>/wertung/zuschlag/<award>/abschluss", data = "<_form>")]
 async fn conclude(
@@ -378,6 +435,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
             decide_low,
             decide_tie,
             award,
+            record_delivery,
             conclude,
             cancel,
             price_sheet,

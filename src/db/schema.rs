@@ -99,6 +99,7 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         sealed_tender_id -> Nullable<BigInt>,
+        standstill_dates -> Bool,
     }
 }
 
@@ -352,6 +353,19 @@ diesel::table! {
         vendor_id -> BigInt,
         bid_rank -> Nullable<Integer>,
         reason -> Text,
+        delivery_channel -> Nullable<Text>,
+        delivery_sent_at -> Nullable<Timestamp>,
+        delivery_note -> Nullable<Text>,
+        delivery_recorded_by -> Nullable<BigInt>,
+        delivery_recorded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    award_notice_mails (outbox_id) {
+        outbox_id -> BigInt,
+        award_id -> BigInt,
+        bid_id -> BigInt,
     }
 }
 
@@ -449,6 +463,7 @@ diesel::joinable!(bid_prices -> bids (bid_id));
 diesel::joinable!(bid_prices -> tender_positions (position_id));
 diesel::joinable!(bid_scores -> bids (bid_id));
 diesel::joinable!(outbox -> tenders (sealed_tender_id));
+diesel::joinable!(award_notice_mails -> outbox (outbox_id));
 diesel::joinable!(awards -> organisations (vendor_id));
 diesel::joinable!(contracts -> organisations (vendor_id));
 diesel::joinable!(contracts -> tender_lots (lot_id));
@@ -500,6 +515,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     low_bid_reviews,
     awards,
     award_notices,
+    award_notice_mails,
     contracts,
     contract_positions,
     contract_members,

@@ -76,6 +76,14 @@ pub fn tender_status(cancelled: bool, lots_open: usize, lots_awarded: usize) -> 
     }
 }
 
+/// Whether the lowest and highest valid bid values of a lot may be published (BT-710/BT-711 of
+/// the award notice): not with one or two valid bids, where they are the bids themselves and
+/// would reveal a losing bid's amount (§ 5(2) VgV keeps bids confidential after the procedure;
+/// eForms lets the buyer withhold them).
+pub fn bid_range_public(valid_bids: usize) -> bool {
+    valid_bids >= 3
+}
+
 /// awardStatus: decided and informed (§ 134 GWB standstill) is `pending`, concluded is `active`.
 pub fn award_status(status: AwardStatus) -> &'static str {
     match status {

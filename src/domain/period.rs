@@ -77,6 +77,33 @@ pub fn berlin_midnight(day: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| naive.and_utc())
 }
 
+/// Which rules count a period: the Regulation for the periods of the VgV, the BGB for the
+/// § 134 GWB standstill. Both move a last day on a weekend or holiday; they name it differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Reg. 1182/71, applied by § 82 VgV.
+    Regulation,
+    /// §§ 187(1), 188(1), 193 BGB.
+    Bgb,
+}
+
+impl Rules {
+    fn working_day(self) -> &'static str {
+        match self {
+            // The Regulation's word (Art. 2(2)); in German a Saturday is a "Werktag".
+            Rules::Regulation => "Arbeitstag",
+            Rules::Bgb => "Werktag",
+        }
+    }
+
+    fn moving_rule(self) -> &'static str {
+        match self {
+            Rules::Regulation => "Art. 3 Abs. 4 VO (EWG, Euratom) Nr. 1182/71",
+            Rules::Bgb => "§ 193 BGB",
+        }
+    }
+}
+
 /// A period counted in days from an event, with every step of the counting, so that pages and
 /// the API can show how a date came about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -113,19 +140,36 @@ impl DayPeriod {
     /// 28.12.2026, 24:00 Uhr". "Arbeitstag" is the Regulation's word (Art. 2(2)): in German a
     /// Saturday is a "Werktag".
     pub fn explain(&self, calendar: &Calendar, event: &str) -> String {
+        self.explain_by(calendar, event, Rules::Regulation)
+    }
+
+    /// `explain` for a period whose end the named rules move (the standstill: § 193 BGB).
+    pub fn explain_by(&self, calendar: &Calendar, event: &str, rules: Rules) -> String {
         let day = |d: NaiveDate| format!("{}, {}", weekday_de(d), d.format("%d.%m.%Y"));
+        let at = self.event.with_timezone(&Berlin).format("%d.%m.%Y, %H:%M Uhr");
+        let counted_from = self.first_day - Duration::days(1);
+        let from = if counted_from == berlin_day(self.event) {
+            format!("Tag nach der {event} am {at}")
+        } else {
+            // Counted from a later day than the event's own (see `days_from_day`).
+            format!(
+                "Tag nach dem {}, dem im Schreiben genannten Tag der {event}; tatsächlich am {at}",
+                counted_from.format("%d.%m.%Y")
+            )
+        };
         let mut s = format!(
-            "{} Tage ab dem {} (Tag nach der {event} am {}), letzter gezählter Tag {}",
+            "{} Tage ab dem {} ({from}), letzter gezählter Tag {}",
             self.days,
             self.first_day.format("%d.%m.%Y"),
-            self.event.with_timezone(&Berlin).format("%d.%m.%Y, %H:%M Uhr"),
             day(self.counted_last_day),
         );
         let moved_to = calendar.working_day_from(self.counted_last_day);
         if let Some(why) = calendar.why_not_working(self.counted_last_day) {
             s.push_str(&format!(
-                " ({why}), verschoben auf den nächsten Arbeitstag {} (Art. 3 Abs. 4 VO (EWG, Euratom) Nr. 1182/71)",
-                day(moved_to)
+                " ({why}), verschoben auf den nächsten {} {} ({})",
+                rules.working_day(),
+                day(moved_to),
+                rules.moving_rule()
             ));
         }
         if self.last_day != moved_to {
@@ -155,8 +199,13 @@ fn weekday_de(day: NaiveDate) -> &'static str {
 /// end at 24:00 of the last day, moved to the next working day, and extended until it holds two
 /// working days when it is two days or longer (Art. 3(5) Reg. 1182/71).
 pub fn days_from(event: DateTime<Utc>, days: i64, calendar: &Calendar) -> DayPeriod {
+    days_from_day(event, berlin_day(event), days, calendar)
+}
+
+/// `days_from` counted from `event_day` instead of the event's own Berlin day: a day the
+/// period must not start before (a letter that states a later sending day than the true one).
+pub fn days_from_day(event: DateTime<Utc>, event_day: NaiveDate, days: i64, calendar: &Calendar) -> DayPeriod {
     let days = days.max(1);
-    let event_day = berlin_day(event);
     let last_day = last_day_after(event_day, days, calendar);
     DayPeriod {
         event,

@@ -108,6 +108,20 @@ pub fn enqueue_sealed(
     insert(conn, state, to, template, ctx, Some(tender_id))
 }
 
+/// Like `enqueue`, for a § 134 GWB letter: `ctx` gives its dates as the marks of
+/// `domain::standstill` (`last_day`, `first_day`), and the sender fills them in
+/// when it sends the letter.
+pub fn enqueue_standstill_letter(
+    conn: &mut DbConn,
+    state: &AppState,
+    to: &str,
+    template: &str,
+    ctx: &serde_json::Value,
+) -> AppResult<OutboxId> {
+    let rendered = state.mail.render(template, ctx)?;
+    insert_rendered(conn, state, to, &rendered, None, true)
+}
+
 fn insert(
     conn: &mut DbConn,
     state: &AppState,
@@ -128,6 +142,17 @@ pub fn enqueue_rendered(
     rendered: &Rendered,
     sealed_tender_id: Option<TenderId>,
 ) -> AppResult<OutboxId> {
+    insert_rendered(conn, state, to, rendered, sealed_tender_id, false)
+}
+
+fn insert_rendered(
+    conn: &mut DbConn,
+    state: &AppState,
+    to: &str,
+    rendered: &Rendered,
+    sealed_tender_id: Option<TenderId>,
+    standstill_dates: bool,
+) -> AppResult<OutboxId> {
     let now = state.clock.now_naive();
     // Column tuple kept: every call-off and bid enqueues mail in its write transaction, and
     // Diesel binds tuples about twice as fast as a derived Insertable (measured on the import).
@@ -142,6 +167,7 @@ pub fn enqueue_rendered(
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
             outbox::sealed_tender_id.eq(sealed_tender_id),
+            outbox::standstill_dates.eq(standstill_dates),
         ))
         .returning(outbox::id)
         .get_result(conn)?)

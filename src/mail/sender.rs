@@ -34,6 +34,25 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub standstill_dates: bool,
+}
+
+impl OutboxRow {
+    /// The mail as it goes out now: a § 134 GWB letter gets its sending day, the end of the
+    /// standstill and the earliest date of conclusion filled in from its claim (see
+    /// `standstill::stated_day`), so that a letter that waited in the outbox never promises an
+    /// end counted from the day it was queued. Other mails are sent as queued.
+    pub fn dated(mut self, calendar: &crate::domain::period::Calendar) -> OutboxRow {
+        if let (true, Some(until)) = (self.standstill_dates, self.claimed_until) {
+            let marks = crate::domain::standstill::letter_dates(until.and_utc(), calendar);
+            let pairs: Vec<(&str, &str)> = marks.iter().map(|(m, v)| (*m, v.as_str())).collect();
+            let fill = |text: &str| pairs.iter().fold(text.to_string(), |t, (m, v)| t.replace(m, v));
+            self.subject = fill(&self.subject);
+            self.body_text = fill(&self.body_text);
+            self.body_html = fill(&self.body_html);
+        }
+        self
+    }
 }
 
 /// Backoff after the n-th failed attempt: 30 s, 1 min, 2 min … capped at one hour.
@@ -88,21 +107,32 @@ pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime, token: &str) -> AppResu
         let Some(id) = next_due(conn, now)? else {
             return Ok(None);
         };
-        // The WHERE re-checks the state: of two instances racing for a row, only one updates it.
-        let n = diesel::update(outbox::table.find(id).filter(due_filter(now)))
-            .set((
-                outbox::status.eq(OutboxStatus::Sending),
-                outbox::claim_token.eq(token),
-                outbox::claimed_until.eq(now + Duration::seconds(CLAIM_SECONDS)),
-            ))
-            .execute(conn)?;
-        if n == 1 {
-            return Ok(Some(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?));
+        if let Some(row) = claim(conn, id, now, token)? {
+            return Ok(Some(row));
         }
     }
 }
 
-fn finish(
+/// Claims mail `id` for this sender if it is due and nobody else holds it.
+pub fn claim(conn: &mut DbConn, id: OutboxId, now: NaiveDateTime, token: &str) -> AppResult<Option<OutboxRow>> {
+    // The WHERE re-checks the state: of two instances racing for a row, only one updates it.
+    let n = diesel::update(outbox::table.find(id).filter(due_filter(now)))
+        .set((
+            outbox::status.eq(OutboxStatus::Sending),
+            outbox::claim_token.eq(token),
+            outbox::claimed_until.eq(now + Duration::seconds(CLAIM_SECONDS)),
+        ))
+        .execute(conn)?;
+    Ok(if n == 1 {
+        Some(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?)
+    } else {
+        None
+    })
+}
+
+/// Records how sending `row` under the claim `token` went: sent (with the letter as sent), or
+/// failed and retried later, or given up after `max_attempts`.
+pub fn finish(
     conn: &mut DbConn,
     row: &OutboxRow,
     token: &str,
@@ -121,6 +151,16 @@ fn finish(
                     outbox::last_error.eq(None::<String>),
                 ))
                 .execute(conn)?;
+            if row.standstill_dates {
+                // The letter as sent, with its dates: the record of what the bidder was told.
+                diesel::update(mine)
+                    .set((
+                        outbox::subject.eq(&row.subject),
+                        outbox::body_text.eq(&row.body_text),
+                        outbox::body_html.eq(&row.body_html),
+                    ))
+                    .execute(conn)?;
+            }
         }
         Err(e) => {
             let attempts = row.attempts + 1;
@@ -168,6 +208,7 @@ async fn process_until(state: &AppState, db: &Db, transport: &Transport, stop: i
         else {
             break;
         };
+        let row = row.dated(&state.config.calendar());
         let result = match build_message(
             &state.config.mail_from,
             &row.recipient,

@@ -73,10 +73,6 @@ fn lot_ref(lot_no: i32) -> String {
     format!("los-{lot_no}")
 }
 
-fn bid_ref(bid_id: BidId, lot_no: i32) -> String {
-    format!("angebot-{bid_id}-los-{lot_no}")
-}
-
 fn classification(cpv: &str) -> Value {
     // OCDS names CPV codes without the check digit.
     json!({ "scheme": "CPV", "id": cpv.split('-').next().unwrap_or(cpv) })
@@ -93,8 +89,8 @@ type CalloffRow = (
     Option<NaiveDateTime>,
 );
 
-/// A current bid on a lot: (bid id, vendor, lot, lot total, excluded, submitted at).
-type LotBidRow = (BidId, OrgId, LotId, Amount, Option<String>, NaiveDateTime);
+/// A current bid on a lot: (bid id, lot, lot total, excluded).
+type LotBidRow = (BidId, LotId, Amount, Option<String>);
 
 /// Collects parties and their roles while the release is built.
 #[derive(Default)]
@@ -158,21 +154,13 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
             .filter(bids::status.eq(BidStatus::Submitted))
             .filter(bid_lots::lot_id.eq_any(&awarded_lots))
             .order((bid_lots::lot_id.asc(), bids::id.asc()))
-            .select((
-                bids::id,
-                bids::vendor_id,
-                bid_lots::lot_id,
-                bid_lots::total,
-                bid_lots::excluded_kind,
-                bids::submitted_at,
-            ))
+            .select((bids::id, bid_lots::lot_id, bid_lots::total, bid_lots::excluded_kind))
             .load(conn)?
     } else {
         Vec::new()
     };
-    for b in &lot_bids {
-        parties.add(b.1, "tenderer");
-    }
+    // No "tenderer" parties: the bids stay confidential after the procedure too (§ 5(2) VgV);
+    // the award publishes the winner, the statistics what the award notice carries.
     for a in awards.values() {
         parties.add(a.vendor_id, "supplier");
     }
@@ -240,13 +228,17 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
     if !lot_bids.is_empty() {
         let mut statistics = Vec::new();
         for lot_id in &awarded_lots {
-            let on_lot: Vec<&LotBidRow> = lot_bids.iter().filter(|b| b.2 == *lot_id).collect();
-            let valid: Vec<Amount> = on_lot.iter().filter(|b| b.4.is_none()).map(|b| b.3).collect();
+            let on_lot: Vec<&LotBidRow> = lot_bids.iter().filter(|b| b.1 == *lot_id).collect();
+            let valid: Vec<Amount> = on_lot.iter().filter(|b| b.3.is_none()).map(|b| b.2).collect();
             let n = lot_no(*lot_id);
             let stat = |measure: &str, value: String| json!({ "id": format!("los-{n}-{measure}"), "measure": measure, "value": value, "relatedLot": lot_ref(n) });
             statistics.push(stat("bids", on_lot.len().to_string()));
             statistics.push(stat("validBids", valid.len().to_string()));
-            if let (Some(lo), Some(hi)) = (valid.iter().min(), valid.iter().max()) {
+            if let (Some(lo), Some(hi), true) = (
+                valid.iter().min(),
+                valid.iter().max(),
+                rules::bid_range_public(valid.len()),
+            ) {
                 let mut low = stat("lowestValidBidValue", lo.to_decimal().to_string());
                 low["currency"] = json!("EUR");
                 let mut high = stat("highestValidBidValue", hi.to_decimal().to_string());
@@ -255,19 +247,7 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
                 statistics.push(high);
             }
         }
-        let details: Vec<Value> = lot_bids
-            .iter()
-            .map(|(bid_id, vendor_id, lot_id, total, excluded, at)| {
-                json!({
-                    "id": bid_ref(*bid_id, lot_no(*lot_id)),
-                    "date": rules::instant(*at),
-                    "status": if excluded.is_some() { "disqualified" } else { "valid" },
-                    "tenderers": [org_ref(*vendor_id)],
-                    "value": money(*total),
-                })
-            })
-            .collect();
-        release["bids"] = json!({ "statistics": statistics, "details": details });
+        release["bids"] = json!({ "statistics": statistics });
     }
 
     if !awards.is_empty() {
@@ -278,8 +258,8 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
                 let n = lot_no(a.lot_id);
                 let total = lot_bids
                     .iter()
-                    .find(|b| b.0 == a.bid_id && b.2 == a.lot_id)
-                    .map(|b| money(b.3));
+                    .find(|b| b.0 == a.bid_id && b.1 == a.lot_id)
+                    .map(|b| money(b.2));
                 let mut v = json!({
                     "id": format!("zuschlag-{}", a.id),
                     "title": format!("Zuschlag Los {n}"),
@@ -287,7 +267,6 @@ pub fn package(conn: &mut DbConn, state: &AppState, tender_id: TenderId) -> AppR
                     "date": rules::instant(a.informed_at),
                     "suppliers": [org_ref(a.vendor_id)],
                     "relatedLots": [lot_ref(n)],
-                    "relatedBid": bid_ref(a.bid_id, n),
                 });
                 if let Some(total) = total {
                     v["value"] = total;

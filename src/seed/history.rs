@@ -4,7 +4,8 @@
 use super::demand::demo_number;
 use super::tenders::{
     calloff_positions, conclusion_days, local_today, lot_positions, seed_error, split_bar, LotRow, TenderSeed,
-    CONCLUDED_AT, CREATED_AT, DEADLINE_AT, OPENING_CONFIRMED_AT, OPENING_STARTED_AT, PUBLISHED_AT,
+    CONCLUDED_AT, CREATED_AT, DEADLINE_AT, LETTERS_SENT_AFTER_MINUTES, OPENING_CONFIRMED_AT, OPENING_STARTED_AT,
+    PUBLISHED_AT,
 };
 use super::{demo_user, Loaded, UserRow};
 use crate::db::DbConn;
@@ -31,8 +32,10 @@ enum Step {
     ConfirmOpening(usize),
     /// A row of evaluations.csv: score, § 60 request or decision.
     Evaluate(usize),
-    /// Award a lot (sends the § 134 information).
+    /// Award a lot (queues the § 134 information).
     Award(usize),
+    /// The outbox sends that award's § 134 letters: the standstills run from here.
+    SendLetters(usize),
     /// Conclude the award into a framework contract after the standstill.
     Conclude(usize),
     /// A row of calloffs.csv: the buyer places the call-off.
@@ -102,6 +105,10 @@ pub(super) fn load_tenders(
     }
     for (i, a) in seed.awards.iter().enumerate() {
         steps.push((at(a.days, &a.time)?, Step::Award(i)));
+        steps.push((
+            at(a.days, &a.time)? + Duration::minutes(LETTERS_SENT_AFTER_MINUTES),
+            Step::SendLetters(i),
+        ));
         if let Some(after) = a.concluded_after {
             let days = conclusion_days(a.days, after, today, state.config.holiday_region());
             steps.push((at(days, CONCLUDED_AT)?, Step::Conclude(i)));
@@ -374,6 +381,27 @@ pub(super) fn load_tenders(
                     a.tender, a.lot, a.vendor
                 )))?;
                 award_ids.insert(i, id);
+            }
+            Step::SendLetters(i) => {
+                use crate::db::schema::award_notice_mails;
+                use crate::mail::sender;
+                let award_id = award_ids
+                    .get(&i)
+                    .copied()
+                    .ok_or_else(|| seed_error("awards.csv", "Versand vor dem Zuschlag"))?;
+                let letters: Vec<crate::domain::ids::OutboxId> = award_notice_mails::table
+                    .filter(award_notice_mails::award_id.eq(award_id))
+                    .select(award_notice_mails::outbox_id)
+                    .load(conn)?;
+                // History: the letters went out then, to the demo firms' addresses; the live
+                // sender does not send them again.
+                let now = past.clock.now_naive();
+                for id in letters {
+                    if let Some(row) = sender::claim(conn, id, now, "demo-historie")? {
+                        let row = row.dated(&past.config.calendar());
+                        sender::finish(conn, &row, "demo-historie", now, Ok(()), past.config.mail_max_attempts)?;
+                    }
+                }
             }
             Step::Conclude(i) => {
                 let a = &seed.awards[i];

@@ -18,6 +18,9 @@ pub(super) const DEADLINE_AT: &str = "12:00";
 pub(super) const OPENING_STARTED_AT: &str = "14:00";
 pub(super) const OPENING_CONFIRMED_AT: &str = "14:20";
 pub(super) const CONCLUDED_AT: &str = "10:00";
+/// The outbox sends an award's § 134 letters this many minutes after the decision (the
+/// standstill runs from the sending; an award in the last minutes of a day would move it).
+pub(super) const LETTERS_SENT_AFTER_MINUTES: i64 = 3;
 
 #[derive(Deserialize)]
 pub(super) struct TenderRow {

@@ -545,6 +545,12 @@ pub fn write(
                 } else {
                     format!("Ihr Angebot liegt nach der Wertung auf Rang {}.", rank + 1)
                 }),
+                // No outbox in generated history: the information counts as sent by e-mail
+                // at the decision, recorded as such.
+                award_notices::delivery_channel.eq(Some(crate::domain::standstill::Channel::Email)),
+                award_notices::delivery_sent_at.eq(Some(informed)),
+                award_notices::delivery_note.eq(Some("Erzeugte Daten: per E-Mail informiert")),
+                award_notices::delivery_recorded_at.eq(Some(informed)),
             ));
         }
         trail.push_in(
@@ -610,7 +616,7 @@ pub fn write(
         }
     }
     insert_all!(c, awards::table, "awards", 12, awards);
-    insert_all!(c, award_notices::table, "award_notices", 5, notices);
+    insert_all!(c, award_notices::table, "award_notices", 9, notices);
     insert_all!(c, contracts::table, "contracts", 13, contract_rows);
     insert_all!(
         c,

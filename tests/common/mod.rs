@@ -217,6 +217,19 @@ impl TestApp {
         .expect("mail")
     }
 
+    /// Sends everything due in the outbox, batch after batch (a § 134 letter may wait behind
+    /// the receipts of a whole procedure). Returns how many were sent.
+    pub fn deliver_all_mail(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let n = self.deliver_mail();
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
     pub fn sent_mail(&self) -> Vec<(String, String)> {
         self.transport
             .sent()

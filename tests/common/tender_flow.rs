@@ -480,6 +480,8 @@ pub fn concluded_contract(app: &TestApp, w: &World) -> (ContractId, TenderPositi
         bid_id: ours,
     };
     let award_id = buendel::award::award(&mut c, &app.state, &officer, target, "bestes Angebot").unwrap();
+    // The standstill runs from the sending of the § 134 information.
+    app.deliver_all_mail();
     app.state.clock.advance(Duration::days(20));
     let contract_id = buendel::award::conclude(&mut c, &app.state, &officer, tender_id, award_id).unwrap();
     let position: TenderPositionId = buendel::db::schema::contract_positions::table
