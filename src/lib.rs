@@ -18,6 +18,7 @@ pub mod import;
 pub mod mail;
 pub mod ocds;
 pub mod orgs;
+pub mod review;
 pub mod savings;
 pub mod seed;
 pub mod seed_scale;
@@ -209,6 +210,7 @@ impl App {
         let rocket = demand::routes::mount(rocket);
         let rocket = tender::routes::mount(rocket);
         let rocket = award::routes::mount(rocket);
+        let rocket = review::routes::mount(rocket);
         let rocket = calloff::routes::mount(rocket);
         let rocket = savings::routes::mount(rocket);
         let rocket = ocds::routes::mount(rocket);

@@ -30,21 +30,7 @@ fn s(v: &str) -> String {
 /// just before the officer awards lot 1 (through the page) at `at`.
 fn awarded(app: &TestApp, at: DateTime<Utc>, before_award: impl FnOnce()) -> (TenderId, LotId, AwardId, BidId) {
     let w = app.world();
-    let (tender_id, _, lots) = opened_with_bids(app, &w, ("800", "150"), ("780,5", "155"));
-    let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
-    let theirs = submitted_bid_id(app, tender_id, "Konkurrenz IT AG");
-    let officer = current_user(app, "officer");
-    for (bid, score) in [(ours, "8"), (theirs, "5")] {
-        buendel::award::score(
-            &mut app.conn(),
-            &app.state,
-            &officer,
-            tender_id,
-            bid,
-            &[(Some(score.parse().unwrap()), "geprüft".into())],
-        )
-        .unwrap();
-    }
+    let (tender_id, lots, ours, theirs) = scored_tender(app, &w);
     before_award();
     app.state.clock.set(at);
     let (status, body) = post(

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
-use super::{award, calloff, demand, ocds, savings, tender};
+use super::{award, calloff, demand, ocds, review, savings, tender};
 
 // An error answer as `AppError`'s responder writes it: the stable `code` for programs, the German
 // `message` for people, and the problems of each field (JSON path or parameter name).
@@ -113,6 +113,12 @@ crate::coded_enum!(
         award::contract_document,
         award::cancel,
         award::procurement_record,
+        review::list_complaints,
+        review::file_complaint,
+        review::answer_complaint,
+        review::list_reviews,
+        review::record_review,
+        review::record_step,
         calloff::register,
         calloff::positions,
         calloff::place,
@@ -207,6 +213,14 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("NoticeMail", "Eine E-Mail mit der Information an einen Benutzer des Bieters"),
     ("Delivery", "Eine von der Vergabestelle eingetragene Absendung auf anderem Weg: E-Mail außerhalb der Plattform, Fax, Post oder Bote"),
     ("DeliveryInput", "Absendung der Information auf anderem Weg"),
+    ("Complaint", "Eine Rüge (§ 160 Abs. 3 GWB), wie gespeichert"),
+    ("ComplaintAnswerInput", "Die Antwort der Vergabestelle auf eine Rüge"),
+    ("ComplaintInput", "Eine Rüge zu einer Ausschreibung oder einem ihrer Lose"),
+    ("ComplaintView", "Eine Rüge mit Nummer, Bieter und Stand in Worten"),
+    ("ReviewApplication", "Ein Nachprüfungsantrag, wie gespeichert"),
+    ("ReviewApplicationInput", "Ein von der Vergabekammer mitgeteilter Nachprüfungsantrag"),
+    ("ReviewStepInput", "Ein Schritt des Nachprüfungsverfahrens nach der Mitteilung"),
+    ("ReviewView", "Ein Nachprüfungsantrag mit der Sperre des Zuschlags, wie sie jetzt steht"),
     ("DayPeriod", "Eine in Tagen ab einem Ereignis gezählte Frist mit jedem Rechenschritt"),
     ("DayPeriod.event", "Das Ereignis, ab dem die Frist läuft (z. B. Absendung der Information), UTC"),
     ("DayPeriod.days", "Länge in Kalendertagen"),

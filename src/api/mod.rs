@@ -11,6 +11,7 @@ pub use crate::award::api as award;
 pub use crate::calloff::api as calloff;
 pub use crate::demand::api as demand;
 pub use crate::ocds::api as ocds;
+pub use crate::review::api as review;
 pub use crate::savings::api as savings;
 pub use crate::tender::api as tender;
 
@@ -433,6 +434,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount(BASE, demand::routes())
         .mount(BASE, tender::routes())
         .mount(BASE, award::routes())
+        .mount(BASE, review::routes())
         .mount(BASE, calloff::routes())
         .mount(BASE, savings::routes())
         .mount(BASE, ocds::routes())

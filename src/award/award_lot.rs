@@ -64,6 +64,8 @@ pub fn award(
         let t = tender::find_locked(c, tender_id)?;
         require_open_for_decisions(&t)?;
         let lot = find_lot(c, tender_id, lot_id)?;
+        // A pending review bars the Zuschlag (the conclusion, `conclude`), not this decision:
+        // deciding anew with a new § 134 information is how a review is often settled.
         require_undecided(c, lot_id)?;
         let eval = evaluate_lot(c, &t, &t.spec()?, lot.clone())?;
         if !eval.blockers.is_empty() {

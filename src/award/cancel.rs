@@ -64,28 +64,8 @@ pub fn cancel(
                     tender_lots::cancel_reason.eq(Some(&reason)),
                 ))
                 .execute(c)?;
-            // An informed but unconcluded award falls with its lot. Its § 134 letters not yet
-            // sent are withdrawn (they would announce a contract that will not come); the sent
-            // ones stay in the outbox as the record, only their link to the notices goes.
-            let letters = award_notice_mails::table.filter(
-                award_notice_mails::award_id.eq_any(awards::table.filter(awards::lot_id.eq(l.id)).select(awards::id)),
-            );
-            diesel::update(
-                outbox::table
-                    .filter(outbox::id.eq_any(letters.select(award_notice_mails::outbox_id)))
-                    .filter(outbox::status.eq(crate::mail::OutboxStatus::Pending)),
-            )
-            .set((
-                outbox::status.eq(crate::mail::OutboxStatus::Failed),
-                outbox::last_error.eq(Some("Zurückgezogen: Los aufgehoben")),
-            ))
-            .execute(c)?;
-            diesel::delete(letters).execute(c)?;
-            diesel::delete(award_notices::table.filter(
-                award_notices::award_id.eq_any(awards::table.filter(awards::lot_id.eq(l.id)).select(awards::id)),
-            ))
-            .execute(c)?;
-            diesel::delete(awards::table.filter(awards::lot_id.eq(l.id))).execute(c)?;
+            // An informed but unconcluded award falls with its lot.
+            drop_award(c, l.id, "Zurückgezogen: Los aufgehoben")?;
         }
         let all_cancelled = lot_id.is_none() || lots.iter().all(|l| l.cancelled_at.is_some() || Some(l.id) == lot_id);
         if all_cancelled {
@@ -146,4 +126,26 @@ pub fn cancel(
         )?;
         Ok(mailed)
     })
+}
+
+/// Removes the (unconcluded) award decision of a lot with its § 134 notices: its letters not
+/// yet sent are withdrawn with `why` (they would announce a contract that will not come), the
+/// sent ones stay in the outbox as the record; the audit log keeps the decision.
+pub(super) fn drop_award(c: &mut DbConn, lot_id: LotId, why: &str) -> AppResult<()> {
+    let awards_of_lot = awards::table.filter(awards::lot_id.eq(lot_id)).select(awards::id);
+    let letters = award_notice_mails::table.filter(award_notice_mails::award_id.eq_any(awards_of_lot));
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(letters.select(award_notice_mails::outbox_id)))
+            .filter(outbox::status.eq(crate::mail::OutboxStatus::Pending)),
+    )
+    .set((
+        outbox::status.eq(crate::mail::OutboxStatus::Failed),
+        outbox::last_error.eq(Some(why)),
+    ))
+    .execute(c)?;
+    diesel::delete(letters).execute(c)?;
+    diesel::delete(award_notices::table.filter(award_notices::award_id.eq_any(awards_of_lot))).execute(c)?;
+    diesel::delete(awards::table.filter(awards::lot_id.eq(lot_id))).execute(c)?;
+    Ok(())
 }

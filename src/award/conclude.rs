@@ -83,6 +83,8 @@ pub fn conclude(
                 "Der Zuschlag ist bereits erteilt und der Vertrag geschlossen.".into(),
             ));
         }
+        // § 169 (1) GWB: no Zuschlag while a review application bars it.
+        crate::review::require_no_bar(c, state, tender_id, a.lot_id)?;
         let today = local_today(state);
         // § 134 GWB: every bidder informed, and the latest of their standstills over.
         let standstill = super::standstill::of(c, &state.config.calendar(), &a)?;

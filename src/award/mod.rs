@@ -12,6 +12,7 @@ mod exclude;
 mod low_price;
 mod price_sheet;
 mod record;
+mod reopen;
 pub mod routes;
 mod score;
 pub mod standstill;
@@ -27,6 +28,7 @@ pub use exclude::exclude;
 pub use low_price::{decide_low, request_explanation};
 pub use price_sheet::{price_sheet, price_sheet_csv, PriceSheet, SheetBidder, SheetRow};
 pub use record::procurement_record;
+pub use reopen::reopen;
 pub use score::score;
 pub use tie::decide_tie;
 

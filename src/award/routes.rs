@@ -71,10 +71,16 @@ fn context(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId
         }
         views.push(v);
     }
+    // Review applications that bar the Zuschlag now (§ 169 (1) GWB), shown above the lots.
+    let bars: Vec<crate::review::ReviewView> = crate::review::reviews_of(conn, user, &calendar, now, id)?
+        .into_iter()
+        .filter(|r| r.bars_now)
+        .collect();
     Ok(json!({
         "tender": t.view(now),
         "spec": spec,
         "lots": views,
+        "review_bars": bars,
         // The platform's own e-mail is never recorded by hand: "E-Mail" here is one sent
         // from the officer's own mailbox.
         "channels": crate::domain::standstill::Channel::ALL.iter().map(|c| json!({"value": c, "label": match c {

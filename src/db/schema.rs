@@ -481,6 +481,47 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        lot_id -> Nullable<BigInt>,
+        vendor_id -> BigInt,
+        filed_by -> BigInt,
+        filed_at -> Timestamp,
+        text -> Text,
+        status -> Text,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<BigInt>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    review_applications (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        lot_id -> Nullable<BigInt>,
+        chamber -> Text,
+        file_number -> Text,
+        notified_at -> Timestamp,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decision_granted -> Bool,
+        complied_at -> Nullable<Timestamp>,
+        no_appeal_confirmed_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        appeal_filed_at -> Nullable<Timestamp>,
+        bar_extended_until -> Nullable<Date>,
+        bar_extended_until_decision -> Bool,
+        appeal_decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(complaints -> organisations (vendor_id));
+diesel::joinable!(complaints -> tenders (tender_id));
+
+diesel::table! {
     data_kind (id) {
         id -> Integer,
         kind -> Text,
@@ -516,6 +557,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     awards,
     award_notices,
     award_notice_mails,
+    complaints,
+    review_applications,
     contracts,
     contract_positions,
     contract_members,

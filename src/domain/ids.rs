@@ -123,6 +123,10 @@ ids!(
     ContractId,
     /// A row of `calloffs`.
     CalloffId,
+    /// A row of `complaints` (a Rüge).
+    ComplaintId,
+    /// A row of `review_applications` (a Nachprüfungsantrag).
+    ReviewId,
 );
 
 #[cfg(test)]

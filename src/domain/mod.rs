@@ -14,6 +14,7 @@ pub mod numbers;
 pub mod ocds;
 pub mod period;
 pub mod policy;
+pub mod review;
 pub mod roles;
 pub mod rules;
 pub mod savings;

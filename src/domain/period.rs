@@ -85,6 +85,9 @@ pub enum Rules {
     Regulation,
     /// §§ 187(1), 188(1), 193 BGB.
     Bgb,
+    /// § 222 ZPO (court periods: the BGB's counting, a last day on a weekend or holiday moved
+    /// by § 222 (2) ZPO).
+    Zpo,
 }
 
 impl Rules {
@@ -92,7 +95,7 @@ impl Rules {
         match self {
             // The Regulation's word (Art. 2(2)); in German a Saturday is a "Werktag".
             Rules::Regulation => "Arbeitstag",
-            Rules::Bgb => "Werktag",
+            Rules::Bgb | Rules::Zpo => "Werktag",
         }
     }
 
@@ -100,6 +103,7 @@ impl Rules {
         match self {
             Rules::Regulation => "Art. 3 Abs. 4 VO (EWG, Euratom) Nr. 1182/71",
             Rules::Bgb => "§ 193 BGB",
+            Rules::Zpo => "§ 222 Abs. 2 ZPO",
         }
     }
 }

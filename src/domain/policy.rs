@@ -58,6 +58,10 @@ impl Role {
 /// the board that oversees; never the admin, who runs the platform.
 pub const OPENED_BID_READERS: &[Role] = &[Role::Officer, Role::Board];
 
+/// Who reads every vendor's complaints and the review applications of a tender: the
+/// cooperative as the contracting authority.
+pub const REVIEW_READERS: &[Role] = &[Role::Officer, Role::Admin, Role::Board];
+
 /// Who reads a demand call's aggregation across all members.
 pub const AGGREGATION_READERS: &[Role] = &[Role::Officer, Role::Admin, Role::Board];
 

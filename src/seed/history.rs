@@ -32,6 +32,10 @@ enum Step {
     ConfirmOpening(usize),
     /// A row of evaluations.csv: score, § 60 request or decision.
     Evaluate(usize),
+    /// A row of complaints.csv: the vendor files the complaint.
+    FileComplaint(usize),
+    /// The officer answers it.
+    AnswerComplaint(usize),
     /// Award a lot (queues the § 134 information).
     Award(usize),
     /// The outbox sends that award's § 134 letters: the standstills run from here.
@@ -97,6 +101,12 @@ pub(super) fn load_tenders(
             steps.push((at(d, &q.answered_time)?, Step::Answer(i)));
         }
     }
+    for (i, r) in seed.complaints.iter().enumerate() {
+        steps.push((at(r.days, &r.time)?, Step::FileComplaint(i)));
+        if let Some(d) = r.answered_days {
+            steps.push((at(d, &r.answered_time)?, Step::AnswerComplaint(i)));
+        }
+    }
     for (i, b) in seed.bids.iter().enumerate() {
         steps.push((at(b.days, &b.time)?, Step::Bid(i)));
     }
@@ -156,6 +166,7 @@ pub(super) fn load_tenders(
     let mut tender_ids: HashMap<&str, TenderId> = HashMap::new();
     let mut question_ids: HashMap<usize, QuestionId> = HashMap::new();
     let mut award_ids: HashMap<usize, AwardId> = HashMap::new();
+    let mut complaint_ids: HashMap<usize, crate::domain::ids::ComplaintId> = HashMap::new();
     // awards.csv row → framework contract id; calloffs.csv row → call-off id.
     let mut contract_ids: HashMap<usize, ContractId> = HashMap::new();
     let mut calloff_ids: HashMap<usize, CalloffId> = HashMap::new();
@@ -272,6 +283,52 @@ pub(super) fn load_tenders(
                 let qid = tender::ask(conn, &past, &vendor, tender_id(&tender_ids, &q.tender)?, &q.question)
                     .map_err(during(format!("tender_questions.csv „{}“", q.question)))?;
                 question_ids.insert(i, qid);
+            }
+            Step::FileComplaint(i) => {
+                let r = &seed.complaints[i];
+                let vendor = demo_user(conn, vendor_email(&r.vendor)?)?;
+                let tid = tender_id(&tender_ids, &r.tender)?;
+                let lot_id = match r.lot {
+                    Some(no) => Some(
+                        tender::lots(conn, tid)?
+                            .into_iter()
+                            .find(|l| l.lot_no == no)
+                            .ok_or_else(|| seed_error("complaints.csv", format!("„{}“ hat kein Los {no}", r.tender)))?
+                            .id,
+                    ),
+                    None => None,
+                };
+                let cmd = crate::review::ComplaintCommand {
+                    lot_id,
+                    text: r.text.clone(),
+                };
+                let cid = crate::review::file_complaint(conn, &past, &vendor, tid, cmd)
+                    .map_err(during(format!("complaints.csv Zeile {}", i + 2)))?;
+                complaint_ids.insert(i, cid);
+            }
+            Step::AnswerComplaint(i) => {
+                let r = &seed.complaints[i];
+                let officer = demo_user(conn, tender_officer(&r.tender))?;
+                let cid = complaint_ids
+                    .get(&i)
+                    .copied()
+                    .ok_or_else(|| seed_error("complaints.csv", "Antwort vor der Rüge"))?;
+                let remedy = match r.decision.trim() {
+                    "remedy" => true,
+                    "reject" => false,
+                    other => {
+                        return Err(seed_error(
+                            "complaints.csv",
+                            format!("Entscheidung „{other}“: remedy oder reject"),
+                        ))
+                    }
+                };
+                let cmd = crate::review::AnswerCommand {
+                    remedy,
+                    reason: r.answer.clone(),
+                };
+                crate::review::answer(conn, &past, &officer, tender_id(&tender_ids, &r.tender)?, cid, cmd)
+                    .map_err(during(format!("complaints.csv Zeile {} (Antwort)", i + 2)))?;
             }
             Step::Answer(i) => {
                 let q = &seed.questions[i];

@@ -58,6 +58,22 @@ pub(super) struct QuestionRow {
     pub(super) answered_time: String,
 }
 
+/// A complaint (Rüge) a vendor files and the officer answers (complaints.csv).
+#[derive(Deserialize)]
+pub(super) struct ComplaintRow {
+    pub(super) tender: String,
+    pub(super) vendor: String,
+    pub(super) lot: Option<i32>,
+    pub(super) days: i64,
+    pub(super) time: String,
+    pub(super) text: String,
+    /// `remedy` or `reject`; empty while unanswered.
+    pub(super) decision: String,
+    pub(super) answer: String,
+    pub(super) answered_days: Option<i64>,
+    pub(super) answered_time: String,
+}
+
 #[derive(Deserialize)]
 pub(super) struct BidEventRow {
     pub(super) tender: String,
@@ -144,12 +160,13 @@ pub(super) fn calloff_positions(text: &str) -> AppResult<Vec<(i32, rust_decimal:
         .collect()
 }
 
-/// tenders.csv, tender_lots.csv, tender_questions.csv, bids.csv, bid_prices.csv,
-/// evaluations.csv and awards.csv.
+/// tenders.csv, tender_lots.csv, tender_questions.csv, complaints.csv, bids.csv,
+/// bid_prices.csv, evaluations.csv and awards.csv.
 pub(super) struct TenderSeed {
     pub(super) tenders: Vec<TenderRow>,
     pub(super) lots: Vec<LotRow>,
     pub(super) questions: Vec<QuestionRow>,
+    pub(super) complaints: Vec<ComplaintRow>,
     pub(super) bids: Vec<BidEventRow>,
     pub(super) prices: Vec<BidPriceRow>,
     pub(super) evaluations: Vec<EvaluationRow>,
@@ -211,6 +228,7 @@ impl TenderSeed {
             tenders: read(dir, "tenders.csv")?,
             lots: read(dir, "tender_lots.csv")?,
             questions: read(dir, "tender_questions.csv")?,
+            complaints: read(dir, "complaints.csv")?,
             bids: read(dir, "bids.csv")?,
             prices: read(dir, "bid_prices.csv")?,
             evaluations: read(dir, "evaluations.csv")?,

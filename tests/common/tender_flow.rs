@@ -456,6 +456,27 @@ pub fn submitted_bid_id(app: &TestApp, tender_id: TenderId, vendor_name: &str) -
         .unwrap()
 }
 
+/// An opened tender with both bids scored (ours 8, the rival's 5): ours is best on every
+/// lot. Returns (tender, lots, our bid, the rival's bid).
+pub fn scored_tender(app: &TestApp, w: &World) -> (TenderId, Vec<LotId>, BidId, BidId) {
+    let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
+    let ours = submitted_bid_id(app, tender_id, "Systemhaus Test GmbH");
+    let theirs = submitted_bid_id(app, tender_id, "Konkurrenz IT AG");
+    let officer = current_user(app, "officer");
+    for (bid, score) in [(ours, "8"), (theirs, "5")] {
+        buendel::award::score(
+            &mut app.conn(),
+            &app.state,
+            &officer,
+            tender_id,
+            bid,
+            &[(Some(score.parse().unwrap()), "geprüft".into())],
+        )
+        .unwrap();
+    }
+    (tender_id, lots, ours, theirs)
+}
+
 /// A concluded contract for lot 1 (notebooks): max 18 × 800 € = 14 400 €, members A and B.
 pub fn concluded_contract(app: &TestApp, w: &World) -> (ContractId, TenderPositionId) {
     let (tender_id, _, lots) = opened_with_bids(app, w, ("800", "150"), ("780,5", "155"));
