@@ -329,7 +329,7 @@ fn weighted_evaluation_award_standstill_and_contract() {
         for needle in [
             "Angebote geöffnet",
             "Angebot bewertet",
-            "Zuschlag beschlossen",
+            "Zuschlagsentscheidung, Bieter informiert",
             "Rahmenvereinbarung geschlossen",
             "Los aufgehoben",
             "Kein Bedarf mehr an Monitoren",

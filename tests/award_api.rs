@@ -472,7 +472,7 @@ fn officer_scores_awards_and_concludes_through_the_api() {
         assert_eq!(record["sha256"], hex::encode(Sha256::digest(html.as_bytes())));
         for needle in [
             "Angebot bewertet",
-            "Zuschlag beschlossen",
+            "Zuschlagsentscheidung, Bieter informiert",
             "Rahmenvereinbarung geschlossen",
             "Los aufgehoben",
             "Kein Bedarf mehr an Monitoren",

@@ -89,6 +89,11 @@ fn a_letter_queued_before_midnight_and_sent_after_it_states_the_later_dates() {
             "{letter}"
         );
         assert!(!letter.contains("[["), "every date filled in: {letter}");
+        // Scores in German notation with the published places (3), not "85.0".
+        assert!(
+            letter.contains("(Ihre Wertungszahl 85,000, die des Zuschlagsangebots 92,294)"),
+            "{letter}"
+        );
         // What was sent is what the bidder received.
         let sent = app
             .sent_mail()

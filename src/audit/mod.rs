@@ -56,7 +56,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("bid.explanation_requested", "Aufklärung verlangt (§ 60 VgV)"),
     ("bid.low_decided", "Über niedriges Angebot entschieden"),
     ("lot.tie_decided", "Losentscheid festgehalten"),
-    ("award.informed", "Zuschlag beschlossen, Bieter informiert (§ 134 GWB)"),
+    ("award.informed", "Zuschlagsentscheidung, Bieter informiert (§ 134 GWB)"),
     (
         "award.delivery_recorded",
         "Information nach § 134 GWB auf anderem Weg abgesendet",
@@ -65,7 +65,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "award.withdrawn",
         "Zuschlagsentscheidung zurückgenommen, Wertung wieder eröffnet",
     ),
-    ("award.concluded", "Rahmenvereinbarung geschlossen"),
+    ("award.concluded", "Zuschlag erteilt: Rahmenvereinbarung geschlossen"),
     ("complaint.filed", "Rüge eingegangen (§ 160 Abs. 3 GWB)"),
     ("complaint.answered", "Rüge beantwortet"),
     ("review.recorded", "Nachprüfungsantrag mitgeteilt (§ 169 Abs. 1 GWB)"),

@@ -635,7 +635,7 @@ struct AwardBody {
     params(("id" = i64, Path), ("lot" = i64, Path)),
     request_body = AwardBody,
     responses(
-        (status = 201, description = "Zuschlag beschlossen", body = ApiAward)
+        (status = 201, description = "Zuschlagsentscheidung festgehalten, Bieter werden informiert", body = ApiAward)
     )
 )]
 #[post("/tenders/<id>/lots/<lot>/award", data = "<body>")]

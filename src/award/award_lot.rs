@@ -142,7 +142,7 @@ pub fn award(
                     "award_information",
                     &json!({ "name": name, "vendor": b.vendor, "title": t.title, "lot_no": lot.lot_no, "lot_title": lot.title,
                              "winner": winner.vendor, "rank": rank, "bidders": eval.ranking.len(), "reason": why,
-                             "own_score": own_score, "winner_score": winner_score, "lowest_price": t.spec()?.method == crate::domain::evaluation::Method::LowestPrice,
+                             "own_score": own_score, "winner_score": winner_score, "places": t.spec()?.score_places, "lowest_price": t.spec()?.method == crate::domain::evaluation::Method::LowestPrice,
                              "last_day": standstill::MARK_LAST_DAY, "first_day": standstill::MARK_FIRST_DAY }),
                 )?;
                 diesel::insert_into(award_notice_mails::table)

@@ -35,8 +35,8 @@ pub fn procurement_record(
         .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
         .load(conn)?;
     let call = crate::demand::find_call(conn, t.demand_call_id)?;
+    let spec = t.spec()?;
     let evaluation = if t.is_opened() {
-        let spec = t.spec()?;
         let mut out = Vec::new();
         for lot in tender::lots(conn, tender_id)? {
             out.push(evaluate_lot(conn, &t, &spec, lot)?);
@@ -72,6 +72,7 @@ pub fn procurement_record(
             v
         }).collect::<Vec<_>>(),
         "evaluation": evaluation,
+        "spec": spec,
         "contracts": contracts.iter().map(|(n, l, v, s, e, sha)| json!({"number": n, "lot_id": l, "max_value": v, "term_start": s, "term_end": e, "sha256": sha})).collect::<Vec<_>>(),
         "created_at": now,
     });

@@ -84,7 +84,7 @@ pub fn reopen(
                 "tender",
                 tender_id,
                 json!({ "award_id": award.id, "lot_id": lot_id, "bid_id": award.bid_id, "complaint_id": complaint_id,
-                        "number": complaint.number(), "reason": reason.trim() }),
+                        "complaint_number": complaint.number(), "reason": reason.trim() }),
             ),
         )?;
         Ok(())

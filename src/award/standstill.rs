@@ -316,7 +316,7 @@ pub fn record_delivery(
                 "award.delivery_recorded",
                 "tender",
                 tender_id,
-                json!({ "award_id": award_id, "bid_id": cmd.bid_id, "channel": cmd.channel, "sent_at": cmd.sent_at,
+                json!({ "award_id": award_id, "bid_id": cmd.bid_id, "channel": cmd.channel, "channel_label": cmd.channel.label(), "sent_at": cmd.sent_at,
                         "note": note, "withdrawn_mails": withdrawn }),
             ),
         )?;

@@ -306,7 +306,7 @@ pub fn file_complaint(
                 "complaint.filed",
                 "tender",
                 tender_id,
-                json!({ "complaint_id": id, "number": number, "lot_id": cmd.lot_id, "vendor": user.organisation_name, "text": text }),
+                json!({ "complaint_id": id, "complaint_number": number, "lot_id": cmd.lot_id, "vendor": user.organisation_name, "text": text }),
             ),
         )?;
         Ok(id)
@@ -402,7 +402,7 @@ pub fn answer_in(
             "complaint.answered",
             "tender",
             tender_id,
-            json!({ "complaint_id": complaint_id, "number": complaint.number(), "status": status, "reason": reason }),
+            json!({ "complaint_id": complaint_id, "complaint_number": complaint.number(), "status": status, "status_label": status.label(), "reason": reason }),
         ),
     )?;
     Ok(Complaint {
@@ -539,6 +539,21 @@ pub enum ReviewStep {
 }
 
 impl ReviewStep {
+    /// German words for the record.
+    fn label(self) -> &'static str {
+        match self {
+            ReviewStep::DecidedRejected(_) => "ablehnende Entscheidung der Vergabekammer zugestellt",
+            ReviewStep::DecidedGranted(_) => "stattgebende Entscheidung der Vergabekammer zugestellt",
+            ReviewStep::Complied(_) => "angeordnete Maßnahmen umgesetzt",
+            ReviewStep::NoAppeal(_) => "keine sofortige Beschwerde eingelegt",
+            ReviewStep::Withdrawn(_) => "Antrag zurückgenommen",
+            ReviewStep::AppealFiled(_) => "sofortige Beschwerde eingelegt",
+            ReviewStep::ExtendedUntil(_) => "aufschiebende Wirkung verlängert",
+            ReviewStep::ExtendedUntilDecision => "aufschiebende Wirkung bis zur Beschwerdeentscheidung verlängert",
+            ReviewStep::AppealDecided(_) => "Beschwerdegericht hat entschieden",
+        }
+    }
+
     fn code(self) -> &'static str {
         match self {
             ReviewStep::DecidedRejected(_) => "decided_rejected",
@@ -686,7 +701,7 @@ pub fn record_review_step(
                 "review.updated",
                 "tender",
                 tender_id,
-                json!({ "review_id": review_id, "step": step.code(), "at": at,
+                json!({ "review_id": review_id, "step": step.code(), "step_label": step.label(), "at": at,
                         "until": match step { ReviewStep::ExtendedUntil(d) => Some(d), _ => None } }),
             ),
         )?;
