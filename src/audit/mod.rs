@@ -49,6 +49,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("tender.question_answered", "Bieterfrage beantwortet"),
     ("bid.submitted", "Angebot abgegeben"),
     ("bid.withdrawn", "Angebot zurückgezogen"),
+    ("tender.deadline_extended", "Angebotsfrist verlängert (§ 20 Abs. 3 VgV)"),
     ("tender.opening_started", "Öffnung begonnen"),
     ("tender.opened", "Angebote geöffnet"),
     ("bid.excluded", "Angebot ausgeschlossen"),

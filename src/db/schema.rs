@@ -518,6 +518,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deadline_extensions (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        old_deadline -> Timestamp,
+        new_deadline -> Timestamp,
+        reason -> Text,
+        note -> Text,
+        extended_by -> BigInt,
+        extended_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(complaints -> organisations (vendor_id));
 diesel::joinable!(complaints -> tenders (tender_id));
 
@@ -559,6 +572,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     award_notice_mails,
     complaints,
     review_applications,
+    deadline_extensions,
     contracts,
     contract_positions,
     contract_members,

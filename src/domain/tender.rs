@@ -186,6 +186,50 @@ pub fn required_procedure(estimated_value: Decimal, threshold: Decimal) -> Proce
     }
 }
 
+crate::coded_enum!(
+    /// Why the bid deadline of a published tender is extended.
+    ExtensionReason {
+        /// § 20 (3) sentence 1 no. 1 VgV.
+        LateAnswer => "late_answer", "Auskunft später als 6 (bei Dringlichkeit 4) Tage vor Fristablauf (§ 20 Abs. 3 Satz 1 Nr. 1 VgV)",
+        /// § 20 (3) sentence 1 no. 2 VgV.
+        DocumentsChanged => "documents_changed", "wesentliche Änderung der Vergabeunterlagen (§ 20 Abs. 3 Satz 1 Nr. 2 VgV)",
+        /// Any other reason (e.g. a request of the bidders), stated in the note.
+        Other => "other", "sonstiger Grund",
+    }
+);
+
+/// § 20 (3) sentence 1 no. 1 VgV: additional information asked for in good time is due at the
+/// latest six days before the bid deadline, four with a stated urgency (§ 15 (3) VgV).
+pub const ANSWER_DAYS_BEFORE: i64 = 6;
+pub const ANSWER_DAYS_BEFORE_URGENT: i64 = 4;
+
+fn answer_days(urgency_reason: Option<&str>) -> i64 {
+    if urgency_stated(urgency_reason) {
+        ANSWER_DAYS_BEFORE_URGENT
+    } else {
+        ANSWER_DAYS_BEFORE
+    }
+}
+
+/// The moment from which an answer comes too late for `deadline` (UTC): 00:00 Berlin time of
+/// the sixth (fourth) day before the deadline's day, counted back and not moved
+/// (`period::days_before`).
+pub fn answers_due(deadline: NaiveDateTime, urgency_reason: Option<&str>) -> NaiveDateTime {
+    period::days_before(deadline.and_utc(), answer_days(urgency_reason)).naive_utc()
+}
+
+/// Whether an answer given at `answered_at` came too late for the deadline to stand: § 20 (3)
+/// VgV then requires an extension.
+pub fn answer_late(deadline: NaiveDateTime, answered_at: NaiveDateTime, urgency_reason: Option<&str>) -> bool {
+    answered_at >= answers_due(deadline, urgency_reason)
+}
+
+/// The first day a new deadline may fall on so that an answer given at `answered_at` lies the
+/// six (four) full days before it (Berlin days).
+pub fn first_deadline_day_after_answer(answered_at: NaiveDateTime, urgency_reason: Option<&str>) -> chrono::NaiveDate {
+    period::berlin_day(answered_at.and_utc()) + chrono::Duration::days(answer_days(urgency_reason) + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +290,40 @@ mod tests {
             DeadlineCheck::Error(_)
         ));
         assert_eq!(check(sent, berlin(2026, 12, 29, 10, 0), None), DeadlineCheck::Ok);
+    }
+
+    #[test]
+    fn an_answer_is_late_from_midnight_six_days_before_the_deadline_day() {
+        // Deadline Friday 18 Dec 2026, 12:00: the six days are the 12th to the 17th.
+        let deadline = berlin(2026, 12, 18, 12, 0);
+        assert_eq!(answers_due(deadline, None), berlin(2026, 12, 12, 0, 0));
+        assert!(!answer_late(deadline, berlin(2026, 12, 11, 23, 59), None));
+        assert!(answer_late(deadline, berlin(2026, 12, 12, 0, 1), None));
+        // With a stated urgency four days: from 00:00 on the 14th.
+        assert!(!answer_late(deadline, berlin(2026, 12, 13, 23, 59), Some("Ausfall")));
+        assert!(answer_late(deadline, berlin(2026, 12, 14, 0, 1), Some("Ausfall")));
+        assert!(
+            answer_late(deadline, berlin(2026, 12, 13, 23, 59), Some("  ")),
+            "a blank reason is no urgency"
+        );
+    }
+
+    #[test]
+    fn the_new_deadline_leaves_six_full_days_after_a_late_answer() {
+        // Answered Saturday 12 Dec 2026, 00:01: the new deadline falls on the 19th at the earliest.
+        let answered = berlin(2026, 12, 12, 0, 1);
+        assert_eq!(
+            first_deadline_day_after_answer(answered, None),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 19).unwrap()
+        );
+        assert!(!answer_late(berlin(2026, 12, 19, 0, 30), answered, None));
+        assert!(answer_late(berlin(2026, 12, 18, 23, 59), answered, None));
+        // Across the change to winter time (25 Oct 2026): still whole Berlin days.
+        let answered = berlin(2026, 10, 24, 23, 30);
+        assert_eq!(
+            first_deadline_day_after_answer(answered, None),
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()
+        );
     }
 
     #[test]

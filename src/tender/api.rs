@@ -427,6 +427,92 @@ struct Published {
     vendors_mailed: usize,
 }
 
+/// An extension of the running bid deadline (§ 20 (3) VgV).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ExtensionInput)]
+struct ExtensionBody {
+    /// Die neue Angebotsfrist
+    #[serde(default)]
+    #[schema(schema_with = crate::api::doc::instant)]
+    bid_deadline: String,
+    #[serde(default)]
+    reason: Option<crate::domain::tender::ExtensionReason>,
+    /// Begründung; geht an alle Lieferanten und in den Vergabevermerk
+    #[serde(default)]
+    #[schema(min_length = 10, max_length = 2000)]
+    note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Extended {
+    bid_deadline: NaiveDateTime,
+    vendors_mailed: usize,
+    extensions: Vec<tender::Extension>,
+}
+
+// Extends the running bid deadline (officer): § 20 (3) VgV when an answer came late or the
+// documents changed significantly, or for another stated reason; every vendor is mailed.
+#[utoipa::path(
+    tag = "Ausschreibungen und Angebote",
+    operation_id = "extend_bid_deadline",
+    summary = "Angebotsfrist verlängern (extension, § 20 Abs. 3 VgV): nach einer Antwort später als 6 (bei Dringlichkeit 4) Tage vor Fristablauf, nach wesentlicher Änderung der Unterlagen oder aus anderem Grund; alle Lieferanten werden benachrichtigt (Vergabestelle)",
+    params(("id" = i64, Path)),
+    request_body = ExtensionBody,
+    responses(
+        (status = 200, description = "Verlängert", body = Extended)
+    )
+)]
+#[post("/tenders/<id>/extension", data = "<body>")]
+async fn extend(
+    user: ApiUser,
+    db: Db,
+    state: AppState,
+    id: TenderId,
+    body: Body<ExtensionBody>,
+) -> AppResult<Json<Extended>> {
+    user.0.require(&[crate::domain::roles::Role::Officer])?;
+    let b = body.0;
+    let mut errors = FieldErrors::new();
+    let new_deadline = match chrono::DateTime::parse_from_rfc3339(b.bid_deadline.trim()) {
+        Ok(d) => Some(d.naive_utc()),
+        Err(_) => {
+            body::push(
+                &mut errors,
+                "bid_deadline",
+                "Die neue Angebotsfrist muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein.",
+            );
+            None
+        }
+    };
+    if b.reason.is_none() {
+        body::push(
+            &mut errors,
+            "reason",
+            "Bitte den Grund angeben: late_answer, documents_changed oder other.",
+        );
+    }
+    let (Some(new_deadline), Some(reason), true) = (new_deadline, b.reason, errors.is_empty()) else {
+        return Err(AppError::fields(errors));
+    };
+    let u = user.0;
+    let out = db
+        .run(move |c| {
+            let cmd = tender::ExtensionCommand {
+                new_deadline,
+                reason,
+                note: b.note,
+            };
+            let mailed = tender::extend_deadline(c, &state, &u, id, cmd)?;
+            Ok(Extended {
+                bid_deadline: new_deadline,
+                vendors_mailed: mailed,
+                extensions: tender::extensions(c, id)?,
+            })
+        })
+        .await?;
+    Ok(Json(out))
+}
+
 // ----------------------------------------------------------------------------- documents
 
 // Uploads a document to a draft; the body is the file as it is, its name in `?name=`.
@@ -1228,6 +1314,7 @@ pub fn routes() -> Vec<Route> {
         show,
         update,
         publish,
+        extend,
         add_document,
         download_document,
         remove_document,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bids;
 mod documents;
 mod draft;
+mod extend;
 pub mod form;
 mod opening;
 mod plan;
@@ -15,6 +16,7 @@ pub mod routes;
 
 pub use documents::{add_document, document, documents, remove_document, MAX_DOCUMENT_BYTES};
 pub use draft::{command_of, create, update};
+pub use extend::{extend_deadline, extensions, late_answers, Extension, ExtensionCommand};
 pub use opening::{confirm_opening, opening_record, start_opening};
 pub use plan::{
     PlannedPosition, TenderCommand, TenderData, BUFFER_RULE, DEADLINE_MISSING, PROCEDURE_MISSING, TERM_MISSING,

@@ -248,6 +248,10 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId)
         "is_vendor": user.is(Role::Vendor),
         "cooperative": is_cooperative(user),
         "can_read_bids": bids::OPENED_BID_READERS.contains(&user.role) && t.is_opened(),
+        "extensions": super::extensions(conn, id)?.into_iter().map(|e| json!({
+            "old_deadline": e.old_deadline, "new_deadline": e.new_deadline, "reason_label": e.reason.label(), "note": e.note,
+            "extended_at": e.extended_at,
+        })).collect::<Vec<_>>(),
     });
     if is_cooperative(user) && t.is_published() {
         ctx["bid_count"] = json!(bids::count_current(conn, id)?);
@@ -267,6 +271,21 @@ fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId)
         ctx["can_start_opening"] = json!(t.status == TenderStatus::Published && now >= t.bid_deadline);
         ctx["can_confirm_opening"] = json!(t.status == TenderStatus::Opening && t.opening_started_by != Some(user.id));
         ctx["waiting_for_second"] = json!(t.status == TenderStatus::Opening && t.opening_started_by == Some(user.id));
+        if t.accepts_bids(now) {
+            // § 20 (3) VgV: an answer later than six (four) days before the deadline requires
+            // an extension; the page says so and offers it.
+            let late = super::late_answers(conn, &t)?;
+            ctx["can_extend"] = json!(true);
+            ctx["late_answers"] = json!(late);
+            ctx["answers_due"] = json!(crate::domain::tender::answers_due(
+                t.bid_deadline,
+                t.urgency_reason.as_deref()
+            ));
+            ctx["extension_reasons"] = json!(crate::domain::tender::ExtensionReason::ALL
+                .iter()
+                .map(|r| json!({"value": r, "label": r.label()}))
+                .collect::<Vec<_>>());
+        }
     }
     if user.is(Role::Vendor) {
         let (current, _) = bids::own(conn, user, id)?;
@@ -491,6 +510,55 @@ async fn answer(
         id,
         &format!("answer_{q}"),
         Some(Value::Object(echo)),
+        &layout,
+        &user,
+        &db,
+        &state,
+    )
+    .await
+}
+
+/// The officer extends the running bid deadline (§ 20 (3) VgV).
+#[post("/ausschreibungen/<id>/frist", data = "<form>")]
+async fn extend(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, db: Db, state: AppState) -> Page {
+    let (u, st) = (user.clone(), state.clone());
+    let mut errors = FieldErrors::new();
+    let new_deadline = read::local_datetime(&form.get("deadline_date"), &form.get("deadline_time"));
+    if new_deadline.is_none() || form.get("deadline_time").trim().is_empty() {
+        errors
+            .entry("new_deadline".into())
+            .or_default()
+            .push("Bitte die neue Angebotsfrist mit Datum (TT.MM.JJJJ) und Uhrzeit (HH:MM) angeben.".into());
+    }
+    let reason = crate::domain::tender::ExtensionReason::from_code(&form.get("reason"));
+    if reason.is_none() {
+        errors
+            .entry("reason".into())
+            .or_default()
+            .push("Bitte den Grund der Verlängerung wählen.".into());
+    }
+    let result = match (new_deadline, reason, errors.is_empty()) {
+        (Some(new_deadline), Some(reason), true) => {
+            let cmd = super::ExtensionCommand {
+                new_deadline,
+                reason,
+                note: form.get("note"),
+            };
+            db.run(move |c| super::extend_deadline(c, &st, &u, id, cmd))
+                .await
+                .map(|n| {
+                    format!(
+                        "Die Angebotsfrist ist verlängert; {n} Ansprechpersonen der Lieferanten wurden benachrichtigt."
+                    )
+                })
+        }
+        _ => Err(AppError::fields(errors)),
+    };
+    after(
+        result,
+        id,
+        "aktion",
+        Some(Value::Object(form.echo())),
         &layout,
         &user,
         &db,
@@ -836,6 +904,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
             edit,
             update,
             show,
+            extend,
             publish,
             add_document,
             remove_document,

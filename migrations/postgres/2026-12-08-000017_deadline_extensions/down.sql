@@ -1,0 +1,2 @@
+DROP INDEX deadline_extensions_tender;
+DROP TABLE deadline_extensions;
