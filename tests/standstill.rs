@@ -106,8 +106,27 @@ fn a_letter_queued_before_midnight_and_sent_after_it_states_the_later_dates() {
         let (status, body) = conclude_at(&app, tender_id, award_id, berlin(2027, 1, 22, 23, 59, 0));
         assert_eq!(status, Status::Conflict);
         assert!(body.contains("frühestens am 23.01.2027"), "{body}");
+        // The tender is known by its award stage now, not as "Angebote geöffnet".
+        let page = browser(&app, "officer")
+            .get(format!("/ausschreibungen/{tender_id}"))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(page.contains("Zuschlagsentscheidung getroffen, Wartefrist"), "{page}");
         let (status, location) = conclude_at(&app, tender_id, award_id, berlin(2027, 1, 23, 0, 1, 0));
         assert_eq!(status, Status::SeeOther, "{location}");
+        // One of its two lots concluded: on the list and on the open-data page.
+        let list = browser(&app, "officer")
+            .get("/ausschreibungen")
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(list.contains("Zuschlag teilweise erteilt"), "{list}");
+        let public = app.client().get("/offene-daten").dispatch().into_string().unwrap();
+        assert!(
+            public.contains("Zuschlag teilweise erteilt") && !public.contains("Angebote geöffnet"),
+            "{public}"
+        );
     });
 }
 

@@ -285,6 +285,22 @@ impl<T> Plain<T> {
     }
 }
 
+/// Reads an API instant (RFC 3339 with offset, e.g. `2027-01-15T12:00:00+01:00`) as UTC; a
+/// value that is none is recorded under `field` as "`what` muss ein Zeitpunkt wie … sein."
+pub fn instant(errors: &mut FieldErrors, field: &str, what: &str, text: &str) -> Option<chrono::NaiveDateTime> {
+    match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(t) => Some(t.naive_utc()),
+        Err(_) => {
+            push(
+                errors,
+                field,
+                format!("{what} muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein."),
+            );
+            None
+        }
+    }
+}
+
 pub fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
     errors.entry(field.to_string()).or_default().push(message.into());
 }

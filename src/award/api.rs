@@ -794,17 +794,7 @@ async fn record_delivery(
     user.0.require(&[Role::Officer])?;
     let body = body.0;
     let mut errors = FieldErrors::new();
-    let sent_at = match chrono::DateTime::parse_from_rfc3339(body.sent_at.trim()) {
-        Ok(t) => Some(t.naive_utc()),
-        Err(_) => {
-            crate::api::body::push(
-                &mut errors,
-                "sent_at",
-                "Der Zeitpunkt der Absendung muss wie 2026-12-08T10:30:00+01:00 angegeben sein.",
-            );
-            None
-        }
-    };
+    let sent_at = crate::api::body::instant(&mut errors, "sent_at", "Der Zeitpunkt der Absendung", &body.sent_at);
     if body.channel.is_none() {
         crate::api::body::push(
             &mut errors,

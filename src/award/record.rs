@@ -61,8 +61,11 @@ pub fn procurement_record(
         .load::<(UserId, String)>(conn)?
         .into_iter()
         .collect();
+    let mut view = [t.view(now)];
+    tender::label_award_stage(conn, &mut view)?;
+    let [view] = view;
     let ctx = json!({
-        "tender": t.view(now),
+        "tender": view,
         "call": { "id": call.id, "title": call.title, "closed_at": call.closed_at },
         "lots": tender::lots(conn, tender_id)?,
         "events": events.iter().map(|e| {

@@ -131,17 +131,7 @@ struct ApiCallInput {
 
 impl ApiCallInput {
     fn command(self, errors: &mut FieldErrors) -> CallCommand {
-        let deadline = match chrono::DateTime::parse_from_rfc3339(self.deadline.trim()) {
-            Ok(d) => Some(d.naive_utc()),
-            Err(_) => {
-                body::push(
-                    errors,
-                    "deadline",
-                    "Die Frist muss ein Zeitpunkt wie 2026-12-31T12:00:00+01:00 sein.",
-                );
-                None
-            }
-        };
+        let deadline = body::instant(errors, "deadline", "Die Frist", &self.deadline);
         CallCommand {
             title: self.title,
             description: self.description,

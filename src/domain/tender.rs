@@ -186,6 +186,20 @@ pub fn required_procedure(estimated_value: Decimal, threshold: Decimal) -> Proce
     }
 }
 
+/// The state of an opened tender once its lots are decided: what users know it by after the
+/// opening. `None` while no lot is decided. Counts are over lots not cancelled.
+pub fn award_stage_label(open_lots: usize, decided: usize, concluded: usize) -> Option<&'static str> {
+    if open_lots > 0 && concluded >= open_lots {
+        Some("Zuschlag erteilt, Vertrag geschlossen")
+    } else if concluded > 0 {
+        Some("Zuschlag teilweise erteilt")
+    } else if decided > 0 {
+        Some("Zuschlagsentscheidung getroffen, Wartefrist")
+    } else {
+        None
+    }
+}
+
 crate::coded_enum!(
     /// Why the bid deadline of a published tender is extended.
     ExtensionReason {
@@ -305,6 +319,25 @@ mod tests {
         assert!(
             answer_late(deadline, berlin(2026, 12, 13, 23, 59), Some("  ")),
             "a blank reason is no urgency"
+        );
+    }
+
+    #[test]
+    fn an_opened_tender_is_known_by_its_award_stage() {
+        assert_eq!(award_stage_label(2, 0, 0), None);
+        assert_eq!(
+            award_stage_label(2, 1, 0),
+            Some("Zuschlagsentscheidung getroffen, Wartefrist")
+        );
+        assert_eq!(award_stage_label(2, 1, 1), Some("Zuschlag teilweise erteilt"));
+        assert_eq!(
+            award_stage_label(2, 0, 2),
+            Some("Zuschlag erteilt, Vertrag geschlossen")
+        );
+        // A cancelled lot does not count: one lot left, concluded.
+        assert_eq!(
+            award_stage_label(1, 0, 1),
+            Some("Zuschlag erteilt, Vertrag geschlossen")
         );
     }
 

@@ -434,11 +434,19 @@ fn calloff_releases(
 pub fn public_lists(conn: &mut DbConn, state: &AppState) -> AppResult<Value> {
     let now = state.clock.now_naive();
     let list = crate::tender::list_public(conn)?;
+    let stages = crate::tender::award_labels(
+        conn,
+        &list
+            .iter()
+            .map(|t| (t.id, t.status, t.cancelled_at))
+            .collect::<Vec<_>>(),
+    )?;
     let tenders_out: Vec<Value> = list
         .iter()
         .map(|t| {
             json!({
-                "id": t.id, "title": t.title, "procedure": t.procedure_label(), "state": t.state_label(now),
+                "id": t.id, "title": t.title, "procedure": t.procedure_label(),
+                "state": stages.get(&t.id).copied().unwrap_or_else(|| t.state_label(now)),
                 "published_at": t.published_at, "bid_deadline": t.bid_deadline,
                 "ocid": rules::tender_ocid(&state.config.ocid_prefix, t.id), "package": package_path(t.id),
             })

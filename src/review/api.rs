@@ -17,17 +17,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 fn instant(errors: &mut FieldErrors, field: &str, text: &str) -> Option<NaiveDateTime> {
-    match chrono::DateTime::parse_from_rfc3339(text.trim()) {
-        Ok(t) => Some(t.naive_utc()),
-        Err(_) => {
-            push(
-                errors,
-                field,
-                "Bitte einen Zeitpunkt wie 2027-02-01T11:00:00+01:00 angeben.",
-            );
-            None
-        }
-    }
+    crate::api::body::instant(errors, field, "Der Zeitpunkt", text)
 }
 
 fn complaint_view(

@@ -252,17 +252,7 @@ impl ApiTenderInput {
         let mut errors = FieldErrors::new();
         let bid_deadline = match self.bid_deadline.trim() {
             "" => None,
-            text => match chrono::DateTime::parse_from_rfc3339(text) {
-                Ok(d) => Some(d.naive_utc()),
-                Err(_) => {
-                    body::push(
-                        &mut errors,
-                        "bid_deadline",
-                        "Die Angebotsfrist muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein.",
-                    );
-                    None
-                }
-            },
+            text => body::instant(&mut errors, "bid_deadline", "Die Angebotsfrist", text),
         };
         let procedure = match self.procedure.trim() {
             "" => None,
@@ -473,17 +463,7 @@ async fn extend(
     user.0.require(&[crate::domain::roles::Role::Officer])?;
     let b = body.0;
     let mut errors = FieldErrors::new();
-    let new_deadline = match chrono::DateTime::parse_from_rfc3339(b.bid_deadline.trim()) {
-        Ok(d) => Some(d.naive_utc()),
-        Err(_) => {
-            body::push(
-                &mut errors,
-                "bid_deadline",
-                "Die neue Angebotsfrist muss ein Zeitpunkt wie 2027-01-15T12:00:00+01:00 sein.",
-            );
-            None
-        }
-    };
+    let new_deadline = body::instant(&mut errors, "bid_deadline", "Die neue Angebotsfrist", &b.bid_deadline);
     if b.reason.is_none() {
         body::push(
             &mut errors,

@@ -345,6 +345,66 @@ pub fn list_active(
     })?)
 }
 
+/// The state labels of opened tenders among `tenders` whose lots are decided or concluded
+/// (`domain::tender::award_stage_label`), by tender: "Angebote geöffnet" is no longer what they
+/// are. Two small queries, and none when no tender is opened.
+pub fn award_labels(
+    conn: &mut DbConn,
+    tenders: &[(TenderId, TenderStatus, Option<NaiveDateTime>)],
+) -> AppResult<std::collections::HashMap<TenderId, &'static str>> {
+    use crate::db::schema::awards;
+    use crate::domain::bid::AwardStatus;
+    let opened: Vec<TenderId> = tenders
+        .iter()
+        .filter(|(_, status, cancelled)| *status == TenderStatus::Opened && cancelled.is_none())
+        .map(|(id, _, _)| *id)
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    if opened.is_empty() {
+        return Ok(out);
+    }
+    let decisions: Vec<(TenderId, AwardStatus)> = awards::table
+        .filter(awards::tender_id.eq_any(&opened))
+        .select((awards::tender_id, awards::status))
+        .load(conn)?;
+    let lots: Vec<TenderId> = tender_lots::table
+        .filter(tender_lots::tender_id.eq_any(&opened))
+        .filter(tender_lots::cancelled_at.is_null())
+        .select(tender_lots::tender_id)
+        .load(conn)?;
+    for id in opened {
+        let open_lots = lots.iter().filter(|t| **t == id).count();
+        let of = |s: AwardStatus| decisions.iter().filter(|(t, st)| *t == id && *st == s).count();
+        if let Some(label) =
+            crate::domain::tender::award_stage_label(open_lots, of(AwardStatus::Informed), of(AwardStatus::Concluded))
+        {
+            out.insert(id, label);
+        }
+    }
+    Ok(out)
+}
+
+/// Puts the award stage into `state_label` of tender views (`Tender::view`) that have one.
+pub fn label_award_stage(conn: &mut DbConn, views: &mut [serde_json::Value]) -> AppResult<()> {
+    let keys: Vec<(TenderId, TenderStatus, Option<NaiveDateTime>)> = views
+        .iter()
+        .filter_map(|v| {
+            Some((
+                TenderId(v["id"].as_i64()?),
+                TenderStatus::from_code(v["status"].as_str()?)?,
+                serde_json::from_value(v["cancelled_at"].clone()).ok()?,
+            ))
+        })
+        .collect();
+    let labels = award_labels(conn, &keys)?;
+    for v in views.iter_mut() {
+        if let Some(label) = v["id"].as_i64().and_then(|id| labels.get(&TenderId(id))) {
+            v["state_label"] = json!(label);
+        }
+    }
+    Ok(())
+}
+
 /// Published tenders for the public notice pages.
 pub fn list_public(conn: &mut DbConn) -> AppResult<Vec<Tender>> {
     Ok(tenders::table

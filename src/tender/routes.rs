@@ -35,17 +35,18 @@ fn is_cooperative(user: &CurrentUser) -> bool {
 async fn list(layout: Layout, user: CurrentUser, db: Db, state: AppState) -> AppResult<Html> {
     let now = state.clock.now_naive();
     let u = user.clone();
-    let (tenders, ready) = db
+    let (rows, ready) = db
         .run(move |c| {
             let ready = if u.is(Role::Officer) {
                 super::calls_ready(c)?
             } else {
                 Vec::new()
             };
-            Ok((super::list(c, &u)?, ready))
+            let mut rows: Vec<Value> = super::list(c, &u)?.iter().map(|t| t.view(now)).collect();
+            super::label_award_stage(c, &mut rows)?;
+            Ok((rows, ready))
         })
         .await?;
-    let rows: Vec<Value> = tenders.iter().map(|t| t.view(now)).collect();
     Ok(layout.render(
         "tender/list",
         json!({ "tenders": rows, "ready_calls": ready, "can_create": user.is(Role::Officer) }),
@@ -238,8 +239,11 @@ fn positions_by_lot(conn: &mut DbConn, t: &Tender) -> AppResult<Vec<Value>> {
 fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let t = super::find_readable(conn, user, id)?;
     let now = state.clock.now_naive();
+    let mut view = [t.view(now)];
+    super::label_award_stage(conn, &mut view)?;
+    let [view] = view;
     let mut ctx = json!({
-        "tender": t.view(now),
+        "tender": view,
         "lots": positions_by_lot(conn, &t)?,
         "documents": super::documents(conn, id)?,
         "questions": super::questions(conn, Some(user), id)?,

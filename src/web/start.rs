@@ -112,14 +112,16 @@ fn pending_calls(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTi
 /// ones (accepting bids).
 fn active_tenders(conn: &mut DbConn, user: &CurrentUser, now: chrono::NaiveDateTime) -> AppResult<Value> {
     let tenders = crate::tender::list_active(conn, user, now, 10)?;
-    Ok(tenders
+    let mut views: Vec<Value> = tenders
         .into_iter()
         .filter(|t| match user.role {
             Role::Vendor => t.state.accepts_bids(now),
             _ => true,
         })
         .map(|t| t.view(now))
-        .collect())
+        .collect();
+    crate::tender::label_award_stage(conn, &mut views)?;
+    Ok(Value::Array(views))
 }
 
 fn start_context(
