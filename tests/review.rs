@@ -328,6 +328,17 @@ fn a_remedied_complaint_reopens_the_lot_and_a_new_information_follows() {
         assert_eq!(status, Status::SeeOther, "{location}");
         assert_eq!(award_id(&app, lots[0]), None, "the award decision is withdrawn");
         assert_eq!(events(&app, "award.withdrawn"), 1);
+        let told: Vec<String> = outbox::table
+            .filter(outbox::subject.like("Zuschlagsentscheidung zurückgenommen:%Los 1"))
+            .order(outbox::recipient.asc())
+            .select(outbox::recipient)
+            .load(&mut *app.conn())
+            .unwrap();
+        assert_eq!(
+            told,
+            ["vendor2@test.example", "vendor@test.example"],
+            "every bidder of the lot is told"
+        );
         let (_, list) = answer(get(&api, &format!("/api/v1/tenders/{id}/complaints"), &vendor_token));
         assert_eq!(list[0]["status"], "remedied");
 

@@ -5,15 +5,16 @@
 use super::{cancel::drop_award, lot_award};
 use crate::audit::{self, Event};
 use crate::auth::CurrentUser;
-use crate::db::schema::tender_lots;
+use crate::db::schema::{bid_lots, bids, organisations, tender_lots};
 use crate::db::{write_tx, DbConn};
 use crate::domain::bid::AwardStatus;
-use crate::domain::ids::{BidId, ComplaintId, TenderId, UserId};
+use crate::domain::bid::BidStatus;
+use crate::domain::ids::{BidId, ComplaintId, OrgId, TenderId, UserId};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::review::{self, AnswerCommand};
 use crate::tender;
-use crate::AppState;
+use crate::{mail, AppState};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -75,6 +76,29 @@ pub fn reopen(
                 tender_lots::tie_decided_at.eq(None::<chrono::NaiveDateTime>),
             ))
             .execute(c)?;
+        // Every bidder of the lot learns that the decision it was informed of is withdrawn and
+        // that a new information will follow.
+        let t = tender::find(c, tender_id)?;
+        let lot = super::find_lot(c, tender_id, lot_id)?;
+        let vendors: Vec<(OrgId, String)> = bid_lots::table
+            .inner_join(bids::table.inner_join(organisations::table))
+            .filter(bid_lots::lot_id.eq(lot_id))
+            .filter(bids::status.eq(BidStatus::Submitted))
+            .select((bids::vendor_id, organisations::name))
+            .load(c)?;
+        let mut mailed = 0;
+        for (vendor_id, vendor) in &vendors {
+            for (email, name) in super::vendor_users(c, *vendor_id)? {
+                mail::enqueue(
+                    c,
+                    state,
+                    &email,
+                    "award_withdrawn",
+                    &json!({ "name": name, "vendor": vendor, "title": t.title, "lot_no": lot.lot_no, "lot_title": lot.title }),
+                )?;
+                mailed += 1;
+            }
+        }
         audit::record(
             c,
             &state.clock,
@@ -84,7 +108,7 @@ pub fn reopen(
                 "tender",
                 tender_id,
                 json!({ "award_id": award.id, "lot_id": lot_id, "bid_id": award.bid_id, "complaint_id": complaint_id,
-                        "complaint_number": complaint.number(), "reason": reason.trim() }),
+                        "complaint_number": complaint.number(), "reason": reason.trim(), "mails": mailed }),
             ),
         )?;
         Ok(())
