@@ -273,6 +273,15 @@ impl EvaluationCommand {
                 ),
             );
         }
+        // § 58 (2) sentence 3 VgV lets quality alone decide only where prices are fixed; the
+        // platform has no fixed-price procedure, so the price always weighs.
+        if method == Method::Weighted && price_weight <= Decimal::ZERO {
+            add(
+                &mut errors,
+                "price_weight",
+                "Der Preis muss mit mehr als 0 % gewichtet sein: Nur bei Festpreisen darf allein die Qualität entscheiden (§ 58 Abs. 2 Satz 3 VgV), und Festpreise sieht dieses Verfahren nicht vor.".into(),
+            );
+        }
         if band_percent.is_some_and(|b| b <= Decimal::ZERO || b >= dec!(100)) {
             add(
                 &mut errors,
@@ -460,6 +469,19 @@ mod tests {
         assert_eq!(e["b_criteria"].len(), 4, "{e:?}");
         assert!(e["b_criteria"][0].starts_with("B-Kriterium „Qualität“"), "{e:?}");
         assert!(e["b_criteria"][1].starts_with("B-Kriterium 2"), "{e:?}");
+    }
+
+    #[test]
+    fn the_price_must_weigh_in_the_weighted_method() {
+        let mut i = valid();
+        i.price_weight = Some(dec!(0));
+        i.quality_weight = Some(dec!(100));
+        let e = i.validate().unwrap_err();
+        assert!(e["price_weight"][0].contains("mehr als 0 %"), "{e:?}");
+        // The quality may weigh nothing: that is a price competition.
+        i.price_weight = Some(dec!(100));
+        i.quality_weight = Some(dec!(0));
+        assert!(i.validate().is_ok());
     }
 
     #[test]
