@@ -363,3 +363,50 @@ fn recording_a_sending_withdraws_the_letters_still_waiting() {
         assert_eq!(status, Status::SeeOther, "{location}");
     });
 }
+
+#[test]
+fn a_letter_being_sent_when_its_decision_is_withdrawn_is_not_tried_again() {
+    use buendel::mail::sender;
+    each_backend(|b| {
+        let app = TestApp::new(b);
+        let (tender_id, lot, _, _) = awarded(&app, berlin(2027, 1, 11, 10, 0, 0), || {});
+        // Send everything else first, so that the next claim is the § 134 letter.
+        app.state.clock.set(berlin(2027, 1, 11, 10, 5, 0));
+        let now = app.state.clock.now_naive();
+        let letter: buendel::domain::ids::OutboxId = outbox::table
+            .filter(outbox::subject.like("Information nach § 134 GWB%"))
+            .select(outbox::id)
+            .first(&mut *app.conn())
+            .unwrap();
+        let row = sender::claim(&mut app.conn(), letter, now, "in-flight")
+            .unwrap()
+            .expect("claimed");
+        // Meanwhile the officer cancels the lot.
+        let (status, _) = post(
+            &browser(&app, "officer"),
+            &format!("/ausschreibungen/{tender_id}/aufhebung"),
+            &[
+                (s("lot_id"), lot.to_string()),
+                (s("reason"), s("Kein Bedarf mehr an Notebooks.")),
+            ],
+        );
+        assert_eq!(status, Status::SeeOther);
+        // The send fails: the letter is given up, not queued again.
+        sender::finish(
+            &mut app.conn(),
+            &row,
+            "in-flight",
+            now,
+            Err("Zeitüberschreitung".into()),
+            8,
+        )
+        .unwrap();
+        let (status, error): (String, Option<String>) = outbox::table
+            .find(letter)
+            .select((outbox::status, outbox::last_error))
+            .first(&mut *app.conn())
+            .unwrap();
+        assert_eq!(status, "failed");
+        assert!(error.unwrap_or_default().starts_with("Zurückgezogen"));
+    });
+}

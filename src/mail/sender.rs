@@ -164,10 +164,27 @@ pub fn finish(
         }
         Err(e) => {
             let attempts = row.attempts + 1;
-            let status = if attempts >= max_attempts {
-                OutboxStatus::Failed
+            // A § 134 letter whose award decision was withdrawn (lot cancelled or reopened)
+            // while it was being sent is not tried again: it would announce a contract that
+            // will not come.
+            let withdrawn = row.standstill_dates && {
+                use crate::db::schema::award_notice_mails;
+                award_notice_mails::table
+                    .find(row.id)
+                    .select(award_notice_mails::outbox_id)
+                    .first::<OutboxId>(conn)
+                    .optional()?
+                    .is_none()
+            };
+            let (status, e) = if withdrawn {
+                (
+                    OutboxStatus::Failed,
+                    format!("Zurückgezogen: Zuschlagsentscheidung entfallen ({e})"),
+                )
+            } else if attempts >= max_attempts {
+                (OutboxStatus::Failed, e)
             } else {
-                OutboxStatus::Pending
+                (OutboxStatus::Pending, e)
             };
             // No recipient in the log: a bid receipt's recipient is the (sealed) bidder.
             log::warn!("mail {} failed (attempt {attempts}): {e}", row.id);
