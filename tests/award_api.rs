@@ -337,6 +337,9 @@ fn officer_scores_awards_and_concludes_through_the_api() {
         // Sent on the day of the decision: the standstill runs from the next day.
         app.deliver_all_mail();
         let (_, eval) = answer(get(&api, &format!("{base}/evaluation"), &tk.officer));
+        // The running standstill with its counting is documented as it is answered.
+        assert_documented(&doc, "/tenders/{id}/evaluation", "get", "200", &eval);
+        assert_schema(&doc, "Evaluation", &eval);
         assert_eq!(
             eval["lots"][0]["award"]["conclusion_possible_from"],
             (last + Duration::days(1)).to_string(),

@@ -153,6 +153,8 @@ fn a_late_answer_requires_an_extension_that_every_vendor_learns_of() {
         ));
         assert_eq!(status, Status::Ok, "{extended}");
         assert_eq!(extended["extensions"].as_array().unwrap().len(), 2);
+        let doc: serde_json::Value = api.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
+        assert_schema(&doc, "Extended", &extended);
         assert_eq!(extended["extensions"][1]["reason"], "documents_changed");
     });
 }

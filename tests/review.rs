@@ -155,6 +155,10 @@ fn a_review_application_bars_the_conclusion_on_every_path_until_it_ends() {
 
         // The whole tender's application is withdrawn: lot 2 may be concluded, lot 1 not yet.
         let (_, reviews) = answer(get(&api, &format!("/api/v1/tenders/{id}/review-applications"), &token));
+        let doc: serde_json::Value = api.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
+        for r in reviews.as_array().unwrap() {
+            assert_schema(&doc, "ReviewView", r);
+        }
         let (whole, on_lot) = (reviews[0]["id"].as_i64().unwrap(), reviews[1]["id"].as_i64().unwrap());
         assert_eq!(reviews[0]["bars_now"], true);
         let vendor_token = api_token(&browser(&app, "vendor"));
@@ -395,6 +399,8 @@ fn a_remedied_complaint_reopens_the_lot_and_a_new_information_follows() {
         ));
         assert_eq!(status, Status::Ok, "{answered}");
         assert_eq!(answered["status"], "rejected");
+        let doc: serde_json::Value = api.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
+        assert_schema(&doc, "ComplaintView", &answered);
         let mail: String = outbox::table
             .filter(outbox::recipient.eq("vendor2@test.example"))
             .filter(outbox::subject.like("Antwort auf Ihre Rüge%"))

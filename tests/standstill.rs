@@ -282,6 +282,8 @@ fn a_bidder_without_recipient_is_informed_by_post_through_the_api() {
         assert_eq!(nothing_recorded, None);
         let (status, award) = answer(send(&api, Method::Post, &deliveries, &officer, &posted));
         assert_eq!(status, Status::Created, "{award}");
+        let doc: serde_json::Value = api.get("/api/v1/openapi.json").dispatch().into_json().unwrap();
+        assert_schema(&doc, "AwardDetail", &award);
         // Posted Monday 11 January 2027: 15 days, to Tuesday 26 January; conclusion from the 27th.
         assert_eq!(award["conclusion_possible_from"], "2027-01-27", "{award}");
         let notice = &award["standstill"]["notices"][0];

@@ -113,6 +113,7 @@ impl Rules {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DayPeriod {
     /// The event the period runs from (the dispatch of a notice, the sending of a letter).
+    #[serde(serialize_with = "naive_utc")]
     pub event: DateTime<Utc>,
     /// Its length in calendar days.
     pub days: i64,
@@ -123,7 +124,14 @@ pub struct DayPeriod {
     /// The last day after moving past weekends and holidays (the same when not moved).
     pub last_day: NaiveDate,
     /// The end: 24:00 Berlin time of `last_day`, i.e. 00:00 of the day after.
+    #[serde(serialize_with = "naive_utc")]
     pub ends_at: DateTime<Utc>,
+}
+
+/// Instants are written as every instant of the API is: UTC without an offset
+/// ("2027-01-11T23:00:00").
+fn naive_utc<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&at.naive_utc(), s)
 }
 
 impl DayPeriod {

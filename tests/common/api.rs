@@ -98,3 +98,18 @@ pub fn assert_documented(doc: &Value, path: &str, method: &str, code: &str, body
     assert!(!schema.is_null(), "{method} {path} {code} has a schema");
     check(doc, schema, body, &format!("{method} {path}"));
 }
+
+/// Validates `value` against the document's component schema `name` in full (types, patterns,
+/// `oneOf`), as schemathesis does: `assert_documented` checks only that every field is named.
+pub fn assert_schema(doc: &Value, name: &str, value: &Value) {
+    let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}"), "components": doc["components"] });
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .expect("schema");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}");
+}
