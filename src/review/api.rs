@@ -100,7 +100,7 @@ async fn file_complaint(
     let u = user.0;
     let view = db
         .run(move |c| {
-            let cid = super::file_complaint(c, &state, &u, id, cmd)?;
+            let (cid, _) = super::file_complaint(c, &state, &u, id, cmd)?;
             complaint_view(c, &u, id, cid)
         })
         .await?;

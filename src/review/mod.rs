@@ -59,8 +59,16 @@ pub struct Complaint {
 impl Complaint {
     /// The receipt number the vendor is given.
     pub fn number(&self) -> String {
-        format!("RÜ-{}-{:04}", self.filed_at.format("%Y"), self.id.get())
+        complaint_number(self.id, self.filed_at)
     }
+}
+
+/// "RÜ-<year>-<id>", the year of the Berlin day the complaint came in (UTC would give a
+/// complaint filed at 00:30 on New Year's Day the old year).
+pub fn complaint_number(id: ComplaintId, filed_at: NaiveDateTime) -> String {
+    use chrono::Datelike;
+    let year = crate::domain::period::berlin_day(filed_at.and_utc()).year();
+    format!("RÜ-{year}-{:04}", id.get())
 }
 
 /// A complaint with the names a page shows.
@@ -236,14 +244,14 @@ pub struct ComplaintCommand {
 }
 
 /// A vendor files a complaint on a published tender (or one of its lots): stored, confirmed
-/// with a receipt number by mail, and announced to the officers. Returns its id.
+/// with a receipt number by mail, and announced to the officers. Returns its id and number.
 pub fn file_complaint(
     conn: &mut DbConn,
     state: &AppState,
     user: &CurrentUser,
     tender_id: TenderId,
     cmd: ComplaintCommand,
-) -> AppResult<ComplaintId> {
+) -> AppResult<(ComplaintId, String)> {
     user.require(&[Role::Vendor])?;
     let text = cmd.text.trim().to_string();
     if !(20..=8000).contains(&text.chars().count()) {
@@ -280,7 +288,7 @@ pub fn file_complaint(
             ))
             .returning(complaints::id)
             .get_result(c)?;
-        let number = format!("RÜ-{}-{:04}", now.format("%Y"), id.get());
+        let number = complaint_number(id, now);
         let url = format!("{}/ausschreibungen/{tender_id}#ruegen", state.config.base_url);
         mail::enqueue(
             c,
@@ -309,7 +317,7 @@ pub fn file_complaint(
                 json!({ "complaint_id": id, "complaint_number": number, "lot_id": cmd.lot_id, "vendor": user.organisation_name, "text": text }),
             ),
         )?;
-        Ok(id)
+        Ok((id, number))
     })
 }
 
@@ -707,4 +715,21 @@ pub fn record_review_step(
         )?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_receipt_number_takes_the_berlin_year() {
+        // 00:30 on New Year's Day in Wiesbaden is still 31 December in UTC.
+        let filed = chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
+            .unwrap()
+            .and_hms_opt(23, 30, 0)
+            .unwrap();
+        assert_eq!(complaint_number(ComplaintId(7), filed), "RÜ-2027-0007");
+        let filed = filed - chrono::Duration::hours(1);
+        assert_eq!(complaint_number(ComplaintId(7), filed), "RÜ-2026-0007");
+    }
 }

@@ -134,12 +134,8 @@ async fn file(id: TenderId, form: FormData, layout: Layout, user: CurrentUser, d
         }
         Err(e) => Err(e),
     };
-    let result = result.map(|cid| {
-        format!(
-            "Ihre Rüge ist eingegangen (Nummer RÜ-{}-{:04}); die Eingangsbestätigung geht Ihnen per E-Mail zu.",
-            state.clock.now_naive().format("%Y"),
-            cid.get()
-        )
+    let result = result.map(|(_, number)| {
+        format!("Ihre Rüge ist eingegangen (Nummer {number}); die Eingangsbestätigung geht Ihnen per E-Mail zu.")
     });
     after(result, id, &form, &layout, &user, &db, &state).await
 }

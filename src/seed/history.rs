@@ -302,7 +302,7 @@ pub(super) fn load_tenders(
                     lot_id,
                     text: r.text.clone(),
                 };
-                let cid = crate::review::file_complaint(conn, &past, &vendor, tid, cmd)
+                let (cid, _) = crate::review::file_complaint(conn, &past, &vendor, tid, cmd)
                     .map_err(during(format!("complaints.csv Zeile {}", i + 2)))?;
                 complaint_ids.insert(i, cid);
             }
