@@ -122,6 +122,12 @@ fn a_letter_queued_before_midnight_and_sent_after_it_states_the_later_dates() {
             .into_string()
             .unwrap();
         assert!(list.contains("Zuschlag teilweise erteilt"), "{list}");
+        let api = app.client();
+        let token = api_token(&browser(&app, "officer"));
+        let (_, tender) = answer(get(&api, &format!("/api/v1/tenders/{tender_id}"), &token));
+        assert_eq!(tender["state_label"], "Zuschlag teilweise erteilt", "{tender}");
+        let (_, list) = answer(get(&api, "/api/v1/tenders", &token));
+        assert_eq!(list[0]["state_label"], "Zuschlag teilweise erteilt");
         let public = app.client().get("/offene-daten").dispatch().into_string().unwrap();
         assert!(
             public.contains("Zuschlag teilweise erteilt") && !public.contains("Angebote geöffnet"),

@@ -37,7 +37,9 @@ use utoipa::ToSchema;
 /// entitled members; the cooperative also sees the number of bids.
 fn detail(conn: &mut DbConn, state: &AppState, user: &CurrentUser, id: TenderId) -> AppResult<Value> {
     let t = tender::find_readable(conn, user, id)?;
-    let mut v = t.view(state.clock.now_naive());
+    let mut view = [t.view(state.clock.now_naive())];
+    tender::label_award_stage(conn, &mut view)?;
+    let [mut v] = view;
     v["lots"] = json!(tender::lots(conn, id)?);
     v["positions"] = json!(tender::positions(conn, id)?);
     v["documents"] = json!(tender::documents(conn, id)?);
@@ -101,8 +103,14 @@ struct EntitledMember {
 #[get("/tenders")]
 async fn list(user: ApiUser, db: Db, state: AppState) -> AppResult<Json<Vec<Value>>> {
     let now = state.clock.now_naive();
-    let rows = db.run(move |c| tender::list(c, &user.0)).await?;
-    Ok(Json(rows.iter().map(|t| t.view(now)).collect()))
+    let rows = db
+        .run(move |c| {
+            let mut rows: Vec<Value> = tender::list(c, &user.0)?.iter().map(|t| t.view(now)).collect();
+            tender::label_award_stage(c, &mut rows)?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(Json(rows))
 }
 
 /// A B-criterion as the API takes it.
