@@ -217,7 +217,8 @@ crate::coded_enum!(
 pub const ANSWER_DAYS_BEFORE: i64 = 6;
 pub const ANSWER_DAYS_BEFORE_URGENT: i64 = 4;
 
-fn answer_days(urgency_reason: Option<&str>) -> i64 {
+/// The days before the deadline by which answers are due: six, four with a stated urgency.
+pub fn answer_days(urgency_reason: Option<&str>) -> i64 {
     if urgency_stated(urgency_reason) {
         ANSWER_DAYS_BEFORE_URGENT
     } else {

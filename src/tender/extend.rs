@@ -109,11 +109,7 @@ pub fn extend_deadline(
                         errors.entry("new_deadline".into()).or_default().push(format!(
                             "Die Antwort vom {} muss mindestens {} volle Tage vor der neuen Frist liegen (§ 20 Abs. 3 Satz 1 Nr. 1 VgV): frühestens am {}.",
                             crate::domain::period::berlin_day(latest.and_utc()).format("%d.%m.%Y"),
-                            if t.urgency_reason.as_deref().is_some_and(|r| !r.trim().is_empty()) {
-                                rules::ANSWER_DAYS_BEFORE_URGENT
-                            } else {
-                                rules::ANSWER_DAYS_BEFORE
-                            },
+                            rules::answer_days(t.urgency_reason.as_deref()),
                             first.format("%d.%m.%Y")
                         ));
                     }
